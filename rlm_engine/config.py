@@ -1,0 +1,106 @@
+"""Settings of a run: which models, which budgets, which limits.
+
+Everything here is plain data that can be stored with a run (`to_dict`). API keys are *not* part of
+the config: they travel separately (`Credentials`) so that they can never end up in the database.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal
+
+ProviderName = Literal["openai", "anthropic", "local"]
+PromptVariant = Literal["auto", "default", "small"]
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """One model behind one provider. `base_url=None` means the SDK's own default/env variable."""
+
+    provider: str
+    model: str
+    base_url: str | None = None
+
+    @property
+    def label(self) -> str:
+        return f"{self.provider}:{self.model}"
+
+
+@dataclass(frozen=True)
+class Budgets:
+    """Limits counted across the whole tree of calls (root, sub-calls and child RLMs).
+
+    `None` means unlimited. `max_iterations` counts root turns; one extra forced-answer call is
+    allowed after it is reached.
+    """
+
+    max_iterations: int = 30
+    max_depth: int = 1
+    max_sub_calls: int | None = 500
+    max_tokens: int | None = None
+    max_cost_usd: float | None = None
+    max_time_s: float | None = None
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """What a run needs besides the question, the context and the keys."""
+
+    root: ModelSpec
+    sub: ModelSpec | None = None
+    budgets: Budgets = field(default_factory=Budgets)
+    exec_timeout_s: float = 120.0
+    output_limit_chars: int = 20_000
+    max_concurrency: int = 8
+    sub_calls_enabled: bool = True
+    prompt_variant: PromptVariant = "auto"
+    # model name -> (USD per million input tokens, USD per million output tokens)
+    price_overrides: dict[str, tuple[float, float]] = field(default_factory=dict)
+    request_timeout_s: float = 120.0
+    max_retries: int = 3
+
+    @property
+    def sub_model(self) -> ModelSpec:
+        """The model `llm_query` uses: the sub model, or the root model if none is set."""
+        return self.sub or self.root
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> RunConfig:
+        data = dict(data)
+        data["root"] = ModelSpec(**data["root"])
+        if data.get("sub"):
+            data["sub"] = ModelSpec(**data["sub"])
+        data["budgets"] = Budgets(**data.get("budgets", {}))
+        data["price_overrides"] = {
+            k: tuple(v) for k, v in (data.get("price_overrides") or {}).items()
+        }
+        known = set(cls.__dataclass_fields__)
+        return cls(**{k: v for k, v in data.items() if k in known})
+
+
+@dataclass(frozen=True)
+class Credentials:
+    """API keys and endpoints, held by the host process only. Never stored, never sent to the sandbox."""
+
+    openai_api_key: str | None = None
+    anthropic_api_key: str | None = None
+    openai_base_url: str | None = None
+    anthropic_base_url: str | None = None
+
+    @classmethod
+    def from_env(cls, **overrides: str | None) -> Credentials:
+        values = {
+            "openai_api_key": os.environ.get("OPENAI_API_KEY"),
+            "anthropic_api_key": os.environ.get("ANTHROPIC_API_KEY"),
+            "openai_base_url": os.environ.get("OPENAI_BASE_URL"),
+            "anthropic_base_url": os.environ.get("ANTHROPIC_BASE_URL"),
+        }
+        values.update({k: v for k, v in overrides.items() if v})
+        return cls(**values)
+
+    def __repr__(self) -> str:  # keys never show up in logs or tracebacks
+        return "Credentials(***)"

@@ -1,0 +1,175 @@
+"""Typed, serialisable events: the only way the outside world sees a run.
+
+The UI draws them, storage records them, the CLI and the benchmarks count them. Each event is a
+frozen dataclass with a `type` tag; `to_dict()`/`event_from_dict()` round-trip through JSON.
+
+Every event carries `run_id` (the top-level run) and `depth` (0 for the root RLM, 1 for a child RLM
+started by `rlm_query`, ...). Events of a child RLM also carry `parent_call_id`: the id of the
+`rlm_query` sub-call that started it. Times are UNIX seconds (`time.time()`).
+
+Order within one run: RunStarted, then per iteration RootResponse followed by one CodeExecuted per
+code block (with the sub-calls made by that block between SubCallStarted/SubCallFinished pairs),
+Notice events wherever the model must be told something, FinalAnswer, and RunFinished last.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass, field, fields
+from typing import Any, ClassVar, Literal
+
+RunStatus = Literal["completed", "limit", "failed", "cancelled"]
+
+
+def _now() -> float:
+    return time.time()
+
+
+@dataclass(frozen=True)
+class Usage:
+    """Tokens reported by a provider for one call (0 when it reported none)."""
+
+    input_tokens: int = 0
+    output_tokens: int = 0
+
+    def __add__(self, other: Usage) -> Usage:
+        return Usage(
+            self.input_tokens + other.input_tokens, self.output_tokens + other.output_tokens
+        )
+
+    @property
+    def total_tokens(self) -> int:
+        return self.input_tokens + self.output_tokens
+
+
+@dataclass(frozen=True, kw_only=True)
+class Event:
+    type: ClassVar[str] = "event"
+    run_id: str
+    depth: int = 0
+    parent_call_id: str | None = None
+    time: float = field(default_factory=_now)
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["type"] = self.type
+        return data
+
+
+@dataclass(frozen=True, kw_only=True)
+class RunStarted(Event):
+    """A run (or a child RLM, depth > 0) began."""
+
+    type: ClassVar[str] = "run_started"
+    question: str
+    config: dict[str, Any]
+    context_meta: dict[str, Any]  # type, total_chars, n_documents, document lengths
+
+
+@dataclass(frozen=True, kw_only=True)
+class RootResponse(Event):
+    """The root model answered one iteration (or the forced final-answer call: `forced=True`)."""
+
+    type: ClassVar[str] = "root_response"
+    iteration: int  # 1-based
+    text: str
+    model: str
+    usage: Usage
+    cost_usd: float | None  # None: price unknown (never shown as $0)
+    elapsed_s: float
+    forced: bool = False
+
+
+@dataclass(frozen=True, kw_only=True)
+class CodeExecuted(Event):
+    """One ```repl block ran in the sandbox. `output` is what the model sees (already truncated)."""
+
+    type: ClassVar[str] = "code_executed"
+    iteration: int
+    block_index: int  # 0-based within the reply
+    code: str
+    output: str
+    output_chars: int  # characters before truncation
+    elapsed_s: float
+    error: str | None = None  # the exception line, if the code raised
+    restarted: bool = False  # the worker was killed and restarted: variables were lost
+
+
+@dataclass(frozen=True, kw_only=True)
+class SubCallStarted(Event):
+    """A model call made for the REPL: llm_query, one prompt of llm_query_batched, or rlm_query."""
+
+    type: ClassVar[str] = "sub_call_started"
+    call_id: str
+    iteration: int
+    kind: Literal["llm", "rlm"]
+    model: str
+    prompt: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class SubCallFinished(Event):
+    type: ClassVar[str] = "sub_call_finished"
+    call_id: str
+    response: str
+    usage: Usage
+    cost_usd: float | None
+    elapsed_s: float
+    error: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class Notice(Event):
+    """Something the model (and the user) was told: a discarded FINAL, a restarted worker, a budget."""
+
+    type: ClassVar[str] = "notice"
+    iteration: int
+    message: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class FinalAnswer(Event):
+    type: ClassVar[str] = "final_answer"
+    answer: str
+    source: Literal["code", "text", "forced"]
+
+
+@dataclass(frozen=True, kw_only=True)
+class RunFinished(Event):
+    """Last event of a run. Totals cover the whole tree of calls."""
+
+    type: ClassVar[str] = "run_finished"
+    status: RunStatus
+    answer: str | None
+    error: str | None
+    iterations: int
+    sub_calls: int
+    input_tokens: int
+    output_tokens: int
+    cost_usd: float | None  # None if any call had an unknown price
+    elapsed_s: float
+
+
+EVENT_TYPES: dict[str, type[Event]] = {
+    cls.type: cls
+    for cls in (
+        RunStarted,
+        RootResponse,
+        CodeExecuted,
+        SubCallStarted,
+        SubCallFinished,
+        Notice,
+        FinalAnswer,
+        RunFinished,
+    )
+}
+
+
+def event_from_dict(data: dict[str, Any]) -> Event:
+    """Inverse of `Event.to_dict()`; ignores unknown keys so that old readers survive new fields."""
+    cls = EVENT_TYPES[data["type"]]
+    names = {f.name for f in fields(cls)}
+    values = {k: v for k, v in data.items() if k in names}
+    if isinstance(values.get("usage"), dict):
+        values["usage"] = Usage(**values["usage"])
+    return cls(**values)

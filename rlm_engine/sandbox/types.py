@@ -1,0 +1,32 @@
+"""What the host side of the sandbox exchanges with the loop."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+
+class SandboxHandler(Protocol):
+    """Host-side answers to the worker's requests. Called on the host, in the host's threads.
+
+    An exception raised here is re-raised inside the sandbox (as a RuntimeError carrying the
+    message), so that model-written code sees e.g. a refused budget and can react.
+    """
+
+    def llm_query(self, prompt: str) -> str: ...
+
+    def llm_query_batched(self, prompts: list[str]) -> list[str]: ...
+
+    def rlm_query(self, prompt: str, context: Any | None) -> str: ...
+
+
+@dataclass(frozen=True)
+class ExecResult:
+    """The outcome of one code block."""
+
+    output: str  # stdout+stderr (+ repr of a bare last expression), truncated with a marker
+    output_chars: int  # length before truncation
+    elapsed_s: float
+    error: str | None = None  # last line of the traceback when the code raised
+    final: str | None = None  # set when the code called FINAL(...) or FINAL_VAR(...)
+    restarted: bool = False  # the worker was killed (timeout, crash, memory) and restarted
