@@ -1,0 +1,5 @@
+import sys
+
+from rlm_cli import main
+
+sys.exit(main())

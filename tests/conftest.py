@@ -1,0 +1,25 @@
+"""Shared fixtures. Each area keeps its fixtures in tests/fixtures/<area>.py, imported here."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.fixtures.browser import *  # noqa: F403
+from tests.fixtures.llama import *  # noqa: F403
+from tests.fixtures.postgres import *  # noqa: F403
+from tests.fixtures.standin import *  # noqa: F403
+
+KEY_VARS = ("OPENAI_API_KEY", "ANTHROPIC_API_KEY", "OPENAI_BASE_URL", "ANTHROPIC_BASE_URL")
+
+
+@pytest.fixture(autouse=True)
+def isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Every test gets its own data directory and starts with no keys or endpoints set."""
+    data_dir = tmp_path / "rlm-data"
+    monkeypatch.setenv("RLM_DATA_DIR", str(data_dir))
+    monkeypatch.delenv("RLM_DB_URL", raising=False)
+    for name in KEY_VARS:
+        monkeypatch.delenv(name, raising=False)
+    return data_dir
