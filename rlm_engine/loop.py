@@ -1,0 +1,481 @@
+"""The RLM loop (the paper's Algorithm 1).
+
+root call -> run every ```repl block of the reply in the sandbox -> send the (truncated) output
+back as the next user message -> repeat, until a FINAL answer or a budget ends the run. A budget
+ending the run earns one last root call that must answer from what the model has seen (`limit`).
+
+`RLMRun` is one RLM at one depth. The top-level run and every child RLM started by `rlm_query`
+share one `BudgetTracker`, so that budgets hold across the whole tree of calls.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any
+
+from rlm_engine import prompts
+from rlm_engine.config import Credentials, ModelSpec, RunConfig
+from rlm_engine.errors import Cancelled, RLMError
+from rlm_engine.events import (
+    CodeExecuted,
+    Event,
+    FinalAnswer,
+    Notice,
+    RootResponse,
+    RunFinished,
+    RunStarted,
+    RunStatus,
+    SubCallFinished,
+    SubCallStarted,
+)
+from rlm_engine.limits import BudgetTracker
+from rlm_engine.parsing import find_code_blocks, find_final, strip_code_blocks
+from rlm_engine.providers import Message, Provider, make_provider
+from rlm_engine.sandbox import ExecResult, Sandbox
+
+log = logging.getLogger(__name__)
+
+EventCallback = Callable[[Event], None]
+Context = str | list[str]
+
+
+@dataclass(frozen=True)
+class RunResult:
+    """What a finished run returns; the same figures as its RunFinished event."""
+
+    run_id: str
+    status: RunStatus
+    answer: str | None
+    error: str | None
+    iterations: int
+    sub_calls: int
+    input_tokens: int
+    output_tokens: int
+    cost_usd: float | None
+    elapsed_s: float
+
+    def to_dict(self) -> dict[str, Any]:
+        return {name: getattr(self, name) for name in self.__dataclass_fields__}
+
+
+@dataclass
+class _Outcome:
+    status: RunStatus
+    answer: str | None = None
+    error: str | None = None
+
+
+class _Shared:
+    """What the whole tree of one run shares: budgets, providers, the event sink, cancellation."""
+
+    def __init__(
+        self,
+        run_id: str,
+        config: RunConfig,
+        credentials: Credentials,
+        on_event: EventCallback | None,
+        cancel: threading.Event,
+    ) -> None:
+        self.run_id = run_id
+        self.config = config
+        self.credentials = credentials
+        self.tracker = BudgetTracker(config.budgets)
+        self.cancel = cancel
+        self._on_event = on_event
+        self._providers: dict[ModelSpec, Provider] = {}
+        self._providers_lock = threading.Lock()
+
+    def emit(self, event: Event) -> None:
+        """Deliver an event; a failing consumer is logged, never allowed to kill the run."""
+        if self._on_event is None:
+            return
+        try:
+            self._on_event(event)
+        except Exception:
+            log.exception("An event consumer failed on %s", event.type)
+
+    def provider(self, spec: ModelSpec) -> Provider:
+        with self._providers_lock:
+            if spec not in self._providers:
+                self._providers[spec] = make_provider(
+                    spec,
+                    self.credentials,
+                    timeout_s=self.config.request_timeout_s,
+                    max_retries=self.config.max_retries,
+                )
+            return self._providers[spec]
+
+    def cost(self, spec: ModelSpec, usage: Any) -> float | None:
+        from rlm_engine.pricing import cost_usd
+
+        return cost_usd(spec, usage, self.config.price_overrides)
+
+    def check_cancel(self) -> None:
+        if self.cancel.is_set():
+            raise Cancelled("The run was stopped.")
+
+    def close(self) -> None:
+        for provider in self._providers.values():
+            provider.close()
+
+
+class RLMRun:
+    """One RLM: a root model working on one `context` in one sandbox, at one depth."""
+
+    def __init__(
+        self,
+        shared: _Shared,
+        *,
+        question: str,
+        sandbox: Sandbox,
+        root_spec: ModelSpec,
+        depth: int = 0,
+        parent_call_id: str | None = None,
+    ) -> None:
+        self.shared = shared
+        self.config = shared.config
+        self.question = question
+        self.sandbox = sandbox
+        self.root_spec = root_spec
+        self.depth = depth
+        self.parent_call_id = parent_call_id
+        self.iteration = 0
+        self.small = prompts.uses_small_variant(self.config)
+        self.repl_calls = ReplCalls(self)
+
+    # -- events ---------------------------------------------------------------------------
+    def emit(self, cls: type[Event], **fields: Any) -> None:
+        self.shared.emit(
+            cls(
+                run_id=self.shared.run_id,
+                depth=self.depth,
+                parent_call_id=self.parent_call_id,
+                **fields,
+            )
+        )
+
+    # -- the loop -------------------------------------------------------------------------
+    def execute(self, context_meta: dict[str, Any]) -> _Outcome:
+        self.emit(
+            RunStarted,
+            question=self.question,
+            config=self.config.to_dict(),
+            context_meta=context_meta,
+        )
+        messages = self.initial_messages(context_meta)
+        tracker = self.shared.tracker
+        try:
+            while True:
+                self.shared.check_cancel()
+                reason = self.budget_reason()
+                if reason:
+                    return self.forced_answer(messages, reason)
+                tracker.count_iteration()
+                self.iteration += 1
+                reply = self.root_call(messages)
+                messages.append({"role": "assistant", "content": reply})
+                answer, follow_up = self.handle_reply(reply)
+                if answer is not None:
+                    return _Outcome("completed", answer=answer)
+                messages.append({"role": "user", "content": follow_up})
+        except Cancelled as exc:
+            return _Outcome("cancelled", error=str(exc))
+        except RLMError as exc:
+            return _Outcome("failed", error=str(exc))
+
+    def initial_messages(self, context_meta: dict[str, Any]) -> list[Message]:
+        sub_spec = self.config.sub_model
+        sub_budget = 20_000 if sub_spec.provider == "local" else 100_000
+        existing = self.sandbox.show_vars() if self.depth == 0 else None
+        return [
+            {
+                "role": "system",
+                "content": prompts.system_prompt(self.config, sub_budget_chars=sub_budget),
+            },
+            {
+                "role": "user",
+                "content": prompts.first_user_message(self.question, context_meta, existing),
+            },
+        ]
+
+    def budget_reason(self) -> str | None:
+        limit = self.config.budgets.max_iterations
+        if self.shared.tracker.iterations >= limit:
+            return f"max_iterations: {limit} iterations done"
+        return self.shared.tracker.exhausted()
+
+    def root_call(self, messages: list[Message], *, forced: bool = False) -> str:
+        provider = self.shared.provider(self.root_spec)
+        started = time.monotonic()
+        completion = provider.complete(
+            messages,
+            stop=prompts.stop_sequences(self.config),
+            temperature=0.0 if self.small else None,
+        )
+        cost = self.shared.cost(self.root_spec, completion.usage)
+        self.shared.tracker.add_usage(completion.usage, cost)
+        self.emit(
+            RootResponse,
+            iteration=self.iteration,
+            text=completion.text,
+            model=completion.model or self.root_spec.model,
+            usage=completion.usage,
+            cost_usd=cost,
+            elapsed_s=time.monotonic() - started,
+            forced=forced,
+        )
+        return completion.text
+
+    def handle_reply(self, reply: str) -> tuple[str | None, str]:
+        """Run the reply's code; return (final answer, None) or (None, the next user message)."""
+        blocks = find_code_blocks(reply)
+        final_line = find_final(reply)
+        if not blocks:
+            if final_line is None:
+                self.notice(prompts.NO_CODE_NO_FINAL)
+                return None, prompts.NO_CODE_NO_FINAL
+            return self.resolve_final_line(final_line.kind, final_line.value)
+
+        outputs: list[str] = []
+        for index, code in enumerate(blocks):
+            result = self.run_block(index, code)
+            outputs.append(result.output)
+            if result.final is not None:
+                self.finish(result.final, "code")
+                return result.final, ""
+            self.shared.check_cancel()
+
+        notes: list[str] = []
+        if final_line is not None and final_line.kind == "FINAL_VAR":
+            answer, note = self.resolve_final_line("FINAL_VAR", final_line.value)
+            if answer is not None:
+                return answer, ""
+            notes.append(note)
+        elif final_line is not None:
+            self.notice(prompts.FINAL_WITH_CODE_DISCARDED)
+            notes.append(prompts.FINAL_WITH_CODE_DISCARDED)
+        return None, prompts.repl_results_message(outputs, notes, small=self.small)
+
+    def run_block(self, index: int, code: str) -> ExecResult:
+        result = self.sandbox.execute(code, self.repl_calls, timeout_s=self.config.exec_timeout_s)
+        self.emit(
+            CodeExecuted,
+            iteration=self.iteration,
+            block_index=index,
+            code=code,
+            output=result.output,
+            output_chars=result.output_chars,
+            elapsed_s=result.elapsed_s,
+            error=result.error,
+            restarted=result.restarted,
+        )
+        return result
+
+    def resolve_final_line(self, kind: str, value: str) -> tuple[str | None, str]:
+        if kind == "FINAL":
+            self.finish(value, "text")
+            return value, ""
+        resolved = self.sandbox.get_var(value)
+        if resolved is None:
+            note = prompts.final_var_missing(value)
+            self.notice(note)
+            return None, note
+        self.finish(resolved, "text")
+        return resolved, ""
+
+    def forced_answer(self, messages: list[Message], reason: str) -> _Outcome:
+        """One last root call, allowed past the budget, asking for the best answer so far."""
+        note = prompts.FORCED_ANSWER.format(reason=reason)
+        self.notice(note)
+        messages.append({"role": "user", "content": note})
+        reply = self.root_call(messages, forced=True)
+        final_line = find_final(reply)
+        if final_line is None:
+            answer = strip_code_blocks(reply).strip()
+        elif final_line.kind == "FINAL_VAR":
+            answer = self.sandbox.get_var(final_line.value) or final_line.value
+        else:
+            answer = final_line.value
+        self.emit(FinalAnswer, answer=answer, source="forced")
+        return _Outcome("limit", answer=answer)
+
+    def emit_finished(self, outcome: _Outcome) -> RunResult:
+        """The RunFinished event (totals of the whole tree so far) and the matching RunResult."""
+        tracker = self.shared.tracker
+        result = RunResult(
+            run_id=self.shared.run_id,
+            status=outcome.status,
+            answer=outcome.answer,
+            error=outcome.error,
+            iterations=tracker.iterations,
+            sub_calls=tracker.sub_calls,
+            input_tokens=tracker.input_tokens,
+            output_tokens=tracker.output_tokens,
+            cost_usd=tracker.total_cost_usd,
+            elapsed_s=tracker.elapsed_s,
+        )
+        fields = result.to_dict()
+        fields.pop("run_id")
+        self.emit(RunFinished, **fields)
+        return result
+
+    def finish(self, answer: str, source: str) -> None:
+        self.emit(FinalAnswer, answer=answer, source=source)
+
+    def notice(self, message: str) -> None:
+        self.emit(Notice, iteration=self.iteration, message=message)
+
+
+class ReplCalls:
+    """The host side of `llm_query`, `llm_query_batched` and `rlm_query` for one RLM.
+
+    Raising here raises inside the REPL, so a refused budget or a failed provider reaches the
+    model-written code as an exception it can see (and catch).
+    """
+
+    def __init__(self, run: RLMRun) -> None:
+        self.run = run
+        self.shared = run.shared
+
+    def llm_query(self, prompt: str) -> str:
+        return self._sub_call(str(prompt))
+
+    def llm_query_batched(self, prompts_: list[str]) -> list[str]:
+        def one(prompt: str) -> str:
+            try:
+                return self._sub_call(str(prompt))
+            except Exception as exc:  # one failed prompt must not fail the batch
+                return f"Error: {exc}"
+
+        workers = max(1, min(self.shared.config.max_concurrency, len(prompts_)))
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="sub-call") as pool:
+            return list(pool.map(one, prompts_))
+
+    def rlm_query(self, prompt: str, context: Any | None = None) -> str:
+        if self.run.depth + 1 >= self.shared.config.budgets.max_depth:
+            return self._sub_call(str(prompt))
+        return self._child_rlm(str(prompt), prompt if context is None else context)
+
+    def _start_call(self, kind: str, spec: ModelSpec, prompt: str) -> str:
+        self.shared.check_cancel()
+        if not self.shared.config.sub_calls_enabled:
+            raise RLMError("Sub-calls are disabled for this run: work with code alone.")
+        self.shared.tracker.reserve_sub_call()
+        call_id = uuid.uuid4().hex
+        self.run.emit(
+            SubCallStarted,
+            call_id=call_id,
+            iteration=self.run.iteration,
+            kind=kind,
+            model=spec.label,
+            prompt=prompt,
+        )
+        return call_id
+
+    def _sub_call(self, prompt: str) -> str:
+        spec = self.shared.config.sub_model
+        call_id = self._start_call("llm", spec, prompt)
+        started = time.monotonic()
+        try:
+            provider = self.shared.provider(spec)
+            completion = provider.complete(
+                [{"role": "user", "content": prompt}],
+                temperature=0.0 if spec.provider == "local" else None,
+            )
+        except Exception as exc:
+            self._finish_call(call_id, "", None, started, error=str(exc))
+            raise
+        cost = self.shared.cost(spec, completion.usage)
+        self.shared.tracker.add_usage(completion.usage, cost)
+        self._finish_call(call_id, completion.text, (completion.usage, cost), started)
+        return completion.text
+
+    def _child_rlm(self, prompt: str, context: Any) -> str:
+        spec = self.shared.config.sub_model
+        call_id = self._start_call("rlm", spec, prompt)
+        started = time.monotonic()
+        child_context = context if isinstance(context, str | list) else str(context)
+        sandbox = Sandbox(
+            exec_timeout_s=self.shared.config.exec_timeout_s,
+            output_limit_chars=self.shared.config.output_limit_chars,
+        )
+        try:
+            sandbox.load_context(child_context)
+            child = RLMRun(
+                self.shared,
+                question=prompt,
+                sandbox=sandbox,
+                root_spec=spec,
+                depth=self.run.depth + 1,
+                parent_call_id=call_id,
+            )
+            outcome = child.execute(context_metadata(child_context))
+            child.emit_finished(outcome)
+        finally:
+            sandbox.close()
+        answer = outcome.answer or ""
+        error = None if outcome.status in ("completed", "limit") else outcome.error
+        self._finish_call(call_id, answer, None, started, error=error)
+        if error:
+            raise RLMError(f"rlm_query failed: {error}")
+        return answer
+
+    def _finish_call(
+        self,
+        call_id: str,
+        response: str,
+        usage_cost: tuple[Any, float | None] | None,
+        started: float,
+        *,
+        error: str | None = None,
+    ) -> None:
+        from rlm_engine.events import Usage
+
+        usage, cost = usage_cost if usage_cost else (Usage(), 0.0 if error else None)
+        self.run.emit(
+            SubCallFinished,
+            call_id=call_id,
+            response=response,
+            usage=usage,
+            cost_usd=cost,
+            elapsed_s=time.monotonic() - started,
+            error=error,
+        )
+
+
+def context_metadata(context: Context) -> dict[str, Any]:
+    from rlm_engine.corpus import context_metadata as describe
+
+    return describe(context)
+
+
+def run_in_sandbox(
+    question: str,
+    sandbox: Sandbox,
+    context: Context,
+    config: RunConfig,
+    *,
+    credentials: Credentials,
+    on_event: EventCallback | None = None,
+    cancel: threading.Event | None = None,
+    run_id: str | None = None,
+) -> RunResult:
+    """Run one question in a sandbox whose `context` is already loaded."""
+    shared = _Shared(
+        run_id or uuid.uuid4().hex, config, credentials, on_event, cancel or threading.Event()
+    )
+    run = RLMRun(shared, question=question, sandbox=sandbox, root_spec=config.root)
+    try:
+        outcome = run.execute(context_metadata(context))
+    except Exception as exc:  # an engine bug must still end the run with a RunFinished event
+        log.exception("Run %s crashed", shared.run_id)
+        outcome = _Outcome("failed", error=f"Internal error: {exc!r}")
+    finally:
+        shared.close()
+    return run.emit_finished(outcome)

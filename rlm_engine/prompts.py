@@ -1,0 +1,147 @@
+"""What the root model is told: the system prompt (two variants), the first user message and the
+messages that carry REPL results back.
+
+The default variant restates the paper's advice (Zhang, Kraska, Khattab, Appendix C) in our own
+words. The small variant is for ~1.5B models, which need a worked example, an explicit invitation
+to answer after each output and stop sequences so that they cannot invent the REPL's output.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from rlm_engine.config import RunConfig
+
+SMALL_MODEL_STOP = ["REPL output", "```output", "\nOutput:"]
+
+_DEFAULT_SYSTEM = """\
+You answer a question about a context that is far too large to read at once. The context is \
+not in this conversation: it lives in a Python REPL as the variable `context`, and you work on it \
+by writing code.
+
+Write Python in ```repl code blocks; each block runs in the REPL and you see what it prints \
+(long output is truncated, so print summaries and slices, not everything). Variables persist \
+between blocks and turns. Available in the REPL:
+- `context`: the data (a str, or a list of str with one entry per document).
+- `llm_query(prompt) -> str`: ask a sub-model about a piece of text. It can read roughly \
+{sub_budget} characters per call: give it the slice plus a precise instruction.
+- `llm_query_batched(prompts) -> list[str]`: many sub-model calls at once, answers in order. \
+Much faster than a loop of llm_query.
+- `rlm_query(prompt, context=None) -> str`: hand a sub-problem to a recursive copy of yourself \
+with its own REPL (falls back to llm_query when recursion is not allowed).
+- `FINAL(answer)`: finish with this answer. `FINAL_VAR(name)`: finish with a variable's value.
+- `SHOW_VARS()`: list the variables you created.
+
+How to work:
+1. Look before you answer: print the type, length and a few short samples of `context`.
+2. Use code for what code does well (search with `re`, count, slice, filter) and sub-model calls \
+for what needs reading and understanding.
+3. Split large material into chunks that fit a sub-model call, query the chunks (batched), keep \
+the answers in variables, then aggregate them, with code or with one more sub-call.
+4. Never answer from what you imagine the data says: answer only after you have seen the output \
+that supports the answer.
+5. When you know the answer, reply with `FINAL(your answer)` on its own line outside code, or call \
+FINAL(...)/FINAL_VAR(...) in code. Do not put a FINAL line in a reply that also contains code: you \
+have not seen that code's output yet.
+"""
+
+_SMALL_SYSTEM = """\
+You answer a question about a large text stored in a Python variable named `context` \
+(a list of strings, one per document, or one string). You cannot see it: write Python code in a \
+```repl block to look at it. After each block you get its output. Then either write another \
+```repl block, or, if the output answers the question, reply with FINAL(answer).
+
+In the code you can use: `context`, `re`, `print(...)`, and `llm_query(prompt)` which asks a \
+helper model a question about a piece of text (give it at most {sub_budget} characters).
+
+Example.
+Question: What is the password for the vault?
+```repl
+import re
+docs = context if isinstance(context, list) else [context]
+for i, doc in enumerate(docs):
+    for m in re.finditer(r"password", doc, re.IGNORECASE):
+        print(i, doc[max(0, m.start() - 100): m.end() + 100])
+```
+(You then see the output, for example: 3 ... the password for the vault is tulip-42 ...)
+FINAL(tulip-42)
+
+Rules: write one short ```repl block per reply and stop after it. Never write the output yourself. \
+Answer with FINAL(answer) only after you have seen output that contains the answer.
+"""
+
+
+def uses_small_variant(config: RunConfig) -> bool:
+    """`auto` picks the small-model prompt for the local provider, the default one otherwise."""
+    if config.prompt_variant == "auto":
+        return config.root.provider == "local"
+    return config.prompt_variant == "small"
+
+
+def system_prompt(config: RunConfig, *, sub_budget_chars: int = 100_000) -> str:
+    template = _SMALL_SYSTEM if uses_small_variant(config) else _DEFAULT_SYSTEM
+    return template.format(sub_budget=f"{sub_budget_chars:,}")
+
+
+def stop_sequences(config: RunConfig) -> list[str] | None:
+    return list(SMALL_MODEL_STOP) if uses_small_variant(config) else None
+
+
+def first_user_message(
+    question: str, context_meta: dict[str, Any], existing_vars: dict[str, str] | None = None
+) -> str:
+    """The question plus a description of `context`: never the content itself."""
+    lines = [
+        f"Question: {question}",
+        "",
+        "The REPL variable `context` holds: " + json.dumps(context_meta, ensure_ascii=False),
+    ]
+    if existing_vars:
+        names = ", ".join(f"{name} ({kind})" for name, kind in existing_vars.items())
+        lines += [
+            "",
+            f"Variables from earlier questions in this session are still defined: {names}",
+        ]
+    lines += ["", "Start by writing a ```repl block to look at `context`."]
+    return "\n".join(lines)
+
+
+def repl_results_message(results: list[tuple[str, str]], notes: list[str], *, small: bool) -> str:
+    """One user message with the output of every block of the last reply, then any notes."""
+    parts = []
+    for index, output in enumerate(outputs, start=1):
+        shown = output if output.strip() else "(no output)"
+        parts.append(f"REPL output of block {index}:\n{shown}")
+    parts += notes
+    if small:
+        parts.append(
+            "If this output answers the question, reply with FINAL(answer). "
+            "Otherwise write one more ```repl block."
+        )
+    else:
+        parts.append("Continue: write more ```repl code, or give your answer with FINAL(...).")
+    return "\n\n".join(parts)
+
+
+NO_CODE_NO_FINAL = (
+    "Your reply had no ```repl code block and no FINAL(...) line. Write a ```repl block to work "
+    "on `context`, or reply with FINAL(answer) if you know the answer."
+)
+
+FINAL_WITH_CODE_DISCARDED = (
+    "Note: your FINAL(...) line was ignored because the same reply also contained code whose "
+    "output you had not seen yet. Read the output above, then answer with FINAL(...)."
+)
+
+FORCED_ANSWER = (
+    "The budget for this run is used up ({reason}). Do not write code. Give your best final answer "
+    "now, from what you have seen so far, as FINAL(answer)."
+)
+
+
+def final_var_missing(name: str) -> str:
+    return (
+        f"FINAL_VAR({name}) failed: there is no variable named {name!r} in the REPL. "
+        "Create it in a ```repl block first, or answer with FINAL(answer)."
+    )

@@ -1,0 +1,82 @@
+"""A session: one corpus loaded into one long-lived sandbox, asked one question after another.
+
+Variables the model creates persist across follow-up questions because the sandbox does.
+"""
+
+from __future__ import annotations
+
+import threading
+
+from rlm_engine.config import Credentials, RunConfig
+from rlm_engine.loop import Context, EventCallback, RunResult, run_in_sandbox
+from rlm_engine.sandbox import Sandbox
+
+
+class Session:
+    """Owns the sandbox subprocess of one corpus. Close it (or use `with`) to stop the worker."""
+
+    def __init__(self, context: Context, credentials: Credentials | None = None) -> None:
+        self.context = context
+        self.credentials = credentials or Credentials.from_env()
+        self._sandbox: Sandbox | None = None
+        self._lock = threading.Lock()  # one run at a time per sandbox
+
+    def run(
+        self,
+        question: str,
+        config: RunConfig,
+        *,
+        on_event: EventCallback | None = None,
+        cancel: threading.Event | None = None,
+        run_id: str | None = None,
+    ) -> RunResult:
+        """Run one question to the end (blocking). Call it from a worker thread in a UI."""
+        with self._lock:
+            sandbox = self._ensure_sandbox(config)
+            return run_in_sandbox(
+                question,
+                sandbox,
+                self.context,
+                config,
+                credentials=self.credentials,
+                on_event=on_event,
+                cancel=cancel,
+                run_id=run_id,
+            )
+
+    def _ensure_sandbox(self, config: RunConfig) -> Sandbox:
+        if self._sandbox is None:
+            sandbox = Sandbox(
+                exec_timeout_s=config.exec_timeout_s,
+                output_limit_chars=config.output_limit_chars,
+                max_concurrency=config.max_concurrency,
+            )
+            sandbox.load_context(self.context)
+            self._sandbox = sandbox
+        return self._sandbox
+
+    def close(self) -> None:
+        if self._sandbox is not None:
+            self._sandbox.close()
+            self._sandbox = None
+
+    def __enter__(self) -> Session:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+
+def run(
+    question: str,
+    context: Context,
+    config: RunConfig,
+    *,
+    credentials: Credentials | None = None,
+    on_event: EventCallback | None = None,
+    cancel: threading.Event | None = None,
+    run_id: str | None = None,
+) -> RunResult:
+    """One question, one fresh sandbox, closed afterwards."""
+    with Session(context, credentials) as session:
+        return session.run(question, config, on_event=on_event, cancel=cancel, run_id=run_id)
