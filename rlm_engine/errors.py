@@ -8,7 +8,7 @@ One base class so that callers can catch everything the engine means to say to a
     │   ├── ProviderAuthError      the key is missing or refused (never retried)
     │   └── ProviderUnavailable    timeouts, connection errors, 429/5xx past the retry budget
     ├── SandboxError         the REPL worker could not start or died in a way it cannot recover from
-    ├── BudgetExceeded       a budget (iterations, sub-calls, tokens, cost, time, depth) refused a call
+    ├── BudgetExceeded       a budget (iterations, sub-calls, tokens, cost, time) refused a call
     ├── CorpusError          a file could not be turned into text
     └── Cancelled            the run was stopped from outside
 

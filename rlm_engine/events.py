@@ -120,7 +120,7 @@ class SubCallFinished(Event):
 
 @dataclass(frozen=True, kw_only=True)
 class Notice(Event):
-    """Something the model (and the user) was told: a discarded FINAL, a restarted worker, a budget."""
+    """What the model (and the user) was told: a discarded FINAL, a restarted worker, a budget."""
 
     type: ClassVar[str] = "notice"
     iteration: int

@@ -107,7 +107,7 @@ def first_user_message(
     return "\n".join(lines)
 
 
-def repl_results_message(results: list[tuple[str, str]], notes: list[str], *, small: bool) -> str:
+def repl_results_message(outputs: list[str], notes: list[str], *, small: bool) -> str:
     """One user message with the output of every block of the last reply, then any notes."""
     parts = []
     for index, output in enumerate(outputs, start=1):
