@@ -84,7 +84,7 @@ class RunConfig:
 
 @dataclass(frozen=True)
 class Credentials:
-    """API keys and endpoints, held by the host process only: never stored, never sent to a sandbox."""
+    """Keys and endpoints: held by the host process only, never stored, never sent to a sandbox."""
 
     openai_api_key: str | None = None
     anthropic_api_key: str | None = None
