@@ -1,0 +1,401 @@
+"""Files (PDF, text) -> documents -> the REPL's `context`.
+
+The contract (DESIGN.md): a text file becomes its exact text (UTF-8, undecodable bytes replaced,
+no header added); a PDF becomes its pages' text joined by a form feed `\\f`, with the offset where
+each page starts kept in `Document.page_offsets`; one string per file, in the order given, a
+directory's files sorted by path. `context` is a `str` for one document, `list[str]` for several.
+
+A bad file never stops a load: it becomes a `FileProblem` with a message saying what to do, and
+the other files still load. `CorpusError` is raised only when the call itself is wrong.
+"""
+
+from __future__ import annotations
+
+import bisect
+import hashlib
+import io
+import os
+import statistics
+from collections import Counter
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+from rlm_engine.errors import CorpusError
+
+__all__ = [
+    "TEXT_EXTENSIONS",
+    "Corpus",
+    "Document",
+    "FileProblem",
+    "ProgressCallback",
+    "context_metadata",
+    "load_files",
+    "load_paths",
+]
+
+ProgressCallback = Callable[[int, int, str], None]
+"""on_progress(done, total, name): called after each file, done counting 1..total."""
+
+_EXTENSIONS = """
+    .txt .text .md .markdown .rst .adoc .org .csv .tsv .json .jsonl .ndjson .xml .html .htm .xhtml
+    .py .ipynb .log .yaml .yml .toml .ini .cfg .conf .tex .bib .srt .vtt .sql .sh .js .ts .java .c
+    .h .cpp .hpp .cs .go .rs .rb .php .r .m .swift .kt .scala .css .svg .eml
+"""
+TEXT_EXTENSIONS = frozenset(_EXTENSIONS.split())
+"""Extensions read as text in a directory (plus files without an extension that look like text)."""
+
+_SNIFF_BYTES = 8192
+_UTF8_BOM = b"\xef\xbb\xbf"
+_UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
+
+
+@dataclass(frozen=True)
+class Document:
+    """One file's text. `name`: the path as given; inside a directory, relative to it."""
+
+    name: str
+    kind: Literal["pdf", "text"]
+    text: str
+    sha256: str
+    page_offsets: tuple[int, ...] = ()
+    """Character offset in `text` where each page starts (PDF); () for a text file."""
+
+    @property
+    def n_pages(self) -> int:
+        """Pages of a PDF; 0 for a text file (it has no pages, not one)."""
+        return len(self.page_offsets)
+
+    @property
+    def chars(self) -> int:
+        return len(self.text)
+
+    def page_at(self, offset: int) -> int:
+        """1-based page holding character `offset` of a PDF's text (0 for a text file)."""
+        if not self.page_offsets:
+            return 0
+        return bisect.bisect_right(self.page_offsets, offset)
+
+
+@dataclass(frozen=True)
+class FileProblem:
+    """What went wrong with one file (or a group of skipped files), said to the user as is."""
+
+    name: str
+    message: str
+    fatal: bool = True
+    """True: the file was skipped. False: it loaded (or was skipped on purpose) with a note."""
+
+
+@dataclass(frozen=True)
+class Corpus:
+    documents: tuple[Document, ...]
+    problems: tuple[FileProblem, ...]
+
+    @property
+    def context(self) -> str | list[str]:
+        """The REPL's `context`: a `str` for one document, `list[str]` otherwise ([] for none)."""
+        if len(self.documents) == 1:
+            return self.documents[0].text
+        return [doc.text for doc in self.documents]
+
+    @property
+    def total_chars(self) -> int:
+        return sum(doc.chars for doc in self.documents)
+
+    def estimated_tokens(self) -> int:
+        """A rough token count, chars / 4 (typical for English with current tokenizers)."""
+        return (self.total_chars + 3) // 4
+
+    def require_documents(self) -> Corpus:
+        """Self, or CorpusError listing every problem when nothing could be loaded."""
+        if self.documents:
+            return self
+        reasons = "; ".join(p.message for p in self.problems) or "no files were given"
+        raise CorpusError(f"No document could be loaded: {reasons}")
+
+
+# --- loading --------------------------------------------------------------------------------
+
+
+def load_paths(
+    paths: Iterable[str | Path] | str | Path, *, on_progress: ProgressCallback | None = None
+) -> Corpus:
+    """Load files and directories, in the order given; a directory's files sorted by path."""
+    if isinstance(paths, str | Path):
+        paths = [paths]
+    items = list(paths)
+    if not items:
+        raise CorpusError("No files or directories were given: name at least one path.")
+    sources: list[tuple[str, Path, bool]] = []  # (name, path, from a directory walk)
+    problems: list[FileProblem] = []
+    for item in items:
+        if not isinstance(item, str | Path):
+            raise CorpusError(f"Expected a file or directory path, got {type(item).__name__}.")
+        path = Path(item).expanduser()
+        name = str(item)
+        if path.is_dir():
+            found, notes = _walk(path, name)
+            sources.extend((rel, file, True) for rel, file in found)
+            problems.extend(notes)
+        elif path.is_file():
+            sources.append((name, path, False))
+        elif path.exists():
+            problems.append(
+                FileProblem(name, f"{name} is not a regular file: give a file or a directory.")
+            )
+        else:
+            problems.append(FileProblem(name, f"{name} does not exist: check the path."))
+    documents: list[Document] = []
+    for done, (name, path, walked) in enumerate(sources, start=1):
+        try:
+            data = path.read_bytes()
+        except OSError as exc:
+            problems.append(
+                FileProblem(
+                    name, f"{name} could not be read ({exc.strerror}): check its permissions."
+                )
+            )
+        else:
+            _add(documents, problems, name, data, from_directory=walked)
+        if on_progress:
+            on_progress(done, len(sources), name)
+    return Corpus(tuple(documents), tuple(problems))
+
+
+def load_files(
+    files: Iterable[tuple[str, bytes]], *, on_progress: ProgressCallback | None = None
+) -> Corpus:
+    """Load uploads given as (name, bytes), in the order given."""
+    items = list(files)
+    if not items:
+        raise CorpusError("No files were given: upload at least one file.")
+    for item in items:
+        if not (
+            isinstance(item, tuple)
+            and len(item) == 2
+            and isinstance(item[0], str)
+            and isinstance(item[1], bytes | bytearray | memoryview)
+        ):
+            raise CorpusError("Each upload must be a (name, bytes) pair.")
+    documents: list[Document] = []
+    problems: list[FileProblem] = []
+    for done, (name, data) in enumerate(items, start=1):
+        _add(documents, problems, name, bytes(data), from_directory=False)
+        if on_progress:
+            on_progress(done, len(items), name)
+    return Corpus(tuple(documents), tuple(problems))
+
+
+def _walk(root: Path, root_name: str) -> tuple[list[tuple[str, Path]], list[FileProblem]]:
+    """A directory's loadable files as (relative name, path), sorted by path; notes for the rest."""
+    found: list[tuple[tuple[str, ...], Path]] = []
+    skipped: Counter[str] = Counter()
+    for dirpath, dirnames, filenames in os.walk(root):
+        dirnames[:] = [d for d in dirnames if not d.startswith(".")]
+        for filename in filenames:
+            if filename.startswith("."):
+                continue
+            path = Path(dirpath, filename)
+            suffix = path.suffix.lower()
+            if suffix == ".pdf" or suffix in TEXT_EXTENSIONS or not suffix:
+                found.append((path.relative_to(root).parts, path))
+            else:
+                skipped[suffix] += 1
+    found.sort(key=lambda item: item[0])
+    notes = []
+    if skipped:
+        kinds = ", ".join(f"{ext} ({n})" for ext, n in sorted(skipped.items()))
+        notes.append(
+            FileProblem(
+                root_name,
+                f"{root_name}: skipped {sum(skipped.values())} files of types not read as text "
+                f"or PDF: {kinds}.",
+                fatal=False,
+            )
+        )
+    if not found:
+        notes.append(FileProblem(root_name, f"{root_name} holds no text or PDF files to load."))
+    return [("/".join(parts), path) for parts, path in found], notes
+
+
+def _add(
+    documents: list[Document],
+    problems: list[FileProblem],
+    name: str,
+    data: bytes,
+    *,
+    from_directory: bool,
+) -> None:
+    """Turn one file's bytes into a document, or a problem; never raises for a bad file."""
+    if not data:
+        problems.append(FileProblem(name, f"{name} is empty: nothing to load."))
+        return
+    sha256 = hashlib.sha256(data).hexdigest()
+    suffix = Path(name).suffix.lower()
+    if suffix == ".pdf" or data.startswith(b"%PDF-"):
+        doc, notes = _read_pdf(name, data, sha256)
+        problems.extend(notes)
+        if doc:
+            documents.append(doc)
+        return
+    if suffix not in TEXT_EXTENSIONS and _looks_binary(data):
+        problems.append(
+            FileProblem(
+                name,
+                f"{name} looks like a binary file, not text: skipped. "
+                "Convert it to text or PDF to include it.",
+                fatal=not from_directory,
+            )
+        )
+        return
+    documents.append(Document(name, "text", _decode(data), sha256))
+
+
+def _looks_binary(data: bytes) -> bool:
+    head = data[:_SNIFF_BYTES]
+    return not head.startswith(_UTF16_BOMS) and b"\x00" in head
+
+
+def _decode(data: bytes) -> str:
+    """UTF-8 with undecodable bytes replaced; a byte-order mark is an encoding, not text."""
+    if data.startswith(_UTF16_BOMS):
+        return data.decode("utf-16", errors="replace")
+    if data.startswith(_UTF8_BOM):
+        data = data[len(_UTF8_BOM) :]
+    return data.decode("utf-8", errors="replace")
+
+
+def _read_pdf(name: str, data: bytes, sha256: str) -> tuple[Document | None, list[FileProblem]]:
+    """Pages joined by \\f; encrypted, corrupt and image-only PDFs become problems."""
+    from pypdf import PdfReader
+    from pypdf.errors import DependencyError
+
+    if b"%PDF-" not in data[:1024]:
+        return None, [
+            FileProblem(
+                name,
+                f"{name} is not a PDF (no PDF header; perhaps another format saved as .pdf): "
+                "export it again as PDF, or rename it to its real type.",
+            )
+        ]
+    try:
+        reader = PdfReader(io.BytesIO(data))
+        if reader.is_encrypted and not reader.decrypt(""):
+            return None, [
+                FileProblem(
+                    name,
+                    f"{name} is encrypted with a password: remove the password "
+                    "(e.g. print it to a new PDF) and load it again.",
+                )
+            ]
+        pages = reader.pages
+        n_pages = len(pages)
+    except DependencyError:
+        return None, [
+            FileProblem(
+                name,
+                f"{name} uses AES encryption, which needs the 'cryptography' package: "
+                "install it, or save the PDF without encryption.",
+            )
+        ]
+    except Exception as exc:  # pypdf raises many kinds on damaged files
+        return None, [
+            FileProblem(
+                name,
+                f"{name} is not a readable PDF ({type(exc).__name__}: {str(exc)[:200]}): "
+                "check that the file is complete, or export it again.",
+            )
+        ]
+    if n_pages == 0:
+        return None, [FileProblem(name, f"{name} has no pages: nothing to load.")]
+
+    texts: list[str] = []
+    unreadable: list[int] = []
+    for number in range(1, n_pages + 1):
+        try:
+            texts.append(pages[number - 1].extract_text() or "")
+        except Exception:  # one damaged page should not cost the others
+            texts.append("")
+            unreadable.append(number)
+    empty = [n for n, text in enumerate(texts, start=1) if not text.strip()]
+    if len(empty) == n_pages:
+        return None, [
+            FileProblem(
+                name,
+                f"{name} has no extractable text on any of its {n_pages} pages (scanned images?): "
+                "run OCR on it first, then load the result.",
+            )
+        ]
+    notes = []
+    if unreadable:
+        notes.append(
+            FileProblem(
+                name,
+                f"{name}: pages {_ranges(unreadable)} could not be read and are left empty.",
+                fatal=False,
+            )
+        )
+    blank = [n for n in empty if n not in unreadable]
+    if blank:
+        notes.append(
+            FileProblem(
+                name,
+                f"{name}: pages {_ranges(blank)} have no text (scanned images?) and are left "
+                "empty; run OCR on the PDF to include them.",
+                fatal=False,
+            )
+        )
+    offsets, position = [], 0
+    for text in texts:
+        offsets.append(position)
+        position += len(text) + 1
+    return Document(name, "pdf", "\f".join(texts), sha256, tuple(offsets)), notes
+
+
+def _ranges(numbers: list[int]) -> str:
+    """[1, 2, 3, 7] -> "1-3, 7": short messages for long lists of pages."""
+    parts: list[str] = []
+    start = prev = numbers[0]
+    for n in [*numbers[1:], None]:
+        if n is not None and n == prev + 1:
+            prev = n
+            continue
+        parts.append(str(start) if start == prev else f"{start}-{prev}")
+        if n is not None:
+            start = prev = n
+    return ", ".join(parts)
+
+
+# --- what the root model is told about `context` -------------------------------------------
+
+
+def context_metadata(context: str | list[str], *, max_lengths: int = 100) -> dict[str, Any]:
+    """Shape of `context` for the root model's first message; never any of its content.
+
+    Lists the first `max_lengths` document lengths; past that, a summary of all of them.
+    """
+    if isinstance(context, str):
+        lengths = [len(context)]
+        kind = "str"
+    elif isinstance(context, list) and all(isinstance(item, str) for item in context):
+        lengths = [len(item) for item in context]
+        kind = "list[str]"
+    else:
+        raise CorpusError("context must be a str or a list of str.")
+    meta: dict[str, Any] = {
+        "type": kind,
+        "total_chars": sum(lengths),
+        "n_documents": len(lengths),
+        "document_lengths": lengths[:max_lengths],
+    }
+    if len(lengths) > max_lengths:
+        meta["document_lengths_omitted"] = len(lengths) - max_lengths
+        meta["document_lengths_summary"] = {
+            "min": min(lengths),
+            "median": int(statistics.median(lengths)),
+            "mean": round(statistics.fmean(lengths)),
+            "max": max(lengths),
+        }
+    return meta

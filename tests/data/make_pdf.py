@@ -1,0 +1,78 @@
+"""Tiny PDF writer for tests and benchmarks: real, valid PDFs without a drawing library.
+
+Each page shows its lines in Helvetica (a standard Type1 font, so no font file is embedded).
+A page given as `None` draws a filled rectangle and no text, as a scanned page would look to a
+text extractor. Offsets in the cross-reference table are computed, so pypdf reads the file
+without repairing it.
+"""
+
+from __future__ import annotations
+
+import io
+
+
+def _escape(line: str) -> str:
+    return line.replace("\\", "\\\\").replace("(", "\\(").replace(")", "\\)")
+
+
+def _content(text: str | None) -> bytes:
+    if text is None:
+        return b"0.5 g 72 72 400 600 re f"
+    ops = ["BT", "/F1 12 Tf", "14 TL", "72 740 Td"]
+    for i, line in enumerate(text.split("\n")):
+        if i:
+            ops.append("T*")
+        ops.append(f"({_escape(line)}) Tj")
+    ops.append("ET")
+    return "\n".join(ops).encode("cp1252")
+
+
+def make_pdf(pages: list[str | None]) -> bytes:
+    """A PDF with one page per item: its text (lines split on "\\n"), or None for no text."""
+    n = len(pages)
+    font_id = 3
+    objects: list[bytes] = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"",  # the page tree, filled in below once page ids are known
+        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /Encoding /WinAnsiEncoding >>",
+    ]
+    kids = []
+    for text in pages:
+        stream = _content(text)
+        content_id = len(objects) + 1
+        objects.append(b"<< /Length %d >>\nstream\n%s\nendstream" % (len(stream), stream))
+        page_id = len(objects) + 1
+        kids.append(f"{page_id} 0 R")
+        objects.append(
+            (
+                f"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] "
+                f"/Resources << /Font << /F1 {font_id} 0 R >> >> /Contents {content_id} 0 R >>"
+            ).encode()
+        )
+    objects[1] = f"<< /Type /Pages /Kids [{' '.join(kids)}] /Count {n} >>".encode()
+
+    out = io.BytesIO()
+    out.write(b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n")
+    offsets = []
+    for i, body in enumerate(objects, start=1):
+        offsets.append(out.tell())
+        out.write(b"%d 0 obj\n%s\nendobj\n" % (i, body))
+    xref = out.tell()
+    out.write(b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1))
+    for offset in offsets:
+        out.write(b"%010d 00000 n \n" % offset)
+    out.write(
+        b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, xref)
+    )
+    return out.getvalue()
+
+
+def encrypt_pdf(data: bytes, user_password: str, owner_password: str = "owner") -> bytes:
+    """The same PDF encrypted with RC4-128 (pypdf needs no extra package for RC4)."""
+    from pypdf import PdfReader, PdfWriter
+
+    writer = PdfWriter(clone_from=PdfReader(io.BytesIO(data)))
+    writer.encrypt(user_password, owner_password, algorithm="RC4-128")
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
