@@ -1,0 +1,215 @@
+"""`rlm ask`: one question over files or directories, headless. Contract: ../shared/DESIGN.md.
+
+`--timeout` is the run's wall-time budget; `--exec-timeout` limits one code block. Extensions
+beyond the contract: --max-tokens, --output-limit, --prompt-variant, --request-timeout.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import signal
+import sys
+import threading
+from typing import Any
+
+from rlm_engine.config import Budgets, Credentials, ModelSpec, RunConfig
+from rlm_engine.errors import RLMError
+from rlm_engine.events import CodeExecuted, Event, Notice, RootResponse, RunFinished
+
+DEFAULT_MODELS = {"openai": "gpt-4.1-mini", "anthropic": "claude-sonnet-4-5"}
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    p = subparsers.add_parser("ask", help="Ask a question of files or directories.")
+    p.add_argument("question")
+    p.add_argument("--context", nargs="+", required=True, metavar="PATH")
+    p.add_argument("--provider", choices=("openai", "anthropic", "local"))
+    p.add_argument("--model")
+    p.add_argument("--sub-provider", choices=("openai", "anthropic", "local"))
+    p.add_argument("--sub-model")
+    p.add_argument("--base-url")
+    p.add_argument("--sub-base-url")
+    p.add_argument("--max-iterations", type=_positive_int, default=Budgets.max_iterations)
+    p.add_argument("--max-depth", type=_positive_int, default=Budgets.max_depth)
+    p.add_argument("--max-sub-calls", type=_non_negative_int, default=Budgets.max_sub_calls)
+    p.add_argument("--max-cost", type=float, metavar="USD")
+    p.add_argument("--max-tokens", type=_positive_int)
+    p.add_argument("--timeout", type=float, metavar="S", help="wall-time budget of the run")
+    p.add_argument("--exec-timeout", type=float, metavar="S", default=120.0)
+    p.add_argument("--request-timeout", type=float, metavar="S", default=120.0)
+    p.add_argument("--output-limit", type=_positive_int, default=20_000, metavar="CHARS")
+    p.add_argument("--prompt-variant", choices=("auto", "default", "small"), default="auto")
+    p.add_argument("--no-sub-calls", action="store_true")
+    save = p.add_mutually_exclusive_group()
+    save.add_argument("--db", metavar="URL")
+    save.add_argument("--no-save", action="store_true")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.set_defaults(func=ask)
+
+
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be at least 1")
+    return value
+
+
+def _non_negative_int(text: str) -> int:
+    value = int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError("must be 0 or more")
+    return value
+
+
+def default_provider(credentials: Credentials) -> str:
+    """A provider with a key, else the offline local model."""
+    if credentials.openai_api_key:
+        return "openai"
+    if credentials.anthropic_api_key:
+        return "anthropic"
+    return "local"
+
+
+def default_model(provider: str) -> str:
+    if provider == "local":
+        from rlm_engine.models import default_local_model
+
+        return default_local_model()
+    return DEFAULT_MODELS[provider]
+
+
+def build_config(args: argparse.Namespace, credentials: Credentials) -> RunConfig:
+    provider = args.provider or default_provider(credentials)
+    root = ModelSpec(provider, args.model or default_model(provider), args.base_url)
+    sub = None
+    if args.sub_provider or args.sub_model or args.sub_base_url:
+        sub_provider = args.sub_provider or provider
+        same = sub_provider == provider
+        sub_model = args.sub_model or (root.model if same else default_model(sub_provider))
+        sub_url = args.sub_base_url or (args.base_url if same else None)
+        sub = ModelSpec(sub_provider, sub_model, sub_url)
+    budgets = Budgets(
+        max_iterations=args.max_iterations,
+        max_depth=args.max_depth,
+        max_sub_calls=args.max_sub_calls,
+        max_tokens=args.max_tokens,
+        max_cost_usd=args.max_cost,
+        max_time_s=args.timeout,
+    )
+    return RunConfig(
+        root=root,
+        sub=sub,
+        budgets=budgets,
+        exec_timeout_s=args.exec_timeout,
+        output_limit_chars=args.output_limit,
+        sub_calls_enabled=not args.no_sub_calls,
+        prompt_variant=args.prompt_variant,
+        request_timeout_s=args.request_timeout,
+    )
+
+
+def ask(args: argparse.Namespace) -> int:
+    from rlm_engine.corpus import load_paths
+
+    corpus = load_paths(args.context)
+    for problem in corpus.problems:
+        print(f"warning: {problem.message}", file=sys.stderr)
+    if not corpus.documents:
+        print("error: no readable document in --context", file=sys.stderr)
+        return 2
+
+    credentials = Credentials.from_env()
+    config = build_config(args, credentials)
+    recorder, closer = _recorder(args, corpus)
+    progress = None if args.json else _print_progress
+
+    def on_event(event: Event) -> None:
+        if recorder is not None:
+            recorder(event)
+        if progress is not None:
+            progress(event)
+
+    cancel = threading.Event()
+    previous = signal.signal(signal.SIGINT, lambda *_: cancel.set())
+    try:
+        from rlm_engine.session import run
+
+        result = run(
+            args.question,
+            corpus.context,
+            config,
+            credentials=credentials,
+            on_event=on_event,
+            cancel=cancel,
+        )
+    finally:
+        signal.signal(signal.SIGINT, previous)
+        closer()
+    _print_result(result.to_dict(), as_json=args.json)
+    return 0 if result.status in ("completed", "limit") else 1
+
+
+def _recorder(args: argparse.Namespace, corpus: Any) -> tuple[Any, Any]:
+    """A storage recorder for the run, unless --no-save; storage failures are said, not fatal."""
+    if args.no_save:
+        return None, lambda: None
+    from rlm_engine.paths import default_db_url
+    from storage import Database
+
+    try:
+        db = Database.open(args.db or default_db_url())
+        name = ", ".join(doc.name for doc in corpus.documents[:3])
+        if len(corpus.documents) > 3:
+            name += f" and {len(corpus.documents) - 3} more"
+        saved = db.save_corpus(name, list(corpus.documents))
+        return db.recorder(corpus_id=saved.id), db.close
+    except RLMError as exc:
+        print(f"warning: the run will not be saved: {exc}", file=sys.stderr)
+        return None, lambda: None
+
+
+def _print_progress(event: Event) -> None:
+    indent = "  " * event.depth
+    if isinstance(event, RootResponse):
+        label = "forced answer" if event.forced else f"iteration {event.iteration}"
+        tokens = f"{event.usage.input_tokens}+{event.usage.output_tokens} tokens"
+        print(f"{indent}{label}: {tokens}, {event.elapsed_s:.1f} s", file=sys.stderr)
+    elif isinstance(event, CodeExecuted):
+        status = f"error: {event.error}" if event.error else f"{event.output_chars:,} chars out"
+        print(f"{indent}  code block {event.block_index + 1}: {status}", file=sys.stderr)
+    elif isinstance(event, Notice):
+        print(f"{indent}  note: {event.message}", file=sys.stderr)
+    elif isinstance(event, RunFinished) and event.depth == 0:
+        cost = "unknown cost" if event.cost_usd is None else f"${event.cost_usd:.4f}"
+        print(
+            f"{event.status}: {event.iterations} iterations, {event.sub_calls} sub-calls, "
+            f"{event.input_tokens + event.output_tokens:,} tokens, {cost}, "
+            f"{event.elapsed_s:.1f} s",
+            file=sys.stderr,
+        )
+
+
+def _print_result(result: dict[str, Any], *, as_json: bool) -> None:
+    if as_json:
+        out = {k: result[k] for k in _JSON_KEYS}
+        if result["status"] not in ("completed", "limit"):
+            out["error"] = result["error"]
+        print(json.dumps(out, ensure_ascii=False))
+    elif result["status"] in ("completed", "limit"):
+        print(result["answer"])
+    else:
+        print(f"error: {result['error']}", file=sys.stderr)
+
+
+_JSON_KEYS = (
+    "run_id",
+    "status",
+    "answer",
+    "iterations",
+    "sub_calls",
+    "input_tokens",
+    "output_tokens",
+    "cost_usd",
+    "elapsed_s",
+)
