@@ -191,6 +191,8 @@ def _print_progress(event: Event) -> None:
 
 
 def _print_result(result: dict[str, Any], *, as_json: bool) -> None:
+    if result["status"] == "cancelled":  # the contract knows three statuses; Ctrl-C is a failure
+        result = {**result, "status": "failed"}
     if as_json:
         out = {k: result[k] for k in _JSON_KEYS}
         if result["status"] not in ("completed", "limit"):

@@ -1,0 +1,74 @@
+"""Reading code blocks and FINAL lines from root replies (pure functions)."""
+
+from __future__ import annotations
+
+import pytest
+
+from rlm_engine.parsing import FinalDirective, find_code_blocks, find_final, strip_code_blocks
+
+
+def test_code_blocks_in_order() -> None:
+    reply = "Look:\n```repl\nx = 1\nprint(x)\n```\nthen\n```repl\ny = 2\n```"
+    assert find_code_blocks(reply) == ["x = 1\nprint(x)", "y = 2"]
+
+
+def test_python_fence_counts_as_code() -> None:
+    assert find_code_blocks("```python\nprint(1)\n```") == ["print(1)"]
+
+
+def test_other_fences_are_not_code() -> None:
+    assert find_code_blocks("```text\nprint(1)\n```\n```json\n{}\n```") == []
+
+
+def test_unclosed_last_block_is_kept() -> None:
+    assert find_code_blocks("```repl\nx = 1\n```\n```repl\nprint(len(context))") == [
+        "x = 1",
+        "print(len(context))",
+    ]
+
+
+def test_no_code() -> None:
+    assert find_code_blocks("Just prose.") == []
+
+
+@pytest.mark.parametrize(
+    ("reply", "expected"),
+    [
+        ("FINAL(42)", "42"),
+        ('FINAL("The answer is 42")', "The answer is 42"),
+        ("FINAL('single')", "single"),
+        ('FINAL("""multi\nline""")', "multi\nline"),
+        ("Done.\nFINAL(f(x) = g(h(y)))", "f(x) = g(h(y))"),
+        ('FINAL(a "quoted (paren" b)', 'a "quoted (paren" b'),
+        ("FINAL(It's 42 (really))", "It's 42 (really)"),
+        ("FINAL(line one\nline two)\n", "line one\nline two"),
+        ("  FINAL(indented)", "indented"),
+        ("FINAL(unclosed answer", "unclosed answer"),
+        ('FINAL("with \\"escaped\\" quotes")', 'with "escaped" quotes'),
+    ],
+)
+def test_final_values(reply: str, expected: str) -> None:
+    assert find_final(reply) == FinalDirective("FINAL", expected)
+
+
+@pytest.mark.parametrize(
+    "reply", ["FINAL_VAR(result)", "FINAL_VAR('result')", 'FINAL_VAR("result")']
+)
+def test_final_var_name(reply: str) -> None:
+    assert find_final(reply) == FinalDirective("FINAL_VAR", "result")
+
+
+def test_final_inside_code_is_not_a_final_line() -> None:
+    assert find_final("```repl\nFINAL(x)\n```\nWaiting for output.") is None
+
+
+def test_final_must_start_a_line() -> None:
+    assert find_final("I will call FINAL(x) later.") is None
+
+
+def test_first_final_line_wins() -> None:
+    assert find_final("FINAL(a)\nFINAL(b)") == FinalDirective("FINAL", "a")
+
+
+def test_strip_code_blocks_leaves_prose() -> None:
+    assert strip_code_blocks("a\n```repl\nx\n```\nb").split() == ["a", "b"]
