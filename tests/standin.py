@@ -1,0 +1,398 @@
+"""A local stand-in for the OpenAI and Anthropic HTTP APIs, scripted per test.
+
+Real HTTP on 127.0.0.1, so the official SDKs run for real (request building, retries, timeouts,
+usage parsing); only the model is fake. Replies come, in order of priority, from:
+
+1. failures queued with `fail()` (the next `times` matching requests answer that status),
+2. replies queued with `enqueue()` for the request's model, then for any model,
+3. rules registered with `on()` (model-specific first), e.g. a sub-model answering from its prompt,
+4. otherwise a 500 saying the test scripted nothing, so a broken test fails loudly, not hangs.
+
+    with StandIn() as s:
+        s.enqueue("hello")
+        client = openai.OpenAI(base_url=s.openai_base_url, api_key="test-key")
+
+Usable outside pytest (bench/ uses it too).
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+import uuid
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any, Literal
+
+__all__ = ["BAD_KEY", "Reply", "Request", "Rule", "StandIn", "estimate_tokens"]
+
+BAD_KEY = "bad-key"  # the API key the stand-in refuses with 401
+HANG_LIMIT_S = 120.0  # a hanging reply is released after this, or when the stand-in closes
+
+
+def estimate_tokens(text: str) -> int:
+    """A deterministic token count, so that usage is real data flowing through the SDKs."""
+    return len(text) // 4 + 1
+
+
+@dataclass(frozen=True)
+class Reply:
+    """One scripted answer. With `status` != 200, `text` is the error message."""
+
+    text: str = ""
+    status: int = 200
+    input_tokens: int | None = None  # None: estimated from the request
+    output_tokens: int | None = None  # None: estimated from the (cut) text
+    delay_s: float = 0.0
+    hang: bool = False  # never answer (until the stand-in closes): for timeout tests
+    retry_after: float | None = None  # sent as a Retry-After header
+
+
+@dataclass(frozen=True)
+class Request:
+    """What the stand-in received, normalised across both APIs. System text is in `system` only."""
+
+    api: Literal["openai", "anthropic"]
+    model: str
+    messages: list[dict[str, str]]  # role/content strings, system messages excluded
+    system: str | None
+    stop: list[str]
+    max_tokens: int | None
+    temperature: float | None
+    headers: dict[str, str]  # lower-case names
+    body: dict[str, Any] = field(repr=False)
+
+    @property
+    def prompt(self) -> str:
+        """The last user message: what a sub-model is asked."""
+        for message in reversed(self.messages):
+            if message["role"] == "user":
+                return message["content"]
+        return ""
+
+    @property
+    def api_key(self) -> str | None:
+        """The key sent as `x-api-key` or `Authorization: Bearer` (both SDKs may use either)."""
+        auth = self.headers.get("authorization", "").removeprefix("Bearer ").strip()
+        return self.headers.get("x-api-key") or auth or None
+
+
+Rule = Callable[[Request], "str | Reply | None"]
+
+_ERROR_TYPES = {
+    400: "invalid_request_error",
+    401: "authentication_error",
+    403: "permission_error",
+    404: "not_found_error",
+    429: "rate_limit_error",
+    500: "api_error",
+    529: "overloaded_error",
+}
+
+
+class StandIn:
+    """The server plus its script. Thread-safe; close() (or `with`) stops it."""
+
+    def __init__(self, latency_s: float = 0.0) -> None:
+        self.latency_s = latency_s
+        self.requests: list[Request] = []
+        self.peak_in_flight = 0
+        self._in_flight = 0
+        self._lock = threading.Lock()
+        self._failures: deque[tuple[str | None, Reply]] = deque()
+        self._queues: dict[str | None, deque[Reply]] = {}
+        self._rules: list[tuple[str | None, Rule]] = []
+        self._closing = threading.Event()
+        handler = type("Handler", (_Handler,), {"standin": self})
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        self._server.daemon_threads = True
+        self._server.block_on_close = False
+        self.port = self._server.server_address[1]
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
+        self._thread.start()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def openai_base_url(self) -> str:
+        return f"{self.url}/v1"
+
+    @property
+    def anthropic_base_url(self) -> str:
+        return self.url
+
+    # -- scripting ------------------------------------------------------------------------------
+
+    def enqueue(self, *replies: str | Reply, model: str | None = None) -> None:
+        """Queue replies, consumed in order, for requests to `model` (None: any model)."""
+        with self._lock:
+            queue = self._queues.setdefault(model, deque())
+            queue.extend(_as_reply(r) for r in replies)
+
+    def on(self, rule: Rule, model: str | None = None) -> None:
+        """Answer by `rule(request)` when no queued reply is left; a rule returning None passes."""
+        with self._lock:
+            self._rules.append((model, rule))
+
+    def fail(
+        self,
+        status: int,
+        times: int = 1,
+        model: str | None = None,
+        retry_after: float | None = None,
+        message: str | None = None,
+    ) -> None:
+        """The next `times` requests (to `model`, None: any) answer HTTP `status`."""
+        text = message or f"stand-in scripted failure {status}"
+        reply = Reply(text=text, status=status, retry_after=retry_after)
+        with self._lock:
+            self._failures.extend((model, reply) for _ in range(times))
+
+    def remaining(self) -> int:
+        """Scripted replies and failures not consumed yet."""
+        with self._lock:
+            return len(self._failures) + sum(len(q) for q in self._queues.values())
+
+    def close(self) -> None:
+        self._closing.set()  # releases hanging replies
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join(timeout=5)
+
+    def __enter__(self) -> StandIn:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- serving (called from handler threads) ---------------------------------------------------
+
+    def _record(self, request: Request) -> None:
+        with self._lock:
+            self.requests.append(request)
+
+    def _enter(self) -> None:
+        with self._lock:
+            self._in_flight += 1
+            self.peak_in_flight = max(self.peak_in_flight, self._in_flight)
+
+    def _leave(self) -> None:
+        with self._lock:
+            self._in_flight -= 1
+
+    def _next_reply(self, request: Request) -> Reply:
+        with self._lock:
+            for i, (model, reply) in enumerate(self._failures):
+                if model in (None, request.model):
+                    del self._failures[i]
+                    return reply
+            for key in (request.model, None):
+                queue = self._queues.get(key)
+                if queue:
+                    return queue.popleft()
+            rules = [r for m, r in self._rules if m == request.model]
+            rules += [r for m, r in self._rules if m is None]
+        for rule in rules:
+            try:
+                answer = rule(request)
+            except Exception as exc:  # a broken rule must fail the test, not the server
+                return Reply(text=f"stand-in rule raised {exc!r}", status=500)
+            if answer is not None:
+                return _as_reply(answer)
+        return Reply(
+            text=f"stand-in: the test scripted no reply for model {request.model!r} "
+            f"(prompt: {request.prompt[:200]!r})",
+            status=500,
+        )
+
+
+def _as_reply(value: str | Reply) -> Reply:
+    return value if isinstance(value, Reply) else Reply(text=value)
+
+
+def _text_of(content: Any) -> str:
+    """Message content as a string: either a string or a list of {type: text, text} parts."""
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        return "".join(p.get("text", "") for p in content if isinstance(p, dict))
+    return "" if content is None else str(content)
+
+
+def _stops(value: Any) -> list[str]:
+    if value is None:
+        return []
+    return [value] if isinstance(value, str) else list(value)
+
+
+def _cut(text: str, stops: list[str]) -> tuple[str, str | None]:
+    """The text up to the earliest stop string, as a model would produce it, and that stop."""
+    best: tuple[int, str] | None = None
+    for stop in stops:
+        at = text.find(stop) if stop else -1
+        if at >= 0 and (best is None or at < best[0]):
+            best = (at, stop)
+    return (text, None) if best is None else (text[: best[0]], best[1])
+
+
+def _parse(api: str, body: dict[str, Any], headers: dict[str, str]) -> Request:
+    system_parts: list[str] = []
+    messages: list[dict[str, str]] = []
+    if api == "anthropic" and body.get("system"):
+        system_parts.append(_text_of(body["system"]))
+    for message in body.get("messages") or []:
+        role, content = message.get("role", ""), _text_of(message.get("content"))
+        if role in ("system", "developer"):
+            system_parts.append(content)
+        else:
+            messages.append({"role": role, "content": content})
+    stop = body.get("stop_sequences") if api == "anthropic" else body.get("stop")
+    max_tokens = body.get("max_tokens", body.get("max_completion_tokens"))
+    return Request(
+        api=api,  # type: ignore[arg-type]
+        model=str(body.get("model", "")),
+        messages=messages,
+        system="\n\n".join(system_parts) if system_parts else None,
+        stop=_stops(stop),
+        max_tokens=max_tokens,
+        temperature=body.get("temperature"),
+        headers=headers,
+        body=body,
+    )
+
+
+class _Handler(BaseHTTPRequestHandler):
+    standin: StandIn  # set on the per-server subclass
+    protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True  # without it every response gains ~40 ms
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+    def do_GET(self) -> None:
+        if self.path.rstrip("/") == "/v1/models":
+            self._send(200, {"object": "list", "data": []})
+        else:
+            self._send(404, {"error": {"message": f"no route {self.path}", "type": "not_found"}})
+
+    def do_POST(self) -> None:
+        path = self.path.split("?", 1)[0].rstrip("/")
+        api = {"/v1/chat/completions": "openai", "/v1/messages": "anthropic"}.get(path)
+        raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        if api is None:
+            self._send(404, {"error": {"message": f"no route {path}", "type": "not_found"}})
+            return
+        try:
+            body = json.loads(raw or b"{}")
+        except ValueError:
+            self._error(api, 400, "request body is not JSON")
+            return
+        headers = {k.lower(): v for k, v in self.headers.items()}
+        request = _parse(api, body, headers)
+        standin = self.standin
+        standin._record(request)
+        standin._enter()
+        try:
+            self._answer(request)
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # the client gave up (timeout): nothing to answer
+        finally:
+            standin._leave()
+
+    def _answer(self, request: Request) -> None:
+        standin = self.standin
+        if not request.api_key:
+            self._error(request.api, 401, "stand-in: no API key sent")
+            return
+        if request.api_key == BAD_KEY:
+            self._error(request.api, 401, "Incorrect API key provided.")
+            return
+        if request.body.get("stream"):
+            self._error(request.api, 400, "stand-in: streaming is not supported")
+            return
+        reply = standin._next_reply(request)
+        if reply.hang:
+            standin._closing.wait(HANG_LIMIT_S)
+            self.close_connection = True  # drop the connection without an answer
+            return
+        pause = standin.latency_s + reply.delay_s
+        if pause > 0:
+            time.sleep(pause)
+        if reply.status != 200:
+            self._error(request.api, reply.status, reply.text, reply.retry_after)
+            return
+        text, stop = _cut(reply.text, request.stop)
+        input_tokens = reply.input_tokens
+        if input_tokens is None:
+            prompt = (request.system or "") + "".join(m["content"] for m in request.messages)
+            input_tokens = estimate_tokens(prompt)
+        output_tokens = reply.output_tokens
+        if output_tokens is None:
+            output_tokens = estimate_tokens(text)
+        if request.api == "openai":
+            payload = _openai_body(request.model, text, input_tokens, output_tokens)
+        else:
+            payload = _anthropic_body(request.model, text, stop, input_tokens, output_tokens)
+        self._send(200, payload)
+
+    def _error(self, api: str, status: int, message: str, retry_after: float | None = None) -> None:
+        kind = _ERROR_TYPES.get(status, "api_error" if status >= 500 else "invalid_request_error")
+        if api == "anthropic":
+            payload: dict[str, Any] = {"type": "error", "error": {"type": kind, "message": message}}
+        else:
+            payload = {"error": {"message": message, "type": kind, "param": None, "code": kind}}
+        extra = {} if retry_after is None else {"Retry-After": f"{retry_after:g}"}
+        self._send(status, payload, extra)
+
+    def _send(self, status: int, payload: dict[str, Any], extra: dict[str, str] | None = None):
+        data = json.dumps(payload).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        for name, value in (extra or {}).items():
+            self.send_header(name, value)
+        self.end_headers()
+        self.wfile.write(data)
+
+
+def _openai_body(model: str, text: str, input_tokens: int, output_tokens: int) -> dict[str, Any]:
+    return {
+        "id": f"chatcmpl-{uuid.uuid4().hex[:24]}",
+        "object": "chat.completion",
+        "created": int(time.time()),
+        "model": model,
+        "choices": [
+            {
+                "index": 0,
+                "message": {"role": "assistant", "content": text},
+                "finish_reason": "stop",
+            }
+        ],
+        "usage": {
+            "prompt_tokens": input_tokens,
+            "completion_tokens": output_tokens,
+            "total_tokens": input_tokens + output_tokens,
+        },
+    }
+
+
+def _anthropic_body(
+    model: str, text: str, stop: str | None, input_tokens: int, output_tokens: int
+) -> dict[str, Any]:
+    return {
+        "id": f"msg_{uuid.uuid4().hex[:24]}",
+        "type": "message",
+        "role": "assistant",
+        "model": model,
+        "content": [{"type": "text", "text": text}],
+        "stop_reason": "end_turn" if stop is None else "stop_sequence",
+        "stop_sequence": stop,
+        "usage": {"input_tokens": input_tokens, "output_tokens": output_tokens},
+    }
