@@ -15,20 +15,31 @@ def _escape(line: str) -> str:
     return line.replace("\\", "\\\\").replace("(", "\\(").replace(")", "\\)")
 
 
-def _content(text: str | None) -> bytes:
+def _show(line: str, kerned: bool) -> str:
+    if not kerned:
+        return f"({_escape(line)}) Tj"
+    # As typesetters write it: one string per word, spacing adjusted between them.
+    words = " ".join(f"({_escape(word)})" for word in line.split(" "))
+    return f"[{words.replace(') (', ') -250 (')}] TJ"
+
+
+def _content(text: str | None, kerned: bool = False) -> bytes:
     if text is None:
         return b"0.5 g 72 72 400 600 re f"
     ops = ["BT", "/F1 12 Tf", "14 TL", "72 740 Td"]
     for i, line in enumerate(text.split("\n")):
         if i:
             ops.append("T*")
-        ops.append(f"({_escape(line)}) Tj")
+        ops.append(_show(line, kerned))
     ops.append("ET")
     return "\n".join(ops).encode("cp1252")
 
 
-def make_pdf(pages: list[str | None]) -> bytes:
-    """A PDF with one page per item: its text (lines split on "\\n"), or None for no text."""
+def make_pdf(pages: list[str | None], *, kerned: bool = False) -> bytes:
+    """A PDF with one page per item: its text (lines split on "\\n"), or None for no text.
+
+    `kerned` writes each line as a TJ array of words, as real typesetters do (slower to extract).
+    """
     n = len(pages)
     font_id = 3
     objects: list[bytes] = [
@@ -38,7 +49,7 @@ def make_pdf(pages: list[str | None]) -> bytes:
     ]
     kids = []
     for text in pages:
-        stream = _content(text)
+        stream = _content(text, kerned)
         content_id = len(objects) + 1
         objects.append(b"<< /Length %d >>\nstream\n%s\nendstream" % (len(stream), stream))
         page_id = len(objects) + 1
