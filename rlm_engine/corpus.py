@@ -234,7 +234,7 @@ def _add(
         return
     sha256 = hashlib.sha256(data).hexdigest()
     suffix = Path(name).suffix.lower()
-    if suffix == ".pdf" or data.startswith(b"%PDF-"):
+    if suffix == ".pdf" or (suffix not in TEXT_EXTENSIONS and data.startswith(b"%PDF-")):
         doc, notes = _read_pdf(name, data, sha256)
         problems.extend(notes)
         if doc:

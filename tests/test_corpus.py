@@ -99,6 +99,11 @@ def test_pdf_detected_by_content_without_pdf_extension() -> None:
     assert corpus.documents[0].kind == "pdf"
 
 
+def test_text_extension_wins_over_pdf_header() -> None:
+    corpus = load_files([("notes.txt", b"%PDF-1.4 is the header of a PDF")])
+    assert corpus.documents[0].kind == "text"
+
+
 # --- bad files: a clear problem, and the good file still loads ---------------------------------
 
 BAD_FILES = {
@@ -170,6 +175,11 @@ def test_directory_with_nothing_to_load_is_a_problem(tmp_path: Path) -> None:
     (tmp_path / "d").mkdir()
     corpus = load_paths([tmp_path / "d"])
     assert (corpus.documents, fatal_names(corpus)) == ((), [str(tmp_path / "d")])
+
+
+def test_single_path_string_is_accepted(tmp_path: Path) -> None:
+    write(tmp_path / "a.txt", b"a")
+    assert load_paths(str(tmp_path / "a.txt")).context == "a"
 
 
 def test_paths_keep_the_order_given(tmp_path: Path) -> None:
