@@ -1,0 +1,83 @@
+"""Ask: pick or upload a corpus, ask a question, watch the run, read the answer, follow up."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from webui import corpus_panel
+from webui.config_form import budgets_picker, model_picker, run_config
+from webui.live import draw_handle
+from webui.resources import database, shown_errors
+from webui.runner import start_run
+from webui.state import settings, workspace
+
+ws = workspace()
+prefs = settings()
+credentials = prefs.credentials()
+
+st.title("Ask")
+
+# --- the corpus ---------------------------------------------------------------------------------
+summary = f"Documents · {ws.corpus_name}" if ws.corpus_name else "Documents"
+with st.expander(summary, expanded=not ws.conversation, icon=":material/description:"):
+    source = st.segmented_control(
+        "Source",
+        ["Upload files", "Saved corpus"],
+        default="Saved corpus" if ws.corpus_id and ws.corpus is None else "Upload files",
+        key="ask-source",
+    )
+    with shown_errors("The documents could not be loaded"):
+        if source == "Saved corpus":
+            corpus_panel.saved_corpus_picker(ws, database())
+        else:
+            corpus_panel.upload_picker(ws)
+        corpus_panel.draw_workspace_corpus(ws, database)
+
+# --- models and budgets -------------------------------------------------------------------------
+with st.expander("Models and budgets", icon=":material/tune:"):
+    root = model_picker("Root", key="ask-root", role="root", credentials=credentials)
+    sub = model_picker("Sub", key="ask-sub", role="sub", credentials=credentials)
+    budgets = budgets_picker(key="ask-budgets")
+config = run_config(root, sub, budgets, prefs.price_overrides)
+st.caption(
+    f"Root **{root.label}** · sub **{sub.label}** · up to {budgets.max_iterations} iterations"
+)
+
+# --- the conversation ---------------------------------------------------------------------------
+for position, handle in enumerate(ws.conversation):
+    with st.chat_message("user"):
+        st.markdown(handle.question)
+    with st.chat_message("assistant", avatar=":material/account_tree:"):
+        draw_handle(handle, key=f"ask-run-{position}")
+
+if ws.conversation and ws.running is None:
+    st.button(
+        "New conversation",
+        icon=":material/restart_alt:",
+        help="Forget the REPL's variables and start again with the same documents.",
+        on_click=ws.new_conversation,
+    )
+
+placeholder = (
+    "Ask a follow-up (the REPL keeps its variables)"
+    if ws.conversation
+    else "Ask a question about these documents"
+)
+if ws.running is not None:
+    placeholder = "Wait for the run to finish, or stop it"
+elif not ws.has_documents:
+    placeholder = "Upload files or pick a saved corpus first"
+question = st.chat_input(
+    placeholder, key="ask-question", disabled=ws.running is not None or not ws.has_documents
+)
+if question and question.strip():
+    with shown_errors("The run could not start"):
+        db = database()
+        corpus_panel.ensure_saved(ws, db)
+        session = ws.engine_session(lambda: corpus_panel.make_session(ws, db, credentials))
+        session.credentials = credentials  # keys typed in Settings since the last question
+        handle = start_run(
+            session, question.strip(), config, recorder=db.recorder(corpus_id=ws.corpus_id)
+        )
+        ws.conversation.append(handle)
+        st.rerun()

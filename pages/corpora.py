@@ -1,0 +1,5 @@
+"""corpora"""
+
+import streamlit as st
+
+st.title("Corpora")

@@ -1,0 +1,5 @@
+"""History (placeholder while storage lands)."""
+
+import streamlit as st
+
+st.title("History")

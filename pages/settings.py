@@ -1,0 +1,94 @@
+"""Settings: keys and endpoints for this session, the offline model, prices, the database."""
+
+from __future__ import annotations
+
+import os
+
+import streamlit as st
+
+from rlm_engine.paths import data_dir
+from webui import downloads
+from webui.resources import safe_db_url
+from webui.state import settings
+
+prefs = settings()
+st.title("Settings")
+
+st.subheader("API keys and endpoints")
+st.caption(
+    "Keys are kept in this browser session's memory only: never saved, never logged, never sent "
+    "to the code the model writes. Environment variables (OPENAI_API_KEY, ANTHROPIC_API_KEY, "
+    "OPENAI_BASE_URL, ANTHROPIC_BASE_URL) work too; what you type here wins."
+)
+FIELDS = [
+    ("openai_api_key", "OpenAI API key", "OPENAI_API_KEY", True),
+    ("anthropic_api_key", "Anthropic API key", "ANTHROPIC_API_KEY", True),
+    ("openai_base_url", "OpenAI base URL (with /v1)", "OPENAI_BASE_URL", False),
+    ("anthropic_base_url", "Anthropic base URL", "ANTHROPIC_BASE_URL", False),
+]
+with st.form("keys", border=True):
+    cols = st.columns(2)
+    values = {}
+    for position, (name, label, env, secret) in enumerate(FIELDS):
+        from_env = os.environ.get(env)
+        hint = "set in the environment" if from_env else "not set in the environment"
+        values[name] = cols[position % 2].text_input(
+            label,
+            value=getattr(prefs, name),
+            type="password" if secret else "default",
+            placeholder=f"{env}: {hint}",
+            key=f"settings-{name}",
+        )
+    saved = st.form_submit_button("Use for this session", type="primary")
+if saved:
+    for name, value in values.items():
+        setattr(prefs, name, value.strip())
+    st.toast("Settings apply to new runs in this session.", icon=":material/check:")
+
+credentials = prefs.credentials()
+st.markdown(
+    " · ".join(
+        f"{title}: {':green[key set]' if key else ':gray[no key]'}"
+        for title, key in (
+            ("OpenAI", credentials.openai_api_key),
+            ("Anthropic", credentials.anthropic_api_key),
+        )
+    )
+)
+
+st.subheader("Offline model")
+downloads.model_section()
+
+st.subheader("Prices")
+st.caption(
+    "Costs come from genai-prices. Override them here (USD per million tokens) for models it does "
+    "not know, or for your own rates. Applies to new runs in this session."
+)
+rows = [
+    {"model": model, "input_per_million": price[0], "output_per_million": price[1]}
+    for model, price in prefs.price_overrides.items()
+]
+edited = st.data_editor(
+    rows or [{"model": "", "input_per_million": 0.0, "output_per_million": 0.0}],
+    num_rows="dynamic",
+    width="stretch",
+    key="settings-prices",
+    column_config={
+        "model": st.column_config.TextColumn("Model", help="As named in the run settings"),
+        "input_per_million": st.column_config.NumberColumn("Input $/M tokens", min_value=0.0),
+        "output_per_million": st.column_config.NumberColumn("Output $/M tokens", min_value=0.0),
+    },
+)
+prefs.price_overrides = {
+    str(row["model"]).strip(): (
+        float(row.get("input_per_million") or 0.0),
+        float(row.get("output_per_million") or 0.0),
+    )
+    for row in edited
+    if row.get("model") and str(row["model"]).strip()
+}
+
+st.subheader("Storage")
+st.markdown(f"Database: `{safe_db_url()}`")
+st.markdown(f"Data directory: `{data_dir()}`")
+st.caption("Set RLM_DATA_DIR to move the data directory, or RLM_DB_URL for another database.")

@@ -1,0 +1,117 @@
+"""The widgets that choose a run's models and budgets, shared by Ask and Compare.
+
+The defaults work offline: with no key configured the local provider is chosen. Choosing a
+provider fills in its usual model; any model name can be typed.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import streamlit as st
+
+from rlm_engine.config import Budgets, Credentials, ModelSpec, RunConfig
+from rlm_engine.providers import PROVIDERS
+
+# provider -> (root model, sub model) suggested when the provider is chosen
+SUGGESTED_MODELS = {
+    "openai": ("gpt-5-mini", "gpt-5-nano"),
+    "anthropic": ("claude-sonnet-4-5", "claude-haiku-4-5"),
+}
+PROVIDER_TITLES = {"openai": "OpenAI", "anthropic": "Anthropic", "local": "Local (offline)"}
+
+
+def local_model() -> str:
+    from rlm_engine.models import default_local_model
+
+    return default_local_model()
+
+
+def has_key(provider: str, credentials: Credentials) -> bool:
+    if provider == "openai":
+        return bool(credentials.openai_api_key)
+    if provider == "anthropic":
+        return bool(credentials.anthropic_api_key)
+    return True
+
+
+def default_provider(credentials: Credentials) -> str:
+    """The first provider with a key; the local model when there is none."""
+    return next((p for p in ("openai", "anthropic") if has_key(p, credentials)), "local")
+
+
+def suggested_model(provider: str, role: str) -> str:
+    if provider == "local":
+        return local_model()
+    root, sub = SUGGESTED_MODELS[provider]
+    return root if role == "root" else sub
+
+
+def _provider_changed(key: str, role: str) -> None:
+    st.session_state[f"{key}-model"] = suggested_model(st.session_state[f"{key}-provider"], role)
+
+
+def model_picker(
+    title: str, *, key: str, role: str, credentials: Credentials, provider: str | None = None
+) -> ModelSpec:
+    """A provider and a model name; warns (in the page) when the provider has no key."""
+    provider = provider or default_provider(credentials)
+    st.session_state.setdefault(f"{key}-provider", provider)
+    st.session_state.setdefault(f"{key}-model", suggested_model(provider, role))
+    left, right = st.columns([2, 3])
+    chosen = left.selectbox(
+        f"{title} provider",
+        PROVIDERS,
+        format_func=lambda p: (
+            PROVIDER_TITLES.get(p, p) + ("" if has_key(p, credentials) else " (no key)")
+        ),
+        key=f"{key}-provider",
+        on_change=_provider_changed,
+        args=(key, role),
+    )
+    model = right.text_input(f"{title} model", key=f"{key}-model").strip()
+    if not has_key(chosen, credentials):
+        st.caption(
+            f":orange[:material/key_off: No {PROVIDER_TITLES[chosen]} key: add one on the Settings "
+            f"page or set {chosen.upper()}_API_KEY.]"
+        )
+    return ModelSpec(chosen, model or suggested_model(chosen, role))
+
+
+def budgets_picker(*, key: str) -> Budgets:
+    """The main budgets; 0 means no limit where a limit is optional."""
+    cols = st.columns(5)
+    iterations = cols[0].number_input(
+        "Max iterations", 1, 200, 20, key=f"{key}-iter", help="Root turns before a forced answer."
+    )
+    sub_calls = cols[1].number_input(
+        "Max sub-calls", 0, 100_000, 500, key=f"{key}-sub", help="0: no limit."
+    )
+    depth = cols[2].number_input(
+        "Max depth", 1, 3, 1, key=f"{key}-depth", help="2 lets rlm_query start child RLMs."
+    )
+    cost = cols[3].number_input(
+        "Max cost (USD)", 0.0, 1000.0, 1.0, step=0.5, key=f"{key}-cost", help="0: no limit."
+    )
+    minutes = cols[4].number_input(
+        "Max time (min)", 0, 600, 15, key=f"{key}-time", help="0: no limit."
+    )
+    return Budgets(
+        max_iterations=int(iterations),
+        max_depth=int(depth),
+        max_sub_calls=int(sub_calls) or None,
+        max_cost_usd=float(cost) or None,
+        max_time_s=float(minutes) * 60 or None,
+    )
+
+
+def run_config(
+    root: ModelSpec,
+    sub: ModelSpec | None,
+    budgets: Budgets,
+    price_overrides: dict[str, tuple[float, float]],
+    **extra: Any,
+) -> RunConfig:
+    return RunConfig(
+        root=root, sub=sub, budgets=budgets, price_overrides=dict(price_overrides), **extra
+    )

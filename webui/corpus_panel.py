@@ -1,0 +1,150 @@
+"""Uploading files into a corpus, picking a saved one, and showing what was extracted."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import streamlit as st
+
+from rlm_engine.corpus import Corpus, load_files
+
+UPLOAD_TYPES = ["pdf", "txt", "md", "markdown", "rst", "csv", "tsv", "json", "jsonl", "html",
+                "htm", "xml", "tex", "log", "yaml", "yml", "py", "srt", "vtt", "eml"]  # fmt: skip
+
+
+def field(item: Any, name: str, default: Any = None) -> Any:
+    """An attribute of a dataclass or ORM row, or a key of a dict: pages get all three."""
+    if isinstance(item, dict):
+        return item.get(name, default)
+    return getattr(item, name, default)
+
+
+def upload_key(files: Sequence[Any]) -> tuple[Any, ...]:
+    """Identity of a set of uploads: extraction runs again only when it changes."""
+    return tuple((f.file_id, f.name, f.size) for f in files)
+
+
+def default_name(files: Sequence[Any]) -> str:
+    first = Path(files[0].name).stem
+    return first if len(files) == 1 else f"{first} + {len(files) - 1} more"
+
+
+def extract(files: Sequence[Any]) -> Corpus:
+    """Read the uploads with a progress bar; a bad file becomes a problem, never an exception."""
+    bar = st.progress(0.0, text=f"Extracting text from {len(files)} file(s)…")
+
+    def progress(done: int, total: int, name: str) -> None:
+        bar.progress(done / total, text=f"Extracted {name} ({done} of {total})")
+
+    try:
+        return load_files([(f.name, f.getvalue()) for f in files], on_progress=progress)
+    finally:
+        bar.empty()
+
+
+def draw_summary(documents: Sequence[Any], problems: Sequence[Any] = ()) -> None:
+    """Documents, pages, characters, an estimate of tokens, and every file's problem."""
+    chars = sum(field(d, "chars", 0) or 0 for d in documents)
+    cols = st.columns(4)
+    cols[0].metric("Documents", len(documents))
+    cols[1].metric("Pages", sum(field(d, "n_pages", 0) or 0 for d in documents))
+    cols[2].metric("Characters", f"{chars:,}")
+    cols[3].metric("Tokens (estimate)", f"~{(chars + 3) // 4:,}", help="Characters / 4.")
+    if documents:
+        st.dataframe(
+            [
+                {
+                    "document": field(d, "name"),
+                    "kind": field(d, "kind"),
+                    "pages": field(d, "n_pages", 0) or None,
+                    "characters": field(d, "chars", 0),
+                }
+                for d in documents
+            ],
+            hide_index=True,
+            width="stretch",
+            height=min(38 + 35 * len(documents), 250),
+        )
+    for problem in problems:
+        message = field(problem, "message")
+        if field(problem, "fatal", True):
+            st.error(message, icon=":material/error:")
+        else:
+            st.warning(message, icon=":material/warning:")
+
+
+def upload_picker(ws: Any) -> None:
+    """Drop files; new uploads are extracted at once and become the workspace's corpus.
+
+    An empty uploader (e.g. after visiting another page) leaves the current corpus alone.
+    """
+    files = st.file_uploader(
+        "PDF or text files",
+        type=UPLOAD_TYPES,
+        accept_multiple_files=True,
+        key="ask-upload",
+        help="Drag and drop as many files as you like. They are saved as a corpus when you ask.",
+    )
+    key = upload_key(files) if files else None
+    if files and key != ws.upload_key:
+        ws.use_corpus(extract(files), corpus_id=None, name=default_name(files), upload_key=key)
+    if ws.corpus is not None and ws.corpus_id is None:
+        ws.corpus_name = (
+            st.text_input(
+                "Save as corpus named", value=ws.corpus_name, key=f"ask-name-{ws.upload_key}"
+            ).strip()
+            or ws.corpus_name
+        )
+
+
+def saved_corpus_picker(ws: Any, db: Any) -> None:
+    """Choose a saved corpus; choosing another one starts a new conversation."""
+    corpora = {c.id: c for c in db.list_corpora()}
+    if not corpora:
+        st.info("No saved corpus yet: upload files to make one.", icon=":material/info:")
+        return
+    if st.session_state.get("ask-saved") not in corpora:
+        st.session_state["ask-saved"] = ws.corpus_id if ws.corpus_id in corpora else None
+
+    def picked() -> None:
+        chosen = corpora.get(st.session_state["ask-saved"])
+        if chosen is not None and chosen.id != ws.corpus_id:
+            ws.use_corpus(None, corpus_id=chosen.id, name=chosen.name)
+
+    st.selectbox(
+        "Corpus",
+        list(corpora),
+        format_func=lambda i: (
+            f"{corpora[i].name} · {corpora[i].n_documents} documents · "
+            f"{corpora[i].total_chars:,} characters"
+        ),
+        index=None,
+        placeholder="Choose a saved corpus",
+        key="ask-saved",
+        on_change=picked,
+    )
+
+
+def draw_workspace_corpus(ws: Any, database: Callable[[], Any]) -> None:
+    """What the questions will be asked of (the database is opened only for a saved corpus)."""
+    if ws.corpus is not None:
+        draw_summary(ws.corpus.documents, ws.corpus.problems)
+    elif ws.corpus_id is not None:
+        draw_summary(database().get_corpus(ws.corpus_id).documents)
+
+
+def ensure_saved(ws: Any, db: Any) -> None:
+    """Save an uploaded corpus the first time a question is asked of it."""
+    if ws.corpus_id is None:
+        ws.corpus.require_documents()
+        ws.corpus_id = db.save_corpus(ws.corpus_name or "Untitled", list(ws.corpus.documents)).id
+
+
+def make_session(ws: Any, db: Any, credentials: Any) -> Any:
+    """An engine session (one sandbox) over the workspace's corpus."""
+    from rlm_engine import Session
+
+    context = ws.corpus.context if ws.corpus is not None else db.corpus_context(ws.corpus_id)
+    return Session(context, credentials=credentials)

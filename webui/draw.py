@@ -1,0 +1,192 @@
+"""Drawing a `Trace`: totals, one expandable panel per iteration, the answer.
+
+Used live by the Ask page (from a polling fragment) and for review by History and Compare, so a
+saved run looks the way it looked while it ran. `key` keeps widget keys unique per run.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import streamlit as st
+
+from webui.trace import (
+    CodeBlock,
+    Iteration,
+    SubCall,
+    Totals,
+    Trace,
+    format_cost,
+    format_seconds,
+    format_tokens,
+)
+
+STATUS_BADGES = {
+    None: ":blue-badge[:material/progress_activity: running]",
+    "completed": ":green-badge[:material/check: completed]",
+    "limit": ":orange-badge[:material/speed: budget reached]",
+    "failed": ":red-badge[:material/error: failed]",
+    "cancelled": ":gray-badge[:material/stop_circle: stopped]",
+}
+_PREVIEW = 160
+
+
+def status_badge(status: str | None) -> str:
+    return STATUS_BADGES.get(status, f":gray-badge[{status}]")
+
+
+def draw_totals(totals: Totals) -> None:
+    """Running (or final) totals in one row of metrics."""
+    cols = st.columns(5)
+    cols[0].metric("Iterations", totals.iterations)
+    cols[1].metric("Sub-calls", totals.sub_calls)
+    cols[2].metric(
+        "Tokens",
+        format_tokens(totals.tokens),
+        help=f"{totals.input_tokens:,} in, {totals.output_tokens:,} out",
+    )
+    cols[3].metric("Cost", format_cost(totals.cost_usd), help="Unknown when a price is unknown.")
+    cols[4].metric("Time", format_seconds(totals.elapsed_s))
+
+
+def draw_answer(trace: Trace, *, error: str | None = None) -> None:
+    """The answer, prominently; or why there is none."""
+    error = trace.error or error
+    if trace.answer:
+        if trace.status == "limit":
+            st.warning("A budget ended this run: the answer below was forced.", icon="⏱️")
+        with st.container(border=True):
+            st.markdown("**Answer**")
+            st.markdown(trace.answer)
+    if trace.status == "failed" or (error and not trace.answer):
+        st.error(error or "The run failed.", icon=":material/error:")
+    elif trace.status == "cancelled" and not trace.answer:
+        st.info("The run was stopped before it reached an answer.", icon=":material/stop_circle:")
+
+
+def draw_iterations(trace: Trace, *, key: str, live: bool = False) -> None:
+    """One expander per iteration; while live, the newest one is open."""
+    for note in trace.notices:
+        st.caption(f":material/info: {note}")
+    last = len(trace.iterations) - 1
+    for position, iteration in enumerate(trace.iterations):
+        with st.expander(_iteration_title(iteration), expanded=live and position == last):
+            draw_iteration(iteration, key=f"{key}-it{position}")
+
+
+def _iteration_title(iteration: Iteration) -> str:
+    name = "Forced final answer" if iteration.forced else f"Iteration {iteration.number}"
+    n_calls = sum(len(b.sub_calls) for b in iteration.blocks) + len(iteration.running_sub_calls)
+    parts = [
+        name,
+        iteration.model,
+        f"{len(iteration.blocks)} code block{'s' if len(iteration.blocks) != 1 else ''}",
+        f"{n_calls} sub-call{'s' if n_calls != 1 else ''}",
+        f"{format_tokens(iteration.input_tokens + iteration.output_tokens)} tokens",
+        format_seconds(iteration.elapsed_s),
+    ]
+    return " · ".join(p for p in parts if p)
+
+
+def draw_iteration(iteration: Iteration, *, key: str) -> None:
+    if iteration.reasoning:
+        st.markdown("**Reasoning**")
+        st.markdown(iteration.reasoning)
+    for block in iteration.blocks:
+        _draw_block(block, key=f"{key}-b{block.index}")
+    if iteration.running_sub_calls:
+        st.markdown(":blue[:material/progress_activity: Code running…]")
+        _draw_sub_calls(iteration.running_sub_calls, key=f"{key}-running")
+    for note in iteration.notices:
+        st.caption(f":material/info: {note}")
+
+
+def _draw_block(block: CodeBlock, *, key: str) -> None:
+    st.markdown(f"**Code** · block {block.index + 1} · {format_seconds(block.elapsed_s)}")
+    st.code(block.code, language="python")
+    if block.restarted:
+        st.warning("The REPL worker was restarted: variables made before were lost.")
+    label = "**REPL output**"
+    if block.output_chars > len(block.output):
+        label += f" · cut to {len(block.output):,} of {block.output_chars:,} characters"
+    st.markdown(label)
+    st.code(block.output or "(no output)", language="text", wrap_lines=True)
+    if block.error:
+        st.error(block.error)
+    if block.sub_calls:
+        _draw_sub_calls(block.sub_calls, key=key)
+
+
+def _draw_sub_calls(calls: list[SubCall], *, key: str) -> None:
+    st.markdown(f"**Sub-calls** ({len(calls)})")
+    st.dataframe(
+        [_sub_call_row(n, call) for n, call in enumerate(calls, start=1)],
+        hide_index=True,
+        width="stretch",
+    )
+    pick = st.selectbox(
+        "Show a sub-call in full",
+        range(len(calls)),
+        format_func=lambda i: f"#{i + 1} {calls[i].kind} · {_preview(calls[i].prompt, 60)}",
+        index=None,
+        key=f"{key}-pick",
+        placeholder="Choose a sub-call to read its whole prompt and response",
+    )
+    if pick is not None:
+        _draw_sub_call(calls[pick])
+
+
+def _sub_call_row(number: int, call: SubCall) -> dict[str, Any]:
+    return {
+        "#": number,
+        "kind": call.kind,
+        "model": call.model,
+        "prompt": _preview(call.prompt),
+        "response": call.error or _preview(call.response or "") if call.done else "…",
+        "tokens": call.input_tokens + call.output_tokens if call.done else None,
+        "cost": format_cost(call.cost_usd) if call.done else "",
+        "time": format_seconds(call.elapsed_s) if call.done else "",
+    }
+
+
+def _draw_sub_call(call: SubCall) -> None:
+    with st.container(border=True):
+        st.caption(
+            f"{call.kind} · {call.model} · {call.input_tokens:,} in / {call.output_tokens:,} out "
+            f"tokens · {format_cost(call.cost_usd)} · {format_seconds(call.elapsed_s)}"
+        )
+        st.markdown("**Prompt**")
+        st.code(call.prompt, language="text", wrap_lines=True)
+        st.markdown("**Response**")
+        if call.error:
+            st.error(call.error)
+        else:
+            st.code(call.response or "…", language="text", wrap_lines=True)
+        if call.child is not None:
+            _draw_child(call.child)
+
+
+def _draw_child(trace: Trace) -> None:
+    """A child RLM's iterations, flat (expanders cannot nest)."""
+    st.markdown(f"**Child RLM** · {len(trace.iterations)} iterations")
+    for iteration in trace.iterations:
+        st.markdown(f"*{_iteration_title(iteration)}*")
+        if iteration.reasoning:
+            st.markdown(iteration.reasoning)
+        for block in iteration.blocks:
+            st.code(block.code, language="python")
+            st.code(block.output or "(no output)", language="text", wrap_lines=True)
+    if trace.answer:
+        st.markdown(f"Child answer: {trace.answer}")
+
+
+def _preview(text: str, limit: int = _PREVIEW) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def draw_run(trace: Trace, *, key: str, live: bool = False, error: str | None = None) -> None:
+    """Everything about one run: totals, iteration panels, answer."""
+    draw_totals(trace.totals)
+    draw_iterations(trace, key=key, live=live)
+    draw_answer(trace, error=error)

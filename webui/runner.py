@@ -1,0 +1,125 @@
+"""Runs in worker threads that belong to the browser session, not to a script run.
+
+A `RunHandle` is a plain object kept in `st.session_state`. Its thread calls `session.run(...)`
+and only appends events to a locked list (and hands them to the storage recorder); it never calls
+`st.*`. Pages draw `handle.events()` from a fragment that polls while the run is alive, so a
+rerun, a click elsewhere or a visit to another page does not stop the run.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from rlm_engine.errors import RLMError
+
+log = logging.getLogger(__name__)
+
+Recorder = Callable[[Any], None]
+
+
+class RunsQuestions(Protocol):
+    """What a handle needs from an engine session (rlm_engine.Session)."""
+
+    def run(self, question: str, config: Any, *, on_event: Any, cancel: Any) -> Any: ...
+
+
+def user_message(exc: BaseException) -> str:
+    """What a user is shown for an exception: ours as they are, others generically (and logged)."""
+    if isinstance(exc, RLMError):
+        return str(exc)
+    log.error("Unexpected error", exc_info=exc)
+    return f"Something went wrong ({type(exc).__name__}). The details are in the server log."
+
+
+@dataclass
+class RunHandle:
+    """One run in flight or done: its events so far, its result, and a way to stop it."""
+
+    question: str
+    label: str = ""
+    cancel: threading.Event = field(default_factory=threading.Event)
+    result: Any = None  # rlm_engine.RunResult once done
+    error: str | None = None  # a message for the user when the run could not even finish
+    warnings: list[str] = field(default_factory=list)
+    _events: list[dict[str, Any]] = field(default_factory=list)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+    _done: threading.Event = field(default_factory=threading.Event)
+    _thread: threading.Thread | None = None
+
+    def events(self) -> list[dict[str, Any]]:
+        """A copy of the events so far, safe to read while the worker appends."""
+        with self._lock:
+            return list(self._events)
+
+    @property
+    def done(self) -> bool:
+        return self._done.is_set()
+
+    @property
+    def run_id(self) -> str | None:
+        if self.result is not None:
+            return self.result.run_id
+        with self._lock:
+            return self._events[0].get("run_id") if self._events else None
+
+    def stop(self) -> None:
+        self.cancel.set()
+
+    def wait(self, timeout: float | None = None) -> bool:
+        return self._done.wait(timeout)
+
+    def _on_event(self, event: Any, recorder: Recorder | None) -> None:
+        data = event.to_dict()
+        with self._lock:  # one writer at a time: the list and the database see the same order
+            self._events.append(data)
+            if recorder is not None:
+                try:
+                    recorder(event)
+                except Exception as exc:
+                    message = f"This run could not be saved: {user_message(exc)}"
+                    if message not in self.warnings:
+                        self.warnings.append(message)
+
+
+def start_run(
+    session: RunsQuestions,
+    question: str,
+    config: Any,
+    *,
+    recorder: Recorder | None = None,
+    label: str = "",
+    on_done: Callable[[], None] | None = None,
+) -> RunHandle:
+    """Start `session.run(question, config)` in a daemon thread and return its handle at once.
+
+    `on_done` runs in the worker after the run (e.g. to close a session made for this run only).
+    """
+    handle = RunHandle(question=question, label=label)
+
+    def work() -> None:
+        try:
+            handle.result = session.run(
+                question,
+                config,
+                on_event=lambda event: handle._on_event(event, recorder),
+                cancel=handle.cancel,
+            )
+            if handle.result is not None and handle.result.status == "failed":
+                handle.error = handle.result.error
+        except BaseException as exc:
+            handle.error = user_message(exc)
+        finally:
+            if on_done is not None:
+                try:
+                    on_done()
+                except Exception:
+                    log.exception("Cleaning up after a run failed")
+            handle._done.set()
+
+    handle._thread = threading.Thread(target=work, name=f"rlm-run-{label or 'ask'}", daemon=True)
+    handle._thread.start()
+    return handle

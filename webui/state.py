@@ -1,0 +1,128 @@
+"""What one browser session keeps between script runs: settings, the Ask workspace, comparisons.
+
+Everything lives in `st.session_state` under a few fixed keys (never widget keys, which Streamlit
+drops when a page stops drawing them). API keys stay here, in memory, for the session only.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import weakref
+from dataclasses import dataclass, field
+from typing import Any
+
+import streamlit as st
+
+from rlm_engine.config import Credentials
+from webui.runner import RunHandle
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Settings:
+    """Session-only settings. Keys are never saved anywhere; the environment fills the gaps."""
+
+    openai_api_key: str = ""
+    anthropic_api_key: str = ""
+    openai_base_url: str = ""
+    anthropic_base_url: str = ""
+    # model name -> (USD per million input tokens, USD per million output tokens)
+    price_overrides: dict[str, tuple[float, float]] = field(default_factory=dict)
+
+    def credentials(self) -> Credentials:
+        return Credentials.from_env(
+            openai_api_key=self.openai_api_key.strip() or None,
+            anthropic_api_key=self.anthropic_api_key.strip() or None,
+            openai_base_url=self.openai_base_url.strip() or None,
+            anthropic_base_url=self.anthropic_base_url.strip() or None,
+        )
+
+    def __repr__(self) -> str:  # keys never show up in logs or tracebacks
+        return "Settings(***)"
+
+
+def _close_quietly(session: Any) -> None:
+    try:
+        session.close()
+    except Exception:
+        log.exception("Closing an engine session failed")
+
+
+@dataclass
+class Workspace:
+    """The Ask page's corpus, its engine session (one sandbox) and the conversation so far.
+
+    Follow-up questions reuse `session`, so the REPL's variables persist. Changing the corpus, or
+    starting a new conversation, closes the session (and its sandbox subprocess).
+    """
+
+    corpus_id: Any = None  # the saved corpus the runs are recorded under
+    corpus_name: str = ""
+    corpus: Any = None  # rlm_engine.corpus.Corpus: the extracted documents
+    upload_key: tuple[Any, ...] | None = None  # which uploads `corpus` was extracted from
+    session: Any = None  # rlm_engine.Session, made on the first question
+    conversation: list[RunHandle] = field(default_factory=list)
+    _finalizer: Any = None
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    @property
+    def has_documents(self) -> bool:
+        return self.corpus_id is not None or bool(self.corpus and self.corpus.documents)
+
+    @property
+    def running(self) -> RunHandle | None:
+        return next((h for h in self.conversation if not h.done), None)
+
+    def use_corpus(self, corpus: Any, *, corpus_id: Any, name: str, upload_key: Any = None) -> None:
+        """Switch to another corpus: the old session and conversation end."""
+        self.new_conversation()
+        self.corpus, self.corpus_id, self.corpus_name = corpus, corpus_id, name
+        self.upload_key = upload_key
+
+    def clear_corpus(self) -> None:
+        self.use_corpus(None, corpus_id=None, name="")
+
+    def engine_session(self, make: Any) -> Any:
+        """The session of this conversation, made with `make()` the first time."""
+        with self._lock:
+            if self.session is None:
+                self.session = make()
+                self._finalizer = weakref.finalize(self, _close_quietly, self.session)
+            return self.session
+
+    def new_conversation(self) -> None:
+        """Stop a run in flight, close the sandbox and forget the conversation."""
+        for handle in self.conversation:
+            handle.stop()
+        with self._lock:
+            if self._finalizer is not None:
+                self._finalizer()  # closes the session once, now
+            self.session, self._finalizer = None, None
+        self.conversation = []
+
+
+@dataclass
+class CompareState:
+    """The comparison on screen: its id in storage and one handle per configuration."""
+
+    comparison_id: Any = None
+    question: str = ""
+    handles: list[RunHandle] = field(default_factory=list)
+
+    @property
+    def running(self) -> bool:
+        return any(not h.done for h in self.handles)
+
+
+def settings() -> Settings:
+    return st.session_state.setdefault("rlm_settings", Settings())
+
+
+def workspace() -> Workspace:
+    return st.session_state.setdefault("rlm_workspace", Workspace())
+
+
+def compare_state() -> CompareState:
+    return st.session_state.setdefault("rlm_compare", CompareState())

@@ -1,0 +1,253 @@
+"""A run's events (as dicts) folded into what the pages draw: iterations, code blocks, sub-calls.
+
+Pure data, no Streamlit: the Ask page folds the live event list, History folds the stored one,
+and both draw the result the same way (`webui.draw`). Events of a child RLM (`rlm_query`) hang
+under the sub-call that started it, as their own `Trace`.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+_CODE_BLOCK = re.compile(r"```[ \t]*(?:repl|python|py)?[ \t]*\n.*?```", re.DOTALL)
+
+
+@dataclass
+class SubCall:
+    call_id: str
+    kind: str
+    model: str
+    prompt: str
+    iteration: int
+    response: str | None = None
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cost_usd: float | None = None
+    elapsed_s: float | None = None
+    error: str | None = None
+    done: bool = False
+    child: Trace | None = None  # the child RLM of an `rlm_query` call
+
+
+@dataclass
+class CodeBlock:
+    index: int
+    code: str
+    output: str
+    output_chars: int
+    elapsed_s: float
+    error: str | None
+    restarted: bool
+    sub_calls: list[SubCall] = field(default_factory=list)
+
+
+@dataclass
+class Iteration:
+    number: int
+    text: str
+    model: str
+    input_tokens: int
+    output_tokens: int
+    cost_usd: float | None
+    elapsed_s: float
+    forced: bool
+    blocks: list[CodeBlock] = field(default_factory=list)
+    running_sub_calls: list[SubCall] = field(default_factory=list)  # made by a block still running
+    notices: list[str] = field(default_factory=list)
+
+    @property
+    def reasoning(self) -> str:
+        """The reply without its code blocks (those are drawn on their own, highlighted)."""
+        return _CODE_BLOCK.sub("", self.text).strip()
+
+
+@dataclass
+class Totals:
+    iterations: int = 0
+    sub_calls: int = 0
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cost_usd: float | None = 0.0
+    elapsed_s: float = 0.0
+
+    @property
+    def tokens(self) -> int:
+        return self.input_tokens + self.output_tokens
+
+
+@dataclass
+class Trace:
+    run_id: str | None = None
+    question: str = ""
+    config: dict[str, Any] = field(default_factory=dict)
+    context_meta: dict[str, Any] = field(default_factory=dict)
+    started_at: float | None = None
+    iterations: list[Iteration] = field(default_factory=list)
+    notices: list[str] = field(default_factory=list)  # before the first iteration
+    answer: str | None = None
+    status: str | None = None  # None while running
+    error: str | None = None
+    totals: Totals = field(default_factory=Totals)
+
+    @property
+    def finished(self) -> bool:
+        return self.status is not None
+
+
+def build_trace(events: list[dict[str, Any]], *, now: float | None = None) -> Trace:
+    """Fold a run's events (any order of arrival within the engine's contract) into a Trace."""
+    by_parent: dict[str | None, list[dict[str, Any]]] = {}
+    for event in events:
+        by_parent.setdefault(event.get("parent_call_id"), []).append(event)
+    trace = _fold(by_parent.get(None, []), by_parent)
+    trace.totals = _totals(events, trace, time.time() if now is None else now)
+    return trace
+
+
+def _fold(events: list[dict[str, Any]], by_parent: dict[str | None, list[dict[str, Any]]]) -> Trace:
+    trace = Trace()
+    calls: dict[str, SubCall] = {}
+    for event in events:
+        kind = event.get("type")
+        if kind == "run_started":
+            trace.run_id = event.get("run_id")
+            trace.question = event.get("question", "")
+            trace.config = event.get("config") or {}
+            trace.context_meta = event.get("context_meta") or {}
+            trace.started_at = event.get("time")
+        elif kind == "root_response":
+            usage = event.get("usage") or {}
+            trace.iterations.append(
+                Iteration(
+                    number=event.get("iteration", len(trace.iterations) + 1),
+                    text=event.get("text", ""),
+                    model=event.get("model", ""),
+                    input_tokens=usage.get("input_tokens", 0),
+                    output_tokens=usage.get("output_tokens", 0),
+                    cost_usd=event.get("cost_usd"),
+                    elapsed_s=event.get("elapsed_s", 0.0),
+                    forced=bool(event.get("forced")),
+                )
+            )
+        elif kind == "code_executed":
+            iteration = _iteration(trace, event)
+            block = CodeBlock(
+                index=event.get("block_index", len(iteration.blocks)),
+                code=event.get("code", ""),
+                output=event.get("output", ""),
+                output_chars=event.get("output_chars", 0),
+                elapsed_s=event.get("elapsed_s", 0.0),
+                error=event.get("error"),
+                restarted=bool(event.get("restarted")),
+                sub_calls=iteration.running_sub_calls,
+            )
+            iteration.running_sub_calls = []
+            iteration.blocks.append(block)
+        elif kind == "sub_call_started":
+            call = SubCall(
+                call_id=event["call_id"],
+                kind=event.get("kind", "llm"),
+                model=event.get("model", ""),
+                prompt=event.get("prompt", ""),
+                iteration=event.get("iteration", 0),
+            )
+            if call.kind == "rlm" and call.call_id in by_parent:
+                call.child = _fold(by_parent[call.call_id], by_parent)
+            calls[call.call_id] = call
+            _iteration(trace, event).running_sub_calls.append(call)
+        elif kind == "sub_call_finished":
+            call = calls.get(event.get("call_id", ""))
+            if call is not None:
+                usage = event.get("usage") or {}
+                call.response = event.get("response")
+                call.input_tokens = usage.get("input_tokens", 0)
+                call.output_tokens = usage.get("output_tokens", 0)
+                call.cost_usd = event.get("cost_usd")
+                call.elapsed_s = event.get("elapsed_s")
+                call.error = event.get("error")
+                call.done = True
+        elif kind == "notice":
+            target = trace.iterations[-1].notices if trace.iterations else trace.notices
+            target.append(event.get("message", ""))
+        elif kind == "final_answer":
+            trace.answer = event.get("answer")
+        elif kind == "run_finished":
+            trace.status = event.get("status")
+            trace.error = event.get("error")
+            if event.get("answer") is not None:
+                trace.answer = event.get("answer")
+    return trace
+
+
+def _iteration(trace: Trace, event: dict[str, Any]) -> Iteration:
+    """The iteration an event belongs to; a placeholder if its RootResponse never arrived."""
+    number = event.get("iteration", 0)
+    for iteration in reversed(trace.iterations):
+        if iteration.number == number:
+            return iteration
+    placeholder = Iteration(number, "", "", 0, 0, None, 0.0, False)
+    trace.iterations.append(placeholder)
+    return placeholder
+
+
+def _totals(events: list[dict[str, Any]], trace: Trace, now: float) -> Totals:
+    """The run's own totals once it finished; a running tally from the events until then."""
+    for event in events:
+        if event.get("type") == "run_finished" and event.get("parent_call_id") is None:
+            return Totals(
+                iterations=event.get("iterations", 0),
+                sub_calls=event.get("sub_calls", 0),
+                input_tokens=event.get("input_tokens", 0),
+                output_tokens=event.get("output_tokens", 0),
+                cost_usd=event.get("cost_usd"),
+                elapsed_s=event.get("elapsed_s", 0.0),
+            )
+    totals = Totals()
+    kinds: dict[str, str] = {}
+    for event in events:
+        kind = event.get("type")
+        if kind == "root_response":
+            if event.get("depth", 0) == 0 and not event.get("forced"):
+                totals.iterations += 1
+            _add_usage(totals, event)
+        elif kind == "sub_call_started":
+            kinds[event.get("call_id", "")] = event.get("kind", "llm")
+            totals.sub_calls += 1
+        elif kind == "sub_call_finished" and kinds.get(event.get("call_id", "")) == "llm":
+            _add_usage(totals, event)  # an rlm call's usage is its child's root responses
+    if trace.started_at is not None:
+        totals.elapsed_s = max(0.0, now - trace.started_at)
+    return totals
+
+
+def _add_usage(totals: Totals, event: dict[str, Any]) -> None:
+    usage = event.get("usage") or {}
+    totals.input_tokens += usage.get("input_tokens", 0)
+    totals.output_tokens += usage.get("output_tokens", 0)
+    cost = event.get("cost_usd")
+    totals.cost_usd = None if cost is None or totals.cost_usd is None else totals.cost_usd + cost
+
+
+def format_cost(cost: float | None) -> str:
+    """Unknown prices are never shown as $0."""
+    if cost is None:
+        return "unknown"
+    if cost == 0:
+        return "$0"
+    return f"${cost:.4f}" if cost < 1 else f"${cost:.2f}"
+
+
+def format_seconds(seconds: float | None) -> str:
+    if seconds is None:
+        return "-"
+    if seconds < 60:
+        return f"{seconds:.1f} s"
+    minutes, rest = divmod(int(seconds), 60)
+    return f"{minutes} min {rest:02d} s"
+
+
+def format_tokens(tokens: int) -> str:
+    return f"{tokens / 1000:.1f}k" if tokens >= 10_000 else str(tokens)
