@@ -1,0 +1,7 @@
+"""The REPL sandbox: model-written code runs in an isolated worker process, never in the host."""
+
+from rlm_engine.sandbox.host import Sandbox
+from rlm_engine.sandbox.launch import Isolation
+from rlm_engine.sandbox.types import ExecResult, SandboxHandler
+
+__all__ = ["ExecResult", "Isolation", "Sandbox", "SandboxHandler"]

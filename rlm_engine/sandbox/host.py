@@ -1,0 +1,346 @@
+"""The host side of the REPL: one long-lived worker process per Sandbox, restarted when it dies.
+
+The worker holds `context` and the model's variables. The host sends code, answers the worker's
+`llm_query`/`llm_query_batched`/`rlm_query` messages by calling the SandboxHandler in threads of
+its own, and enforces the wall time of each execution: interrupt first, then kill and restart
+(reloading `context`) if the worker does not come back within a short grace.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import queue
+import shutil
+import signal
+import socket
+import stat
+import subprocess
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+from rlm_engine.errors import SandboxError
+from rlm_engine.sandbox import launch
+from rlm_engine.sandbox.channel import Connection
+from rlm_engine.sandbox.launch import Isolation, Plan
+from rlm_engine.sandbox.types import ExecResult, SandboxHandler
+
+log = logging.getLogger(__name__)
+
+START_TIMEOUT_S = 30.0
+INTERRUPT_GRACE_S = 2.0
+REQUEST_TIMEOUT_S = 120.0
+LOST_VARIABLES = "`context` was reloaded; every other variable was lost."
+_TIMEOUT, _DEAD = object(), object()
+_preferred: list[int] = [0]  # index into launch.plans() that worked last, shared by sandboxes
+
+
+class _Worker:
+    """One worker process and its channel; the output pipe is drained into a short tail."""
+
+    def __init__(self, plan: Plan, workdir: Path, memory_limit_mb: int) -> None:
+        host_end, child_end = socket.socketpair()
+        try:
+            self.proc = launch.spawn(
+                plan, workdir=workdir, fd=child_end.fileno(), memory_limit_mb=memory_limit_mb
+            )
+        finally:
+            child_end.close()
+        self.conn = Connection(host_end)
+        self.tail = b""
+        threading.Thread(target=self._drain, daemon=True, name="rlm-sandbox-out").start()
+
+    def _drain(self) -> None:
+        assert self.proc.stdout is not None
+        for chunk in iter(lambda: self.proc.stdout.read1(65536), b""):  # type: ignore[union-attr]
+            self.tail = (self.tail + chunk)[-4096:]
+
+    def alive(self) -> bool:
+        return self.proc.poll() is None and not self.conn.closed
+
+    def describe_exit(self) -> str:
+        code = self.proc.poll()
+        if code is None:
+            return "still running"
+        if code < 0 or code > 128:
+            sig = -code if code < 0 else code - 128
+            name = signal.Signals(sig).name if sig in signal.Signals._value2member_map_ else sig
+            return f"killed by {name}" + (" (out of memory?)" if sig == signal.SIGKILL else "")
+        return f"exit status {code}"
+
+    def kill(self) -> None:
+        self.conn.close()
+        if self.proc.poll() is None:
+            try:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                self.proc.kill()
+        try:
+            self.proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            log.warning("sandbox worker %s did not die after SIGKILL", self.proc.pid)
+
+
+class Sandbox:
+    """A persistent Python REPL in an isolated subprocess. Thread-safe; one execution at a time."""
+
+    def __init__(
+        self,
+        *,
+        exec_timeout_s: float = 120.0,
+        output_limit_chars: int = 20_000,
+        memory_limit_mb: int = 2048,
+        max_concurrency: int = 8,
+        workdir: Path | None = None,
+    ) -> None:
+        self.exec_timeout_s = exec_timeout_s
+        self.output_limit_chars = output_limit_chars
+        self.memory_limit_mb = memory_limit_mb
+        self.workdir_parent = workdir
+        self.isolation: Isolation | None = None  # what is enforced, known once started
+        self.workdir: Path | None = None
+        self._slots = threading.BoundedSemaphore(max_concurrency)
+        self._lock = threading.RLock()
+        self._worker: _Worker | None = None
+        self._plan: Plan | None = None
+        self._context: str | list[str] | None = None
+        self._closed = False
+
+    # --- lifecycle ------------------------------------------------------------------------------
+    def start(self) -> None:
+        """Start the worker if it is not running (idempotent)."""
+        with self._lock:
+            if self._closed:
+                raise SandboxError("This sandbox is closed: create a new Sandbox.")
+            if self._worker is not None and self._worker.alive():
+                return
+            if self._worker is not None:
+                self._worker.kill()
+            self._worker = self._spawn()
+            if self._context is not None:
+                self._request({"op": "load", "context": self._context}, REQUEST_TIMEOUT_S)
+
+    def close(self) -> None:
+        """Kill the worker (and everything it started) and remove the working directory."""
+        with self._lock:
+            self._closed = True
+            if self._worker is not None:
+                self._worker.kill()
+                self._worker = None
+            if self.workdir is not None:
+                shutil.rmtree(self.workdir, onerror=_force_remove)
+                self.workdir = None
+
+    def __enter__(self) -> Sandbox:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _spawn(self) -> _Worker:
+        """Start a worker in the strongest mode that works (a restart keeps the mode and uid)."""
+        candidates = launch.plans() if self._plan is None else [self._plan]
+        first = _preferred[0] if self._plan is None else 0
+        failures = []
+        for index, plan in enumerate(candidates):
+            if index < first:
+                continue
+            worker = _Worker(plan, self._ensure_workdir(plan), self.memory_limit_mb)
+            ready = _next_message(worker, time.monotonic() + START_TIMEOUT_S)
+            if isinstance(ready, dict) and ready.get("op") == "ready":
+                if self._plan is None:
+                    _preferred[0] = index
+                    if index > 0:
+                        log.warning("sandbox: weaker isolation (%s): %s",
+                                    plan.isolation.describe(), "; ".join(failures))  # fmt: skip
+                self._plan, self.isolation = plan, plan.isolation
+                return worker
+            worker.kill()
+            failures.append(f"{plan.isolation.mode}: {worker.tail.decode(errors='replace')[-300:]}")
+        raise SandboxError(
+            "The REPL worker could not start: " + "; ".join(failures) + ". Check that "
+            f"{launch.python_executable()} runs, and see the log for details."
+        )
+
+    def _ensure_workdir(self, plan: Plan) -> Path:
+        if self.workdir is None:
+            parent = self.workdir_parent
+            self.workdir = Path(tempfile.mkdtemp(prefix="rlm-sandbox-", dir=parent))
+        uid = plan.isolation.uid if plan.drop_uid else None
+        if uid is not None:
+            os.chown(self.workdir, uid, uid)
+        os.chmod(self.workdir, 0o700)
+        return self.workdir
+
+    def _restart(self) -> None:
+        if self._worker is not None:
+            self._worker.kill()
+            self._worker = None
+        self.start()
+
+    # --- the REPL -------------------------------------------------------------------------------
+    def load_context(self, context: str | list[str]) -> None:
+        """Set `context` in the worker; kept here too so that a restart reloads it."""
+        if not isinstance(context, str) and not (
+            isinstance(context, list) and all(isinstance(d, str) for d in context)
+        ):
+            raise TypeError("context must be a str or a list of str (one string per document)")
+        with self._lock:
+            self._context = context
+            if self._worker is not None and self._worker.alive():
+                self._request({"op": "load", "context": context}, REQUEST_TIMEOUT_S)
+            else:
+                self.start()
+
+    def get_var(self, name: str) -> str | None:
+        """str(value) of a REPL variable, None if there is none by that name."""
+        with self._lock:
+            self.start()
+            return self._request({"op": "get_var", "name": name}, REQUEST_TIMEOUT_S).get("value")
+
+    def show_vars(self) -> dict[str, str]:
+        """The REPL's variables: name -> type name."""
+        with self._lock:
+            self.start()
+            return dict(self._request({"op": "show_vars"}, REQUEST_TIMEOUT_S).get("value") or {})
+
+    def execute(
+        self, code: str, handler: SandboxHandler, *, timeout_s: float | None = None
+    ) -> ExecResult:
+        """Run one code block; never raises for anything the code does."""
+        timeout = self.exec_timeout_s if timeout_s is None else timeout_s
+        with self._lock:
+            notes: list[str] = []
+            restarted = False
+            if self._worker is None:
+                self.start()
+            elif not self._worker.alive():
+                notes.append("The REPL worker had stopped since the last block and was restarted; "
+                             + LOST_VARIABLES)  # fmt: skip
+                self._restart()
+                restarted = True
+            assert self._worker is not None
+            begin = time.monotonic()
+            worker = self._worker
+            msg = {"op": "exec", "code": code, "limit": self.output_limit_chars}
+            reply = self._wait(worker, begin + timeout, handler) if worker.conn.send(msg) else _DEAD
+            error = None
+            if reply is _TIMEOUT:
+                worker.conn.send({"op": "interrupt"})
+                reply = self._wait(worker, time.monotonic() + INTERRUPT_GRACE_S, handler)
+                error = f"TimeoutError: the block ran longer than {timeout:g} s and was stopped"
+                if isinstance(reply, dict):
+                    notes.append(f"[{error}; variables are kept]")
+                else:
+                    notes.append(f"[{error}; the REPL worker was restarted: {LOST_VARIABLES}]")
+                    reply = None
+            elif reply is _DEAD:
+                with contextlib.suppress(subprocess.TimeoutExpired):
+                    worker.proc.wait(timeout=2)  # let its exit status land
+                error = f"SandboxError: the REPL worker died ({worker.describe_exit()})"
+                notes.append(f"[{error}; it was restarted: {LOST_VARIABLES}]")
+                reply = None
+            if reply is None:
+                self._restart()
+                restarted = True
+            return self._result(reply or {}, notes, error, time.monotonic() - begin, restarted)
+
+    def _result(
+        self,
+        reply: dict[str, Any],
+        notes: list[str],
+        error: str | None,
+        elapsed: float,
+        restarted: bool,
+    ) -> ExecResult:
+        output = str(reply.get("output") or "")
+        chars = int(reply.get("output_chars") or 0)
+        for note in notes:
+            sep = "\n" if output and not output.endswith("\n") else ""
+            output += sep + note + "\n"
+            chars += len(sep) + len(note) + 1
+        final = reply.get("final")
+        return ExecResult(
+            output=output,
+            output_chars=chars,
+            elapsed_s=elapsed,
+            error=error or reply.get("error"),
+            final=None if final is None else str(final),
+            restarted=restarted,
+        )
+
+    # --- talking to the worker ------------------------------------------------------------------
+    def _wait(self, worker: _Worker, deadline: float, handler: SandboxHandler | None) -> object:
+        """The worker's result, or _TIMEOUT / _DEAD; its calls are answered meanwhile."""
+        while True:
+            msg = _next_message(worker, deadline)
+            if not isinstance(msg, dict):
+                return msg
+            if msg.get("op") == "result":
+                return msg
+            if msg.get("op") == "call":
+                self._dispatch(worker, msg, handler)
+
+    def _request(self, msg: dict[str, Any], timeout: float) -> dict[str, Any]:
+        worker = self._worker
+        assert worker is not None
+        reply = (
+            self._wait(worker, time.monotonic() + timeout, None) if worker.conn.send(msg) else _DEAD
+        )
+        if isinstance(reply, dict) and not reply.get("error"):
+            return reply
+        why = reply.get("error") if isinstance(reply, dict) else worker.describe_exit()
+        worker.kill()
+        raise SandboxError(f"The REPL worker failed to answer {msg['op']!r} ({why}); run it again.")
+
+    def _dispatch(
+        self, worker: _Worker, msg: dict[str, Any], handler: SandboxHandler | None
+    ) -> None:
+        """Answer one call in a thread of its own: handlers may take minutes."""
+
+        def work() -> None:
+            with self._slots:
+                try:
+                    reply = {"ok": True, "value": _call_handler(handler, msg)}
+                except Exception as exc:  # the model's code sees the message as a RuntimeError
+                    reply = {"ok": False, "error": str(exc) or type(exc).__name__}
+            worker.conn.send({"op": "reply", "id": msg.get("id"), **reply})
+
+        threading.Thread(target=work, daemon=True, name="rlm-sandbox-call").start()
+
+
+def _call_handler(handler: SandboxHandler | None, msg: dict[str, Any]) -> Any:
+    method, args = msg.get("method"), msg.get("args")
+    if handler is None:
+        raise RuntimeError(f"{method} can only be called while a code block runs")
+    if not isinstance(args, list) or not args or not isinstance(args[0], (str, list)):
+        raise ValueError(f"bad arguments for {method}")
+    if method == "llm_query":
+        return str(handler.llm_query(str(args[0])))
+    if method == "llm_query_batched":
+        return [str(a) for a in handler.llm_query_batched([str(p) for p in args[0]])]
+    if method == "rlm_query":
+        return str(handler.rlm_query(str(args[0]), args[1] if len(args) > 1 else None))
+    raise ValueError(f"unknown call {method!r}")
+
+
+def _next_message(worker: _Worker, deadline: float) -> object:
+    try:
+        msg = worker.conn.inbox.get(timeout=max(0.0, deadline - time.monotonic()))
+    except queue.Empty:
+        return _TIMEOUT
+    return _DEAD if msg is None else msg
+
+
+def _force_remove(func: Any, path: str, exc_info: Any) -> None:
+    """rmtree's helper for files the model made unreadable (chmod 000 directories)."""
+    try:
+        os.chmod(os.path.dirname(path), stat.S_IRWXU)
+        os.chmod(path, stat.S_IRWXU)
+        func(path)
+    except OSError:
+        log.warning("sandbox: could not remove %s", path)

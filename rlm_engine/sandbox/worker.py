@@ -1,0 +1,349 @@
+"""The REPL worker: runs model-written code in its own process, one per Sandbox.
+
+Standalone and stdlib-only on purpose: it runs as `python -I -S worker.py FD` under a dropped uid,
+so it can import neither rlm_engine nor site-packages. It talks to the host over the socket FD with
+length-framed JSON (4-byte big-endian length, then UTF-8 JSON); stdout and stderr belong to the
+model's code and are captured in memory, capped, for each execution.
+
+Threads: the main thread runs commands (exec, load, get_var, show_vars) one at a time; a reader
+thread receives replies to `llm_query` & co. and interrupts. An interrupt is a real SIGINT sent to
+the main thread, so it also breaks a `time.sleep` or a wait on a slow host call.
+"""
+
+from __future__ import annotations
+
+import ast
+import builtins
+import contextlib
+import io
+import json
+import linecache
+import os
+import queue
+import signal
+import socket
+import struct
+import sys
+import threading
+import traceback
+
+_HEADER = struct.Struct(">I")
+_THIS_FILE = os.path.abspath(__file__)
+_HELPERS = ("llm_query", "llm_query_batched", "rlm_query", "FINAL", "FINAL_VAR", "SHOW_VARS")
+
+
+class Channel:
+    """Framed JSON over the socket; sends are serialised, receives happen in one thread."""
+
+    def __init__(self, fd: int) -> None:
+        self.sock = socket.socket(fileno=fd)
+        self.lock = threading.Lock()
+        self.closed = False
+
+    def send(self, msg: dict) -> None:
+        if self.closed:
+            return
+        data = json.dumps(msg, ensure_ascii=False).encode("utf-8", "surrogatepass")
+        with self.lock:
+            self.sock.sendall(_HEADER.pack(len(data)) + data)
+
+    def recv(self) -> dict | None:
+        header = self._exactly(_HEADER.size)
+        if header is None:
+            return None
+        body = self._exactly(_HEADER.unpack(header)[0])
+        return None if body is None else json.loads(body)
+
+    def _exactly(self, n: int) -> bytes | None:
+        buf = bytearray()
+        while len(buf) < n:
+            chunk = self.sock.recv(min(n - len(buf), 1 << 20))
+            if not chunk:
+                return None
+            buf += chunk
+        return bytes(buf)
+
+    def close_in_child(self) -> None:
+        """After a fork in model code: the child must never speak on the parent's channel."""
+        self.closed = True
+        with contextlib.suppress(OSError):
+            os.close(self.sock.detach())
+
+
+class Capture(io.TextIOBase):
+    """Keeps the head and the tail of what is written, counting everything (floods stay small)."""
+
+    def __init__(self, limit: int) -> None:
+        self.head_max = limit // 2
+        self.tail_max = limit - self.head_max
+        self.head: list[str] = []
+        self.head_len = 0
+        self.tail = ""
+        self.total = 0
+        self.lock = threading.Lock()
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, s: str) -> int:
+        if not isinstance(s, str):
+            raise TypeError(f"write() argument must be str, not {type(s).__name__}")
+        n = len(s)
+        with self.lock:
+            self.total += n
+            room = self.head_max - self.head_len
+            if room > 0:
+                self.head.append(s[:room])
+                self.head_len += min(room, n)
+                s = s[room:]
+            if s and self.tail_max:
+                self.tail = (self.tail + s[-self.tail_max :])[-self.tail_max :]
+        return n
+
+    def text(self) -> str:
+        head = "".join(self.head)
+        cut = self.total - len(head) - len(self.tail)
+        if cut <= 0:
+            return head + self.tail
+        return f"{head}\n... [{cut:,} characters truncated] ...\n{self.tail}"
+
+
+class Redirect(io.TextIOBase):
+    """sys.stdout/sys.stderr: forwards to the current execution's Capture (threads included)."""
+
+    def __init__(self, state: State) -> None:
+        self.state = state
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, s: str) -> int:
+        return self.state.capture.write(s)
+
+    @property
+    def encoding(self) -> str:
+        return "utf-8"
+
+
+class State:
+    def __init__(self, channel: Channel) -> None:
+        self.channel = channel
+        self.capture = Capture(20_000)
+        self.final: str | None = None
+        self.busy = False
+        self.main_ident = threading.get_ident()
+        self.next_id = 0
+        self.id_lock = threading.Lock()
+        self.pending: dict[int, list] = {}  # id -> [Event, reply]
+        self.commands: queue.Queue = queue.Queue()
+        self.exec_count = 0
+        self.namespace: dict = {"__name__": "__main__", "__builtins__": builtins}
+
+    # --- calls to the host -------------------------------------------------------------------
+    def call(self, method: str, *args: object) -> object:
+        with self.id_lock:
+            self.next_id += 1
+            call_id = self.next_id
+        slot: list = [threading.Event(), None]
+        self.pending[call_id] = slot
+        try:
+            self.channel.send({"op": "call", "id": call_id, "method": method, "args": list(args)})
+            while not slot[0].wait(0.5):
+                if self.channel.closed:
+                    raise RuntimeError(f"{method}: the host channel is closed")
+        finally:
+            self.pending.pop(call_id, None)
+        reply = slot[1]
+        if not reply.get("ok"):
+            raise RuntimeError(reply.get("error") or f"{method} failed")
+        return reply.get("value")
+
+    def on_reply(self, msg: dict) -> None:
+        slot = self.pending.get(msg.get("id"))
+        if slot is not None:  # late answers to interrupted calls are dropped
+            slot[1] = msg
+            slot[0].set()
+
+    def on_interrupt(self) -> None:
+        if self.busy:
+            signal.pthread_kill(self.main_ident, signal.SIGINT)
+
+
+def _text(value: object) -> str:
+    return value if isinstance(value, str) else str(value)
+
+
+def _context_arg(value: object) -> object:
+    if value is None or isinstance(value, str):
+        return value
+    if isinstance(value, (list, tuple)):
+        return [_text(v) for v in value]
+    return str(value)
+
+
+def install_helpers(state: State) -> None:
+    """The REPL contract: the names model code may call."""
+    ns = state.namespace
+
+    def llm_query(prompt: str) -> str:
+        """One sub-model call; returns its text."""
+        return _text(state.call("llm_query", _text(prompt)))
+
+    def llm_query_batched(prompts: list[str]) -> list[str]:
+        """Concurrent sub-calls, answers in order; a failed prompt yields an error string."""
+        if isinstance(prompts, str):
+            raise TypeError("llm_query_batched takes a list of prompts, not one string")
+        answers = state.call("llm_query_batched", [_text(p) for p in prompts])
+        return [_text(a) for a in answers]  # type: ignore[union-attr]
+
+    def rlm_query(prompt: str, context: object = None) -> str:
+        """A child RLM on `context` (default: the prompt itself)."""
+        return _text(state.call("rlm_query", _text(prompt), _context_arg(context)))
+
+    def FINAL(value: object) -> None:
+        """Set the final answer; the run ends once this block finishes."""
+        state.final = _text(value)
+
+    def FINAL_VAR(name: object) -> None:
+        """Set the final answer to the value of the REPL variable `name`."""
+        if not isinstance(name, str):
+            state.final = _text(name)
+            return
+        key = name.strip().strip("'\"")
+        if key not in ns:
+            raise NameError(
+                f"FINAL_VAR({name!r}): there is no variable named {key!r}; "
+                f"assign it first, or call FINAL(value)"
+            )
+        state.final = _text(ns[key])
+
+    def SHOW_VARS() -> dict[str, str]:
+        """The REPL's variables: name -> type name."""
+        return show_vars(state)
+
+    for fn in (llm_query, llm_query_batched, rlm_query, FINAL, FINAL_VAR, SHOW_VARS):
+        ns[fn.__name__] = fn
+
+
+def show_vars(state: State) -> dict[str, str]:
+    return {
+        k: type(v).__name__
+        for k, v in state.namespace.items()
+        if not k.startswith("_") and k not in _HELPERS and type(v).__name__ != "module"
+    }
+
+
+def format_error(exc: BaseException) -> tuple[str, str]:
+    """A short traceback without the worker's own frames, and its last line."""
+    only = traceback.format_exception_only(type(exc), exc)
+    frames = [f for f in traceback.extract_tb(exc.__traceback__) if f.filename != _THIS_FILE]
+    text = "".join(only)
+    if frames and not isinstance(exc, SyntaxError):
+        stack = "".join(traceback.StackSummary.from_list(frames).format())
+        text = "Traceback (most recent call last):\n" + stack + text
+    return text, only[-1].strip()
+
+
+def run_code(state: State, code: str) -> str | None:
+    """exec the block; echo the repr of a bare last expression. Returns the error line or None."""
+    state.exec_count += 1
+    filename = f"<repl-{state.exec_count}>"
+    linecache.cache[filename] = (len(code), None, code.splitlines(True), filename)
+    try:
+        tree = ast.parse(code, filename, "exec")
+        last = None
+        if tree.body and isinstance(tree.body[-1], ast.Expr):
+            last = ast.Expression(tree.body.pop().value)
+        exec(compile(tree, filename, "exec"), state.namespace)
+        if last is not None:
+            value = eval(compile(last, filename, "eval"), state.namespace)
+            if value is not None:
+                state.capture.write(repr(value) + "\n")
+        return None
+    except BaseException as exc:  # model code may raise anything, SystemExit included
+        text, line = format_error(exc)
+        state.capture.write(text)
+        return line
+
+
+def do_exec(state: State, msg: dict) -> dict:
+    state.capture = Capture(int(msg.get("limit", 20_000)))
+    state.final = None
+    state.busy = True
+    error = None
+    try:
+        try:
+            error = run_code(state, msg["code"])
+        except KeyboardInterrupt:  # arrived while formatting an error
+            error = "KeyboardInterrupt"
+    finally:
+        state.busy = False
+    cap = state.capture
+    return {"op": "result", "output": cap.text(), "output_chars": cap.total, "error": error,
+            "final": state.final}  # fmt: skip
+
+
+def handle(state: State, msg: dict) -> dict:
+    op = msg.get("op")
+    if op == "exec":
+        return do_exec(state, msg)
+    if op == "load":
+        state.namespace["context"] = msg["context"]
+        return {"op": "result", "value": None}
+    if op == "get_var":
+        name = msg.get("name")
+        value = state.namespace.get(name) if isinstance(name, str) else None
+        has = isinstance(name, str) and name in state.namespace
+        return {"op": "result", "value": _text(value) if has else None}
+    if op == "show_vars":
+        return {"op": "result", "value": show_vars(state)}
+    return {"op": "result", "error": f"unknown op {op!r}"}
+
+
+def reader(state: State) -> None:
+    """Receives host messages: replies and interrupts at once, commands for the main thread."""
+    while True:
+        try:
+            msg = state.channel.recv()
+        except (OSError, ValueError):
+            msg = None
+        if msg is None:
+            os._exit(0)  # the host is gone: nothing left to serve
+        op = msg.get("op")
+        if op == "reply":
+            state.on_reply(msg)
+        elif op == "interrupt":
+            state.on_interrupt()
+        else:
+            state.commands.put(msg)
+
+
+def main() -> None:
+    channel = Channel(int(sys.argv[1]))
+    state = State(channel)
+    pid = os.getpid()
+    os.register_at_fork(after_in_child=channel.close_in_child)
+
+    def on_sigint(signum: int, frame: object) -> None:
+        if state.busy:
+            raise KeyboardInterrupt
+
+    signal.signal(signal.SIGINT, on_sigint)
+    sys.stdout = sys.stderr = Redirect(state)
+    sys.stdin = io.StringIO()
+    install_helpers(state)
+    threading.Thread(target=reader, args=(state,), daemon=True).start()
+    channel.send({"op": "ready", "pid": pid, "uid": os.getuid()})
+    while True:
+        try:
+            msg = state.commands.get()
+            reply = handle(state, msg)
+        except KeyboardInterrupt:
+            reply = {"op": "result", "output": "", "output_chars": 0, "error": "KeyboardInterrupt"}
+        if os.getpid() != pid:
+            os._exit(0)  # a child forked by model code finished the block: leave quietly
+        channel.send(reply)
+
+
+if __name__ == "__main__":
+    main()
