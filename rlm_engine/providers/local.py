@@ -1,0 +1,172 @@
+"""The local provider: llama.cpp in this process, through the prebuilt `xllamacpp` wheel.
+
+One server per model file per process, started on first use and shared by every provider on that
+file (root and sub model, all sessions): a 1.5B model costs 2.6 GB of memory, so it is loaded once.
+Calls go straight to the server's native chat-completions handler (no HTTP in between; it releases
+the GIL). The server also listens on 127.0.0.1 on a random port; it requires a random key that only
+this process knows, so model-written code in the sandbox cannot use it to dodge the budgets.
+At most `N_PARALLEL` requests run at once; the others wait in line.
+"""
+
+from __future__ import annotations
+
+import atexit
+import os
+import secrets
+import threading
+from pathlib import Path
+from typing import Any
+
+from rlm_engine.config import ModelSpec
+from rlm_engine.errors import ConfigError, ProviderError
+from rlm_engine.events import Usage
+from rlm_engine.models import resolve_model_file
+from rlm_engine.providers.base import Completion, Message, Provider
+
+N_PARALLEL = 2
+DEFAULT_N_CTX = 16_384
+"""Tokens of KV cache shared by the slots (`RLM_LOCAL_N_CTX` overrides): ~0.5 GB for the 1.5B."""
+
+
+class _LocalServer:
+    """One loaded model and a line of requests in front of it."""
+
+    def __init__(self, path: Path, n_ctx: int, n_threads: int) -> None:
+        import xllamacpp
+
+        params = xllamacpp.CommonParams()
+        params.model.path = str(path)
+        params.n_ctx = n_ctx
+        params.n_parallel = N_PARALLEL
+        params.kv_unified = True  # any one request may use the whole window
+        params.cpuparams.n_threads = n_threads
+        params.cpuparams_batch.n_threads = n_threads
+        params.hostnames = ["127.0.0.1"]
+        params.port = 0
+        params.api_keys = [secrets.token_hex(16)]
+        params.verbosity = -1
+        try:
+            self._server: Any = xllamacpp.Server(params)
+        except RuntimeError as exc:
+            raise ConfigError(
+                f"llama.cpp could not load {path}: is it a GGUF model file? ({exc})"
+            ) from exc
+        self.path = path
+        self.n_ctx = n_ctx
+        self._slots = threading.BoundedSemaphore(N_PARALLEL)
+
+    def chat(self, request: dict[str, Any]) -> dict[str, Any]:
+        with self._slots:
+            server = self._server
+            if server is None:
+                raise ProviderError("The local model was shut down; start a new run.")
+            return server.handle_chat_completions(request)
+
+    def close(self) -> None:
+        for _ in range(N_PARALLEL):  # wait for the requests in flight
+            self._slots.acquire()
+        self._server = None  # the native destructor stops the server's threads
+        for _ in range(N_PARALLEL):  # requests still in line get a clear error
+            self._slots.release()
+
+
+_servers: dict[Path, _LocalServer] = {}
+_servers_lock = threading.Lock()
+_atexit_registered = False
+
+
+def _n_ctx() -> int:
+    configured = os.environ.get("RLM_LOCAL_N_CTX")
+    if not configured:
+        return DEFAULT_N_CTX
+    try:
+        return max(512, int(configured))
+    except ValueError:
+        raise ConfigError(
+            f"RLM_LOCAL_N_CTX must be a number of tokens, not {configured!r}."
+        ) from None
+
+
+def _server_for(path: Path) -> _LocalServer:
+    """The shared server for `path`, loading the model on first use (seconds, once)."""
+    global _atexit_registered
+    key = path.resolve()
+    with _servers_lock:
+        server = _servers.get(key)
+        if server is None:
+            server = _LocalServer(key, _n_ctx(), os.cpu_count() or 2)
+            _servers[key] = server
+            if not _atexit_registered:
+                atexit.register(shutdown_local_servers)
+                _atexit_registered = True
+        return server
+
+
+def loaded_models() -> list[Path]:
+    """The model files this process has loaded, one server each."""
+    with _servers_lock:
+        return list(_servers)
+
+
+def shutdown_local_servers() -> None:
+    """Stop every local server of this process and free the models' memory."""
+    with _servers_lock:
+        servers = list(_servers.values())
+        _servers.clear()
+    for server in servers:
+        server.close()
+
+
+class LocalProvider(Provider):
+    """A GGUF model (catalogue name or path) served by llama.cpp; usage reported, cost 0."""
+
+    name = "local"
+
+    def __init__(self, spec: ModelSpec, *, timeout_s: float = 120.0) -> None:
+        self.model = spec.model
+        self._path = resolve_model_file(spec.model)  # a missing model says how to get it
+        self._timeout_s = timeout_s
+
+    def complete(
+        self,
+        messages: list[Message],
+        *,
+        stop: list[str] | None = None,
+        max_tokens: int | None = None,
+        temperature: float | None = None,
+    ) -> Completion:
+        server = _server_for(self._path)
+        request: dict[str, Any] = {
+            "messages": [dict(m) for m in messages],
+            "temperature": 0.0 if temperature is None else temperature,
+            # llama.cpp's own limit on generation time; prompt processing is not interrupted
+            "t_max_predict_ms": int(self._timeout_s * 1000),
+        }
+        if stop:
+            request["stop"] = list(stop)
+        if max_tokens is not None:
+            request["max_tokens"] = max_tokens
+        try:
+            response = server.chat(request)
+        except (ValueError, RuntimeError) as exc:
+            raise ProviderError(f"The local model refused the request: {exc}") from exc
+        return self._completion(response, server.n_ctx)
+
+    def _completion(self, response: dict[str, Any], n_ctx: int) -> Completion:
+        error = response.get("error")
+        if error:
+            if error.get("type") == "exceed_context_size_error":
+                window = error.get("n_ctx", n_ctx)
+                raise ProviderError(
+                    f"The prompt ({error.get('n_prompt_tokens')} tokens) does not fit the local "
+                    f"model's window of {window} tokens: send less text per call, or raise "
+                    "RLM_LOCAL_N_CTX."
+                )
+            raise ProviderError(f"The local model failed: {error.get('message', error)}")
+        text = response["choices"][0]["message"].get("content") or ""
+        usage = response.get("usage") or {}
+        return Completion(
+            text=text,
+            usage=Usage(usage.get("prompt_tokens", 0), usage.get("completion_tokens", 0)),
+            model=self.model,
+        )
