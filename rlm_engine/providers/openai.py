@@ -1,0 +1,97 @@
+"""OpenAI and OpenAI-compatible servers (vLLM, Ollama, llama.cpp) through the official SDK."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rlm_engine.config import Credentials, ModelSpec
+from rlm_engine.errors import ProviderAuthError
+from rlm_engine.events import Usage
+from rlm_engine.providers.base import Completion, Message, Provider
+from rlm_engine.providers.retry import (
+    NO_KEY_NEEDED,
+    RetryPolicy,
+    call_with_retries,
+    map_sdk_error,
+)
+
+KEY_HINT = "Set OPENAI_API_KEY or enter the key on the Settings page."
+CONNECT_TIMEOUT_S = 5.0  # a dead endpoint must fail fast even when answers may take minutes
+
+
+class OpenAIProvider(Provider):
+    """One SDK client per provider, made once; the SDK client is thread-safe."""
+
+    name = "openai"
+
+    def __init__(
+        self,
+        spec: ModelSpec,
+        credentials: Credentials,
+        *,
+        timeout_s: float = 120.0,
+        max_retries: int = 3,
+        backoff_s: float = 0.5,
+    ) -> None:
+        import openai  # ~0.6 s: only when an OpenAI model is actually used
+
+        self.model = spec.model
+        base_url = spec.base_url or credentials.openai_base_url
+        api_key = credentials.openai_api_key
+        if not api_key:
+            if not base_url:
+                raise ProviderAuthError(f"No OpenAI API key. {KEY_HINT}")
+            api_key = NO_KEY_NEEDED  # local servers often need none; a 401 says otherwise
+        self._sdk = openai
+        self._client = openai.OpenAI(
+            api_key=api_key,
+            base_url=base_url,
+            timeout=openai.Timeout(timeout_s, connect=min(timeout_s, CONNECT_TIMEOUT_S)),
+            max_retries=0,  # retries are ours: counted, capped, explained
+        )
+        self.base_url = str(self._client.base_url).rstrip("/")
+        self._where = f"OpenAI at {self.base_url}"
+        self._policy = RetryPolicy(max_retries=max_retries, backoff_s=backoff_s)
+        # api.openai.com wants max_completion_tokens (reasoning models refuse max_tokens);
+        # compatible servers know max_tokens best.
+        self._max_tokens_param = (
+            "max_completion_tokens" if "api.openai.com" in self.base_url else "max_tokens"
+        )
+
+    def __repr__(self) -> str:
+        return f"OpenAIProvider(model={self.model!r}, base_url={self.base_url!r})"
+
+    def complete(
+        self,
+        messages: list[Message],
+        *,
+        stop: list[str] | None = None,
+        max_tokens: int | None = None,
+        temperature: float | None = None,
+    ) -> Completion:
+        params: dict[str, Any] = {"model": self.model, "messages": messages}
+        if stop:
+            params["stop"] = list(stop)
+        if max_tokens is not None:
+            params[self._max_tokens_param] = max_tokens
+        if temperature is not None:
+            params["temperature"] = temperature
+        return call_with_retries(lambda: self._attempt(params), self._policy, self._where)
+
+    def _attempt(self, params: dict[str, Any]) -> Completion:
+        try:
+            response = self._client.chat.completions.create(**params)
+        except self._sdk.OpenAIError as exc:
+            raise map_sdk_error(exc, self._sdk, self._where, KEY_HINT) from None
+        text = response.choices[0].message.content if response.choices else None
+        usage = response.usage
+        return Completion(
+            text=text or "",
+            usage=Usage(usage.prompt_tokens or 0, usage.completion_tokens or 0)
+            if usage
+            else Usage(),
+            model=response.model or self.model,
+        )
+
+    def close(self) -> None:
+        self._client.close()
