@@ -1,0 +1,91 @@
+"""Storage: every corpus and every run, with its full trace, kept for review and comparison.
+
+Knows no Streamlit and no engine internals: it records engine events as data. SQLAlchemy 2.x;
+SQLite by default (WAL, busy wait, foreign keys), any SQLAlchemy URL otherwise (PostgreSQL for
+teams: `postgresql+psycopg://...`). The schema is migrated by Alembic (storage/migrations,
+revisions m001_initial, ...) automatically in `Database.open`.
+
+    from storage import Database
+    db = Database.open(url)                  # url: rlm_engine.paths.default_db_url() or --db
+    rec = db.recorder(corpus_id=None, comparison_id=None, label=None)
+    engine.run(question, context, config, on_event=rec)   # rec(event): Event or dict
+
+Writing (each call is one short transaction; thread-safe):
+    db.recorder(corpus_id=None, comparison_id=None, label=None) -> Recorder   # rec(event)
+    db.save_corpus(name, documents) -> CorpusInfo          # documents deduplicated by sha256
+    db.add_documents(corpus_id, documents) -> CorpusInfo
+    db.rename_corpus(corpus_id, name) -> bool;  db.delete_corpus(corpus_id) -> bool
+    db.create_comparison(question, corpus_id, labels) -> int;  db.delete_comparison(id) -> bool
+    db.delete_run(run_id) -> bool;  db.import_run(export_dict, corpus_id=None) -> run_id
+    db.mark_interrupted() -> list[run_id]                  # also done by open()
+Reading (frozen records from storage.records; no sessions escape):
+    db.list_runs(*, corpus_id, model, status, text, since, until, comparison_id,
+                 limit=50, offset=0) -> list[RunSummary]   # newest first
+    db.count_runs(**same filters) -> int
+    db.get_run(run_id) -> RunDetail | None     # + config, context_meta, iterations_trace,
+                                               #   code_blocks, sub_calls_trace (in order)
+    db.run_events(run_id) -> list[dict]        # in order; rlm_engine.events.event_from_dict
+    db.export_run(run_id) -> dict | None       # {"format": "rlm-workbench.run", "version": 1}
+    db.totals_by_model() -> list[ModelTotals]
+    db.list_corpora() -> list[CorpusInfo];  db.get_corpus(id) -> CorpusInfo | None (with documents)
+    db.corpus_context(corpus_id) -> list[str];  db.document_text(document_id) -> str | None
+    db.list_comparisons() -> list[ComparisonInfo];  db.get_comparison(id) (with its runs)
+    db.close()
+
+Run status: running, then the engine's completed / limit / failed / cancelled; `interrupted` when
+the recording process died (checked by pid + process start time + boot id on this host, at open).
+Documents are any objects (or dicts) with name, kind, text, sha256, page_offsets, n_pages.
+Secrets: keys named like api_key/token/secret/password, and credentials inside URLs of the
+config, are replaced by "[redacted]" before anything is stored. Errors: see storage.errors
+(StorageError, a subclass of rlm_engine.errors.RLMError).
+"""
+
+from storage.database import Database
+from storage.errors import (
+    DatabaseCorrupt,
+    DatabaseLocked,
+    DatabaseReadOnly,
+    DatabaseUnavailable,
+    ExportFormatError,
+    ForeignDatabase,
+    SchemaTooNew,
+    StorageError,
+)
+from storage.export import FORMAT as EXPORT_FORMAT
+from storage.export import VERSION as EXPORT_VERSION
+from storage.recorder import Recorder
+from storage.records import (
+    CodeBlockRecord,
+    ComparisonInfo,
+    CorpusInfo,
+    DocumentInfo,
+    IterationRecord,
+    ModelTotals,
+    RunDetail,
+    RunSummary,
+    SubCallRecord,
+)
+
+__all__ = [
+    "EXPORT_FORMAT",
+    "EXPORT_VERSION",
+    "CodeBlockRecord",
+    "ComparisonInfo",
+    "CorpusInfo",
+    "Database",
+    "DatabaseCorrupt",
+    "DatabaseLocked",
+    "DatabaseReadOnly",
+    "DatabaseUnavailable",
+    "DocumentInfo",
+    "ExportFormatError",
+    "ForeignDatabase",
+    "IterationRecord",
+    "ModelTotals",
+    "Recorder",
+    "RunDetail",
+    "RunSummary",
+    "SchemaTooNew",
+    "StorageError",
+    "SubCallRecord",
+]

@@ -1,0 +1,196 @@
+"""Corpora and their documents. A document's text is stored once per sha256, however many corpora
+(or uploads) hold it; a corpus lists its documents in upload order under their file names."""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from collections.abc import Iterable
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection
+
+from storage.errors import StorageError
+from storage.models import Corpus, CorpusDocument, Document
+from storage.records import CorpusInfo, DocumentInfo
+
+CORPORA, DOCUMENTS, LINKS = Corpus.__table__, Document.__table__, CorpusDocument.__table__
+
+
+def _field(document: Any, name: str, default: Any = None) -> Any:
+    if isinstance(document, dict):
+        return document.get(name, default)
+    return getattr(document, name, default)
+
+
+def document_values(document: Any) -> dict[str, Any]:
+    """A corpus Document (or any object/dict with its fields) as a `documents` row."""
+    text = _field(document, "text")
+    if not isinstance(text, str):
+        raise StorageError(f"Document {_field(document, 'name')!r} has no text to store.")
+    sha = _field(document, "sha256") or hashlib.sha256(text.encode()).hexdigest()
+    offsets = [int(o) for o in (_field(document, "page_offsets") or [])]
+    return {
+        "sha256": sha,
+        "name": str(_field(document, "name") or "document"),
+        "kind": str(_field(document, "kind") or "text"),
+        "chars": len(text),
+        "n_pages": int(_field(document, "n_pages") or len(offsets) or 1),
+        "page_offsets": offsets,
+        "text": text,
+        "created_at": time.time(),
+    }
+
+
+def _store_document(connection: Connection, values: dict[str, Any]) -> int:
+    insert = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}.get(connection.dialect.name)
+    if insert is not None:
+        statement = insert(DOCUMENTS).values(**values)
+        connection.execute(statement.on_conflict_do_nothing(index_elements=["sha256"]))
+    else:
+        exists = connection.execute(
+            sa.select(DOCUMENTS.c.id).where(DOCUMENTS.c.sha256 == values["sha256"])
+        ).first()
+        if exists is None:
+            connection.execute(DOCUMENTS.insert().values(**values))
+    return connection.execute(
+        sa.select(DOCUMENTS.c.id).where(DOCUMENTS.c.sha256 == values["sha256"])
+    ).scalar_one()
+
+
+def create_corpus(connection: Connection, name: str) -> int:
+    name = name.strip()
+    if not name:
+        raise StorageError("A corpus needs a name.")
+    result = connection.execute(CORPORA.insert().values(name=name, created_at=time.time()))
+    return int(result.inserted_primary_key[0])
+
+
+def add_documents(connection: Connection, corpus_id: int, documents: Iterable[Any]) -> None:
+    """Append documents; one already in this corpus (same sha256) is not added twice."""
+    if connection.execute(sa.select(CORPORA.c.id).where(CORPORA.c.id == corpus_id)).first() is None:
+        raise StorageError(f"No corpus with id {corpus_id}.")
+    present = set(
+        connection.execute(
+            sa.select(LINKS.c.document_id).where(LINKS.c.corpus_id == corpus_id)
+        ).scalars()
+    )
+    position = connection.execute(
+        sa.select(sa.func.coalesce(sa.func.max(LINKS.c.position), -1)).where(
+            LINKS.c.corpus_id == corpus_id
+        )
+    ).scalar_one()
+    for document in documents:
+        values = document_values(document)
+        document_id = _store_document(connection, values)
+        if document_id in present:
+            continue
+        present.add(document_id)
+        position += 1
+        connection.execute(
+            LINKS.insert().values(
+                corpus_id=corpus_id, position=position, document_id=document_id, name=values["name"]
+            )
+        )
+
+
+def _documents(connection: Connection, corpus_id: int) -> tuple[DocumentInfo, ...]:
+    query = (
+        sa.select(
+            DOCUMENTS.c.id,
+            DOCUMENTS.c.sha256,
+            LINKS.c.name,
+            DOCUMENTS.c.kind,
+            DOCUMENTS.c.chars,
+            DOCUMENTS.c.n_pages,
+            DOCUMENTS.c.page_offsets,
+            LINKS.c.position,
+        )
+        .join(LINKS, LINKS.c.document_id == DOCUMENTS.c.id)
+        .where(LINKS.c.corpus_id == corpus_id)
+        .order_by(LINKS.c.position)
+    )
+    return tuple(
+        DocumentInfo(**{**row._asdict(), "page_offsets": tuple(row.page_offsets or ())})
+        for row in connection.execute(query)
+    )
+
+
+def list_corpora(connection: Connection, corpus_id: int | None = None) -> list[CorpusInfo]:
+    """All corpora, newest first, with document counts and sizes (no documents listed)."""
+    sizes = (
+        sa.select(
+            LINKS.c.corpus_id,
+            sa.func.count().label("n_documents"),
+            sa.func.sum(DOCUMENTS.c.chars).label("total_chars"),
+        )
+        .join(DOCUMENTS, DOCUMENTS.c.id == LINKS.c.document_id)
+        .group_by(LINKS.c.corpus_id)
+        .subquery()
+    )
+    query = sa.select(
+        CORPORA.c.id,
+        CORPORA.c.name,
+        CORPORA.c.created_at,
+        sa.func.coalesce(sizes.c.n_documents, 0),
+        sa.func.coalesce(sizes.c.total_chars, 0),
+    ).outerjoin(sizes, sizes.c.corpus_id == CORPORA.c.id)
+    if corpus_id is not None:
+        query = query.where(CORPORA.c.id == corpus_id)
+    query = query.order_by(CORPORA.c.created_at.desc(), CORPORA.c.id.desc())
+    return [
+        CorpusInfo(
+            id=r[0], name=r[1], created_at=r[2], n_documents=int(r[3]), total_chars=int(r[4])
+        )
+        for r in connection.execute(query)
+    ]
+
+
+def get_corpus(connection: Connection, corpus_id: int) -> CorpusInfo | None:
+    found = list_corpora(connection, corpus_id)
+    if not found:
+        return None
+    info = found[0]
+    return CorpusInfo(
+        id=info.id,
+        name=info.name,
+        created_at=info.created_at,
+        n_documents=info.n_documents,
+        total_chars=info.total_chars,
+        documents=_documents(connection, corpus_id),
+    )
+
+
+def corpus_context(connection: Connection, corpus_id: int) -> list[str]:
+    query = (
+        sa.select(DOCUMENTS.c.text)
+        .join(LINKS, LINKS.c.document_id == DOCUMENTS.c.id)
+        .where(LINKS.c.corpus_id == corpus_id)
+        .order_by(LINKS.c.position)
+    )
+    return list(connection.execute(query).scalars())
+
+
+def document_text(connection: Connection, document_id: int) -> str | None:
+    query = sa.select(DOCUMENTS.c.text).where(DOCUMENTS.c.id == document_id)
+    return connection.execute(query).scalar()
+
+
+def rename_corpus(connection: Connection, corpus_id: int, name: str) -> bool:
+    if not name.strip():
+        raise StorageError("A corpus needs a name.")
+    result = connection.execute(
+        CORPORA.update().where(CORPORA.c.id == corpus_id).values(name=name.strip())
+    )
+    return result.rowcount > 0
+
+
+def delete_corpus(connection: Connection, corpus_id: int) -> bool:
+    """Delete a corpus and the documents no other corpus holds; its runs stay (corpus unset)."""
+    connection.execute(LINKS.delete().where(LINKS.c.corpus_id == corpus_id))
+    result = connection.execute(CORPORA.delete().where(CORPORA.c.id == corpus_id))
+    used = sa.select(LINKS.c.document_id)
+    connection.execute(DOCUMENTS.delete().where(DOCUMENTS.c.id.not_in(used)))
+    return result.rowcount > 0

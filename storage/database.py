@@ -1,0 +1,305 @@
+"""`Database`: the one object the app and the CLI hold. Thread-safe; every method opens its own
+short connection and returns frozen records, so callers never touch a session."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Engine, make_url
+
+from storage import corpora, export, queries
+from storage.engine import (
+    WRITE,
+    check_sqlite_file,
+    create_engine,
+    display_url,
+    guarded,
+    migrate,
+    sqlite_path,
+)
+from storage.errors import StorageError
+from storage.models import Comparison, Run
+from storage.recorder import Recorder
+from storage.records import ComparisonInfo, CorpusInfo, ModelTotals, RunDetail, RunSummary
+from storage.scrub import scrub
+from storage.writer import writer_alive, writer_token
+
+RUNS, COMPARISONS = Run.__table__, Comparison.__table__
+
+
+class Database:
+    """A migrated database. Create with `Database.open(url)`; `close()` when done."""
+
+    def __init__(self, engine: Engine, shown: str) -> None:
+        self._engine = engine
+        self.url = shown  # for messages: never holds the password
+        self.writer = writer_token()
+
+    @classmethod
+    def open(cls, url: str, *, lock_timeout_s: float = 5.0) -> Database:
+        """Open (creating and migrating as needed) and mark runs of dead writers `interrupted`.
+
+        Raises a StorageError subclass (locked, read-only, corrupt, newer schema, foreign
+        database, unavailable) before writing anything to a database it should not touch.
+        """
+        try:
+            parsed = make_url(url)
+        except sa.exc.ArgumentError as exc:
+            raise StorageError(f"Not a database URL: {url!r} ({exc}).") from exc
+        shown = display_url(parsed)
+        path = sqlite_path(parsed)
+        if path is not None:
+            check_sqlite_file(path, shown)
+        try:
+            engine = create_engine(url, lock_timeout_s=lock_timeout_s)
+        except (ImportError, sa.exc.ArgumentError) as exc:
+            raise StorageError(f"Cannot use database {shown}: {exc}") from exc
+        database = cls(engine, shown)
+        try:
+            migrate(engine, shown)
+            if parsed.get_backend_name() == "sqlite" and path is not None:
+                with guarded(shown):
+                    raw = engine.raw_connection()  # outside any transaction, as SQLite requires
+                    try:
+                        raw.cursor().execute("PRAGMA journal_mode = WAL")
+                    finally:
+                        raw.close()
+            database.mark_interrupted()
+        except BaseException:
+            engine.dispose()
+            raise
+        return database
+
+    def close(self) -> None:
+        self._engine.dispose()
+
+    def __enter__(self) -> Database:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @property
+    def dialect(self) -> str:
+        return self._engine.dialect.name
+
+    @contextmanager
+    def _read(self) -> Iterator[Connection]:
+        with guarded(self.url), self._engine.connect() as connection:
+            yield connection
+
+    @contextmanager
+    def _write(self) -> Iterator[Connection]:
+        with guarded(self.url), self._engine.execution_options(**WRITE).begin() as connection:
+            yield connection
+
+    # recording ------------------------------------------------------------------------------
+
+    def recorder(
+        self,
+        corpus_id: int | None = None,
+        comparison_id: int | None = None,
+        label: str | None = None,
+    ) -> Recorder:
+        """A callable for `on_event`: stores each event as it arrives (see storage.recorder)."""
+        return Recorder(
+            self._engine,
+            self.url,
+            writer=self.writer,
+            corpus_id=corpus_id,
+            comparison_id=comparison_id,
+            label=label,
+        )
+
+    def mark_interrupted(self) -> list[str]:
+        """Mark `interrupted` every `running` run whose writer process is gone (see
+        storage.writer); returns their ids. Runs of live writers, here or elsewhere, stay."""
+        with self._read() as connection:
+            running = connection.execute(
+                sa.select(RUNS.c.id, RUNS.c.writer).where(RUNS.c.status == "running")
+            ).all()
+        stale = [
+            row.id for row in running if row.writer is None or writer_alive(row.writer) is False
+        ]
+        if not stale:
+            return []
+        with self._write() as connection:
+            connection.execute(
+                RUNS.update()
+                .where(RUNS.c.id.in_(stale), RUNS.c.status == "running")
+                .values(
+                    status="interrupted",
+                    finished_at=RUNS.c.last_event_at,
+                    elapsed_s=RUNS.c.last_event_at - RUNS.c.started_at,
+                    error="The process recording this run stopped before it finished.",
+                    writer=None,
+                )
+            )
+        return stale
+
+    # corpora --------------------------------------------------------------------------------
+
+    def save_corpus(self, name: str, documents: Iterable[Any] = ()) -> CorpusInfo:
+        """A new corpus holding `documents` (corpus Documents, or objects/dicts with their
+        fields); a text already stored (same sha256) is not stored again."""
+        with self._write() as connection:
+            corpus_id = corpora.create_corpus(connection, name)
+            corpora.add_documents(connection, corpus_id, documents)
+        info = self.get_corpus(corpus_id)
+        assert info is not None
+        return info
+
+    def add_documents(self, corpus_id: int, documents: Iterable[Any]) -> CorpusInfo:
+        with self._write() as connection:
+            corpora.add_documents(connection, corpus_id, documents)
+        info = self.get_corpus(corpus_id)
+        assert info is not None
+        return info
+
+    def list_corpora(self) -> list[CorpusInfo]:
+        with self._read() as connection:
+            return corpora.list_corpora(connection)
+
+    def get_corpus(self, corpus_id: int) -> CorpusInfo | None:
+        """The corpus with its documents (in upload order), or None."""
+        with self._read() as connection:
+            return corpora.get_corpus(connection, corpus_id)
+
+    def corpus_context(self, corpus_id: int) -> list[str]:
+        """The documents' texts in order: the REPL's `context`."""
+        with self._read() as connection:
+            return corpora.corpus_context(connection, corpus_id)
+
+    def document_text(self, document_id: int) -> str | None:
+        with self._read() as connection:
+            return corpora.document_text(connection, document_id)
+
+    def rename_corpus(self, corpus_id: int, name: str) -> bool:
+        with self._write() as connection:
+            return corpora.rename_corpus(connection, corpus_id, name)
+
+    def delete_corpus(self, corpus_id: int) -> bool:
+        with self._write() as connection:
+            return corpora.delete_corpus(connection, corpus_id)
+
+    # runs -----------------------------------------------------------------------------------
+
+    def list_runs(
+        self,
+        *,
+        corpus_id: int | None = None,
+        model: str | None = None,
+        status: str | None = None,
+        text: str | None = None,
+        since: float | datetime | None = None,
+        until: float | datetime | None = None,
+        comparison_id: int | None = None,
+        limit: int = 50,
+        offset: int = 0,
+    ) -> list[RunSummary]:
+        """Newest first. `model` matches root or sub model; `text` question or answer."""
+        with self._read() as connection:
+            return queries.list_runs(
+                connection,
+                limit=limit,
+                offset=offset,
+                corpus_id=corpus_id,
+                model=model,
+                status=status,
+                text=text,
+                since=since,
+                until=until,
+                comparison_id=comparison_id,
+            )
+
+    def count_runs(self, **filters: Any) -> int:
+        """How many runs `list_runs(**filters)` would page through."""
+        with self._read() as connection:
+            return queries.count_runs(connection, **filters)
+
+    def get_run(self, run_id: str) -> RunDetail | None:
+        with self._read() as connection:
+            return queries.get_run(connection, run_id)
+
+    def run_events(self, run_id: str) -> list[dict[str, Any]]:
+        """The run's events in order, as dicts (rlm_engine.events.event_from_dict reads them)."""
+        with self._read() as connection:
+            return queries.run_events(connection, run_id)
+
+    def delete_run(self, run_id: str) -> bool:
+        with self._write() as connection:
+            return connection.execute(RUNS.delete().where(RUNS.c.id == run_id)).rowcount > 0
+
+    def totals_by_model(self) -> list[ModelTotals]:
+        with self._read() as connection:
+            return queries.totals_by_model(connection)
+
+    def export_run(self, run_id: str) -> dict[str, Any] | None:
+        """The run as versioned JSON (storage.export), or None if unknown."""
+        with self._read() as connection:
+            return export.export_run(connection, run_id)
+
+    def import_run(self, data: dict[str, Any], corpus_id: int | None = None) -> str:
+        with self._write() as connection:
+            return export.import_run(connection, data, corpus_id)
+
+    # comparisons ----------------------------------------------------------------------------
+
+    def create_comparison(self, question: str, corpus_id: int | None, labels: Iterable[str]) -> int:
+        """A group for runs of one question; record each run with
+        `recorder(comparison_id=..., label=...)`."""
+        with self._write() as connection:
+            result = connection.execute(
+                COMPARISONS.insert().values(
+                    question=question,
+                    corpus_id=corpus_id,
+                    labels=scrub(list(labels)),
+                    created_at=time.time(),
+                )
+            )
+            return int(result.inserted_primary_key[0])
+
+    def list_comparisons(self) -> list[ComparisonInfo]:
+        """Newest first, without their runs."""
+        with self._read() as connection:
+            rows = connection.execute(
+                sa.select(COMPARISONS).order_by(
+                    COMPARISONS.c.created_at.desc(), COMPARISONS.c.id.desc()
+                )
+            )
+            return [_comparison(row) for row in rows]
+
+    def get_comparison(self, comparison_id: int) -> ComparisonInfo | None:
+        """The comparison with its runs, oldest first."""
+        with self._read() as connection:
+            row = connection.execute(
+                sa.select(COMPARISONS).where(COMPARISONS.c.id == comparison_id)
+            ).first()
+            if row is None:
+                return None
+            runs = queries.list_runs(connection, limit=10_000, comparison_id=comparison_id)
+        return _comparison(row, tuple(reversed(runs)))
+
+    def delete_comparison(self, comparison_id: int) -> bool:
+        """Delete the group; its runs stay."""
+        with self._write() as connection:
+            result = connection.execute(
+                COMPARISONS.delete().where(COMPARISONS.c.id == comparison_id)
+            )
+            return result.rowcount > 0
+
+
+def _comparison(row: Any, runs: tuple[RunSummary, ...] = ()) -> ComparisonInfo:
+    return ComparisonInfo(
+        id=row.id,
+        question=row.question,
+        corpus_id=row.corpus_id,
+        labels=tuple(row.labels or ()),
+        created_at=row.created_at,
+        runs=runs,
+    )

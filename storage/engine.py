@@ -1,0 +1,190 @@
+"""Opening a database safely: connect, check what is there, migrate, translate errors.
+
+SQLite gets WAL (readers never block the writer), a bounded busy wait, foreign keys, and explicit
+transactions (`BEGIN IMMEDIATE` for writes, so that two writers queue instead of failing).
+Before anything is written the file is checked read-only: a corrupt file, a foreign database or a
+schema newer than ours is refused untouched.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import sqlalchemy as sa
+from alembic import command
+from alembic.config import Config
+from alembic.script import ScriptDirectory
+from sqlalchemy import event
+from sqlalchemy.engine import Connection, Engine, make_url
+from sqlalchemy.exc import DBAPIError, OperationalError
+
+from storage.errors import (
+    DatabaseCorrupt,
+    DatabaseLocked,
+    DatabaseReadOnly,
+    DatabaseUnavailable,
+    ForeignDatabase,
+    SchemaTooNew,
+    StorageError,
+)
+
+MIGRATIONS = Path(__file__).parent / "migrations"
+WRITE = {"rlm_write": True}  # execution option: this transaction writes (SQLite: BEGIN IMMEDIATE)
+
+
+def display_url(url: str | sa.URL) -> str:
+    """The URL as it may be shown: never with its password."""
+    return make_url(url).render_as_string(hide_password=True)
+
+
+def sqlite_path(url: sa.URL) -> Path | None:
+    """The file behind a SQLite URL, or None for memory/other engines."""
+    if url.get_backend_name() != "sqlite" or url.database in (None, "", ":memory:"):
+        return None
+    if url.database.startswith("file:"):
+        return None
+    return Path(url.database)
+
+
+def create_engine(url: str, *, lock_timeout_s: float) -> Engine:
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite":
+        return sa.create_engine(parsed, pool_pre_ping=True)
+    engine = sa.create_engine(
+        parsed,
+        connect_args={"check_same_thread": False, "timeout": lock_timeout_s},
+    )
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: sqlite3.Connection, _record: object) -> None:
+        dbapi_connection.isolation_level = None  # we emit BEGIN ourselves, below
+        cursor = dbapi_connection.cursor()
+        cursor.execute(f"PRAGMA busy_timeout = {int(lock_timeout_s * 1000)}")
+        cursor.execute("PRAGMA foreign_keys = ON")
+        cursor.execute("PRAGMA synchronous = NORMAL")  # WAL: safe against a killed process
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection: Connection) -> None:
+        immediate = connection.get_execution_options().get("rlm_write")
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+    return engine
+
+
+def known_revisions() -> set[str]:
+    return {script.revision for script in _script_directory().walk_revisions()}
+
+
+def head_revision() -> str:
+    head = _script_directory().get_current_head()
+    assert head is not None
+    return head
+
+
+def _alembic_config(connection: Connection) -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    config.attributes["connection"] = connection
+    return config
+
+
+def _script_directory() -> ScriptDirectory:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    return ScriptDirectory.from_config(config)
+
+
+def check_sqlite_file(path: Path, shown: str) -> None:
+    """Refuse a file we must not touch, reading it only (a read-only SQLite URI)."""
+    if not path.parent.is_dir():
+        raise DatabaseUnavailable(
+            f"Cannot open database {shown}: the directory {path.parent} does not exist. "
+            "Create it, or point RLM_DB_URL/--db elsewhere."
+        )
+    if not path.exists() or path.stat().st_size == 0:
+        return
+    try:
+        connection = sqlite3.connect(f"{path.as_uri()}?mode=ro", uri=True, timeout=0.5)
+        try:
+            connection.execute("SELECT count(*) FROM sqlite_master").fetchone()
+        finally:
+            connection.close()
+    except sqlite3.DatabaseError as exc:
+        raise translate(exc, shown) from exc
+
+
+def inspect_revision(connection: Connection, shown: str) -> str | None:
+    """The schema revision in the database; refuse newer or foreign ones."""
+    tables = set(sa.inspect(connection).get_table_names())
+    if "alembic_version" not in tables:
+        if tables - {"sqlite_sequence"}:
+            raise ForeignDatabase(
+                f"Database {shown} already holds tables that RLM Workbench did not create "
+                f"({', '.join(sorted(tables)[:5])}). Point RLM_DB_URL/--db at a new file or "
+                "an empty database."
+            )
+        return None
+    revision = connection.execute(sa.text("SELECT version_num FROM alembic_version")).scalar()
+    if revision is not None and revision not in known_revisions():
+        raise SchemaTooNew(
+            f"Database {shown} was written by a newer RLM Workbench (schema {revision}); this "
+            f"version knows up to {head_revision()}. Upgrade rlm-workbench, or use another "
+            "database. Nothing was changed."
+        )
+    return revision
+
+
+def migrate(engine: Engine, shown: str) -> None:
+    """Bring the schema to head in one write transaction (two processes starting queue here)."""
+    with guarded(shown):
+        with engine.connect() as connection:
+            if inspect_revision(connection, shown) == head_revision():
+                connection.rollback()
+                return
+        with engine.connect().execution_options(**WRITE) as connection, connection.begin():
+            if connection.dialect.name == "postgresql":  # two processes starting: one migrates
+                connection.execute(sa.text("SELECT pg_advisory_xact_lock(7262341)"))
+            if inspect_revision(connection, shown) == head_revision():
+                return
+            command.upgrade(_alembic_config(connection), "head")
+
+
+@contextmanager
+def guarded(shown: str) -> Iterator[None]:
+    """Turn driver errors into StorageError messages that say what to do."""
+    try:
+        yield
+    except StorageError:
+        raise
+    except (DBAPIError, sqlite3.DatabaseError) as exc:
+        raise translate(exc, shown) from exc
+
+
+def translate(exc: BaseException, shown: str) -> StorageError:
+    original = getattr(exc, "orig", None) or exc
+    text = str(original).lower()
+    if "locked" in text or "busy" in text:
+        return DatabaseLocked(
+            f"Database {shown} is locked by another program and stayed locked past our wait. "
+            "Close the other program (or wait for it to finish) and try again."
+        )
+    if "readonly" in text or "read-only" in text or "read only" in text:
+        return DatabaseReadOnly(
+            f"Database {shown} is read-only. Make the file and its directory writable, or "
+            "copy it somewhere writable and point RLM_DB_URL/--db at the copy."
+        )
+    if "not a database" in text or "malformed" in text or "encrypted" in text:
+        return DatabaseCorrupt(
+            f"Database {shown} is not a readable SQLite database (corrupt or another kind of "
+            "file). It was left untouched: move it aside or point RLM_DB_URL/--db elsewhere."
+        )
+    if isinstance(exc, OperationalError) or "unable to open" in text or "connect" in text:
+        return DatabaseUnavailable(
+            f"Cannot open database {shown}: {original}. Check the path or server, "
+            "or point RLM_DB_URL/--db elsewhere."
+        )
+    return StorageError(f"Database {shown} failed: {original}")

@@ -1,0 +1,174 @@
+"""The tables. Times are UNIX seconds (floats), as in the engine's events.
+
+Schema changes never happen here alone: each one is a new revision in `storage/migrations/versions`
+(`m00N_what`), and `tests/test_storage_schema.py` checks that the migrations build exactly this.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import JSON, Boolean, Float, ForeignKey, Index, Integer, String, Text
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Corpus(Base):
+    """A named collection of documents, in upload order (see `CorpusDocument`)."""
+
+    __tablename__ = "corpora"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(300))
+    created_at: Mapped[float] = mapped_column(Float)
+
+
+class Document(Base):
+    """One extracted text, stored once however many times it is uploaded (unique sha256)."""
+
+    __tablename__ = "documents"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(500))
+    kind: Mapped[str] = mapped_column(String(20))
+    chars: Mapped[int] = mapped_column(Integer)
+    n_pages: Mapped[int] = mapped_column(Integer)
+    page_offsets: Mapped[list[int]] = mapped_column(JSON)
+    text: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[float] = mapped_column(Float)
+
+
+class CorpusDocument(Base):
+    """A document's place in a corpus, under the file name it was uploaded with there."""
+
+    __tablename__ = "corpus_documents"
+    corpus_id: Mapped[int] = mapped_column(
+        ForeignKey("corpora.id", ondelete="CASCADE"), primary_key=True
+    )
+    position: Mapped[int] = mapped_column(Integer, primary_key=True)
+    document_id: Mapped[int] = mapped_column(ForeignKey("documents.id"), index=True)
+    name: Mapped[str] = mapped_column(String(500))
+
+
+class Comparison(Base):
+    """Runs of one question under several model configurations (`labels`, in display order)."""
+
+    __tablename__ = "comparisons"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    question: Mapped[str] = mapped_column(Text)
+    corpus_id: Mapped[int | None] = mapped_column(ForeignKey("corpora.id", ondelete="SET NULL"))
+    labels: Mapped[list[str]] = mapped_column(JSON)
+    created_at: Mapped[float] = mapped_column(Float)
+
+
+class Run(Base):
+    """One run; totals grow as events arrive and are set from RunFinished at the end."""
+
+    __tablename__ = "runs"
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    question: Mapped[str] = mapped_column(Text)
+    corpus_id: Mapped[int | None] = mapped_column(
+        ForeignKey("corpora.id", ondelete="SET NULL"), index=True
+    )
+    comparison_id: Mapped[int | None] = mapped_column(
+        ForeignKey("comparisons.id", ondelete="SET NULL"), index=True
+    )
+    label: Mapped[str | None] = mapped_column(String(200))
+    root_provider: Mapped[str] = mapped_column(String(50))
+    root_model: Mapped[str] = mapped_column(String(200), index=True)
+    sub_provider: Mapped[str | None] = mapped_column(String(50))
+    sub_model: Mapped[str | None] = mapped_column(String(200))
+    config: Mapped[dict[str, Any]] = mapped_column(JSON)
+    context_meta: Mapped[dict[str, Any]] = mapped_column(JSON)
+    status: Mapped[str] = mapped_column(String(20), index=True)
+    answer: Mapped[str | None] = mapped_column(Text)
+    error: Mapped[str | None] = mapped_column(Text)
+    iterations: Mapped[int] = mapped_column(Integer)
+    sub_calls: Mapped[int] = mapped_column(Integer)
+    input_tokens: Mapped[int] = mapped_column(Integer)
+    output_tokens: Mapped[int] = mapped_column(Integer)
+    cost_usd: Mapped[float | None] = mapped_column(Float)  # NULL: some price unknown
+    started_at: Mapped[float] = mapped_column(Float, index=True)
+    finished_at: Mapped[float | None] = mapped_column(Float)
+    elapsed_s: Mapped[float | None] = mapped_column(Float)
+    last_event_at: Mapped[float] = mapped_column(Float)
+    writer: Mapped[str | None] = mapped_column(String(200))  # host/boot/pid/start of the recorder
+
+
+class EventRow(Base):
+    """Every event as the engine sent it (`Event.to_dict()`, secrets stripped), in order."""
+
+    __tablename__ = "events"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    run_id: Mapped[str] = mapped_column(ForeignKey("runs.id", ondelete="CASCADE"))
+    seq: Mapped[int] = mapped_column(Integer)
+    type: Mapped[str] = mapped_column(String(40))
+    depth: Mapped[int] = mapped_column(Integer)
+    time: Mapped[float] = mapped_column(Float)
+    data: Mapped[dict[str, Any]] = mapped_column(JSON)
+    __table_args__ = (Index("ix_events_run_seq", "run_id", "seq", unique=True),)
+
+
+class Iteration(Base):
+    """One root-model reply (of the root RLM, or of a child RLM when depth > 0)."""
+
+    __tablename__ = "iterations"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    run_id: Mapped[str] = mapped_column(ForeignKey("runs.id", ondelete="CASCADE"), index=True)
+    depth: Mapped[int] = mapped_column(Integer)
+    parent_call_id: Mapped[str | None] = mapped_column(String(64))
+    iteration: Mapped[int] = mapped_column(Integer)
+    text: Mapped[str] = mapped_column(Text)
+    model: Mapped[str] = mapped_column(String(200))
+    input_tokens: Mapped[int] = mapped_column(Integer)
+    output_tokens: Mapped[int] = mapped_column(Integer)
+    cost_usd: Mapped[float | None] = mapped_column(Float)
+    elapsed_s: Mapped[float] = mapped_column(Float)
+    forced: Mapped[bool] = mapped_column(Boolean)
+    time: Mapped[float] = mapped_column(Float)
+
+
+class CodeBlock(Base):
+    """One ```repl block and what the model saw of its output."""
+
+    __tablename__ = "code_blocks"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    run_id: Mapped[str] = mapped_column(ForeignKey("runs.id", ondelete="CASCADE"), index=True)
+    depth: Mapped[int] = mapped_column(Integer)
+    parent_call_id: Mapped[str | None] = mapped_column(String(64))
+    iteration: Mapped[int] = mapped_column(Integer)
+    block_index: Mapped[int] = mapped_column(Integer)
+    code: Mapped[str] = mapped_column(Text)
+    output: Mapped[str] = mapped_column(Text)
+    output_chars: Mapped[int] = mapped_column(Integer)
+    elapsed_s: Mapped[float] = mapped_column(Float)
+    error: Mapped[str | None] = mapped_column(Text)
+    restarted: Mapped[bool] = mapped_column(Boolean)
+    time: Mapped[float] = mapped_column(Float)
+
+
+class SubCall(Base):
+    """One model call made for the REPL; `status` is running until its SubCallFinished arrives."""
+
+    __tablename__ = "sub_calls"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    run_id: Mapped[str] = mapped_column(ForeignKey("runs.id", ondelete="CASCADE"))
+    call_id: Mapped[str] = mapped_column(String(64))
+    depth: Mapped[int] = mapped_column(Integer)
+    parent_call_id: Mapped[str | None] = mapped_column(String(64))
+    iteration: Mapped[int] = mapped_column(Integer)
+    kind: Mapped[str] = mapped_column(String(10))
+    model: Mapped[str] = mapped_column(String(200))
+    prompt: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(20))  # running, ok, error
+    response: Mapped[str | None] = mapped_column(Text)
+    error: Mapped[str | None] = mapped_column(Text)
+    input_tokens: Mapped[int] = mapped_column(Integer)
+    output_tokens: Mapped[int] = mapped_column(Integer)
+    cost_usd: Mapped[float | None] = mapped_column(Float)
+    elapsed_s: Mapped[float | None] = mapped_column(Float)
+    started_at: Mapped[float] = mapped_column(Float)
+    finished_at: Mapped[float | None] = mapped_column(Float)
+    __table_args__ = (Index("ix_sub_calls_run_call", "run_id", "call_id"),)

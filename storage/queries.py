@@ -1,0 +1,185 @@
+"""Reading runs back: the list, one run's trace, totals per model. Functions over a connection
+that return frozen records (storage.records)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Row
+
+from storage.models import CodeBlock, Corpus, EventRow, Iteration, Run, SubCall
+from storage.records import (
+    CodeBlockRecord,
+    IterationRecord,
+    ModelTotals,
+    RunDetail,
+    RunSummary,
+    SubCallRecord,
+)
+
+RUNS, EVENTS, CORPORA = Run.__table__, EventRow.__table__, Corpus.__table__
+ITERATIONS, CODE_BLOCKS, SUB_CALLS = Iteration.__table__, CodeBlock.__table__, SubCall.__table__
+
+_SUMMARY_COLUMNS = [
+    RUNS.c.id.label("run_id"),
+    RUNS.c.question,
+    RUNS.c.status,
+    RUNS.c.answer,
+    RUNS.c.error,
+    RUNS.c.root_provider,
+    RUNS.c.root_model,
+    RUNS.c.sub_provider,
+    RUNS.c.sub_model,
+    RUNS.c.corpus_id,
+    CORPORA.c.name.label("corpus_name"),
+    RUNS.c.comparison_id,
+    RUNS.c.label,
+    RUNS.c.iterations,
+    RUNS.c.sub_calls,
+    RUNS.c.input_tokens,
+    RUNS.c.output_tokens,
+    RUNS.c.cost_usd,
+    RUNS.c.started_at,
+    RUNS.c.finished_at,
+    RUNS.c.elapsed_s,
+]
+
+
+def _seconds(value: float | datetime | None) -> float | None:
+    return value.timestamp() if isinstance(value, datetime) else value
+
+
+def run_filters(
+    *,
+    corpus_id: int | None = None,
+    model: str | None = None,
+    status: str | None = None,
+    text: str | None = None,
+    since: float | datetime | None = None,
+    until: float | datetime | None = None,
+    comparison_id: int | None = None,
+) -> list[sa.ColumnElement[bool]]:
+    """`model` matches the root or the sub model; `text` the question or the answer (any case)."""
+    where: list[sa.ColumnElement[bool]] = []
+    if corpus_id is not None:
+        where.append(RUNS.c.corpus_id == corpus_id)
+    if comparison_id is not None:
+        where.append(RUNS.c.comparison_id == comparison_id)
+    if model:
+        where.append(sa.or_(RUNS.c.root_model == model, RUNS.c.sub_model == model))
+    if status:
+        where.append(RUNS.c.status == status)
+    if text:
+        where.append(
+            sa.or_(
+                RUNS.c.question.icontains(text, autoescape=True),
+                RUNS.c.answer.icontains(text, autoescape=True),
+            )
+        )
+    if since is not None:
+        where.append(RUNS.c.started_at >= _seconds(since))
+    if until is not None:
+        where.append(RUNS.c.started_at < _seconds(until))
+    return where
+
+
+def _summary_select() -> sa.Select[Any]:
+    return sa.select(*_SUMMARY_COLUMNS).select_from(
+        RUNS.outerjoin(CORPORA, RUNS.c.corpus_id == CORPORA.c.id)
+    )
+
+
+def _summary(row: Row[Any]) -> RunSummary:
+    return RunSummary(**row._asdict())
+
+
+def list_runs(
+    connection: Connection, *, limit: int = 50, offset: int = 0, **filters: Any
+) -> list[RunSummary]:
+    query = (
+        _summary_select()
+        .where(*run_filters(**filters))
+        .order_by(RUNS.c.started_at.desc(), RUNS.c.id.desc())
+        .limit(limit)
+        .offset(offset)
+    )
+    return [_summary(row) for row in connection.execute(query)]
+
+
+def count_runs(connection: Connection, **filters: Any) -> int:
+    query = sa.select(sa.func.count()).select_from(RUNS).where(*run_filters(**filters))
+    return int(connection.execute(query).scalar_one())
+
+
+def get_run(connection: Connection, run_id: str) -> RunDetail | None:
+    row = connection.execute(
+        _summary_select().add_columns(RUNS.c.config, RUNS.c.context_meta).where(RUNS.c.id == run_id)
+    ).first()
+    if row is None:
+        return None
+
+    def rows(table: sa.Table, record: type, exclude: tuple[str, ...]) -> tuple[Any, ...]:
+        columns = [c for c in table.c if c.name not in exclude]
+        query = sa.select(*columns).where(table.c.run_id == run_id).order_by(table.c.id)
+        return tuple(record(**r._asdict()) for r in connection.execute(query))
+
+    return RunDetail(
+        **row._asdict(),
+        iterations_trace=rows(ITERATIONS, IterationRecord, ("id", "run_id")),
+        code_blocks=rows(CODE_BLOCKS, CodeBlockRecord, ("id", "run_id")),
+        sub_calls_trace=rows(SUB_CALLS, SubCallRecord, ("id", "run_id")),
+    )
+
+
+def run_events(connection: Connection, run_id: str) -> list[dict[str, Any]]:
+    query = sa.select(EVENTS.c.data).where(EVENTS.c.run_id == run_id).order_by(EVENTS.c.seq)
+    return [dict(data) for data in connection.execute(query).scalars()]
+
+
+def totals_by_model(connection: Connection) -> list[ModelTotals]:
+    """Root replies and `llm` sub-calls per model (an `rlm` sub-call is counted through its
+    child's own calls), most tokens first."""
+    calls = sa.union_all(
+        sa.select(
+            ITERATIONS.c.model,
+            ITERATIONS.c.run_id,
+            ITERATIONS.c.input_tokens,
+            ITERATIONS.c.output_tokens,
+            ITERATIONS.c.cost_usd,
+        ),
+        sa.select(
+            SUB_CALLS.c.model,
+            SUB_CALLS.c.run_id,
+            SUB_CALLS.c.input_tokens,
+            SUB_CALLS.c.output_tokens,
+            SUB_CALLS.c.cost_usd,
+        ).where(SUB_CALLS.c.kind != "rlm", SUB_CALLS.c.status != "running"),
+    ).subquery()
+    tokens = sa.func.sum(calls.c.input_tokens + calls.c.output_tokens)
+    query = (
+        sa.select(
+            calls.c.model,
+            sa.func.count().label("calls"),
+            sa.func.count(sa.distinct(calls.c.run_id)).label("runs"),
+            sa.func.coalesce(sa.func.sum(calls.c.input_tokens), 0).label("input_tokens"),
+            sa.func.coalesce(sa.func.sum(calls.c.output_tokens), 0).label("output_tokens"),
+            sa.func.coalesce(sa.func.sum(calls.c.cost_usd), 0.0).label("cost_usd"),
+            sa.func.sum(sa.case((calls.c.cost_usd.is_(None), 1), else_=0)).label("unpriced_calls"),
+        )
+        .group_by(calls.c.model)
+        .order_by(tokens.desc(), calls.c.model)
+    )
+    return [
+        ModelTotals(
+            model=row.model,
+            calls=int(row.calls),
+            runs=int(row.runs),
+            input_tokens=int(row.input_tokens),
+            output_tokens=int(row.output_tokens),
+            cost_usd=float(row.cost_usd),
+            unpriced_calls=int(row.unpriced_calls),
+        )
+        for row in connection.execute(query)
+    ]

@@ -1,0 +1,143 @@
+"""What queries return: plain frozen values, safe to hand to any thread (no sessions, no ORM)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class DocumentInfo:
+    """A document as placed in one corpus (`name` is the file name used there). No text: see
+    `Database.corpus_context()` and `Database.document_text()`."""
+
+    id: int
+    sha256: str
+    name: str
+    kind: str
+    chars: int
+    n_pages: int
+    page_offsets: tuple[int, ...]
+    position: int
+
+
+@dataclass(frozen=True)
+class CorpusInfo:
+    id: int
+    name: str
+    created_at: float
+    n_documents: int
+    total_chars: int
+    documents: tuple[DocumentInfo, ...] = ()  # filled by get_corpus / save_corpus only
+
+
+@dataclass(frozen=True, kw_only=True)
+class RunSummary:
+    """One row of the run list. `cost_usd` None: some price was unknown (never show it as $0)."""
+
+    run_id: str
+    question: str
+    status: str  # running, completed, limit, failed, cancelled, interrupted
+    answer: str | None
+    error: str | None
+    root_provider: str
+    root_model: str
+    sub_provider: str | None
+    sub_model: str | None
+    corpus_id: int | None
+    corpus_name: str | None
+    comparison_id: int | None
+    label: str | None
+    iterations: int
+    sub_calls: int
+    input_tokens: int
+    output_tokens: int
+    cost_usd: float | None
+    started_at: float
+    finished_at: float | None
+    elapsed_s: float | None
+
+
+@dataclass(frozen=True, kw_only=True)
+class IterationRecord:
+    depth: int
+    parent_call_id: str | None
+    iteration: int
+    text: str
+    model: str
+    input_tokens: int
+    output_tokens: int
+    cost_usd: float | None
+    elapsed_s: float
+    forced: bool
+    time: float
+
+
+@dataclass(frozen=True, kw_only=True)
+class CodeBlockRecord:
+    depth: int
+    parent_call_id: str | None
+    iteration: int
+    block_index: int
+    code: str
+    output: str
+    output_chars: int
+    elapsed_s: float
+    error: str | None
+    restarted: bool
+    time: float
+
+
+@dataclass(frozen=True, kw_only=True)
+class SubCallRecord:
+    call_id: str
+    depth: int
+    parent_call_id: str | None
+    iteration: int
+    kind: str
+    model: str
+    prompt: str
+    status: str  # running (no answer recorded), ok, error
+    response: str | None
+    error: str | None
+    input_tokens: int
+    output_tokens: int
+    cost_usd: float | None
+    elapsed_s: float | None
+    started_at: float
+    finished_at: float | None
+
+
+@dataclass(frozen=True, kw_only=True)
+class RunDetail(RunSummary):
+    """A run with its trace, each part in the order it happened."""
+
+    config: dict[str, Any] = field(default_factory=dict)
+    context_meta: dict[str, Any] = field(default_factory=dict)
+    iterations_trace: tuple[IterationRecord, ...] = ()
+    code_blocks: tuple[CodeBlockRecord, ...] = ()
+    sub_calls_trace: tuple[SubCallRecord, ...] = ()
+
+
+@dataclass(frozen=True)
+class ModelTotals:
+    """Everything one model did, root calls and sub-calls together. `cost_usd` sums the priced
+    calls; `unpriced_calls` says how many had no known price."""
+
+    model: str
+    calls: int
+    runs: int
+    input_tokens: int
+    output_tokens: int
+    cost_usd: float
+    unpriced_calls: int
+
+
+@dataclass(frozen=True)
+class ComparisonInfo:
+    id: int
+    question: str
+    corpus_id: int | None
+    labels: tuple[str, ...]
+    created_at: float
+    runs: tuple[RunSummary, ...] = ()  # filled by get_comparison only

@@ -1,0 +1,182 @@
+"""Recording engine events: round trips, order, totals, secrets, child RLMs, on both engines."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from rlm_engine.events import (
+    RootResponse,
+    RunFinished,
+    RunStarted,
+    SubCallFinished,
+    SubCallStarted,
+    Usage,
+    event_from_dict,
+)
+from storage import Database
+from tests.fixtures.runs import record, run_events
+
+
+@pytest.fixture
+def db(db_url: str) -> Iterator[Database]:
+    database = Database.open(db_url)
+    yield database
+    database.close()
+
+
+def test_run_with_hundreds_of_sub_calls_round_trips(db: Database) -> None:
+    events = run_events(iterations=3, sub_calls=150)
+    run_id = record(db.recorder(), events)
+    assert [event_from_dict(e) for e in db.run_events(run_id)] == events
+
+
+def test_sub_calls_are_stored_in_order_with_their_results(db: Database) -> None:
+    events = run_events(iterations=2, sub_calls=150)
+    run = db.get_run(record(db.recorder(), events))
+    expected = [(e.call_id, e.response) for e in events if isinstance(e, SubCallFinished)]
+    assert [(s.call_id, s.response) for s in run.sub_calls_trace] == expected
+
+
+def test_finished_run_has_the_engines_totals(db: Database) -> None:
+    events = run_events(iterations=2, sub_calls=5)
+    run = db.get_run(record(db.recorder(), events))
+    final = events[-1]
+    assert (run.status, run.answer, run.iterations, run.sub_calls) == ("completed", "42", 2, 10)
+    assert (run.input_tokens, run.output_tokens) == (final.input_tokens, final.output_tokens)
+    assert run.cost_usd == pytest.approx(final.cost_usd)
+
+
+def test_running_totals_grow_before_the_run_finishes(db: Database) -> None:
+    events = run_events(iterations=2, sub_calls=5, finished=False)
+    run = db.get_run(record(db.recorder(), events))
+    tokens = sum(e.usage.input_tokens for e in events if hasattr(e, "usage"))
+    assert (run.status, run.iterations, run.sub_calls, run.input_tokens) == (
+        "running",
+        2,
+        10,
+        tokens,
+    )
+
+
+def test_iterations_and_code_blocks_keep_reply_output_and_timing(db: Database) -> None:
+    events = run_events(iterations=3, sub_calls=1)
+    run = db.get_run(record(db.recorder(), events))
+    assert [(i.iteration, i.text[:11]) for i in run.iterations_trace] == [
+        (1, "Iteration 1"),
+        (2, "Iteration 2"),
+        (3, "Iteration 3"),
+    ]
+    assert next((c.iteration, c.output, c.elapsed_s) for c in run.code_blocks) == (
+        1,
+        "['answer 1.0', ...]",
+        0.3,
+    )
+
+
+def test_unknown_price_makes_the_run_cost_unknown(db: Database) -> None:
+    started, *_ = run_events(finished=False)
+    recorder = db.recorder()
+    recorder(started)
+    for cost in (0.5, None, 0.5):
+        recorder(
+            RootResponse(
+                run_id=started.run_id,
+                iteration=1,
+                text="",
+                model="m",
+                usage=Usage(1, 1),
+                cost_usd=cost,
+                elapsed_s=0,
+            )
+        )
+    assert db.get_run(started.run_id).cost_usd is None
+
+
+@pytest.mark.parametrize("key", ["api_key", "openai_api_key", "token", "password", "secret"])
+def test_secret_looking_keys_are_never_stored(db: Database, key: str) -> None:
+    config = {"root": {"provider": "openai", "model": "m", key: "sk-SECRET"}, key: "sk-SECRET"}
+    db.recorder()(RunStarted(run_id="r", question="q", config=config, context_meta={}))
+    assert "sk-SECRET" not in repr(db.get_run("r")) + repr(db.run_events("r"))
+
+
+def test_credentials_in_a_base_url_are_never_stored(db: Database) -> None:
+    config = {"root": {"provider": "openai", "model": "m", "base_url": "https://u:sk-SECRET@h/v1"}}
+    db.recorder()(RunStarted(run_id="r", question="q", config=config, context_meta={}))
+    assert db.get_run("r").config["root"]["base_url"] == "https://[redacted]@h/v1"
+
+
+def test_dict_events_are_accepted(db: Database) -> None:
+    run_id = record(db.recorder(), [e.to_dict() for e in run_events(sub_calls=2)])
+    assert db.get_run(run_id).status == "completed"
+
+
+def test_child_rlm_events_join_the_parent_run(db: Database) -> None:
+    started, first, *_ = run_events(iterations=1, sub_calls=0, finished=False)
+    child = [
+        SubCallStarted(
+            run_id="r", call_id="c1", iteration=1, kind="rlm", model="sub", prompt="dig"
+        ),
+        RunStarted(
+            run_id="r", depth=1, parent_call_id="c1", question="dig", config={}, context_meta={}
+        ),
+        RootResponse(
+            run_id="r",
+            depth=1,
+            parent_call_id="c1",
+            iteration=1,
+            text="FINAL(7)",
+            model="sub",
+            usage=Usage(50, 5),
+            cost_usd=0.002,
+            elapsed_s=0.1,
+        ),
+        RunFinished(
+            run_id="r",
+            depth=1,
+            parent_call_id="c1",
+            status="completed",
+            answer="7",
+            error=None,
+            iterations=1,
+            sub_calls=0,
+            input_tokens=50,
+            output_tokens=5,
+            cost_usd=0.002,
+            elapsed_s=0.1,
+        ),
+        SubCallFinished(
+            run_id="r",
+            call_id="c1",
+            response="7",
+            usage=Usage(50, 5),
+            cost_usd=0.002,
+            elapsed_s=0.1,
+        ),
+    ]
+    recorder = db.recorder()
+    for event in [
+        RunStarted(run_id="r", question="q", config=started.config, context_meta={}),
+        *child,
+    ]:
+        recorder(event)
+    run = db.get_run("r")
+    assert (run.status, run.sub_calls, run.input_tokens, len(db.run_events("r"))) == (
+        "running",
+        1,
+        50,
+        6,
+    )
+    del first
+
+
+def test_events_after_a_restart_continue_the_sequence(db_url: str) -> None:
+    events = run_events(sub_calls=2)
+    first = Database.open(db_url)
+    record(first.recorder(), events[:4])
+    first.close()
+    second = Database.open(db_url)
+    record(second.recorder(), events[4:])
+    assert [event_from_dict(e) for e in second.run_events(events[0].run_id)] == events
+    second.close()
