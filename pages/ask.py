@@ -30,7 +30,7 @@ with st.expander(summary, expanded=not ws.conversation, icon=":material/descript
         if source == "Saved corpus":
             corpus_panel.saved_corpus_picker(ws, database())
         else:
-            corpus_panel.upload_picker(ws)
+            corpus_panel.upload_picker(ws, database)
         corpus_panel.draw_workspace_corpus(ws, database)
 
 # --- models and budgets -------------------------------------------------------------------------

@@ -1,5 +1,96 @@
-"""History (placeholder while storage lands)."""
+"""History: every saved run, newest first; search, filter, review, export, delete."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
 
 import streamlit as st
 
+from webui.resources import database, shown_errors
+from webui.review import STATUSES, draw_stored_run, run_row, when
+
+PAGE_SIZE = 50
+
 st.title("History")
+
+
+def day_start(day: dt.date) -> float:
+    return dt.datetime.combine(day, dt.time.min).timestamp()
+
+
+with shown_errors("The history could not be read"):
+    db = database()
+    corpora = {c.id: c.name for c in db.list_corpora()}
+    models = sorted({m.model for m in db.totals_by_model()})
+
+    with st.container(border=True):
+        top = st.columns([3, 2, 2, 2, 2])
+        text = top[0].text_input(
+            "Search", placeholder="Words in the question or answer", key="history-text"
+        )
+        corpus_id = top[1].selectbox(
+            "Corpus",
+            [None, *corpora],
+            format_func=lambda i: "All" if i is None else corpora[i],
+            key="history-corpus",
+        )
+        model = top[2].selectbox(
+            "Model", [None, *models], format_func=lambda m: m or "All", key="history-model"
+        )
+        status = top[3].selectbox(
+            "Status", [None, *STATUSES], format_func=lambda s: s or "All", key="history-status"
+        )
+        days = top[4].date_input("Dates", value=(), format="YYYY-MM-DD", key="history-dates")
+    filters = {
+        "text": text.strip() or None,
+        "corpus_id": corpus_id,
+        "model": model,
+        "status": status,
+        "since": day_start(days[0]) if len(days) >= 1 else None,
+        "until": day_start(days[1] + dt.timedelta(days=1)) if len(days) == 2 else None,
+    }
+    total = db.count_runs(**filters)
+    pages = max(1, -(-total // PAGE_SIZE))
+    page = 1
+    if pages > 1:
+        page = st.number_input(f"Page (of {pages})", 1, pages, 1)
+    runs = db.list_runs(**filters, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
+    st.caption(f"{total} run{'s' if total != 1 else ''}")
+
+    if not runs:
+        st.info("No saved run matches. Runs appear here as soon as they start on the Ask page.")
+        st.stop()
+    st.dataframe([run_row(r) for r in runs], hide_index=True, width="stretch")
+
+    by_id = {r.run_id: r for r in runs}
+    run_id = st.selectbox(
+        "Open a run",
+        list(by_id),
+        format_func=lambda i: (
+            f"{when(by_id[i].started_at)} · {by_id[i].question[:90]} · {by_id[i].status}"
+        ),
+        index=None,
+        placeholder="Choose a run to review its trace",
+        key="history-open",
+    )
+    if run_id is not None:
+        summary = by_id[run_id]
+        st.subheader(summary.question)
+        actions = st.columns([1, 1, 4])
+        export = db.export_run(run_id)
+        actions[0].download_button(
+            "Export JSON",
+            json.dumps(export, indent=2, ensure_ascii=False),
+            file_name=f"rlm-run-{run_id}.json",
+            mime="application/json",
+            icon=":material/download:",
+        )
+        with actions[1].popover("Delete", icon=":material/delete:"):
+            st.write("Delete this run and its trace? This cannot be undone.")
+            if st.button("Delete run", type="primary", key="history-delete"):
+                db.delete_run(run_id)
+                st.session_state.pop("history-open", None)
+                st.toast("Run deleted.", icon=":material/delete:")
+                st.rerun()
+        draw_stored_run(db, summary, key=f"history-{run_id}")

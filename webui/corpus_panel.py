@@ -75,7 +75,7 @@ def draw_summary(documents: Sequence[Any], problems: Sequence[Any] = ()) -> None
             st.warning(message, icon=":material/warning:")
 
 
-def upload_picker(ws: Any) -> None:
+def upload_picker(ws: Any, database: Callable[[], Any]) -> None:
     """Drop files; new uploads are extracted at once and become the workspace's corpus.
 
     An empty uploader (e.g. after visiting another page) leaves the current corpus alone.
@@ -136,10 +136,16 @@ def draw_workspace_corpus(ws: Any, database: Callable[[], Any]) -> None:
 
 
 def ensure_saved(ws: Any, db: Any) -> None:
-    """Save an uploaded corpus the first time a question is asked of it."""
-    if ws.corpus_id is None:
-        ws.corpus.require_documents()
-        ws.corpus_id = db.save_corpus(ws.corpus_name or "Untitled", list(ws.corpus.documents)).id
+    """Save uploads the first time a question is asked of them: as a new corpus, or added to an
+    existing one (whose documents then all make up the context)."""
+    if ws.corpus_id is not None:
+        return
+    documents = list(ws.corpus.require_documents().documents)
+    if ws.target_corpus_id is None:
+        ws.corpus_id = db.save_corpus(ws.corpus_name or "Untitled", documents).id
+        return
+    info = db.add_documents(ws.target_corpus_id, documents)
+    ws.corpus, ws.corpus_id, ws.corpus_name = None, info.id, info.name
 
 
 def make_session(ws: Any, db: Any, credentials: Any) -> Any:

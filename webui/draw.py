@@ -27,6 +27,8 @@ STATUS_BADGES = {
     "limit": ":orange-badge[:material/speed: budget reached]",
     "failed": ":red-badge[:material/error: failed]",
     "cancelled": ":gray-badge[:material/stop_circle: stopped]",
+    "running": ":blue-badge[:material/progress_activity: running]",
+    "interrupted": ":gray-badge[:material/link_off: interrupted]",
 }
 _PREVIEW = 160
 

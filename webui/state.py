@@ -62,6 +62,7 @@ class Workspace:
     corpus_name: str = ""
     corpus: Any = None  # rlm_engine.corpus.Corpus: the extracted documents
     upload_key: tuple[Any, ...] | None = None  # which uploads `corpus` was extracted from
+    target_corpus_id: Any = None  # an existing corpus the uploads will be added to
     session: Any = None  # rlm_engine.Session, made on the first question
     conversation: list[RunHandle] = field(default_factory=list)
     _finalizer: Any = None
@@ -79,7 +80,7 @@ class Workspace:
         """Switch to another corpus: the old session and conversation end."""
         self.new_conversation()
         self.corpus, self.corpus_id, self.corpus_name = corpus, corpus_id, name
-        self.upload_key = upload_key
+        self.upload_key, self.target_corpus_id = upload_key, None
 
     def clear_corpus(self) -> None:
         self.use_corpus(None, corpus_id=None, name="")

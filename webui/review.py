@@ -1,0 +1,72 @@
+"""Saved runs drawn for review: the same panels as live, from the stored events."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import streamlit as st
+
+from webui.draw import draw_answer, draw_iterations, draw_totals, status_badge
+from webui.trace import Totals, build_trace, format_cost, format_seconds
+
+STATUSES = ["completed", "limit", "failed", "cancelled", "running", "interrupted"]
+
+
+def when(timestamp: float | None) -> str:
+    if timestamp is None:
+        return "-"
+    return dt.datetime.fromtimestamp(timestamp).strftime("%Y-%m-%d %H:%M")
+
+
+def totals_of(summary: Any) -> Totals:
+    """A stored run's totals (right even for a run that never finished)."""
+    return Totals(
+        iterations=summary.iterations,
+        sub_calls=summary.sub_calls,
+        input_tokens=summary.input_tokens,
+        output_tokens=summary.output_tokens,
+        cost_usd=summary.cost_usd,
+        elapsed_s=summary.elapsed_s or 0.0,
+    )
+
+
+def models_of(summary: Any) -> str:
+    root = f"{summary.root_provider}:{summary.root_model}"
+    if summary.sub_model and (summary.sub_provider, summary.sub_model) != (
+        summary.root_provider,
+        summary.root_model,
+    ):
+        return f"{root} → {summary.sub_provider}:{summary.sub_model}"
+    return root
+
+
+def run_row(summary: Any) -> dict[str, Any]:
+    """One line of a run table."""
+    return {
+        "started": when(summary.started_at),
+        "question": summary.question,
+        "corpus": summary.corpus_name or "",
+        "models": models_of(summary),
+        "status": summary.status,
+        "iterations": summary.iterations,
+        "sub-calls": summary.sub_calls,
+        "tokens": summary.input_tokens + summary.output_tokens,
+        "cost": format_cost(summary.cost_usd),
+        "time": format_seconds(summary.elapsed_s),
+    }
+
+
+def draw_stored_run(db: Any, summary: Any, *, key: str) -> None:
+    """A saved run the way it looked live: totals, iteration panels, answer."""
+    st.markdown(
+        f"{status_badge(summary.status)} · {models_of(summary)} · "
+        f"{summary.corpus_name or 'no corpus'} · {when(summary.started_at)}"
+    )
+    trace = build_trace(db.run_events(summary.run_id))
+    if trace.status is None and summary.status != "running":
+        trace.status = summary.status  # e.g. interrupted: the recorder died before the end
+    trace.error = trace.error or summary.error
+    draw_totals(totals_of(summary))
+    draw_iterations(trace, key=key)
+    draw_answer(trace)
