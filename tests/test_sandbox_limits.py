@@ -1,0 +1,117 @@
+"""Hostile code: time, crashes, memory, floods, fork bombs, file size. The host must stay well."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+
+from rlm_engine.sandbox import Sandbox
+from tests.fixtures.sandbox import Recorder
+
+pytestmark = pytest.mark.timeout(120)
+
+
+@pytest.fixture
+def box():
+    """Short wall time so the hostile cases end quickly."""
+    with Sandbox(exec_timeout_s=2, output_limit_chars=2_000, memory_limit_mb=512) as sandbox:
+        sandbox.load_context(["doc a", "doc b"])
+        yield sandbox
+
+
+def run(box: Sandbox, code: str, handler: Recorder | None = None):
+    return box.execute(code, handler or Recorder())
+
+
+def test_infinite_loop_is_interrupted_and_variables_are_kept(box: Sandbox) -> None:
+    run(box, "kept = 'yes'")
+    result = run(box, "while True:\n    pass")
+    assert result.error is not None and result.error.startswith("TimeoutError")
+    assert not result.restarted
+    assert run(box, "kept").output == "'yes'\n"
+
+
+def test_loop_ignoring_interrupts_is_killed_and_context_reloaded(box: Sandbox) -> None:
+    run(box, "lost = 1")
+    code = "import signal\nsignal.signal(signal.SIGINT, signal.SIG_IGN)\nwhile True:\n    pass"
+    result = run(box, code)
+    assert result.restarted
+    assert "variable was lost" in result.output
+    assert run(box, "context").output == "['doc a', 'doc b']\n"
+    assert run(box, "'lost' in globals()").output == "False\n"
+
+
+def test_slow_handler_is_cut_by_the_exec_timeout(box: Sandbox) -> None:
+    release = threading.Event()
+    try:
+        result = run(box, "llm_query('slow')", Recorder(hold=release))
+        assert result.error is not None and result.error.startswith("TimeoutError")
+        assert not result.restarted
+    finally:
+        release.set()  # the late answer must be dropped without harm
+    assert run(box, "llm_query('fast')").output == "'answer to fast'\n"
+
+
+@pytest.mark.parametrize(
+    "code",
+    [
+        "import os\nos._exit(1)",
+        "import os, signal\nos.kill(os.getpid(), signal.SIGKILL)",
+        "import ctypes\nctypes.string_at(0)",
+    ],
+    ids=["exit", "sigkill", "segfault"],
+)
+def test_a_dying_worker_is_restarted(box: Sandbox, code: str) -> None:
+    result = run(box, code)
+    assert result.restarted
+    assert result.error is not None and "worker died" in result.error
+    assert run(box, "len(context)").output == "2\n"
+
+
+def test_worker_killed_between_blocks_is_restarted_on_next_block(box: Sandbox) -> None:
+    code = "import os, threading, time\nthreading.Thread(target=lambda: (time.sleep(0.3), os._exit(3))).start()"
+    assert not run(box, code).restarted
+    result = box.execute("import time\ntime.sleep(5)", Recorder(), timeout_s=30)
+    assert result.restarted
+    assert run(box, "1 + 1").output == "2\n"
+
+
+@pytest.mark.parametrize(
+    "code",
+    ["x = bytearray(10**11)", "hog = []\nwhile True:\n    hog.append(bytearray(10**7))"],
+    ids=["one-huge", "growing"],
+)
+def test_memory_bomb_fails_without_harm(box: Sandbox, code: str) -> None:
+    result = box.execute(code, Recorder(), timeout_s=60)
+    assert result.restarted or (result.error or "").startswith("MemoryError")
+    assert run(box, "1 + 1").output == "2\n"
+
+
+def test_stdout_flood_is_bounded(box: Sandbox) -> None:
+    result = run(box, "while True:\n    print('x' * 10**6)")
+    assert result.output_chars > 10**6
+    assert len(result.output) < 2_000 + 500  # the limit, the marker and the timeout note
+    assert "characters truncated" in result.output
+    peak_kb = run(box, "int(open('/proc/self/status').read().split('VmHWM:')[1].split()[0])")
+    assert int(peak_kb.output) < 200_000  # the worker kept head and tail, not the flood
+
+
+@pytest.mark.timeout(60)
+def test_fork_bomb_is_harmless(box: Sandbox) -> None:
+    if box.isolation is None or box.isolation.uid is None:
+        pytest.skip("RLIMIT_NPROC needs a private uid (run as root to get one)")
+    result = run(box, "import os\nwhile True:\n    os.fork()")
+    assert result.error is not None
+    assert run(box, "1 + 1").output == "2\n"
+
+
+def test_file_size_is_limited(box: Sandbox) -> None:
+    result = run(box, "open('big', 'wb').write(b'x' * (65 * 1024 * 1024))")
+    assert result.error is not None and "File too large" in result.error
+
+
+def test_exit_in_code_does_not_stop_the_worker(box: Sandbox) -> None:
+    result = run(box, "import sys\nsys.exit(3)")
+    assert result.error == "SystemExit: 3"
+    assert not result.restarted
