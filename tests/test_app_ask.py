@@ -1,0 +1,114 @@
+"""The Ask page under AppTest: upload, run against the stand-in, live panels, answer, follow-up."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from tests.apptest import RUN_TIMEOUT_S, markdown_text, open_app
+from tests.standin import StandIn
+
+ROOT = "root-model"
+SUB = "sub-model"
+NOTES = b"Meeting notes.\nThe launch code is 7431.\nNothing else happened.\n"
+
+
+def repl(code: str) -> str:
+    return f"I will look at the context.\n```repl\n{code}\n```"
+
+
+def open_ask(root: str = ROOT, sub: str = SUB) -> AppTest:
+    at = open_app()
+    at.text_input(key="ask-root-model").set_value(root)
+    at.text_input(key="ask-sub-model").set_value(sub)
+    return at.run()
+
+
+def upload(at: AppTest, *files: tuple[str, bytes, str]) -> AppTest:
+    return at.file_uploader(key="ask-upload").set_value(list(files)).run()
+
+
+def ask(at: AppTest, question: str) -> AppTest:
+    return at.chat_input(key="ask-question").set_value(question).run()
+
+
+def finish(at: AppTest) -> AppTest:
+    """Wait for the session's run to end, then draw the page once more."""
+    for handle in at.session_state["rlm_workspace"].conversation:
+        assert handle.wait(RUN_TIMEOUT_S), "the run did not finish"
+    return at.run()
+
+
+def test_upload_shows_what_was_extracted(standin_env: StandIn) -> None:
+    at = upload(open_ask(), ("notes.txt", NOTES, "text/plain"))
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Documents"] == "1"
+    assert metrics["Characters"] == f"{len(NOTES):,}"
+
+
+def test_bad_pdf_is_reported_and_the_good_file_still_loads(standin_env: StandIn) -> None:
+    at = upload(
+        open_ask(),
+        ("notes.txt", NOTES, "text/plain"),
+        ("broken.pdf", b"%PDF-1.4 not really", "application/pdf"),
+    )
+    assert any("broken.pdf" in e.value for e in at.error)
+    assert {m.label: m.value for m in at.metric}["Documents"] == "1"
+    assert not at.exception
+
+
+def test_run_reaches_the_answer(standin_env: StandIn) -> None:
+    standin_env.enqueue(repl("print(context[:60])"), "FINAL(7431)", model=ROOT)
+    at = finish(ask(upload(open_ask(), ("notes.txt", NOTES, "text/plain")), "What is the code?"))
+    assert "7431" in markdown_text(at)
+    assert any(e.label.startswith("Iteration 1") for e in at.expander)
+    assert not at.exception
+
+
+def test_iteration_panel_appears_while_the_run_goes_on(standin_env: StandIn) -> None:
+    gate = threading.Event()
+    standin_env.enqueue(repl("x = llm_query('Say hi')\nprint(x)"), model=ROOT)
+    standin_env.on(lambda request: "hi", model=SUB)
+    standin_env.on(lambda request: "FINAL(done)" if gate.wait(60) else None, model=ROOT)
+    at = ask(upload(open_ask(), ("notes.txt", NOTES, "text/plain")), "Say hi")
+    handle = at.session_state["rlm_workspace"].conversation[0]
+    for _ in range(200):
+        if any(e.label.startswith("Iteration 1") for e in at.expander):
+            break
+        handle.wait(0.1)
+        at.run()
+    assert any(e.label.startswith("Iteration 1") for e in at.expander)
+    assert not handle.done
+    assert at.button(key="ask-run-0-stop")
+    gate.set()
+    assert "done" in markdown_text(finish(at))
+
+
+def test_follow_up_reuses_the_repl_variables(standin_env: StandIn) -> None:
+    standin_env.enqueue(repl("secret = 7431\nprint('kept')"), "FINAL(stored)", model=ROOT)
+    standin_env.enqueue(repl("print(secret + 1)"), "FINAL_VAR(secret)", model=ROOT)
+    at = finish(ask(upload(open_ask(), ("notes.txt", NOTES, "text/plain")), "Remember it"))
+    at = finish(ask(at, "What did you remember?"))
+    outputs = [c.value for c in at.code]
+    assert "7432" in "\n".join(outputs)
+
+
+def test_stop_ends_the_run_as_cancelled(standin_env: StandIn) -> None:
+    gate = threading.Event()
+    standin_env.on(lambda request: repl("print(1)") if gate.wait(60) else None, model=ROOT)
+    at = ask(upload(open_ask(), ("notes.txt", NOTES, "text/plain")), "Anything")
+    at.button(key="ask-run-0-stop").click().run()
+    gate.set()
+    at = finish(at)
+    assert at.session_state["rlm_workspace"].conversation[0].result.status == "cancelled"
+
+
+@pytest.mark.parametrize("provider", ["openai", "anthropic"])
+def test_missing_key_is_a_clear_error(provider: str) -> None:
+    at = open_ask()
+    at.selectbox(key="ask-root-provider").set_value(provider).run()
+    at = finish(ask(upload(at, ("notes.txt", NOTES, "text/plain")), "Anything"))
+    assert at.error
+    assert not at.exception
