@@ -49,6 +49,7 @@ class Reply:
     delay_s: float = 0.0
     hang: bool = False  # never answer (until the stand-in closes): for timeout tests
     retry_after: float | None = None  # sent as a Retry-After header
+    ignore_stop: bool = False  # answer the whole text, like a server that ignores stop sequences
 
 
 @dataclass(frozen=True)
@@ -328,7 +329,7 @@ class _Handler(BaseHTTPRequestHandler):
         if reply.status != 200:
             self._error(request.api, reply.status, reply.text, reply.retry_after)
             return
-        text, stop = _cut(reply.text, request.stop)
+        text, stop = _cut(reply.text, [] if reply.ignore_stop else request.stop)
         input_tokens = reply.input_tokens
         if input_tokens is None:
             prompt = (request.system or "") + "".join(m["content"] for m in request.messages)

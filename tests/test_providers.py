@@ -210,3 +210,24 @@ def test_openai_messages_pass_through_unchanged(standin: StandIn) -> None:
     messages = [{"role": "system", "content": "sys"}, *USER, *USER]
     provider(standin, "openai").complete(messages)
     assert standin.requests[0].body["messages"] == messages
+
+
+@pytest.mark.parametrize("api", APIS)
+def test_stops_are_applied_when_the_server_ignores_them(standin: StandIn, api: str) -> None:
+    standin.enqueue(Reply("answer\n```output\ninvented", ignore_stop=True))
+    assert provider(standin, api).complete(USER, stop=["```output"]).text == "answer\n"
+
+
+def test_anthropic_whitespace_stops_are_applied_locally(standin: StandIn) -> None:
+    standin.enqueue("first\n\nsecond")
+    completion = provider(standin, "anthropic").complete(USER, stop=["\n\n"])
+    assert (standin.requests[0].stop, completion.text) == ([], "first")
+
+
+def test_openai_model_refusing_stop_is_asked_again_without_it(standin: StandIn) -> None:
+    standin.fail(400, message="Unsupported parameter: 'stop' is not supported with this model.")
+    standin.enqueue(Reply("one STOP two", ignore_stop=True), "three STOP")
+    p = provider(standin, "openai")
+    texts = [p.complete(USER, stop=["STOP"]).text, p.complete(USER, stop=["STOP"]).text]
+    assert texts == ["one ", "three "]
+    assert [r.stop for r in standin.requests] == [["STOP"], [], []]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from rlm_engine.config import Credentials, ModelSpec
@@ -14,6 +15,7 @@ from rlm_engine.providers.retry import (
     call_with_retries,
     map_sdk_error,
 )
+from rlm_engine.providers.stops import cut_at_stop
 
 KEY_HINT = "Set ANTHROPIC_API_KEY or enter the key on the Settings page."
 CONNECT_TIMEOUT_S = 5.0
@@ -98,7 +100,9 @@ class AnthropicProvider(Provider):
         if stops:
             params["stop_sequences"] = stops
         # `temperature` is ignored: the Messages API (SDK 2.x) no longer takes it.
-        return call_with_retries(lambda: self._attempt(params), self._policy, self._where)
+        completion = call_with_retries(lambda: self._attempt(params), self._policy, self._where)
+        # Whitespace-only stops were not sent: apply every stop here too.
+        return replace(completion, text=cut_at_stop(completion.text, stop))
 
     def _attempt(self, params: dict[str, Any]) -> Completion:
         try:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from rlm_engine.config import Credentials, ModelSpec
-from rlm_engine.errors import ProviderAuthError
+from rlm_engine.errors import ProviderAuthError, ProviderError
 from rlm_engine.events import Usage
 from rlm_engine.providers.base import Completion, Message, Provider
 from rlm_engine.providers.retry import (
@@ -14,9 +14,11 @@ from rlm_engine.providers.retry import (
     call_with_retries,
     map_sdk_error,
 )
+from rlm_engine.providers.stops import cut_at_stop
 
 KEY_HINT = "Set OPENAI_API_KEY or enter the key on the Settings page."
 CONNECT_TIMEOUT_S = 5.0  # a dead endpoint must fail fast even when answers may take minutes
+MAX_OPENAI_STOPS = 4  # api.openai.com refuses more; the rest are applied on our side
 
 
 class OpenAIProvider(Provider):
@@ -54,9 +56,10 @@ class OpenAIProvider(Provider):
         self._policy = RetryPolicy(max_retries=max_retries, backoff_s=backoff_s)
         # api.openai.com wants max_completion_tokens (reasoning models refuse max_tokens);
         # compatible servers know max_tokens best.
-        self._max_tokens_param = (
-            "max_completion_tokens" if "api.openai.com" in self.base_url else "max_tokens"
-        )
+        official = "api.openai.com" in self.base_url
+        self._max_tokens_param = "max_completion_tokens" if official else "max_tokens"
+        self._max_stops = MAX_OPENAI_STOPS if official else None
+        self._send_stop = True  # turned off once the model says it does not support `stop`
 
     def __repr__(self) -> str:
         return f"OpenAIProvider(model={self.model!r}, base_url={self.base_url!r})"
@@ -70,28 +73,41 @@ class OpenAIProvider(Provider):
         temperature: float | None = None,
     ) -> Completion:
         params: dict[str, Any] = {"model": self.model, "messages": messages}
-        if stop:
-            params["stop"] = list(stop)
         if max_tokens is not None:
             params[self._max_tokens_param] = max_tokens
         if temperature is not None:
             params["temperature"] = temperature
-        return call_with_retries(lambda: self._attempt(params), self._policy, self._where)
+        return call_with_retries(lambda: self._attempt(params, stop), self._policy, self._where)
 
-    def _attempt(self, params: dict[str, Any]) -> Completion:
+    def _attempt(self, base: dict[str, Any], stop: list[str] | None) -> Completion:
+        params = base
+        if stop and self._send_stop:
+            params = {**base, "stop": list(stop)[: self._max_stops]}
         try:
             response = self._client.chat.completions.create(**params)
         except self._sdk.OpenAIError as exc:
-            raise map_sdk_error(exc, self._sdk, self._where, KEY_HINT) from None
+            error = map_sdk_error(exc, self._sdk, self._where, KEY_HINT)
+            if params is not base and _refuses_stop(error):
+                self._send_stop = False  # reasoning models refuse `stop`: cut on our side
+                return self._attempt(base, stop)
+            raise error from None
         text = response.choices[0].message.content if response.choices else None
-        usage = response.usage
+        usage = Usage()
+        if response.usage:
+            usage = Usage(response.usage.prompt_tokens or 0, response.usage.completion_tokens or 0)
         return Completion(
-            text=text or "",
-            usage=Usage(usage.prompt_tokens or 0, usage.completion_tokens or 0)
-            if usage
-            else Usage(),
-            model=response.model or self.model,
+            text=cut_at_stop(text or "", stop), usage=usage, model=response.model or self.model
         )
 
     def close(self) -> None:
         self._client.close()
+
+
+def _refuses_stop(error: Exception) -> bool:
+    """A 400 such as "Unsupported parameter: 'stop' is not supported with this model."."""
+    message = str(error).lower()
+    return (
+        type(error) is ProviderError
+        and "'stop'" in message
+        and ("unsupported" in message or "not supported" in message)
+    )
