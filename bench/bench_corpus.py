@@ -1,18 +1,16 @@
-"""How fast files become `context`: PDFs (pypdf, optionally pypdfium2 for comparison) and text.
+"""How fast files become `context`: PDFs (PDFium, and pypdf as before/fallback) and text files.
 
     uv run python bench/bench_corpus.py [--repeat 3]
-    PYTHONPATH=/tmp/pdfium-site uv run python bench/bench_corpus.py   # also time pypdfium2
 
 Cases: a generated 200-page PDF (plain Tj lines, and TJ word arrays as typesetters write them),
 any real PDFs found under /usr/share/doc, and a directory of 1,000 text files totalling 40 MB.
-Prints the best of `--repeat` runs for each. pypdfium2 is not a dependency: it is timed only when
-importable (install it into a separate folder with `uv pip install --target`).
+Prints the best of `--repeat` runs for each. For PDFs: `load_files` (PDFium, the path used now)
+against `pypdf_pages` (pypdf, the path used before and the fallback), on the same bytes.
 """
 
 from __future__ import annotations
 
 import argparse
-import io
 import platform
 import random
 import sys
@@ -24,6 +22,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from rlm_engine.corpus import load_files, load_paths
+from rlm_engine.corpus_pdf import pypdf_pages
 from tests.data.make_pdf import make_pdf
 
 _VOCABULARY = """
@@ -60,22 +59,6 @@ def best(fn: Callable[[], object], repeat: int) -> float:
     return min(times)
 
 
-def pdfium_text(data: bytes) -> str:
-    import pypdfium2 as pdfium
-
-    pdf = pdfium.PdfDocument(data)
-    try:
-        return "\f".join(page.get_textpage().get_text_range() for page in pdf)
-    finally:
-        pdf.close()
-
-
-def pypdf_only(data: bytes) -> str:
-    from pypdf import PdfReader
-
-    return "\f".join(page.extract_text() for page in PdfReader(io.BytesIO(data)).pages)
-
-
 def bench_pdfs(repeat: int) -> None:
     rng = random.Random(0)
     pages = [prose(rng, 3000) for _ in range(200)]
@@ -84,25 +67,15 @@ def bench_pdfs(repeat: int) -> None:
         ("generated 200 pages, TJ word arrays", make_pdf(pages, kerned=True)),
     ]
     cases += [(f"real: {p.name}", p.read_bytes()) for p in REAL_PDFS if p.exists()]
-    try:
-        import pypdfium2  # noqa: F401
-
-        have_pdfium = True
-    except ImportError:
-        have_pdfium = False
-        print("(pypdfium2 not importable: timing pypdf only)")
     for label, data in cases:
-        corpus = load_files([("x.pdf", data)])
-        doc = corpus.documents[0]
+        doc = load_files([("x.pdf", data)]).documents[0]
         t = best(lambda data=data: load_files([("x.pdf", data)]), repeat)
-        line = (
-            f"{label:42s} {doc.n_pages:4d} pages {doc.chars / 1e3:7.0f} kchars  "
-            f"load_files {t:6.3f} s = {doc.n_pages / t:6.0f} pages/s"
+        tp = best(lambda data=data: pypdf_pages("x.pdf", data), repeat)
+        print(
+            f"{label:38s} {doc.n_pages:4d} pages {doc.chars / 1e3:5.0f} kchars  "
+            f"pypdf {tp:6.3f} s = {doc.n_pages / tp:5.0f} pages/s  "
+            f"load_files (PDFium) {t:6.3f} s = {doc.n_pages / t:5.0f} pages/s  ({tp / t:.1f}x)"
         )
-        if have_pdfium:
-            tp = best(lambda data=data: pdfium_text(data), repeat)
-            line += f"  | pypdfium2 {tp:6.3f} s = {doc.n_pages / tp:6.0f} pages/s ({t / tp:.1f}x)"
-        print(line)
 
 
 def bench_directory(repeat: int) -> None:

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import bisect
 import hashlib
-import io
 import os
 import statistics
 from collections import Counter
@@ -235,7 +234,9 @@ def _add(
     sha256 = hashlib.sha256(data).hexdigest()
     suffix = Path(name).suffix.lower()
     if suffix == ".pdf" or (suffix not in TEXT_EXTENSIONS and data.startswith(b"%PDF-")):
-        doc, notes = _read_pdf(name, data, sha256)
+        from rlm_engine.corpus_pdf import read_pdf  # here: corpus_pdf imports this module
+
+        doc, notes = read_pdf(name, data, sha256)
         problems.extend(notes)
         if doc:
             documents.append(doc)
@@ -265,107 +266,6 @@ def _decode(data: bytes) -> str:
     if data.startswith(_UTF8_BOM):
         data = data[len(_UTF8_BOM) :]
     return data.decode("utf-8", errors="replace")
-
-
-def _read_pdf(name: str, data: bytes, sha256: str) -> tuple[Document | None, list[FileProblem]]:
-    """Pages joined by \\f; encrypted, corrupt and image-only PDFs become problems."""
-    from pypdf import PdfReader
-    from pypdf.errors import DependencyError
-
-    if b"%PDF-" not in data[:1024]:
-        return None, [
-            FileProblem(
-                name,
-                f"{name} is not a PDF (no PDF header; perhaps another format saved as .pdf): "
-                "export it again as PDF, or rename it to its real type.",
-            )
-        ]
-    try:
-        reader = PdfReader(io.BytesIO(data))
-        if reader.is_encrypted and not reader.decrypt(""):
-            return None, [
-                FileProblem(
-                    name,
-                    f"{name} is encrypted with a password: remove the password "
-                    "(e.g. print it to a new PDF) and load it again.",
-                )
-            ]
-        pages = reader.pages
-        n_pages = len(pages)
-    except DependencyError:
-        return None, [
-            FileProblem(
-                name,
-                f"{name} uses AES encryption, which needs the 'cryptography' package: "
-                "install it, or save the PDF without encryption.",
-            )
-        ]
-    except Exception as exc:  # pypdf raises many kinds on damaged files
-        return None, [
-            FileProblem(
-                name,
-                f"{name} is not a readable PDF ({type(exc).__name__}: {str(exc)[:200]}): "
-                "check that the file is complete, or export it again.",
-            )
-        ]
-    if n_pages == 0:
-        return None, [FileProblem(name, f"{name} has no pages: nothing to load.")]
-
-    texts: list[str] = []
-    unreadable: list[int] = []
-    for number in range(1, n_pages + 1):
-        try:
-            texts.append(pages[number - 1].extract_text() or "")
-        except Exception:  # one damaged page should not cost the others
-            texts.append("")
-            unreadable.append(number)
-    empty = [n for n, text in enumerate(texts, start=1) if not text.strip()]
-    if len(empty) == n_pages:
-        return None, [
-            FileProblem(
-                name,
-                f"{name} has no extractable text on any of its {n_pages} pages (scanned images?): "
-                "run OCR on it first, then load the result.",
-            )
-        ]
-    notes = []
-    if unreadable:
-        notes.append(
-            FileProblem(
-                name,
-                f"{name}: pages {_ranges(unreadable)} could not be read and are left empty.",
-                fatal=False,
-            )
-        )
-    blank = [n for n in empty if n not in unreadable]
-    if blank:
-        notes.append(
-            FileProblem(
-                name,
-                f"{name}: pages {_ranges(blank)} have no text (scanned images?) and are left "
-                "empty; run OCR on the PDF to include them.",
-                fatal=False,
-            )
-        )
-    offsets, position = [], 0
-    for text in texts:
-        offsets.append(position)
-        position += len(text) + 1
-    return Document(name, "pdf", "\f".join(texts), sha256, tuple(offsets)), notes
-
-
-def _ranges(numbers: list[int]) -> str:
-    """[1, 2, 3, 7] -> "1-3, 7": short messages for long lists of pages."""
-    parts: list[str] = []
-    start = prev = numbers[0]
-    for n in [*numbers[1:], None]:
-        if n is not None and n == prev + 1:
-            prev = n
-            continue
-        parts.append(str(start) if start == prev else f"{start}-{prev}")
-        if n is not None:
-            start = prev = n
-    return ", ".join(parts)
 
 
 # --- what the root model is told about `context` -------------------------------------------

@@ -1,4 +1,4 @@
-"""Corpus loading: real files on disk, real PDFs written by tests/data/make_pdf.py, real pypdf."""
+"""Corpus loading: real files, real PDFs from tests/data/make_pdf.py, real PDFium and pypdf."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from rlm_engine.corpus import Corpus, context_metadata, load_files, load_paths
+from rlm_engine.corpus_pdf import normalise_pdfium_text, pdfium_pages, pypdf_pages
 from rlm_engine.errors import CorpusError
 from tests.data.make_pdf import encrypt_pdf, make_pdf
 
@@ -68,9 +69,15 @@ def test_explicit_binary_file_is_a_fatal_problem(tmp_path: Path) -> None:
 # --- PDF ---------------------------------------------------------------------------------------
 
 
-def test_pdf_pages_are_joined_by_form_feed(tmp_path: Path) -> None:
-    corpus = load_paths([write(tmp_path / "r.pdf", make_pdf(PAGES))])
+@pytest.mark.parametrize("kerned", [False, True], ids=["Tj-lines", "TJ-word-arrays"])
+def test_pdf_pages_are_joined_by_form_feed(tmp_path: Path, kerned: bool) -> None:
+    corpus = load_paths([write(tmp_path / "r.pdf", make_pdf(PAGES, kerned=kerned))])
     assert corpus.context == "\f".join(PAGES)
+
+
+def test_pdf_line_end_hyphen_is_kept_with_its_line_break() -> None:
+    corpus = load_files([("r.pdf", make_pdf(["structures man-\nagement and x-ray"]))])
+    assert corpus.context == "structures man-\nagement and x-ray"
 
 
 def test_pdf_page_offsets_point_at_each_page(tmp_path: Path) -> None:
@@ -89,9 +96,46 @@ def test_pdf_with_some_blank_pages_loads_with_a_note(tmp_path: Path) -> None:
     assert [(p.fatal, "OCR" in p.message) for p in corpus.problems] == [(False, True)]
 
 
-def test_pdf_opening_with_empty_password_loads(tmp_path: Path) -> None:
-    data = encrypt_pdf(make_pdf(PAGES), user_password="")
+@pytest.mark.parametrize("algorithm", ["RC4-128", "AES-256"])
+def test_pdf_opening_with_empty_password_loads(tmp_path: Path, algorithm: str) -> None:
+    data = encrypt_pdf(make_pdf(PAGES), user_password="", algorithm=algorithm)
     assert load_paths([write(tmp_path / "r.pdf", data)]).context == "\f".join(PAGES)
+
+
+READABLE_PDFS = {
+    "plain": lambda: make_pdf(PAGES),
+    "TJ-word-arrays": lambda: make_pdf(PAGES, kerned=True),
+    "rc4-empty-password": lambda: encrypt_pdf(make_pdf(PAGES), ""),
+    "aes-empty-password": lambda: encrypt_pdf(make_pdf(PAGES), "", algorithm="AES-256"),
+}
+READERS = {"pdfium": pdfium_pages, "pypdf": lambda data: pypdf_pages("r.pdf", data)}
+
+
+@pytest.mark.parametrize("make", READABLE_PDFS.values(), ids=READABLE_PDFS.keys())
+@pytest.mark.parametrize("read", READERS.values(), ids=READERS.keys())
+def test_both_pdf_readers_give_the_same_pages(make, read) -> None:
+    assert read(make()) == (PAGES, [])
+
+
+@pytest.mark.parametrize(
+    ("raw", "text"),
+    [
+        ("one\r\ntwo\rthree", "one\ntwo\nthree"),
+        ("man\ufffeagement", "man-\nagement"),
+        ("x\x02ray", "x-ray"),
+        ("page end\x00", "page end"),
+        ("no\fpage\vbreak", "no\npage\nbreak"),
+        ("tab\tkept\x01\x1f\x7f", "tab\tkept"),
+    ],
+    ids=["line-ends", "line-end-hyphen", "hyphen-code", "nul", "form-feed", "controls"],
+)
+def test_pdfium_text_reads_like_pypdf(raw: str, text: str) -> None:
+    assert normalise_pdfium_text(raw) == text
+
+
+def test_corrupt_pdf_logs_no_pypdf_warnings(caplog: pytest.LogCaptureFixture) -> None:
+    load_files([("broken.pdf", make_pdf(PAGES)[:200])])
+    assert [r.name for r in caplog.records if r.name.startswith("pypdf")] == []
 
 
 def test_pdf_detected_by_content_without_pdf_extension() -> None:
@@ -108,6 +152,11 @@ def test_text_extension_wins_over_pdf_header() -> None:
 
 BAD_FILES = {
     "encrypted": ("secret.pdf", lambda: encrypt_pdf(make_pdf(PAGES), "pw"), "password"),
+    "aes-encrypted": (
+        "secret.pdf",
+        lambda: encrypt_pdf(make_pdf(PAGES), "pw", algorithm="AES-256"),
+        "encrypted with a password",
+    ),
     "corrupt": ("broken.pdf", lambda: make_pdf(PAGES)[:200], "not a readable PDF"),
     "not-a-pdf": ("fake.pdf", lambda: b"<html>error page</html>", "not a PDF"),
     "image-only": ("scan.pdf", lambda: make_pdf([None, None]), "OCR"),

@@ -78,12 +78,14 @@ def make_pdf(pages: list[str | None], *, kerned: bool = False) -> bytes:
     return out.getvalue()
 
 
-def encrypt_pdf(data: bytes, user_password: str, owner_password: str = "owner") -> bytes:
-    """The same PDF encrypted with RC4-128 (pypdf needs no extra package for RC4)."""
+def encrypt_pdf(
+    data: bytes, user_password: str, owner_password: str = "owner", algorithm: str = "RC4-128"
+) -> bytes:
+    """The same PDF encrypted (RC4-128 by default; "AES-256" needs the cryptography package)."""
     from pypdf import PdfReader, PdfWriter
 
     writer = PdfWriter(clone_from=PdfReader(io.BytesIO(data)))
-    writer.encrypt(user_password, owner_password, algorithm="RC4-128")
+    writer.encrypt(user_password, owner_password, algorithm=algorithm)
     out = io.BytesIO()
     writer.write(out)
     return out.getvalue()
