@@ -73,16 +73,29 @@ class _Worker:
         return f"exit status {code}"
 
     def kill(self) -> None:
+        """SIGKILL, and wait until every process of the sandbox is gone."""
         self.conn.close()
         if self.proc.poll() is None:
-            try:
+            # Under unshare, kill its child (PID 1 of the namespace) first: the kernel reaps
+            # that one only after every other process in the namespace is gone.
+            for pid in self._children():
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGKILL)
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                self.proc.wait(timeout=5)
+            with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.killpg(self.proc.pid, signal.SIGKILL)
-            except (ProcessLookupError, PermissionError):
-                self.proc.kill()
         try:
             self.proc.wait(timeout=10)
         except subprocess.TimeoutExpired:
             log.warning("sandbox worker %s did not die after SIGKILL", self.proc.pid)
+
+    def _children(self) -> list[int]:
+        try:
+            with open(f"/proc/{self.proc.pid}/task/{self.proc.pid}/children") as f:
+                return [int(p) for p in f.read().split()]
+        except (OSError, ValueError):
+            return []
 
 
 class Sandbox:

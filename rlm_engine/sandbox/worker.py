@@ -37,6 +37,7 @@ class Channel:
 
     def __init__(self, fd: int) -> None:
         self.sock = socket.socket(fileno=fd)
+        self.sock.set_inheritable(False)  # subprocesses of model code must not get the channel
         self.lock = threading.Lock()
         self.closed = False
 
@@ -300,6 +301,17 @@ def handle(state: State, msg: dict) -> dict:
     return {"op": "result", "error": f"unknown op {op!r}"}
 
 
+def reap_children() -> None:
+    """Zombies of forked children count against RLIMIT_NPROC: collect the finished ones."""
+    while True:
+        try:
+            pid, _ = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            return
+        if pid == 0:
+            return
+
+
 def reader(state: State) -> None:
     """Receives host messages: replies and interrupts at once, commands for the main thread."""
     while True:
@@ -342,6 +354,7 @@ def main() -> None:
             reply = {"op": "result", "output": "", "output_chars": 0, "error": "KeyboardInterrupt"}
         if os.getpid() != pid:
             os._exit(0)  # a child forked by model code finished the block: leave quietly
+        reap_children()
         channel.send(reply)
 
 
