@@ -74,6 +74,7 @@ class AnthropicProvider(Provider):
         self.base_url = str(self._client.base_url).rstrip("/")
         self._where = f"Anthropic at {self.base_url}"
         self._policy = RetryPolicy(max_retries=max_retries, backoff_s=backoff_s)
+        self._timeout_s = timeout_s
         self._default_max_tokens = default_max_tokens
 
     def __repr__(self) -> str:
@@ -108,7 +109,7 @@ class AnthropicProvider(Provider):
         try:
             response = self._client.messages.create(**params)
         except self._sdk.AnthropicError as exc:
-            raise map_sdk_error(exc, self._sdk, self._where, KEY_HINT) from None
+            raise map_sdk_error(exc, self._sdk, self._where, KEY_HINT, self._timeout_s) from None
         text = "".join(block.text for block in response.content if block.type == "text")
         usage = response.usage
         input_tokens = (

@@ -54,6 +54,7 @@ class OpenAIProvider(Provider):
         self.base_url = str(self._client.base_url).rstrip("/")
         self._where = f"OpenAI at {self.base_url}"
         self._policy = RetryPolicy(max_retries=max_retries, backoff_s=backoff_s)
+        self._timeout_s = timeout_s
         # api.openai.com wants max_completion_tokens (reasoning models refuse max_tokens);
         # compatible servers know max_tokens best.
         official = "api.openai.com" in self.base_url
@@ -86,7 +87,7 @@ class OpenAIProvider(Provider):
         try:
             response = self._client.chat.completions.create(**params)
         except self._sdk.OpenAIError as exc:
-            error = map_sdk_error(exc, self._sdk, self._where, KEY_HINT)
+            error = map_sdk_error(exc, self._sdk, self._where, KEY_HINT, self._timeout_s)
             if params is not base and _refuses_stop(error):
                 self._send_stop = False  # reasoning models refuse `stop`: cut on our side
                 return self._attempt(base, stop)

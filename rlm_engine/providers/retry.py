@@ -91,10 +91,13 @@ def _hint(reason: str) -> str:
     return "The provider is failing: try again later."
 
 
-def map_sdk_error(exc: Exception, sdk: ModuleType, where: str, key_hint: str) -> Exception:
+def map_sdk_error(
+    exc: Exception, sdk: ModuleType, where: str, key_hint: str, timeout_s: float | None = None
+) -> Exception:
     """The engine error (or `Transient`) for one SDK exception. `key_hint` says where keys go."""
     if isinstance(exc, sdk.APITimeoutError):
-        return Transient("timed out", "no answer within the request timeout")
+        within = f"{timeout_s:g} s" if timeout_s else "the request timeout"
+        return Transient("timed out", f"no answer within {within}")
     if isinstance(exc, sdk.APIConnectionError):
         cause = exc.__cause__ or exc
         return Transient("could not be reached", redact(f"{type(cause).__name__}: {cause}"))
