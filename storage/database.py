@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from datetime import datetime
 from typing import Any
 
@@ -22,7 +22,7 @@ from storage.engine import (
     migrate,
     sqlite_path,
 )
-from storage.errors import StorageError
+from storage.errors import DatabaseLocked, DatabaseReadOnly, StorageError
 from storage.models import Comparison, Run
 from storage.recorder import Recorder
 from storage.records import ComparisonInfo, CorpusInfo, ModelTotals, RunDetail, RunSummary
@@ -69,7 +69,8 @@ class Database:
                         raw.cursor().execute("PRAGMA journal_mode = WAL")
                     finally:
                         raw.close()
-            database.mark_interrupted()
+            with suppress(DatabaseReadOnly, DatabaseLocked):  # still readable; next open marks
+                database.mark_interrupted()
         except BaseException:
             engine.dispose()
             raise

@@ -19,12 +19,17 @@ def _boot_id() -> str:
         return ""
 
 
-def _start_time(pid: int) -> str:
+def _stat(pid: int) -> list[str]:
+    """/proc/PID/stat fields after "pid (comm)": [0] is the state, [19] the start time."""
     try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return ""
-    return stat.rsplit(")", 1)[1].split()[19]  # field 22: starttime, after "pid (comm)"
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return []
+
+
+def _start_time(pid: int) -> str:
+    fields = _stat(pid)
+    return fields[19] if len(fields) > 19 else ""
 
 
 def writer_token(pid: int | None = None) -> str:
@@ -48,4 +53,7 @@ def writer_alive(token: str | None) -> bool | None:
         return False
     except PermissionError:
         pass  # alive, owned by someone else
+    fields = _stat(pid)
+    if fields and fields[0] in ("Z", "X"):  # killed, not yet reaped by its parent
+        return False
     return not start or start == _start_time(pid)
