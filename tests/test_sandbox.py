@@ -139,6 +139,14 @@ def test_context_list_of_many_documents(sandbox: Sandbox) -> None:
     assert result.output == repr((1_000, docs[0], docs[-1])) + "\n"
 
 
+@pytest.mark.parametrize(
+    "context", [["é€😀", "", "\x00\f"], "naïve \udcff text", ["a\nb", "ü"] * 3], ids=str
+)
+def test_context_arrives_exactly(sandbox: Sandbox, context: str | list[str]) -> None:
+    sandbox.load_context(context)
+    assert run(sandbox, "context").output == repr(context) + "\n"
+
+
 def test_context_of_40_mb_loads(sandbox: Sandbox) -> None:
     sandbox.load_context("0123456789" * 4_000_000)
     assert run(sandbox, "len(context)").output == "40000000\n"

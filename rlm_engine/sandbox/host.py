@@ -135,7 +135,7 @@ class Sandbox:
                 self._worker.kill()
             self._worker = self._spawn()
             if self._context is not None:
-                self._request({"op": "load", "context": self._context}, REQUEST_TIMEOUT_S)
+                self._send_context()
 
     def close(self) -> None:
         """Kill the worker (and everything it started) and remove the working directory."""
@@ -205,9 +205,18 @@ class Sandbox:
         with self._lock:
             self._context = context
             if self._worker is not None and self._worker.alive():
-                self._request({"op": "load", "context": context}, REQUEST_TIMEOUT_S)
+                self._send_context()
             else:
                 self.start()
+
+    def _send_context(self) -> None:
+        context = self._context
+        assert context is not None
+        if isinstance(context, str):
+            msg, text = {"op": "load", "lengths": None}, context
+        else:
+            msg, text = {"op": "load", "lengths": [len(d) for d in context]}, "".join(context)
+        self._request(msg, REQUEST_TIMEOUT_S, raw=text.encode("utf-8", "surrogatepass"))
 
     def get_var(self, name: str) -> str | None:
         """str(value) of a REPL variable, None if there is none by that name."""
@@ -298,12 +307,13 @@ class Sandbox:
             if msg.get("op") == "call":
                 self._dispatch(worker, msg, handler)
 
-    def _request(self, msg: dict[str, Any], timeout: float) -> dict[str, Any]:
+    def _request(
+        self, msg: dict[str, Any], timeout: float, raw: bytes | None = None
+    ) -> dict[str, Any]:
         worker = self._worker
         assert worker is not None
-        reply = (
-            self._wait(worker, time.monotonic() + timeout, None) if worker.conn.send(msg) else _DEAD
-        )
+        sent = worker.conn.send(msg, raw)
+        reply = self._wait(worker, time.monotonic() + timeout, None) if sent else _DEAD
         if isinstance(reply, dict) and not reply.get("error"):
             return reply
         why = reply.get("error") if isinstance(reply, dict) else worker.describe_exit()

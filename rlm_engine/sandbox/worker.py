@@ -44,7 +44,7 @@ class Channel:
     def send(self, msg: dict) -> None:
         if self.closed:
             return
-        data = json.dumps(msg, ensure_ascii=False).encode("utf-8", "surrogatepass")
+        data = json.dumps(msg).encode()
         with self.lock:
             self.sock.sendall(_HEADER.pack(len(data)) + data)
 
@@ -53,15 +53,24 @@ class Channel:
         if header is None:
             return None
         body = self._exactly(_HEADER.unpack(header)[0])
-        return None if body is None else json.loads(body)
+        if body is None:
+            return None
+        msg = json.loads(body)
+        if msg.get("raw") is not None:  # a frame of raw bytes follows (a large context)
+            header = self._exactly(_HEADER.size)
+            msg["raw"] = None if header is None else self._exactly(_HEADER.unpack(header)[0])
+            if msg["raw"] is None:
+                return None
+        return msg
 
     def _exactly(self, n: int) -> bytes | None:
-        buf = bytearray()
-        while len(buf) < n:
-            chunk = self.sock.recv(min(n - len(buf), 1 << 20))
-            if not chunk:
+        buf = bytearray(n)
+        view, got = memoryview(buf), 0
+        while got < n:
+            k = self.sock.recv_into(view[got:], min(n - got, 1 << 22))
+            if not k:
                 return None
-            buf += chunk
+            got += k
         return bytes(buf)
 
     def close_in_child(self) -> None:
@@ -284,12 +293,25 @@ def do_exec(state: State, msg: dict) -> dict:
             "final": state.final}  # fmt: skip
 
 
+def unpack_context(msg: dict) -> str | list[str]:
+    """The context arrives as one UTF-8 blob plus the documents' lengths in characters."""
+    text = msg.pop("raw").decode("utf-8", "surrogatepass")
+    lengths = msg.get("lengths")
+    if lengths is None:
+        return text
+    docs, start = [], 0
+    for n in lengths:
+        docs.append(text[start : start + n])
+        start += n
+    return docs
+
+
 def handle(state: State, msg: dict) -> dict:
     op = msg.get("op")
     if op == "exec":
         return do_exec(state, msg)
     if op == "load":
-        state.namespace["context"] = msg["context"]
+        state.namespace["context"] = unpack_context(msg)
         return {"op": "result", "value": None}
     if op == "get_var":
         name = msg.get("name")
