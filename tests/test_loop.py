@@ -119,7 +119,7 @@ def test_sub_calls_aggregated(standin_env: StandIn) -> None:
     standin_env.on(lambda req: str(req.prompt.count("apple")), model=SUB)
     standin_env.enqueue(
         repl(
-            "counts = [int(llm_query('Count apples: ' + d)) for d in context]\n"
+            "counts = [int(llm_query('Count them: ' + d)) for d in context]\n"
             "total = sum(counts)\nprint(total)"
         ),
         "FINAL_VAR(total)",
