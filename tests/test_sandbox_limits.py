@@ -70,7 +70,10 @@ def test_a_dying_worker_is_restarted(box: Sandbox, code: str) -> None:
 
 
 def test_worker_killed_between_blocks_is_restarted_on_next_block(box: Sandbox) -> None:
-    code = "import os, threading, time\nthreading.Thread(target=lambda: (time.sleep(0.3), os._exit(3))).start()"
+    code = (
+        "import os, threading, time\n"
+        "threading.Thread(target=lambda: (time.sleep(0.3), os._exit(3))).start()"
+    )
     assert not run(box, code).restarted
     result = box.execute("import time\ntime.sleep(5)", Recorder(), timeout_s=30)
     assert result.restarted
