@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -131,6 +132,13 @@ def test_both_pdf_readers_give_the_same_pages(make, read) -> None:
 )
 def test_pdfium_text_reads_like_pypdf(raw: str, text: str) -> None:
     assert normalise_pdfium_text(raw) == text
+
+
+def test_pdfs_load_from_several_threads_at_once() -> None:
+    data = make_pdf(PAGES * 20, kerned=True)
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        contexts = list(pool.map(lambda _: load_files([("r.pdf", data)]).context, range(8)))
+    assert contexts == ["\f".join(PAGES * 20)] * 8
 
 
 def test_corrupt_pdf_logs_no_pypdf_warnings(caplog: pytest.LogCaptureFixture) -> None:
