@@ -52,12 +52,14 @@ def _provider_changed(key: str, role: str) -> None:
 
 
 def model_picker(
-    title: str, *, key: str, role: str, credentials: Credentials, provider: str | None = None
+    title: str, *, key: str, role: str, credentials: Credentials, model: str | None = None
 ) -> ModelSpec:
-    """A provider and a model name; warns (in the page) when the provider has no key."""
-    provider = provider or default_provider(credentials)
+    """A provider and a model name; warns (in the page) when the provider has no key.
+
+    Starts on the default provider with `model` (or the provider's suggested model)."""
+    provider = default_provider(credentials)
     st.session_state.setdefault(f"{key}-provider", provider)
-    st.session_state.setdefault(f"{key}-model", suggested_model(provider, role))
+    st.session_state.setdefault(f"{key}-model", model or suggested_model(provider, role))
     left, right = st.columns([2, 3])
     chosen = left.selectbox(
         f"{title} provider",

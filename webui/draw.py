@@ -51,13 +51,13 @@ def draw_totals(totals: Totals) -> None:
     cols[4].metric("Time", format_seconds(totals.elapsed_s))
 
 
-def draw_answer(trace: Trace, *, error: str | None = None) -> None:
-    """The answer, prominently; or why there is none."""
+def draw_answer(trace: Trace, *, key: str, error: str | None = None) -> None:
+    """The answer, prominently (in a container keyed `{key}-answer`); or why there is none."""
     error = trace.error or error
     if trace.answer:
         if trace.status == "limit":
             st.warning("A budget ended this run: the answer below was forced.", icon="⏱️")
-        with st.container(border=True):
+        with st.container(border=True, key=f"{key}-answer"):
             st.markdown("**Answer**")
             st.markdown(trace.answer)
     if trace.status == "failed" or (error and not trace.answer):
@@ -78,16 +78,19 @@ def draw_iterations(trace: Trace, *, key: str, live: bool = False) -> None:
 
 def _iteration_title(iteration: Iteration) -> str:
     name = "Forced final answer" if iteration.forced else f"Iteration {iteration.number}"
+    n_blocks = len(iteration.blocks)
     n_calls = sum(len(b.sub_calls) for b in iteration.blocks) + len(iteration.running_sub_calls)
     parts = [
         name,
         iteration.model,
-        f"{len(iteration.blocks)} code block{'s' if len(iteration.blocks) != 1 else ''}",
-        f"{n_calls} sub-call{'s' if n_calls != 1 else ''}",
+        n_blocks and f"{n_blocks} code block{'s' if n_blocks != 1 else ''}",
+        n_calls and f"{n_calls} sub-call{'s' if n_calls != 1 else ''}",
         f"{format_tokens(iteration.input_tokens + iteration.output_tokens)} tokens",
         format_seconds(iteration.elapsed_s),
     ]
-    return " · ".join(p for p in parts if p)
+    if iteration.notices:
+        parts.append(":material/info:")
+    return " · ".join(str(p) for p in parts if p)
 
 
 def draw_iteration(iteration: Iteration, *, key: str) -> None:
@@ -191,4 +194,4 @@ def draw_run(trace: Trace, *, key: str, live: bool = False, error: str | None = 
     """Everything about one run: totals, iteration panels, answer."""
     draw_totals(trace.totals)
     draw_iterations(trace, key=key, live=live)
-    draw_answer(trace, error=error)
+    draw_answer(trace, key=key, error=error)

@@ -69,4 +69,4 @@ def draw_stored_run(db: Any, summary: Any, *, key: str) -> None:
     trace.error = trace.error or summary.error
     draw_totals(totals_of(summary))
     draw_iterations(trace, key=key)
-    draw_answer(trace)
+    draw_answer(trace, key=key)

@@ -1,0 +1,176 @@
+"""The Compare page's three parts: a new comparison (run concurrently), saved ones, picked runs."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import streamlit as st
+
+from webui.compare_view import draw_entries, entry_from_handle, entry_from_summary
+from webui.config_form import (
+    budgets_picker,
+    default_provider,
+    model_picker,
+    run_config,
+    suggested_model,
+)
+from webui.review import when
+from webui.runner import start_run
+from webui.state import CompareState, Settings, Workspace
+
+POLL_S = 0.5
+MAX_CONFIGS = 4
+
+
+def new_comparison(state: CompareState, db: Any, prefs: Settings, ws: Workspace) -> None:
+    corpora = {c.id: c for c in db.list_corpora()}
+    if not corpora:
+        st.info(
+            "Compare needs a saved corpus: upload files on the Ask page (they are saved when you "
+            "ask) or on the Corpora page.",
+            icon=":material/info:",
+        )
+        return
+    ids = list(corpora)
+    corpus_id = st.selectbox(
+        "Corpus",
+        ids,
+        index=ids.index(ws.corpus_id) if ws.corpus_id in corpora else 0,
+        format_func=lambda i: f"{corpora[i].name} · {corpora[i].n_documents} documents",
+        key="cmp-corpus",
+    )
+    question = st.text_area("Question", key="cmp-question", height=80)
+    count = st.segmented_control(
+        "Configurations", [2, 3, 4], default=2, key="cmp-count", required=True
+    )
+    credentials = prefs.credentials()
+    specs = []
+    for position, column in enumerate(st.columns(count or 2, border=True)):
+        with column:
+            st.markdown(f"**Configuration {position + 1}**")
+            root = model_picker(
+                "Root",
+                key=f"cmp-{position}-root",
+                role="root",
+                credentials=credentials,
+                model=_default_root(position, credentials),
+            )
+            sub = model_picker(
+                "Sub", key=f"cmp-{position}-sub", role="sub", credentials=credentials
+            )
+            specs.append((root, sub))
+    with st.expander("Budgets (the same for every configuration)", icon=":material/tune:"):
+        budgets = budgets_picker(key="cmp-budgets")
+    if st.button("Run comparison", type="primary", disabled=state.running, key="cmp-run"):
+        if not question.strip():
+            st.warning("Type a question first.", icon=":material/edit:")
+            return
+        configs = [run_config(r, s, budgets, prefs.price_overrides) for r, s in specs]
+        labels = [f"{n}. {r.label} → {s.label}" for n, (r, s) in enumerate(specs, start=1)]
+        start(state, db, credentials, corpus_id, question.strip(), configs, labels)
+        st.rerun()
+    if state.handles:
+        st.divider()
+        st.subheader(state.question)
+        draw_live(state)
+
+
+def _default_root(position: int, credentials: Any) -> str | None:
+    """The second configuration suggests the smaller model as root, for a cost/quality contrast."""
+    if position == 1:
+        return suggested_model(default_provider(credentials), "sub")
+    return None
+
+
+def start(
+    state: CompareState,
+    db: Any,
+    credentials: Any,
+    corpus_id: Any,
+    question: str,
+    configs: list[Any],
+    labels: list[str],
+) -> None:
+    """One engine session (own sandbox) per configuration, all running at once, all recorded."""
+    from rlm_engine import Session
+
+    context = db.corpus_context(corpus_id)
+    comparison_id = db.create_comparison(question, corpus_id, labels)
+    handles = []
+    for label, config in zip(labels, configs, strict=True):
+        session = Session(context, credentials=credentials)
+        recorder = db.recorder(corpus_id=corpus_id, comparison_id=comparison_id, label=label)
+        handles.append(
+            start_run(
+                session, question, config, recorder=recorder, label=label, on_done=session.close
+            )
+        )
+    state.comparison_id, state.question, state.handles = comparison_id, question, handles
+
+
+def draw_live(state: CompareState) -> None:
+    running = state.running
+
+    @st.fragment(run_every=POLL_S if running else None)
+    def panel() -> None:
+        if running and not state.running:
+            st.rerun()
+        if state.running:
+            st.button(
+                "Stop all",
+                icon=":material/stop_circle:",
+                key="cmp-stop",
+                on_click=lambda: [h.stop() for h in state.handles],
+            )
+        draw_entries([entry_from_handle(h) for h in state.handles], key="cmp-live")
+
+    panel()
+
+
+def saved_comparisons(db: Any) -> None:
+    comparisons = {c.id: c for c in db.list_comparisons()}
+    if not comparisons:
+        st.info("No saved comparison yet.", icon=":material/info:")
+        return
+    chosen = st.selectbox(
+        "Comparison",
+        list(comparisons),
+        index=None,
+        format_func=lambda i: (
+            f"{when(comparisons[i].created_at)} · {comparisons[i].question[:80]}"
+            f" · {len(comparisons[i].labels)} configurations"
+        ),
+        placeholder="Choose a comparison to reopen",
+        key="cmp-saved",
+    )
+    if chosen is None:
+        return
+    comparison = db.get_comparison(chosen)
+    if comparison is None:
+        st.warning("This comparison was deleted.")
+        return
+    st.subheader(comparison.question)
+    if not comparison.runs:
+        st.info("Its runs were deleted.", icon=":material/info:")
+        return
+    draw_entries([entry_from_summary(db, r) for r in comparison.runs], key=f"cmp-saved-{chosen}")
+
+
+def picked_runs(db: Any) -> None:
+    runs = {r.run_id: r for r in db.list_runs(limit=200)}
+    if len(runs) < 2:
+        st.info("Runs appear here once there are at least two in History.", icon=":material/info:")
+        return
+    chosen = st.multiselect(
+        "Runs to compare (2 to 4)",
+        list(runs),
+        format_func=lambda i: (
+            f"{when(runs[i].started_at)} · {runs[i].question[:60]} · {runs[i].root_model}"
+        ),
+        max_selections=MAX_CONFIGS,
+        key="cmp-picked",
+    )
+    if len(chosen) < 2:
+        st.caption("Pick at least two runs.")
+        return
+    draw_entries([entry_from_summary(db, runs[i]) for i in chosen], key="cmp-picked-view")

@@ -1,0 +1,151 @@
+"""Runs side by side: one column per configuration, the differences between answers, charts.
+
+The same view serves a comparison running now (from worker handles), a saved comparison and a
+hand-picked set of runs from History (from storage).
+"""
+
+from __future__ import annotations
+
+import difflib
+import html
+from dataclasses import dataclass
+from typing import Any
+
+import streamlit as st
+
+from webui.draw import draw_iterations, status_badge
+from webui.review import models_of, totals_of
+from webui.runner import RunHandle
+from webui.trace import Totals, Trace, build_trace, format_cost, format_seconds
+
+
+@dataclass
+class Entry:
+    """One column: a run under one configuration."""
+
+    label: str
+    trace: Trace
+    totals: Totals
+    status: str | None
+    error: str | None = None
+
+    @property
+    def answer(self) -> str:
+        return self.trace.answer or ""
+
+
+def entry_from_handle(handle: RunHandle) -> Entry:
+    trace = build_trace(handle.events())
+    status = trace.status
+    if handle.done and status is None:
+        status = handle.result.status if handle.result is not None else "failed"
+    return Entry(handle.label, trace, trace.totals, status, trace.error or handle.error)
+
+
+def entry_from_summary(db: Any, summary: Any) -> Entry:
+    trace = build_trace(db.run_events(summary.run_id))
+    label = summary.label or models_of(summary)
+    return Entry(label, trace, totals_of(summary), summary.status, summary.error)
+
+
+def word_diff(old: str, new: str) -> str:
+    """`new` against `old`, word by word, as HTML: removed words struck out, added ones marked."""
+    a, b = old.split(), new.split()
+    parts: list[str] = []
+    for op, i1, i2, j1, j2 in difflib.SequenceMatcher(None, a, b, autojunk=False).get_opcodes():
+        if op in ("delete", "replace"):
+            parts.append(f"<del>{html.escape(' '.join(a[i1:i2]))}</del>")
+        if op in ("insert", "replace"):
+            parts.append(f"<ins>{html.escape(' '.join(b[j1:j2]))}</ins>")
+        if op == "equal":
+            parts.append(html.escape(" ".join(a[i1:i2])))
+    return " ".join(parts)
+
+
+def similarity(old: str, new: str) -> float:
+    return difflib.SequenceMatcher(None, old.split(), new.split(), autojunk=False).ratio()
+
+
+_DIFF_STYLE = (
+    "<style>.rlm-diff del{background:#fdd;color:#900}.rlm-diff ins{background:#dfd;"
+    "color:#060;text-decoration:none}</style>"
+)
+
+
+def draw_entries(entries: list[Entry], *, key: str) -> None:
+    """Columns side by side; then, once every run ended, the differences and the charts."""
+    columns = st.columns(len(entries), border=True)
+    for position, (column, entry) in enumerate(zip(columns, entries, strict=True)):
+        with column:
+            _draw_column(entry, key=f"{key}-{position}")
+    if all(entry.status not in (None, "running") for entry in entries):
+        _draw_differences(entries, key=key)
+        _draw_charts(entries)
+
+
+def _draw_column(entry: Entry, *, key: str) -> None:
+    st.markdown(f"**{entry.label}**")
+    st.markdown(status_badge(entry.status))
+    with st.container(key=f"{key}-answer"):
+        if entry.answer:
+            st.markdown(entry.answer)
+        elif entry.error:
+            st.error(entry.error, icon=":material/error:")
+        elif entry.status in (None, "running"):
+            st.caption("Working…")
+        else:
+            st.caption("No answer.")
+    totals = entry.totals
+    st.markdown(
+        "| | |\n|---|---|\n"
+        f"| Cost | {format_cost(totals.cost_usd)} |\n"
+        f"| Tokens | {totals.input_tokens:,} in · {totals.output_tokens:,} out |\n"
+        f"| Iterations | {totals.iterations} |\n"
+        f"| Sub-calls | {totals.sub_calls} |\n"
+        f"| Time | {format_seconds(totals.elapsed_s)} |"
+    )
+    draw_iterations(entry.trace, key=key, live=entry.status is None)
+
+
+def _draw_differences(entries: list[Entry], *, key: str) -> None:
+    base = entries[0]
+    st.subheader("Differences between answers")
+    st.caption(
+        f"Each answer against **{base.label}**: removed words struck out, added ones marked."
+    )
+    with st.container(key=f"{key}-diff"):
+        for entry in entries[1:]:
+            score = similarity(base.answer, entry.answer)
+            if base.answer == entry.answer:
+                st.markdown(f"**{entry.label}**: the same answer.")
+                continue
+            st.markdown(f"**{entry.label}** · {score:.0%} of words in common")
+            st.html(
+                f"{_DIFF_STYLE}<div class='rlm-diff'>{word_diff(base.answer, entry.answer)}</div>"
+            )
+
+
+def _draw_charts(entries: list[Entry]) -> None:
+    left, right = st.columns(2)
+    labels = [entry.label for entry in entries]
+    costs = [entry.totals.cost_usd for entry in entries]
+    with left:
+        st.markdown("**Cost (USD)**")
+        if any(cost is None for cost in costs):
+            st.caption("Some prices are unknown: add them on the Settings page.")
+        st.bar_chart(
+            {"cost": [c or 0.0 for c in costs], "run": labels},
+            x="run",
+            y="cost",
+            horizontal=True,
+            height=60 + 40 * len(entries),
+        )
+    with right:
+        st.markdown("**Time (s)**")
+        st.bar_chart(
+            {"time": [e.totals.elapsed_s for e in entries], "run": labels},
+            x="run",
+            y="time",
+            horizontal=True,
+            height=60 + 40 * len(entries),
+        )
