@@ -1,0 +1,135 @@
+"""`rlm ask` as a real subprocess: the CLI contract of DESIGN.md, against the stand-in."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.standin import StandIn
+
+ROOT = "root-model"
+SUB = "sub-model"
+
+
+def rlm(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "rlm_cli", *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, **(env or {})},
+    )
+
+
+@pytest.fixture
+def corpus_dir(tmp_path: Path) -> Path:
+    folder = tmp_path / "corpus"
+    folder.mkdir()
+    (folder / "a.txt").write_text("alpha " * 100)
+    (folder / "b.md").write_text("The meeting is on Tuesday.")
+    return folder
+
+
+def repl(code: str) -> str:
+    return f"```repl\n{code}\n```"
+
+
+def test_ask_json_reports_the_run(standin_env: StandIn, corpus_dir: Path) -> None:
+    standin_env.on(lambda req: "Tuesday", model=SUB)
+    standin_env.enqueue(
+        repl("day = llm_query(context[1])\nprint(day)"), "FINAL_VAR(day)", model=ROOT
+    )
+    proc = rlm(
+        "ask", "When is the meeting?", "--context", str(corpus_dir),
+        "--provider", "openai", "--model", ROOT, "--sub-model", SUB, "--json",
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    out = json.loads(proc.stdout)
+    assert set(out) == {
+        "run_id", "status", "answer", "iterations", "sub_calls",
+        "input_tokens", "output_tokens", "cost_usd", "elapsed_s",
+    }  # fmt: skip
+    assert (out["status"], out["answer"], out["iterations"], out["sub_calls"]) == (
+        "completed", "Tuesday", 2, 1,
+    )  # fmt: skip
+    assert out["input_tokens"] > 0 and out["output_tokens"] > 0
+    # the documents arrived in sorted order, one string each
+    assert "Tuesday" in standin_env.requests[1].prompt
+
+
+def test_ask_saves_the_run_by_default(standin_env: StandIn, corpus_dir: Path) -> None:
+    standin_env.enqueue("FINAL(saved)", model=ROOT)
+    proc = rlm("ask", "Q?", "--context", str(corpus_dir), "--model", ROOT, "--json")
+    run_id = json.loads(proc.stdout)["run_id"]
+    shown = rlm("runs", "show", run_id, "--json")
+    assert shown.returncode == 0, shown.stderr
+    assert json.loads(shown.stdout)["answer"] == "saved"
+
+
+def test_no_save_writes_no_database(
+    standin_env: StandIn, corpus_dir: Path, isolated_env: Path
+) -> None:
+    standin_env.enqueue("FINAL(x)", model=ROOT)
+    proc = rlm("ask", "Q?", "--context", str(corpus_dir), "--model", ROOT, "--no-save", "--json")
+    assert proc.returncode == 0, proc.stderr
+    assert not (isolated_env / "rlm.db").exists()
+
+
+def test_failed_run_exits_1_with_error(standin_env: StandIn, corpus_dir: Path) -> None:
+    standin_env.fail(500, times=100, model=ROOT)
+    proc = rlm("ask", "Q?", "--context", str(corpus_dir), "--model", ROOT, "--no-save", "--json")
+    out = json.loads(proc.stdout)
+    assert proc.returncode == 1
+    assert out["status"] == "failed" and "500" in out["error"]
+
+
+def test_budget_ends_with_limit_and_exit_0(standin_env: StandIn, corpus_dir: Path) -> None:
+    standin_env.enqueue(repl("print(1)"), "FINAL(best effort)", model=ROOT)
+    proc = rlm(
+        "ask", "Q?", "--context", str(corpus_dir), "--model", ROOT,
+        "--max-iterations", "1", "--no-save", "--json",
+    )  # fmt: skip
+    out = json.loads(proc.stdout)
+    assert (proc.returncode, out["status"], out["answer"]) == (0, "limit", "best effort")
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["ask", "Q?"],  # --context missing
+        ["ask", "Q?", "--context", "x", "--provider", "nope"],
+        ["ask", "Q?", "--context", "x", "--max-iterations", "0"],
+        ["ask", "Q?", "--context", "x", "--db", "sqlite://", "--no-save"],
+    ],
+)
+def test_bad_usage_exits_2(args: list[str]) -> None:
+    assert rlm(*args).returncode == 2
+
+
+def test_unreadable_context_exits_2_and_says_why(tmp_path: Path) -> None:
+    proc = rlm("ask", "Q?", "--context", str(tmp_path / "missing.txt"), "--no-save")
+    assert proc.returncode == 2
+    assert "missing.txt" in proc.stderr
+
+
+def test_human_output_prints_the_answer(standin_env: StandIn, corpus_dir: Path) -> None:
+    standin_env.enqueue(repl("print(len(context))"), "FINAL(two documents)", model=ROOT)
+    proc = rlm("ask", "Q?", "--context", str(corpus_dir), "--model", ROOT, "--no-save")
+    assert proc.returncode == 0
+    assert proc.stdout.strip() == "two documents"
+    assert "iteration 1" in proc.stderr
+
+
+def test_base_url_flag_wins_over_environment(standin: StandIn, corpus_dir: Path) -> None:
+    standin.enqueue("FINAL(via flag)", model=ROOT)
+    env = {"OPENAI_API_KEY": "test-key", "OPENAI_BASE_URL": "http://127.0.0.1:9/v1"}
+    proc = rlm(
+        "ask", "Q?", "--context", str(corpus_dir), "--provider", "openai", "--model", ROOT,
+        "--base-url", standin.openai_base_url, "--no-save", "--json", env=env,
+    )  # fmt: skip
+    assert json.loads(proc.stdout)["answer"] == "via flag"
