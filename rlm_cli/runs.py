@@ -1,10 +1,227 @@
-"""`rlm runs` (filled in by its owner)."""
+"""`rlm runs list | show RUN_ID | export RUN_ID`: read the runs that `rlm ask` and the app saved.
+
+Exit codes: 0 ok, 1 unknown run or database failure (with a message on stderr), 2 bad usage.
+"""
 
 from __future__ import annotations
 
 import argparse
+import json
+import os
+import sys
+import time
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+from rlm_engine.errors import RLMError
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser("runs", help="(not yet available)")
-    parser.set_defaults(func=lambda args: parser.error("not yet available"))
+    parser = subparsers.add_parser("runs", help="list, show and export saved runs")
+    commands = parser.add_subparsers(dest="runs_command", required=True)
+
+    listing = commands.add_parser("list", help="saved runs, newest first")
+    listing.add_argument("--limit", type=int, default=20, metavar="N")
+    listing.add_argument("--offset", type=int, default=0, metavar="N")
+    listing.add_argument("--status", help="completed, limit, failed, cancelled, interrupted, ...")
+    listing.add_argument("--model", help="root or sub model name")
+    listing.add_argument("--search", metavar="TEXT", help="text in the question or the answer")
+    listing.set_defaults(func=_list)
+
+    show = commands.add_parser("show", help="one run's whole trace")
+    show.add_argument("run_id", metavar="RUN_ID")
+    show.set_defaults(func=_show)
+
+    export = commands.add_parser("export", help="one run as JSON that later versions can read")
+    export.add_argument("run_id", metavar="RUN_ID")
+    export.add_argument("-o", "--output", type=Path, metavar="FILE", help="default: stdout")
+    export.set_defaults(func=_export)
+
+    for sub in (listing, show, export):
+        sub.add_argument(
+            "--db", metavar="URL", help="database URL (default: RLM_DB_URL or data dir)"
+        )
+    for sub in (listing, show):
+        sub.add_argument("--json", action="store_true", help="print JSON")
+
+
+def _fail(message: str) -> int:
+    print(f"error: {message}", file=sys.stderr)
+    return 1
+
+
+def _with_db(args: argparse.Namespace, action: Any) -> int:
+    from rlm_engine.paths import default_db_url
+    from storage import Database
+
+    try:
+        with Database.open(args.db or default_db_url()) as db:
+            return action(db)
+    except RLMError as exc:
+        return _fail(str(exc))
+    except BrokenPipeError:  # `rlm runs show X | head`: the reader left, nothing is wrong
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
+
+
+def _list(args: argparse.Namespace) -> int:
+    if args.limit < 1 or args.offset < 0:
+        return _fail("--limit must be at least 1 and --offset at least 0.")
+
+    def action(db: Any) -> int:
+        runs = db.list_runs(
+            status=args.status,
+            model=args.model,
+            text=args.search,
+            limit=args.limit,
+            offset=args.offset,
+        )
+        if args.json:
+            print(json.dumps([asdict(run) for run in runs], indent=2))
+        else:
+            print(format_run_list(runs))
+        return 0
+
+    return _with_db(args, action)
+
+
+def _show(args: argparse.Namespace) -> int:
+    def action(db: Any) -> int:
+        run = db.get_run(args.run_id)
+        if run is None:
+            return _fail(f"no run {args.run_id!r} in {db.url}; see `rlm runs list`.")
+        events = db.run_events(args.run_id)
+        if args.json:
+            summary = {
+                k: v
+                for k, v in asdict(run).items()
+                if k not in ("iterations_trace", "code_blocks", "sub_calls_trace")
+            }
+            print(json.dumps({"run": summary, "events": events}, indent=2))
+        else:
+            print(format_trace(run, events))
+        return 0
+
+    return _with_db(args, action)
+
+
+def _export(args: argparse.Namespace) -> int:
+    def action(db: Any) -> int:
+        data = db.export_run(args.run_id)
+        if data is None:
+            return _fail(f"no run {args.run_id!r} in {db.url}; see `rlm runs list`.")
+        text = json.dumps(data, indent=2, ensure_ascii=False) + "\n"
+        if args.output is None:
+            sys.stdout.write(text)
+            return 0
+        try:
+            args.output.write_text(text, encoding="utf-8")
+        except OSError as exc:
+            return _fail(f"cannot write {args.output}: {exc.strerror}. Choose another -o FILE.")
+        print(f"exported run {args.run_id} to {args.output}", file=sys.stderr)
+        return 0
+
+    return _with_db(args, action)
+
+
+# formatting ---------------------------------------------------------------------------------
+
+
+def _when(seconds: float | None) -> str:
+    return "-" if seconds is None else time.strftime("%Y-%m-%d %H:%M", time.localtime(seconds))
+
+
+def _cost(cost: float | None) -> str:
+    return "unknown" if cost is None else f"${cost:.4f}"
+
+
+def _one_line(text: str | None, width: int) -> str:
+    flat = " ".join((text or "").split())
+    return flat if len(flat) <= width else flat[: width - 1] + "…"
+
+
+def format_run_list(runs: list[Any]) -> str:
+    if not runs:
+        return "No saved runs."
+    lines = [
+        f"{'RUN ID':32}  {'STARTED':16}  {'STATUS':11}  {'MODEL':20}  "
+        f"{'TOKENS':>9}  {'COST':>9}  QUESTION"
+    ]
+    for run in runs:
+        tokens = run.input_tokens + run.output_tokens
+        lines.append(
+            f"{run.run_id:32}  {_when(run.started_at):16}  {run.status:11}  "
+            f"{_one_line(run.root_model, 20):20}  {tokens:>9,}  {_cost(run.cost_usd):>9}  "
+            f"{_one_line(run.question, 60)}"
+        )
+    return "\n".join(lines)
+
+
+def _block(text: str | None, indent: str) -> list[str]:
+    return [indent + "  " + line for line in (text or "").splitlines() or [""]]
+
+
+def _usage(event: dict[str, Any]) -> str:
+    usage = event.get("usage") or {}
+    return (
+        f"{usage.get('input_tokens', 0):,} in / {usage.get('output_tokens', 0):,} out, "
+        f"{_cost(event.get('cost_usd'))}, {event.get('elapsed_s') or 0:.2f} s"
+    )
+
+
+def _event_lines(event: dict[str, Any]) -> list[str]:
+    kind, indent = event.get("type"), "    " * int(event.get("depth") or 0)
+    if kind == "run_started" and event.get("depth"):
+        return [f"{indent}== child RLM for call {event.get('parent_call_id')}: {event['question']}"]
+    if kind == "root_response":
+        label = "Forced answer" if event.get("forced") else f"Iteration {event.get('iteration')}"
+        head = f"{indent}--- {label} [{event.get('model')}] {_usage(event)}"
+        return [head, *_block(event.get("text"), indent)]
+    if kind == "code_executed":
+        head = f"{indent}  > code block {int(event.get('block_index') or 0) + 1} "
+        head += f"({event.get('elapsed_s') or 0:.2f} s, {event.get('output_chars', 0):,} chars out)"
+        lines = [head, *_block(event.get("code"), indent + "  "), f"{indent}    output:"]
+        lines += _block(event.get("output"), indent + "  ")
+        if event.get("error"):
+            lines.append(f"{indent}    error: {event['error']}")
+        if event.get("restarted"):
+            lines.append(f"{indent}    (the REPL was restarted: variables were lost)")
+        return lines
+    if kind == "sub_call_started":
+        head = f"{indent}  > sub-call {event.get('call_id')} "
+        head += f"[{event.get('kind')} {event.get('model')}]"
+        return [head, f"{indent}    prompt:", *_block(event.get("prompt"), indent + "    ")]
+    if kind == "sub_call_finished":
+        lines = [f"{indent}  < sub-call {event.get('call_id')} done: {_usage(event)}"]
+        if event.get("error"):
+            return [*lines, f"{indent}    error: {event['error']}"]
+        return [*lines, f"{indent}    response:", *_block(event.get("response"), indent + "    ")]
+    if kind == "notice":
+        return [f"{indent}  ! {event.get('message')}"]
+    if kind == "final_answer":
+        return [f"{indent}FINAL ({event.get('source')}):", *_block(event.get("answer"), indent)]
+    if kind == "run_finished" and event.get("depth"):
+        return [f"{indent}== child RLM {event.get('status')}: {_one_line(event.get('answer'), 80)}"]
+    return []
+
+
+def format_trace(run: Any, events: list[dict[str, Any]]) -> str:
+    """The whole run, human readable: header, then every event in order, then the outcome."""
+    sub = f", sub {run.sub_provider}:{run.sub_model}" if run.sub_model else ""
+    lines = [
+        f"Run {run.run_id}: {run.status}",
+        f"Question: {run.question}",
+        f"Models: root {run.root_provider}:{run.root_model}{sub}",
+        f"Started {_when(run.started_at)}; {run.iterations} iterations, {run.sub_calls} sub-calls, "
+        f"{run.input_tokens:,} in / {run.output_tokens:,} out tokens, cost {_cost(run.cost_usd)}"
+        + (f", {run.elapsed_s:.1f} s" if run.elapsed_s is not None else ""),
+        "",
+    ]
+    for event in events:
+        lines.extend(_event_lines(event))
+    lines += ["", f"Status: {run.status}"]
+    if run.error:
+        lines.append(f"Error: {run.error}")
+    lines.append(f"Answer: {run.answer if run.answer is not None else '(none)'}")
+    return "\n".join(lines)

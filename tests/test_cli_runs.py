@@ -1,0 +1,118 @@
+"""`rlm runs list | show | export` as a real subprocess, on a database filled by the recorder."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from rlm_engine.events import SubCallFinished, SubCallStarted, event_from_dict
+from rlm_engine.paths import default_db_url
+from storage import Database
+from tests.fixtures.runs import record, run_events
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def rlm(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "rlm_cli", *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+@pytest.fixture
+def db_url(tmp_path: Path) -> str:
+    return f"sqlite:///{tmp_path / 'runs.db'}"
+
+
+@pytest.fixture
+def saved(db_url: str) -> list:
+    """Two runs: 'older' (failed) then 'newer' (completed, 3 sub-calls)."""
+    with Database.open(db_url) as db:
+        record(db.recorder(), run_events("older", question="Who wrote it?", status="failed"))
+        events = run_events("newer", question="Where is the cat?", sub_calls=3)
+        record(db.recorder(), events)
+    return events
+
+
+def test_list_json_shows_runs_newest_first(saved: list, db_url: str) -> None:
+    done = rlm("runs", "list", "--db", db_url, "--json")
+    assert [run["run_id"] for run in json.loads(done.stdout)] == ["newer", "older"]
+
+
+@pytest.mark.parametrize(
+    ("flags", "expected"),
+    [
+        (["--status", "failed"], ["older"]),
+        (["--search", "CAT"], ["newer"]),
+        (["--limit", "1"], ["newer"]),
+    ],
+)
+def test_list_filters(saved: list, db_url: str, flags: list[str], expected: list[str]) -> None:
+    done = rlm("runs", "list", "--db", db_url, "--json", *flags)
+    assert [run["run_id"] for run in json.loads(done.stdout)] == expected
+
+
+def test_list_prints_a_table(saved: list, db_url: str) -> None:
+    lines = rlm("runs", "list", "--db", db_url).stdout.splitlines()
+    assert [line.split()[0] for line in lines] == ["RUN", "newer", "older"]
+
+
+def test_list_uses_the_data_directory_by_default() -> None:
+    with Database.open(default_db_url()) as db:
+        record(db.recorder(), run_events("in-data-dir"))
+    assert "in-data-dir" in rlm("runs", "list").stdout
+
+
+def test_show_prints_every_prompt_and_response(saved: list, db_url: str) -> None:
+    out = rlm("runs", "show", "newer", "--db", db_url).stdout
+    texts = [e.prompt for e in saved if isinstance(e, SubCallStarted)]
+    texts += [e.response for e in saved if isinstance(e, SubCallFinished)]
+    assert [text for text in texts if text not in out] == []
+
+
+def test_show_prints_code_output_and_answer(saved: list, db_url: str) -> None:
+    out = rlm("runs", "show", "newer", "--db", db_url).stdout
+    assert ("print(answers)" in out, "['answer 2.0', ...]" in out, "Answer: 42" in out) == (
+        True,
+        True,
+        True,
+    )
+
+
+def test_show_json_holds_the_events(saved: list, db_url: str) -> None:
+    shown = json.loads(rlm("runs", "show", "newer", "--db", db_url, "--json").stdout)
+    assert [event_from_dict(e) for e in shown["events"]] == saved
+
+
+def test_export_to_a_file_imports_elsewhere(saved: list, db_url: str, tmp_path: Path) -> None:
+    target = tmp_path / "run.json"
+    assert rlm("runs", "export", "newer", "--db", db_url, "-o", str(target)).returncode == 0
+    with Database.open(f"sqlite:///{tmp_path / 'other.db'}") as other:
+        other.import_run(json.loads(target.read_text()))
+        assert [event_from_dict(e) for e in other.run_events("newer")] == saved
+
+
+@pytest.mark.parametrize("command", ["show", "export"])
+def test_unknown_run_says_so_and_exits_1(saved: list, db_url: str, command: str) -> None:
+    done = rlm("runs", command, "nope", "--db", db_url)
+    assert (done.returncode, "no run 'nope'" in done.stderr, done.stdout) == (1, True, "")
+
+
+def test_corrupt_database_gives_a_message_not_a_traceback(tmp_path: Path) -> None:
+    path = tmp_path / "bad.db"
+    path.write_bytes(b"not a database at all" * 100)
+    done = rlm("runs", "list", "--db", f"sqlite:///{path}")
+    assert (done.returncode, "not a readable SQLite database" in done.stderr) == (1, True)
+    assert "Traceback" not in done.stderr
+
+
+def test_bad_usage_exits_2(db_url: str) -> None:
+    assert rlm("runs", "list", "--db", db_url, "--limit", "many").returncode == 2
