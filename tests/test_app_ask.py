@@ -112,3 +112,12 @@ def test_missing_key_is_a_clear_error(provider: str) -> None:
     at = finish(ask(upload(at, ("notes.txt", NOTES, "text/plain")), "Anything"))
     assert at.error
     assert not at.exception
+
+
+def test_price_overrides_from_settings_price_the_run(standin_env: StandIn) -> None:
+    standin_env.enqueue("FINAL(7431)", model=ROOT)
+    at = upload(open_ask(), ("notes.txt", NOTES, "text/plain"))
+    at.session_state["rlm_settings"].price_overrides = {ROOT: (1_000_000.0, 0.0)}
+    at = finish(ask(at, "What is the code?"))
+    result = at.session_state["rlm_workspace"].conversation[0].result
+    assert result.cost_usd == result.input_tokens

@@ -21,6 +21,11 @@ def field(item: Any, name: str, default: Any = None) -> Any:
     return getattr(item, name, default)
 
 
+def _pages(document: Any) -> int:
+    """A PDF's pages; a text file has none."""
+    return (field(document, "n_pages", 0) or 0) if field(document, "kind") == "pdf" else 0
+
+
 def upload_key(files: Sequence[Any]) -> tuple[Any, ...]:
     """Identity of a set of uploads: extraction runs again only when it changes."""
     return tuple((f.file_id, f.name, f.size) for f in files)
@@ -49,7 +54,7 @@ def draw_summary(documents: Sequence[Any], problems: Sequence[Any] = ()) -> None
     chars = sum(field(d, "chars", 0) or 0 for d in documents)
     cols = st.columns(4)
     cols[0].metric("Documents", len(documents))
-    cols[1].metric("Pages", sum(field(d, "n_pages", 0) or 0 for d in documents))
+    cols[1].metric("Pages", sum(_pages(d) for d in documents), help="Of the PDFs.")
     cols[2].metric("Characters", f"{chars:,}")
     cols[3].metric("Tokens (estimate)", f"~{(chars + 3) // 4:,}", help="Characters / 4.")
     if documents:
@@ -58,7 +63,7 @@ def draw_summary(documents: Sequence[Any], problems: Sequence[Any] = ()) -> None
                 {
                     "document": field(d, "name"),
                     "kind": field(d, "kind"),
-                    "pages": field(d, "n_pages", 0) or None,
+                    "pages": _pages(d) or None,
                     "characters": field(d, "chars", 0),
                 }
                 for d in documents

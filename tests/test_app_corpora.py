@@ -1,0 +1,64 @@
+"""The Corpora page under AppTest, over a real SQLite database."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from rlm_engine.corpus import load_files
+from rlm_engine.paths import default_db_url
+from storage import Database
+from tests.apptest import open_app
+
+
+@pytest.fixture
+def db() -> Iterator[Any]:
+    database = Database.open(default_db_url())
+    try:
+        yield database
+    finally:
+        database.close()
+
+
+@pytest.fixture
+def corpus(db: Any) -> Any:
+    files = [("a.txt", b"first document"), ("b.md", b"# second document")]
+    return db.save_corpus("Notes", load_files(files).documents)
+
+
+def open_corpus(corpus: Any) -> Any:
+    at = open_app("pages/corpora.py")
+    return at.selectbox(key="corpora-open").set_value(corpus.id).run()
+
+
+def test_a_corpus_shows_its_documents(corpus: Any) -> None:
+    at = open_corpus(corpus)
+    assert {m.label: m.value for m in at.metric}["Documents"] == "2"
+    assert not at.exception
+
+
+def test_rename(db: Any, corpus: Any) -> None:
+    at = open_corpus(corpus)
+    at.text_input(key="corpora-name").set_value("Meeting notes")
+    at.button(key="corpora-rename-ok").click().run()
+    assert db.get_corpus(corpus.id).name == "Meeting notes"
+
+
+def test_delete(db: Any, corpus: Any) -> None:
+    at = open_corpus(corpus)
+    at.button(key="corpora-delete").click().run()
+    assert db.get_corpus(corpus.id) is None
+
+
+def test_ask_about_it_opens_the_ask_page_on_that_corpus(corpus: Any) -> None:
+    at = open_corpus(corpus)
+    next(b for b in at.button if b.label == "Ask about it").click().run()
+    assert at.session_state["rlm_workspace"].corpus_id == corpus.id
+    assert at.title[0].value == "Ask"
+
+
+def test_no_corpus_yet_says_where_to_start(db: Any) -> None:
+    at = open_app("pages/corpora.py")
+    assert "Upload files on the Ask page" in at.info[0].value
