@@ -1,0 +1,128 @@
+"""Storage speed: events recorded per second, listing 10,000 runs, loading a 1,000-sub-call trace.
+
+    uv run python bench/bench_storage.py [--engines sqlite,postgresql] [--runs 10000]
+
+SQLite is a file in a temporary directory (WAL, synchronous=NORMAL, as the app uses it);
+PostgreSQL is a throwaway local server (tests/fixtures/postgres.py, fsync=off). Results and the
+machine go to bench/README.md and /work/notes/bench_storage.md by hand.
+"""
+
+from __future__ import annotations
+
+import argparse
+import platform
+import statistics
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from storage import Database
+from tests.fixtures.postgres import create_database, pg_bin, postgres_server
+from tests.fixtures.runs import record, run_events
+
+
+@contextmanager
+def database_url(engine: str) -> Iterator[str]:
+    if engine == "sqlite":
+        with tempfile.TemporaryDirectory() as tmp:
+            yield f"sqlite:///{Path(tmp) / 'bench.db'}"
+        return
+    bin_dir = pg_bin()
+    if bin_dir is None:
+        raise SystemExit("PostgreSQL binaries not found: apt-get install postgresql")
+    with postgres_server(bin_dir) as admin:
+        yield create_database(admin)
+
+
+def best_of(repeat: int, action: Callable[[], object]) -> tuple[float, float]:
+    """(best, median) seconds over `repeat` calls."""
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        action()
+        times.append(time.perf_counter() - start)
+    return min(times), statistics.median(times)
+
+
+def bench_recording(db: Database) -> None:
+    events = run_events("rate", iterations=10, sub_calls=250)  # 5,014 events
+    start = time.perf_counter()
+    record(db.recorder(), events)
+    elapsed = time.perf_counter() - start
+    print(
+        f"  record, 1 thread:   {len(events):,} events in {elapsed:.2f} s = "
+        f"{len(events) / elapsed:,.0f} events/s ({elapsed / len(events) * 1e3:.2f} ms/event)"
+    )
+    runs = [run_events(f"par{i}", iterations=5, sub_calls=100) for i in range(8)]
+    recorder = db.recorder()
+    threads = [threading.Thread(target=record, args=(recorder, e)) for e in runs]
+    start = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    elapsed = time.perf_counter() - start
+    total = sum(len(e) for e in runs)
+    print(
+        f"  record, 8 threads:  {total:,} events in {elapsed:.2f} s = "
+        f"{total / elapsed:,.0f} events/s"
+    )
+
+
+def fill_runs(db: Database, n: int) -> None:
+    """n small finished runs (4 events each), through the recorder."""
+    recorder = db.recorder()
+    for i in range(n):
+        record(recorder, run_events(f"list{i:05d}", iterations=1, sub_calls=0))
+
+
+def bench_listing(db: Database, n: int) -> None:
+    start = time.perf_counter()
+    fill_runs(db, n)
+    print(f"  (filled {n:,} runs in {time.perf_counter() - start:.1f} s)")
+    cases = {
+        "first page (50)": lambda: db.list_runs(limit=50),
+        "page 100 (50)": lambda: db.list_runs(limit=50, offset=4950),
+        f"all {n:,} runs": lambda: db.list_runs(limit=n),
+        "count": lambda: db.count_runs(),
+        "text search, 50": lambda: db.list_runs(text="secret", limit=50),
+        "model filter, 50": lambda: db.list_runs(model="gpt-root", limit=50),
+    }
+    for name, action in cases.items():
+        best, median = best_of(5, action)
+        print(f"  list {name:18} best {best * 1e3:8.1f} ms   median {median * 1e3:8.1f} ms")
+
+
+def bench_trace(db: Database) -> None:
+    record(db.recorder(), run_events("trace", iterations=4, sub_calls=250))  # 1,000 sub-calls
+    for name, action in {
+        "get_run (1,000 sub-calls)": lambda: db.get_run("trace"),
+        "run_events (2,000+ events)": lambda: db.run_events("trace"),
+        "export_run": lambda: db.export_run("trace"),
+    }.items():
+        best, median = best_of(5, action)
+        print(f"  {name:28} best {best * 1e3:8.1f} ms   median {median * 1e3:8.1f} ms")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--engines", default="sqlite,postgresql")
+    parser.add_argument("--runs", type=int, default=10_000)
+    args = parser.parse_args()
+    print(f"{platform.platform()}, Python {platform.python_version()}, {platform.processor()}")
+    for engine in args.engines.split(","):
+        print(f"\n{engine}")
+        with database_url(engine) as url, Database.open(url) as db:
+            bench_recording(db)
+            bench_trace(db)
+            bench_listing(db, args.runs)
+
+
+if __name__ == "__main__":
+    main()
