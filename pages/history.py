@@ -9,6 +9,7 @@ import streamlit as st
 
 from webui.resources import database, shown_errors
 from webui.review import STATUSES, draw_stored_run, run_row, when
+from webui.trace import plural
 
 PAGE_SIZE = 50
 
@@ -56,7 +57,7 @@ with shown_errors("The history could not be read"):
     if pages > 1:
         page = st.number_input(f"Page (of {pages})", 1, pages, 1)
     runs = db.list_runs(**filters, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
-    st.caption(f"{total} run{'s' if total != 1 else ''}")
+    st.caption(plural(total, "run"))
 
     if not runs:
         st.info("No saved run matches. Runs appear here as soon as they start on the Ask page.")

@@ -17,6 +17,7 @@ from webui.config_form import (
 from webui.review import when
 from webui.runner import start_run
 from webui.state import CompareState, Settings, Workspace
+from webui.trace import plural
 
 POLL_S = 0.5
 MAX_CONFIGS = 4
@@ -36,7 +37,7 @@ def new_comparison(state: CompareState, db: Any, prefs: Settings, ws: Workspace)
         "Corpus",
         ids,
         index=ids.index(ws.corpus_id) if ws.corpus_id in corpora else 0,
-        format_func=lambda i: f"{corpora[i].name} · {corpora[i].n_documents} documents",
+        format_func=lambda i: f"{corpora[i].name} · {plural(corpora[i].n_documents, 'document')}",
         key="cmp-corpus",
     )
     question = st.text_area("Question", key="cmp-question", height=80)
@@ -138,7 +139,7 @@ def saved_comparisons(db: Any) -> None:
         index=None,
         format_func=lambda i: (
             f"{when(comparisons[i].created_at)} · {comparisons[i].question[:80]}"
-            f" · {len(comparisons[i].labels)} configurations"
+            f" · {plural(len(comparisons[i].labels), 'configuration')}"
         ),
         placeholder="Choose a comparison to reopen",
         key="cmp-saved",

@@ -9,6 +9,7 @@ from typing import Any
 import streamlit as st
 
 from rlm_engine.corpus import Corpus, load_files
+from webui.trace import plural
 
 UPLOAD_TYPES = ["pdf", "txt", "md", "markdown", "rst", "csv", "tsv", "json", "jsonl", "html",
                 "htm", "xml", "tex", "log", "yaml", "yml", "py", "srt", "vtt", "eml"]  # fmt: skip
@@ -122,7 +123,7 @@ def saved_corpus_picker(ws: Any, db: Any) -> None:
         "Corpus",
         list(corpora),
         format_func=lambda i: (
-            f"{corpora[i].name} · {corpora[i].n_documents} documents · "
+            f"{corpora[i].name} · {plural(corpora[i].n_documents, 'document')} · "
             f"{corpora[i].total_chars:,} characters"
         ),
         index=None,

@@ -19,6 +19,7 @@ from webui.trace import (
     format_cost,
     format_seconds,
     format_tokens,
+    plural,
 )
 
 STATUS_BADGES = {
@@ -83,8 +84,8 @@ def _iteration_title(iteration: Iteration) -> str:
     parts = [
         name,
         iteration.model,
-        n_blocks and f"{n_blocks} code block{'s' if n_blocks != 1 else ''}",
-        n_calls and f"{n_calls} sub-call{'s' if n_calls != 1 else ''}",
+        n_blocks and plural(n_blocks, "code block"),
+        n_calls and plural(n_calls, "sub-call"),
         f"{format_tokens(iteration.input_tokens + iteration.output_tokens)} tokens",
         format_seconds(iteration.elapsed_s),
     ]
@@ -173,7 +174,7 @@ def _draw_sub_call(call: SubCall) -> None:
 
 def _draw_child(trace: Trace) -> None:
     """A child RLM's iterations, flat (expanders cannot nest)."""
-    st.markdown(f"**Child RLM** · {len(trace.iterations)} iterations")
+    st.markdown(f"**Child RLM** · {plural(len(trace.iterations), 'iteration')}")
     for iteration in trace.iterations:
         st.markdown(f"*{_iteration_title(iteration)}*")
         if iteration.reasoning:

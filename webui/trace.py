@@ -251,3 +251,8 @@ def format_seconds(seconds: float | None) -> str:
 
 def format_tokens(tokens: int) -> str:
     return f"{tokens / 1000:.1f}k" if tokens >= 10_000 else str(tokens)
+
+
+def plural(count: int, word: str) -> str:
+    """ "1 document", "2 documents"."""
+    return f"{count:,} {word}{'' if count == 1 else 's'}"
