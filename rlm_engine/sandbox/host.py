@@ -36,7 +36,7 @@ INTERRUPT_GRACE_S = 2.0
 REQUEST_TIMEOUT_S = 120.0
 LOST_VARIABLES = "`context` was reloaded; every other variable was lost."
 _TIMEOUT, _DEAD = object(), object()
-_preferred: list[int] = [0]  # index into launch.plans() that worked last, shared by sandboxes
+_failed_modes: set[str] = set()  # modes that did not start here: not tried again by new sandboxes
 
 
 class _Worker:
@@ -156,23 +156,23 @@ class Sandbox:
 
     def _spawn(self) -> _Worker:
         """Start a worker in the strongest mode that works (a restart keeps the mode and uid)."""
-        candidates = launch.plans() if self._plan is None else [self._plan]
-        first = _preferred[0] if self._plan is None else 0
+        if self._plan is not None:
+            candidates = [self._plan]
+        else:
+            every = launch.plans()
+            candidates = [p for p in every if p.isolation.mode not in _failed_modes] or every[-1:]
         failures = []
-        for index, plan in enumerate(candidates):
-            if index < first:
-                continue
+        for plan in candidates:
             worker = _Worker(plan, self._ensure_workdir(plan), self.memory_limit_mb)
             ready = _next_message(worker, time.monotonic() + START_TIMEOUT_S)
             if isinstance(ready, dict) and ready.get("op") == "ready":
-                if self._plan is None:
-                    _preferred[0] = index
-                    if index > 0:
-                        log.warning("sandbox: weaker isolation (%s): %s",
-                                    plan.isolation.describe(), "; ".join(failures))  # fmt: skip
+                if self._plan is None and not plan.isolation.full:
+                    log.warning("sandbox: weaker isolation (%s)%s", plan.isolation.describe(),
+                                "".join(f"; {f}" for f in failures))  # fmt: skip
                 self._plan, self.isolation = plan, plan.isolation
                 return worker
             worker.kill()
+            _failed_modes.add(plan.isolation.mode)
             failures.append(f"{plan.isolation.mode}: {worker.tail.decode(errors='replace')[-300:]}")
         raise SandboxError(
             "The REPL worker could not start: " + "; ".join(failures) + ". Check that "
@@ -360,10 +360,16 @@ def _next_message(worker: _Worker, deadline: float) -> object:
 
 
 def _force_remove(func: Any, path: str, exc_info: Any) -> None:
-    """rmtree's helper for files the model made unreadable (chmod 000 directories)."""
+    """rmtree's helper for files the model made unreadable (chmod 000 directories): opens them
+    up and removes them. Never chmods through a symlink (it may point at a host file)."""
     try:
         os.chmod(os.path.dirname(path), stat.S_IRWXU)
-        os.chmod(path, stat.S_IRWXU)
-        func(path)
+        if os.path.islink(path):
+            os.unlink(path)
+        elif os.path.isdir(path):
+            os.chmod(path, stat.S_IRWXU)
+            shutil.rmtree(path, onerror=_force_remove)
+        else:
+            os.unlink(path)
     except OSError:
         log.warning("sandbox: could not remove %s", path)

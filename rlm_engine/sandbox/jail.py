@@ -1,14 +1,16 @@
 """Starts the worker behind the walls the OS allows. Standalone, stdlib-only.
 
 Run by the host as `python -I -S jail.py CONFIG_JSON`, usually under
-`unshare --net --pid --mount --ipc --uts --fork --kill-child --mount-proc`, which makes this
-process PID 1 of fresh namespaces with its own /proc. Then, in order:
+`unshare [--user --map-root-user] --net --pid --mount --ipc --uts --fork --kill-child --mount-proc`,
+which makes this process PID 1 of fresh namespaces with its own /proc. Then, in order:
 
-1. expose: paths the worker must read (the interpreter, worker.py, the workdir) that sit below a
-   directory others cannot enter (e.g. /root, mode 700) are re-mounted under a tmpfs laid over that
-   directory: the rest of it stays hidden.
-2. fork the worker, which sets its rlimits, drops to the sandbox uid/gid (when root),
-   forbids new privileges and execs `python -I -S worker.py FD`.
+1. walls: an empty tmpfs is laid over the host user's home, /tmp, /var/tmp, /dev/shm and
+   /run/user/UID, and over any directory the worker's uid cannot enter (e.g. /root, mode 700).
+   The paths the worker needs (the interpreter, worker.py, the workdir) are bound back in; the
+   whole tree is then remounted read-only, except the workdir.
+2. fork the worker, which sets its rlimits, drops to the sandbox uid/gid (when root) or gives up
+   every capability (root of a user namespace: it must not undo the walls), forbids new
+   privileges and execs `python -I -S worker.py FD`.
 3. stay as PID 1: reap orphans (so a fork bomb's zombies do not pin RLIMIT_NPROC) and exit with
    the worker's status. When this process dies, the kernel kills everything in the namespace.
 
@@ -20,12 +22,25 @@ from __future__ import annotations
 import ctypes
 import json
 import os
+import re
 import resource
 import stat
 import sys
 
-MS_NOSUID, MS_NODEV, MS_BIND, MS_REC = 2, 4, 4096, 16384
-PR_SET_NO_NEW_PRIVS = 38
+MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC, MS_REMOUNT = 1, 2, 4, 8, 32
+MS_NOATIME, MS_NODIRATIME, MS_BIND, MS_REC, MS_RELATIME = 1024, 2048, 4096, 16384, 1 << 21
+# statvfs flag -> mount flag: a remount must keep the flags the kernel locked on the mount
+KEPT_FLAGS = {
+    os.ST_NOSUID: MS_NOSUID,
+    os.ST_NODEV: MS_NODEV,
+    os.ST_NOEXEC: MS_NOEXEC,
+    os.ST_NOATIME: MS_NOATIME,
+    os.ST_NODIRATIME: MS_NODIRATIME,
+    os.ST_RELATIME: MS_RELATIME,
+}
+PR_CAPBSET_DROP, PR_SET_SECUREBITS, PR_SET_NO_NEW_PRIVS, PR_CAP_AMBIENT = 24, 28, 38, 47
+PR_CAP_AMBIENT_CLEAR_ALL = 4
+SECURE_NOROOT_ALL = 0x2F  # NOROOT, NO_SETUID_FIXUP and KEEP_CAPS_LOCKED, each locked
 
 
 def _libc() -> ctypes.CDLL:
@@ -50,26 +65,71 @@ def _closed_ancestor(path: str) -> str | None:
     return None
 
 
-def expose(paths: list[str]) -> None:
-    """Make `paths` reachable for the dropped uid without opening their closed ancestors."""
-    paths = [os.path.normpath(p) for p in paths]
+def _cover(path: str, hide: list[str]) -> str | None:
+    """The directory to lay a tmpfs over so that `path` is hidden or reachable, if any."""
+    return next((h for h in hide if path.startswith(h + "/")), None) or _closed_ancestor(path)
+
+
+def build_walls(paths: list[str], hide: list[str], writable: str, readonly: bool) -> None:
+    """Hide `hide` and closed directories, keep `paths` reachable, make all else read-only."""
+    hide = [os.path.normpath(h) for h in hide if h and os.path.isdir(h)]
+    hide = [h for h in dict.fromkeys(hide) if h != "/" and not _cover(h, hide)]
+    paths = [os.path.normpath(p) for p in dict.fromkeys(paths)]
+    writable = os.path.normpath(writable)
     inside = [p for p in paths if any(p.startswith(q + "/") for q in paths)]
     todo = []
-    for path in (p for p in dict.fromkeys(paths) if p not in inside):
-        ancestor = _closed_ancestor(path)
-        if ancestor is not None:
-            todo.append((path, os.open(path, os.O_PATH), ancestor))
+    for path in (p for p in paths if p not in inside):
+        cover = _cover(path, hide)
+        if cover is not None or (readonly and path == writable):
+            todo.append((path, os.open(path, os.O_PATH), cover))
     covered: set[str] = set()
-    for path, fd, ancestor in todo:
-        if ancestor not in covered:
-            _mount("tmpfs", ancestor, "tmpfs", MS_NOSUID | MS_NODEV, "mode=755,size=1m")
-            covered.add(ancestor)
+    for cover in [*hide, *(c for _, _, c in todo if c is not None)]:
+        if cover not in covered:
+            _mount("tmpfs", cover, "tmpfs", MS_NOSUID | MS_NODEV, "mode=755,size=1m")
+            covered.add(cover)
+    for path, fd, _ in todo:
         is_dir = stat.S_ISDIR(os.fstat(fd).st_mode)
         os.makedirs(path if is_dir else os.path.dirname(path), exist_ok=True)
-        if not is_dir:
+        if not is_dir and not os.path.exists(path):
             open(path, "a").close()
         _mount(f"/proc/self/fd/{fd}", path, None, MS_BIND | MS_REC, None)
         os.close(fd)
+    if readonly:
+        make_readonly(keep=writable)
+
+
+def make_readonly(keep: str) -> None:
+    """Remount every mount read-only but `keep`: model code may write its workdir only."""
+    with open("/proc/self/mountinfo") as f:
+        points = [line.split()[4] for line in f]
+    for point in dict.fromkeys(re.sub(r"\\([0-7]{3})", _octal, p) for p in points):
+        if point == keep or point.startswith(keep + "/") or not os.path.exists(point):
+            continue
+        flags = os.statvfs(point).f_flag
+        kept = sum(ms for st, ms in KEPT_FLAGS.items() if flags & st)
+        try:
+            _mount("none", point, None, MS_BIND | MS_REMOUNT | MS_RDONLY | kept, None)
+        except OSError as exc:
+            if point == "/":
+                raise
+            print(f"jail: {point} stays writable: {exc}", file=sys.stderr)
+
+
+def _octal(match: re.Match[str]) -> str:
+    return chr(int(match.group(1), 8))  # mountinfo writes space, tab, newline, \\ as \\ooo
+
+
+def drop_capabilities() -> None:
+    """Root of a user namespace holds every capability there: give them up for good."""
+    libc = _libc()
+    if libc.prctl(PR_SET_SECUREBITS, SECURE_NOROOT_ALL, 0, 0, 0) != 0:
+        raise OSError(ctypes.get_errno(), "prctl(PR_SET_SECUREBITS)")
+    with open("/proc/sys/kernel/cap_last_cap") as f:
+        last = int(f.read())
+    for cap in range(last + 1):
+        if libc.prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) != 0:
+            raise OSError(ctypes.get_errno(), f"prctl(PR_CAPBSET_DROP, {cap})")
+    libc.prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0)
 
 
 def become_worker(cfg: dict) -> None:
@@ -84,6 +144,8 @@ def become_worker(cfg: dict) -> None:
         os.setgroups([])
         os.setgid(cfg["gid"])
         os.setuid(cfg["uid"])
+    elif cfg.get("drop_caps"):
+        drop_capabilities()
     _libc().prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)
     os.umask(0o077)
     os.chdir(cfg["workdir"])
@@ -114,7 +176,7 @@ def serve_as_init(cfg: dict) -> None:
 def main() -> None:
     cfg = json.loads(sys.argv[1])
     if cfg.get("init"):
-        expose(cfg.get("expose", []))
+        build_walls(cfg["expose"], cfg["hide"], cfg["workdir"], cfg["readonly"])
         serve_as_init(cfg)
     else:
         become_worker(cfg)

@@ -4,16 +4,22 @@ The strongest mode the OS permits wins; weaker ones are fallbacks with a logged 
 
     namespaces      root: new network, PID, mount, IPC and UTS namespaces with a fresh /proc
                     (`unshare` from util-linux), worker dropped to a per-sandbox unprivileged uid
-    user-namespace  not root: the same namespaces inside an unprivileged user namespace
+    user-namespace  not root: the same namespaces inside an unprivileged user namespace; the
+                    worker is the user's own uid without any capability
     uid             root without namespaces: only the dropped uid
     none            rlimits and a scrubbed environment only (e.g. macOS)
 
-Every mode: a scrubbed environment, rlimits (memory, file size, core dumps, processes where the
-uid is private), a fresh private working directory, `python -I -S`.
+With namespaces the filesystem is read-only but for the workdir, and the host user's home, /tmp,
+/var/tmp, /dev/shm and /run/user/UID are hidden (API keys, agent sockets, the user's files).
+Every mode: a scrubbed environment, rlimits (memory, file size, core dumps, processes), a fresh
+private working directory, `python -I -S`.
+
+`RLM_SANDBOX_ISOLATION=<mode>` forces one mode (tests use it to exercise the fallbacks).
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import random
@@ -24,6 +30,8 @@ import sysconfig
 from dataclasses import dataclass
 from pathlib import Path
 
+from rlm_engine.errors import SandboxError
+
 HERE = Path(__file__).resolve().parent
 WORKER = HERE / "worker.py"
 JAIL = HERE / "jail.py"
@@ -31,6 +39,8 @@ NS_FLAGS = ["--net", "--pid", "--mount", "--ipc", "--uts", "--fork", "--kill-chi
 FILE_SIZE_LIMIT = 64 * 1024 * 1024
 MAX_PROCESSES = 128
 MAX_OPEN_FILES = 1024
+MODES = ("namespaces", "user-namespace", "uid", "none")
+FORCE_VAR = "RLM_SANDBOX_ISOLATION"
 
 
 @dataclass(frozen=True)
@@ -41,13 +51,24 @@ class Isolation:
     network: bool  # no network: an empty network namespace
     pid_namespace: bool  # own PID namespace and /proc: no other process is visible
     uid: int | None  # the unprivileged uid the worker runs as; None: the host's own user
+    walled_fs: bool = False  # read-only filesystem, home and temp directories hidden
 
     def describe(self) -> str:
         parts = [f"mode={self.mode}"]
         parts.append("network off" if self.network else "network ON")
         parts.append("own PID namespace" if self.pid_namespace else "host processes visible")
         parts.append(f"uid {self.uid}" if self.uid is not None else "host uid")
+        parts.append(
+            "read-only filesystem, home and /tmp hidden"
+            if self.walled_fs
+            else "host files readable (writable where the uid may)"
+        )
         return ", ".join(parts)
+
+    @property
+    def full(self) -> bool:
+        """Network, processes and files walled off: nothing to warn the user about."""
+        return self.network and self.pid_namespace and self.walled_fs
 
 
 @dataclass(frozen=True)
@@ -61,20 +82,32 @@ class Plan:
 
 
 def plans() -> list[Plan]:
-    """The modes to try, strongest first."""
+    """The modes to try, strongest first (only the forced one if RLM_SANDBOX_ISOLATION is set)."""
     unshare = shutil.which("unshare") if sys.platform.startswith("linux") else None
     root = hasattr(os, "geteuid") and os.geteuid() == 0
     uid = random.randrange(2_000_000, 2_900_000) if root else None
     out = []
     if unshare and root:
-        out.append(Plan(Isolation("namespaces", True, True, uid), [unshare, *NS_FLAGS], True, True))
+        iso = Isolation("namespaces", True, True, uid, walled_fs=True)
+        out.append(Plan(iso, [unshare, *NS_FLAGS], True, True))
     if unshare and not root:
         prefix = [unshare, "--user", "--map-root-user", *NS_FLAGS]
-        out.append(Plan(Isolation("user-namespace", True, True, None), prefix, True, False))
+        iso = Isolation("user-namespace", True, True, None, walled_fs=True)
+        out.append(Plan(iso, prefix, True, False))
     if root:
         out.append(Plan(Isolation("uid", False, False, uid), [], False, True))
     out.append(Plan(Isolation("none", False, False, None), [], False, False))
-    return out
+    forced = os.environ.get(FORCE_VAR, "").strip()
+    if not forced:
+        return out
+    chosen = [p for p in out if p.isolation.mode == forced]
+    if not chosen:
+        possible = ", ".join(p.isolation.mode for p in out)
+        raise SandboxError(
+            f"{FORCE_VAR}={forced!r} is not possible here (one of: {possible}); "
+            "unset it to get the strongest isolation available."
+        )
+    return chosen
 
 
 def python_executable() -> str:
@@ -97,6 +130,21 @@ def scrubbed_env(workdir: Path) -> dict[str, str]:
     }
 
 
+def processes_of_this_user() -> int | None:
+    """How many processes the host's uid runs now (Linux), None where /proc cannot tell."""
+    try:
+        pids = [p for p in os.listdir("/proc") if p.isdigit()]
+    except OSError:
+        return None
+    count = 0
+    for pid in pids:
+        try:
+            count += os.stat(f"/proc/{pid}").st_uid == os.getuid()
+        except OSError:
+            continue
+    return count
+
+
 def rlimits(memory_limit_mb: int, private_uid: bool) -> dict[str, int]:
     limits = {
         "RLIMIT_DATA": memory_limit_mb * 1024 * 1024,
@@ -104,11 +152,25 @@ def rlimits(memory_limit_mb: int, private_uid: bool) -> dict[str, int]:
         "RLIMIT_CORE": 0,
         "RLIMIT_NOFILE": MAX_OPEN_FILES,
     }
-    if private_uid:  # RLIMIT_NPROC counts every process of the uid: only meaningful if it is ours
-        limits["RLIMIT_NPROC"] = MAX_PROCESSES
+    # RLIMIT_NPROC counts every process of the uid. A private uid gets the cap as it is; the
+    # user's own uid gets what it runs now plus the cap (the user's other processes are unbound).
+    running = 0 if private_uid else processes_of_this_user()
+    if running is not None:
+        limits["RLIMIT_NPROC"] = running + MAX_PROCESSES
     if sys.platform == "darwin":  # macOS ignores RLIMIT_DATA for mmap; AS is what it has
         limits["RLIMIT_AS"] = limits.pop("RLIMIT_DATA")
     return limits
+
+
+def hidden_dirs() -> list[str]:
+    """Where the host user's secrets and sockets live: covered by an empty tmpfs."""
+    homes = [os.environ.get("HOME", "")]
+    with contextlib.suppress(ImportError, KeyError):
+        import pwd
+
+        homes.append(pwd.getpwuid(os.getuid()).pw_dir)
+    temps = ["/tmp", "/var/tmp", "/dev/shm", f"/run/user/{os.getuid()}"]
+    return [os.path.realpath(d) for d in [*homes, *temps] if d and os.path.isdir(d)]
 
 
 def command(plan: Plan, *, workdir: Path, fd: int, memory_limit_mb: int) -> list[str]:
@@ -124,6 +186,9 @@ def command(plan: Plan, *, workdir: Path, fd: int, memory_limit_mb: int) -> list
         "python": python,
         "worker": str(WORKER),
         "rlimits": rlimits(memory_limit_mb, uid is not None),
+        "drop_caps": plan.init and uid is None,
+        "readonly": plan.init,
+        "hide": hidden_dirs() if plan.init else [],
         "expose": [
             os.path.realpath(sysconfig.get_config_var("prefix") or sys.base_prefix),
             python,
