@@ -22,6 +22,7 @@ from storage.errors import ExportFormatError, StorageError
 from storage.models import Run
 from storage.queries import run_events
 from storage.recorder import apply_event, event_dict, insert_run
+from storage.scrub import scrub
 
 FORMAT, VERSION = "rlm-workbench.run", 1
 RUNS = Run.__table__
@@ -63,6 +64,7 @@ def import_run(connection: Connection, data: dict[str, Any], corpus_id: int | No
             f"{VERSION}. Upgrade rlm-workbench to import it."
         )
     run = {k: v for k, v in dict(data.get("run") or {}).items() if k in _RUN_FIELDS}
+    run = scrub(run) | {"config": scrub(run.get("config") or {}, urls=True)}
     run_id = run.get("id")
     if not run_id:
         raise ExportFormatError("This run export has no run id.")

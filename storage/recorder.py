@@ -54,6 +54,50 @@ def _trace_keys(data: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
+_B = sa.bindparam
+# Statements built once: recording is the hot path (SQLAlchemy then reuses their compiled form).
+_ADD_TOTALS = (
+    RUNS.update()
+    .where(RUNS.c.id == _B("p_run"))
+    .values(
+        input_tokens=RUNS.c.input_tokens + _B("p_in", type_=sa.Integer),
+        output_tokens=RUNS.c.output_tokens + _B("p_out", type_=sa.Integer),
+        cost_usd=RUNS.c.cost_usd + _B("p_cost", type_=sa.Float),  # NULL stays NULL: unknown
+        sub_calls=RUNS.c.sub_calls + _B("p_calls", type_=sa.Integer),
+    )
+)
+_RAISE_ITERATIONS = (
+    RUNS.update()
+    .where(RUNS.c.id == _B("p_run"), RUNS.c.iterations < _B("p_it", type_=sa.Integer))
+    .values(iterations=_B("p_it2", type_=sa.Integer))
+)
+_TOUCH = RUNS.update().where(RUNS.c.id == _B("p_run")).values(last_event_at=_B("p_time"))
+_RUNNING_CALL = (
+    sa.select(SUB_CALLS.c.id, SUB_CALLS.c.kind)
+    .where(
+        SUB_CALLS.c.run_id == _B("p_run"),
+        SUB_CALLS.c.call_id == _B("p_call"),
+        SUB_CALLS.c.status == "running",
+    )
+    .order_by(SUB_CALLS.c.id.desc())
+    .limit(1)
+)
+_FINISH_CALL = (
+    SUB_CALLS.update()
+    .where(SUB_CALLS.c.id == _B("p_id"))
+    .values(
+        status=_B("p_status"),
+        response=_B("p_response"),
+        error=_B("p_error"),
+        input_tokens=_B("p_in"),
+        output_tokens=_B("p_out"),
+        cost_usd=_B("p_cost"),
+        elapsed_s=_B("p_elapsed"),
+        finished_at=_B("p_time"),
+    )
+)
+
+
 def _add_totals(
     connection: Connection,
     run_id: str,
@@ -63,14 +107,14 @@ def _add_totals(
     sub_calls: int = 0,
 ) -> None:
     connection.execute(
-        RUNS.update()
-        .where(RUNS.c.id == run_id)
-        .values(
-            input_tokens=RUNS.c.input_tokens + tokens[0],
-            output_tokens=RUNS.c.output_tokens + tokens[1],
-            cost_usd=RUNS.c.cost_usd + sa.literal(cost, sa.Float),  # NULL stays NULL: unknown
-            sub_calls=RUNS.c.sub_calls + sub_calls,
-        )
+        _ADD_TOTALS,
+        {
+            "p_run": run_id,
+            "p_in": tokens[0],
+            "p_out": tokens[1],
+            "p_cost": cost,
+            "p_calls": sub_calls,
+        },
     )
 
 
@@ -107,21 +151,28 @@ def apply_event(connection: Connection, data: Mapping[str, Any], seq: int) -> No
     kind, depth, run_id = data["type"], int(data.get("depth") or 0), data["run_id"]
     when = float(data.get("time") or time.time())
     connection.execute(
-        EVENTS.insert().values(
-            run_id=run_id, seq=seq, type=kind, depth=depth, time=when, data=dict(data)
-        )
+        EVENTS.insert(),
+        {
+            "run_id": run_id,
+            "seq": seq,
+            "type": kind,
+            "depth": depth,
+            "time": when,
+            "data": dict(data),
+        },
     )
     handler = _HANDLERS.get(kind)
     if handler is not None:
         handler(connection, data)
-    connection.execute(RUNS.update().where(RUNS.c.id == run_id).values(last_event_at=when))
+    connection.execute(_TOUCH, {"p_run": run_id, "p_time": when})
 
 
 def _root_response(connection: Connection, data: Mapping[str, Any]) -> None:
     tokens, cost = _usage(data), data.get("cost_usd")
     keys = _trace_keys(data)
     connection.execute(
-        ITERATIONS.insert().values(
+        ITERATIONS.insert(),
+        dict(
             **keys,
             iteration=int(data.get("iteration") or 0),
             text=data.get("text") or "",
@@ -132,7 +183,7 @@ def _root_response(connection: Connection, data: Mapping[str, Any]) -> None:
             elapsed_s=float(data.get("elapsed_s") or 0.0),
             forced=bool(data.get("forced")),
             time=float(data.get("time") or 0.0),
-        )
+        ),
     )
     _add_totals(
         connection, keys["run_id"], tokens=tokens, cost=cost, sub_calls=int(keys["depth"] > 0)
@@ -140,15 +191,14 @@ def _root_response(connection: Connection, data: Mapping[str, Any]) -> None:
     if keys["depth"] == 0:
         iteration = int(data.get("iteration") or 0)
         connection.execute(
-            RUNS.update()
-            .where(RUNS.c.id == keys["run_id"], RUNS.c.iterations < iteration)
-            .values(iterations=iteration)
+            _RAISE_ITERATIONS, {"p_run": keys["run_id"], "p_it": iteration, "p_it2": iteration}
         )
 
 
 def _code_executed(connection: Connection, data: Mapping[str, Any]) -> None:
     connection.execute(
-        CODE_BLOCKS.insert().values(
+        CODE_BLOCKS.insert(),
+        dict(
             **_trace_keys(data),
             iteration=int(data.get("iteration") or 0),
             block_index=int(data.get("block_index") or 0),
@@ -159,13 +209,14 @@ def _code_executed(connection: Connection, data: Mapping[str, Any]) -> None:
             error=data.get("error"),
             restarted=bool(data.get("restarted")),
             time=float(data.get("time") or 0.0),
-        )
+        ),
     )
 
 
 def _sub_call_started(connection: Connection, data: Mapping[str, Any]) -> None:
     connection.execute(
-        SUB_CALLS.insert().values(
+        SUB_CALLS.insert(),
+        dict(
             **_trace_keys(data),
             call_id=str(data.get("call_id") or ""),
             iteration=int(data.get("iteration") or 0),
@@ -176,44 +227,30 @@ def _sub_call_started(connection: Connection, data: Mapping[str, Any]) -> None:
             input_tokens=0,
             output_tokens=0,
             started_at=float(data.get("time") or 0.0),
-        )
+        ),
     )
 
 
 def _sub_call_finished(connection: Connection, data: Mapping[str, Any]) -> None:
     run_id, call_id = data["run_id"], str(data.get("call_id") or "")
-    row = connection.execute(
-        sa.select(SUB_CALLS.c.id, SUB_CALLS.c.kind)
-        .where(
-            SUB_CALLS.c.run_id == run_id,
-            SUB_CALLS.c.call_id == call_id,
-            SUB_CALLS.c.status == "running",
-        )
-        .order_by(SUB_CALLS.c.id.desc())
-        .limit(1)
-    ).first()
+    row = connection.execute(_RUNNING_CALL, {"p_run": run_id, "p_call": call_id}).first()
     if row is None:  # finished without a recorded start: keep what we know
         _sub_call_started(connection, {**data, "kind": "llm", "prompt": "", "model": ""})
-        row = connection.execute(
-            sa.select(SUB_CALLS.c.id, SUB_CALLS.c.kind)
-            .where(SUB_CALLS.c.run_id == run_id, SUB_CALLS.c.call_id == call_id)
-            .order_by(SUB_CALLS.c.id.desc())
-            .limit(1)
-        ).one()
+        row = connection.execute(_RUNNING_CALL, {"p_run": run_id, "p_call": call_id}).one()
     tokens, cost = _usage(data), data.get("cost_usd")
     connection.execute(
-        SUB_CALLS.update()
-        .where(SUB_CALLS.c.id == row.id)
-        .values(
-            status="error" if data.get("error") else "ok",
-            response=data.get("response"),
-            error=data.get("error"),
-            input_tokens=tokens[0],
-            output_tokens=tokens[1],
-            cost_usd=cost,
-            elapsed_s=data.get("elapsed_s"),
-            finished_at=data.get("time"),
-        )
+        _FINISH_CALL,
+        {
+            "p_id": row.id,
+            "p_status": "error" if data.get("error") else "ok",
+            "p_response": data.get("response"),
+            "p_error": data.get("error"),
+            "p_in": tokens[0],
+            "p_out": tokens[1],
+            "p_cost": cost,
+            "p_elapsed": data.get("elapsed_s"),
+            "p_time": data.get("time"),
+        },
     )
     if row.kind != "rlm":
         _add_totals(connection, run_id, tokens=tokens, cost=cost, sub_calls=1)
