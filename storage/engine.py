@@ -53,9 +53,11 @@ def create_engine(url: str, *, lock_timeout_s: float) -> Engine:
     parsed = make_url(url)
     if parsed.get_backend_name() != "sqlite":
         return sa.create_engine(parsed, pool_pre_ping=True)
+    in_memory = parsed.database in (None, "", ":memory:")  # one shared connection, or each is empty
     engine = sa.create_engine(
         parsed,
         connect_args={"check_same_thread": False, "timeout": lock_timeout_s},
+        **({"poolclass": sa.pool.StaticPool} if in_memory else {}),
     )
 
     @event.listens_for(engine, "connect")
