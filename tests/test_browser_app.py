@@ -99,6 +99,7 @@ def test_a_comparison_of_two_configurations(app_page: Any, app_server: AppServer
     keyed(app_page, "cmp-live-0-answer").get_by_text("7431 thousand euros").wait_for()
     keyed(app_page, "cmp-live-1-answer").get_by_text("about 7.4 million euros").wait_for()
     app_page.get_by_text("Differences between answers").wait_for()
+    app_page.locator("[data-testid='stVegaLiteChart']").first.wait_for()  # time (no prices)
     save_screenshot(app_page, "compare")
 
 

@@ -67,7 +67,7 @@ def new_comparison(state: CompareState, db: Any, prefs: Settings, ws: Workspace)
             st.warning("Type a question first.", icon=":material/edit:")
             return
         configs = [run_config(r, s, budgets, prefs.price_overrides) for r, s in specs]
-        labels = [f"{n}. {r.label} → {s.label}" for n, (r, s) in enumerate(specs, start=1)]
+        labels = [f"{r.label} → {s.label}" for r, s in specs]
         start(state, db, credentials, corpus_id, question.strip(), configs, labels)
         st.rerun()
     if state.handles:

@@ -77,6 +77,7 @@ def draw_entries(entries: list[Entry], *, key: str) -> None:
     columns = st.columns(len(entries), border=True)
     for position, (column, entry) in enumerate(zip(columns, entries, strict=True)):
         with column:
+            st.markdown(f"**#{position + 1}** · **{entry.label}**")
             _draw_column(entry, key=f"{key}-{position}")
     if all(entry.status not in (None, "running") for entry in entries):
         _draw_differences(entries, key=key)
@@ -84,7 +85,6 @@ def draw_entries(entries: list[Entry], *, key: str) -> None:
 
 
 def _draw_column(entry: Entry, *, key: str) -> None:
-    st.markdown(f"**{entry.label}**")
     st.markdown(status_badge(entry.status))
     with st.container(key=f"{key}-answer"):
         if entry.answer:
@@ -97,12 +97,11 @@ def _draw_column(entry: Entry, *, key: str) -> None:
             st.caption("No answer.")
     totals = entry.totals
     st.markdown(
-        "| | |\n|---|---|\n"
-        f"| Cost | {format_cost(totals.cost_usd)} |\n"
-        f"| Tokens | {totals.input_tokens:,} in · {totals.output_tokens:,} out |\n"
-        f"| Iterations | {totals.iterations} |\n"
-        f"| Sub-calls | {totals.sub_calls} |\n"
-        f"| Time | {format_seconds(totals.elapsed_s)} |"
+        f":material/payments: **Cost** {format_cost(totals.cost_usd)}  \n"
+        f":material/token: **Tokens** {totals.input_tokens:,} in · {totals.output_tokens:,} out  \n"
+        f":material/repeat: **Iterations** {totals.iterations}  \n"
+        f":material/call_split: **Sub-calls** {totals.sub_calls}  \n"
+        f":material/timer: **Time** {format_seconds(totals.elapsed_s)}"
     )
     draw_iterations(entry.trace, key=key, live=entry.status is None)
 
@@ -126,26 +125,30 @@ def _draw_differences(entries: list[Entry], *, key: str) -> None:
 
 
 def _draw_charts(entries: list[Entry]) -> None:
+    """Small bar charts of cost and time; runs named #1, #2... as the columns above."""
+    names = [f"#{n}" for n in range(1, len(entries) + 1)]
+    height = 60 + 40 * len(entries)
     left, right = st.columns(2)
-    labels = [entry.label for entry in entries]
-    costs = [entry.totals.cost_usd for entry in entries]
     with left:
         st.markdown("**Cost (USD)**")
-        if any(cost is None for cost in costs):
+        known = [(n, e.totals.cost_usd) for n, e in zip(names, entries, strict=True)]
+        known = [(n, c) for n, c in known if c is not None]
+        if len(known) < len(entries):
             st.caption("Some prices are unknown: add them on the Settings page.")
-        st.bar_chart(
-            {"cost": [c or 0.0 for c in costs], "run": labels},
-            x="run",
-            y="cost",
-            horizontal=True,
-            height=60 + 40 * len(entries),
-        )
+        if known:
+            st.bar_chart(
+                {"run": [n for n, _ in known], "cost": [c for _, c in known]},
+                x="run",
+                y="cost",
+                horizontal=True,
+                height=height,
+            )
     with right:
         st.markdown("**Time (s)**")
         st.bar_chart(
-            {"time": [e.totals.elapsed_s for e in entries], "run": labels},
+            {"run": names, "time": [e.totals.elapsed_s for e in entries]},
             x="run",
             y="time",
             horizontal=True,
-            height=60 + 40 * len(entries),
+            height=height,
         )
