@@ -105,13 +105,35 @@ def test_stop_ends_the_run_as_cancelled(standin_env: StandIn) -> None:
     assert at.session_state["rlm_workspace"].conversation[0].result.status == "cancelled"
 
 
-@pytest.mark.parametrize("provider", ["openai", "anthropic"])
-def test_missing_key_is_a_clear_error(provider: str) -> None:
-    at = open_ask()
+@pytest.mark.parametrize(
+    ("provider", "says"),
+    [("openai", "OPENAI_API_KEY"), ("anthropic", "ANTHROPIC_API_KEY"), ("local", "model pull")],
+)
+def test_a_provider_that_cannot_run_is_a_clear_error(provider: str, says: str) -> None:
+    at = open_app()  # no key anywhere: the local model is the default
     at.selectbox(key="ask-root-provider").set_value(provider).run()
+    at.selectbox(key="ask-sub-provider").set_value(provider).run()
     at = finish(ask(upload(at, ("notes.txt", NOTES, "text/plain")), "Anything"))
+    assert says in "\n".join(e.value for e in at.error)
+    assert not at.exception
+
+
+def test_a_provider_that_is_down_is_a_clear_error(standin_env: StandIn) -> None:
+    standin_env.fail(503, times=100)
+    at = finish(ask(upload(open_ask(), ("notes.txt", NOTES, "text/plain")), "Anything"))
     assert at.error
     assert not at.exception
+
+
+def test_the_run_survives_reruns_and_other_pages(standin_env: StandIn) -> None:
+    gate = threading.Event()
+    standin_env.on(lambda request: "FINAL(7431)" if gate.wait(60) else None, model=ROOT)
+    at = ask(upload(open_ask(), ("notes.txt", NOTES, "text/plain")), "What is the code?")
+    at.switch_page("pages/history.py").run()
+    at.switch_page("pages/settings.py").run()
+    gate.set()
+    at = finish(at.switch_page("pages/ask.py"))
+    assert "7431" in markdown_text(at)
 
 
 def test_price_overrides_from_settings_price_the_run(standin_env: StandIn) -> None:

@@ -66,6 +66,7 @@ def test_ask_shows_live_panels_then_the_answer(app_page: Any, app_server: AppSer
     upload_pdf(app_page)
     ask(app_page, "What was the revenue?")
     app_page.get_by_text("Iteration 1 · ").first.wait_for()
+    app_page.locator("[data-testid='stCode'] code").get_by_text("llm_query").wait_for()
     assert app_page.get_by_role("button", name="Stop").is_visible()
     save_screenshot(app_page, "ask-running")
     gate.set()
