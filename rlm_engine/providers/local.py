@@ -26,6 +26,8 @@ from rlm_engine.providers.base import Completion, Message, Provider
 N_PARALLEL = 2
 DEFAULT_N_CTX = 16_384
 """Tokens of KV cache shared by the slots (`RLM_LOCAL_N_CTX` overrides): ~0.5 GB for the 1.5B."""
+DEFAULT_MAX_TOKENS = 2_048
+"""Reply cap when the caller sets none (`RLM_LOCAL_MAX_TOKENS` overrides): small models can loop."""
 
 
 class _LocalServer:
@@ -75,16 +77,14 @@ _servers_lock = threading.Lock()
 _atexit_registered = False
 
 
-def _n_ctx() -> int:
-    configured = os.environ.get("RLM_LOCAL_N_CTX")
+def _env_tokens(name: str, default: int) -> int:
+    configured = os.environ.get(name)
     if not configured:
-        return DEFAULT_N_CTX
+        return default
     try:
-        return max(512, int(configured))
+        return max(1, int(configured))
     except ValueError:
-        raise ConfigError(
-            f"RLM_LOCAL_N_CTX must be a number of tokens, not {configured!r}."
-        ) from None
+        raise ConfigError(f"{name} must be a number of tokens, not {configured!r}.") from None
 
 
 def _server_for(path: Path) -> _LocalServer:
@@ -94,7 +94,9 @@ def _server_for(path: Path) -> _LocalServer:
     with _servers_lock:
         server = _servers.get(key)
         if server is None:
-            server = _LocalServer(key, _n_ctx(), os.cpu_count() or 2)
+            server = _LocalServer(
+                key, _env_tokens("RLM_LOCAL_N_CTX", DEFAULT_N_CTX), os.cpu_count() or 2
+            )
             _servers[key] = server
             if not _atexit_registered:
                 atexit.register(shutdown_local_servers)
@@ -138,14 +140,13 @@ class LocalProvider(Provider):
         server = _server_for(self._path)
         request: dict[str, Any] = {
             "messages": [dict(m) for m in messages],
+            "max_tokens": max_tokens or _env_tokens("RLM_LOCAL_MAX_TOKENS", DEFAULT_MAX_TOKENS),
             "temperature": 0.0 if temperature is None else temperature,
             # llama.cpp's own limit on generation time; prompt processing is not interrupted
             "t_max_predict_ms": int(self._timeout_s * 1000),
         }
         if stop:
             request["stop"] = list(stop)
-        if max_tokens is not None:
-            request["max_tokens"] = max_tokens
         try:
             response = server.chat(request)
         except (ValueError, RuntimeError) as exc:
