@@ -7,6 +7,9 @@ import threading
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from rlm_engine.corpus import load_files
+from rlm_engine.paths import default_db_url
+from storage import Database
 from tests.apptest import RUN_TIMEOUT_S, markdown_text, open_app
 from tests.standin import StandIn
 
@@ -143,3 +146,28 @@ def test_price_overrides_from_settings_price_the_run(standin_env: StandIn) -> No
     at = finish(ask(at, "What is the code?"))
     result = at.session_state["rlm_workspace"].conversation[0].result
     assert result.cost_usd == result.input_tokens
+
+
+def saved_corpus(name: str, *files: tuple[str, bytes]) -> int:
+    with Database.open(default_db_url()) as db:
+        return db.save_corpus(name, load_files(list(files)).documents).id
+
+
+def test_a_saved_corpus_can_be_asked(standin_env: StandIn) -> None:
+    corpus_id = saved_corpus("Codes", ("codes.txt", NOTES))
+    standin_env.enqueue(repl("print('7431' in context[0])"), "FINAL(yes)", model=ROOT)
+    at = open_ask()
+    at.segmented_control(key="ask-source").set_value("Saved corpus").run()
+    at.selectbox(key="ask-saved").set_value(corpus_id).run()
+    at = finish(ask(at, "Is the code there?"))
+    assert "True" in "\n".join(c.value for c in at.code)
+
+
+def test_uploads_can_be_added_to_an_existing_corpus(standin_env: StandIn) -> None:
+    corpus_id = saved_corpus("Codes", ("codes.txt", NOTES))
+    standin_env.enqueue(repl("print(len(context))"), "FINAL(two)", model=ROOT)
+    at = upload(open_ask(), ("more.txt", b"Another code: 1111.", "text/plain"))
+    at = finish(ask(at.selectbox(key="ask-target").set_value(corpus_id).run(), "How many?"))
+    assert "2" in [c.value.strip() for c in at.code]
+    with Database.open(default_db_url()) as db:
+        assert db.get_corpus(corpus_id).n_documents == 2

@@ -64,7 +64,7 @@ def draw_summary(documents: Sequence[Any], problems: Sequence[Any] = ()) -> None
                 {
                     "document": field(d, "name"),
                     "kind": field(d, "kind"),
-                    "pages": _pages(d) or None,
+                    "pages": _pages(d) or "",
                     "characters": field(d, "chars", 0),
                 }
                 for d in documents
@@ -96,13 +96,28 @@ def upload_picker(ws: Any, database: Callable[[], Any]) -> None:
     key = upload_key(files) if files else None
     if files and key != ws.upload_key:
         ws.use_corpus(extract(files), corpus_id=None, name=default_name(files), upload_key=key)
+        st.session_state["ask-target"] = None
+        st.session_state["ask-name"] = ws.corpus_name
     if ws.corpus is not None and ws.corpus_id is None:
-        ws.corpus_name = (
-            st.text_input(
-                "Save as corpus named", value=ws.corpus_name, key=f"ask-name-{ws.upload_key}"
-            ).strip()
-            or ws.corpus_name
-        )
+        _save_target(ws, database)
+
+
+def _save_target(ws: Any, database: Callable[[], Any]) -> None:
+    """Where the uploads will be saved when asked about: a new corpus, or an existing one."""
+    corpora = {c.id: c.name for c in database().list_corpora()}
+    if st.session_state.get("ask-target") not in corpora:
+        st.session_state["ask-target"] = None
+    st.session_state.setdefault("ask-name", ws.corpus_name)
+    left, right = st.columns(2)
+    ws.target_corpus_id = left.selectbox(
+        "Save into",
+        [None, *corpora],
+        format_func=lambda i: "A new corpus" if i is None else f"Existing corpus: {corpora[i]}",
+        key="ask-target",
+    )
+    if ws.target_corpus_id is None:
+        name = right.text_input("New corpus name", key="ask-name")
+        ws.corpus_name = name.strip() or ws.corpus_name
 
 
 def saved_corpus_picker(ws: Any, db: Any) -> None:
