@@ -68,7 +68,7 @@ def test_ask_saves_the_run_by_default(standin_env: StandIn, corpus_dir: Path) ->
     run_id = json.loads(proc.stdout)["run_id"]
     shown = rlm("runs", "show", run_id, "--json")
     assert shown.returncode == 0, shown.stderr
-    assert json.loads(shown.stdout)["answer"] == "saved"
+    assert json.loads(shown.stdout)["run"]["answer"] == "saved"
 
 
 def test_no_save_writes_no_database(
