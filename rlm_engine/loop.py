@@ -33,6 +33,7 @@ from rlm_engine.events import (
     RunStatus,
     SubCallFinished,
     SubCallStarted,
+    Usage,
 )
 from rlm_engine.limits import BudgetTracker
 from rlm_engine.parsing import find_code_blocks, find_final, strip_code_blocks
@@ -111,7 +112,7 @@ class _Shared:
                 )
             return self._providers[spec]
 
-    def cost(self, spec: ModelSpec, usage: Any) -> float | None:
+    def cost(self, spec: ModelSpec, usage: Usage) -> float | None:
         from rlm_engine.pricing import cost_usd
 
         return cost_usd(spec, usage, self.config.price_overrides)
@@ -430,13 +431,11 @@ class ReplCalls:
         self,
         call_id: str,
         response: str,
-        usage_cost: tuple[Any, float | None] | None,
+        usage_cost: tuple[Usage, float | None] | None,
         started: float,
         *,
         error: str | None = None,
     ) -> None:
-        from rlm_engine.events import Usage
-
         usage, cost = usage_cost if usage_cost else (Usage(), 0.0 if error else None)
         self.run.emit(
             SubCallFinished,
