@@ -9,6 +9,7 @@ import streamlit as st
 
 from webui.resources import database, shown_errors
 from webui.review import STATUSES, draw_stored_run, run_row, when
+from webui.state import kept
 from webui.trace import plural
 
 PAGE_SIZE = 50
@@ -27,8 +28,12 @@ with shown_errors("The history could not be read"):
 
     with st.container(border=True):
         top = st.columns([3, 2, 2, 2, 2])
-        text = top[0].text_input(
-            "Search", placeholder="Words in the question or answer", key="history-text"
+        text = kept(
+            top[0].text_input,
+            "Search",
+            key="history-text",
+            default="",
+            placeholder="Words in the question or answer",
         )
         corpus_id = top[1].selectbox(
             "Corpus",
@@ -39,10 +44,17 @@ with shown_errors("The history could not be read"):
         model = top[2].selectbox(
             "Model", [None, *models], format_func=lambda m: m or "All", key="history-model"
         )
-        status = top[3].selectbox(
-            "Status", [None, *STATUSES], format_func=lambda s: s or "All", key="history-status"
+        status = kept(
+            top[3].selectbox,
+            "Status",
+            key="history-status",
+            default=None,
+            options=[None, *STATUSES],
+            format_func=lambda s: s or "All",
         )
-        days = top[4].date_input("Dates", value=(), format="YYYY-MM-DD", key="history-dates")
+        days = kept(
+            top[4].date_input, "Dates", key="history-dates", default=(), format="YYYY-MM-DD"
+        )
     filters = {
         "text": text.strip() or None,
         "corpus_id": corpus_id,

@@ -171,3 +171,10 @@ def test_uploads_can_be_added_to_an_existing_corpus(standin_env: StandIn) -> Non
     assert "2" in [c.value.strip() for c in at.code]
     with Database.open(default_db_url()) as db:
         assert db.get_corpus(corpus_id).n_documents == 2
+
+
+def test_model_choices_survive_a_visit_to_another_page() -> None:
+    at = open_ask(root="my-root-model")
+    at.switch_page("pages/history.py").run()
+    at.switch_page("pages/ask.py").run()
+    assert at.text_input(key="ask-root-model").value == "my-root-model"

@@ -16,7 +16,7 @@ from webui.config_form import (
 )
 from webui.review import when
 from webui.runner import start_run
-from webui.state import CompareState, Settings, Workspace
+from webui.state import CompareState, Settings, Workspace, kept
 from webui.trace import plural
 
 POLL_S = 0.5
@@ -40,9 +40,14 @@ def new_comparison(state: CompareState, db: Any, prefs: Settings, ws: Workspace)
         format_func=lambda i: f"{corpora[i].name} · {plural(corpora[i].n_documents, 'document')}",
         key="cmp-corpus",
     )
-    question = st.text_area("Question", key="cmp-question", height=80)
-    count = st.segmented_control(
-        "Configurations", [2, 3, 4], default=2, key="cmp-count", required=True
+    question = kept(st.text_area, "Question", key="cmp-question", default="", height=80)
+    count = kept(
+        st.segmented_control,
+        "Configurations",
+        key="cmp-count",
+        default=2,
+        options=[2, 3, 4],
+        required=True,
     )
     credentials = prefs.credentials()
     specs = []

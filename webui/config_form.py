@@ -12,6 +12,7 @@ import streamlit as st
 
 from rlm_engine.config import Budgets, Credentials, ModelSpec, RunConfig
 from rlm_engine.providers import PROVIDERS
+from webui.state import kept
 
 # provider -> (root model, sub model) suggested when the provider is chosen
 SUGGESTED_MODELS = {
@@ -58,20 +59,24 @@ def model_picker(
 
     Starts on the default provider with `model` (or the provider's suggested model)."""
     provider = default_provider(credentials)
-    st.session_state.setdefault(f"{key}-provider", provider)
-    st.session_state.setdefault(f"{key}-model", model or suggested_model(provider, role))
     left, right = st.columns([2, 3])
-    chosen = left.selectbox(
-        f"{title} provider",
-        PROVIDERS,
-        format_func=lambda p: (
-            PROVIDER_TITLES.get(p, p) + ("" if has_key(p, credentials) else " (no key)")
-        ),
-        key=f"{key}-provider",
-        on_change=_provider_changed,
-        args=(key, role),
-    )
-    model = right.text_input(f"{title} model", key=f"{key}-model").strip()
+    with left:
+        chosen = kept(
+            st.selectbox,
+            f"{title} provider",
+            key=f"{key}-provider",
+            default=provider,
+            options=PROVIDERS,
+            format_func=lambda p: (
+                PROVIDER_TITLES.get(p, p) + ("" if has_key(p, credentials) else " (no key)")
+            ),
+            on_change=_provider_changed,
+            args=(key, role),
+        )
+    with right:
+        default_model = model or suggested_model(provider, role)
+        model = kept(st.text_input, f"{title} model", key=f"{key}-model", default=default_model)
+        model = model.strip()
     if not has_key(chosen, credentials):
         st.caption(
             f":orange[:material/key_off: No {PROVIDER_TITLES[chosen]} key: add one on the Settings "
@@ -83,21 +88,31 @@ def model_picker(
 def budgets_picker(*, key: str) -> Budgets:
     """The main budgets; 0 means no limit where a limit is optional."""
     cols = st.columns(5)
-    iterations = cols[0].number_input(
-        "Max iterations", 1, 200, 20, key=f"{key}-iter", help="Root turns before a forced answer."
-    )
-    sub_calls = cols[1].number_input(
-        "Max sub-calls", 0, 100_000, 500, key=f"{key}-sub", help="0: no limit."
-    )
-    depth = cols[2].number_input(
-        "Max depth", 1, 3, 1, key=f"{key}-depth", help="2 lets rlm_query start child RLMs."
-    )
-    cost = cols[3].number_input(
-        "Max cost (USD)", 0.0, 1000.0, 1.0, step=0.5, key=f"{key}-cost", help="0: no limit."
-    )
-    minutes = cols[4].number_input(
-        "Max time (min)", 0, 600, 15, key=f"{key}-time", help="0: no limit."
-    )
+    with cols[0]:
+        iterations = kept(
+            st.number_input, "Max iterations", key=f"{key}-iter", default=20, min_value=1,
+            max_value=200, help="Root turns before a forced answer.",
+        )  # fmt: skip
+    with cols[1]:
+        sub_calls = kept(
+            st.number_input, "Max sub-calls", key=f"{key}-sub", default=500, min_value=0,
+            max_value=100_000, help="0: no limit.",
+        )  # fmt: skip
+    with cols[2]:
+        depth = kept(
+            st.number_input, "Max depth", key=f"{key}-depth", default=1, min_value=1,
+            max_value=3, help="2 lets rlm_query start child RLMs.",
+        )  # fmt: skip
+    with cols[3]:
+        cost = kept(
+            st.number_input, "Max cost (USD)", key=f"{key}-cost", default=1.0, min_value=0.0,
+            max_value=1000.0, step=0.5, help="0: no limit.",
+        )  # fmt: skip
+    with cols[4]:
+        minutes = kept(
+            st.number_input, "Max time (min)", key=f"{key}-time", default=15, min_value=0,
+            max_value=600, help="0: no limit.",
+        )  # fmt: skip
     return Budgets(
         max_iterations=int(iterations),
         max_depth=int(depth),

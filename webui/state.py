@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import threading
 import weakref
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -115,6 +116,22 @@ class CompareState:
     @property
     def running(self) -> bool:
         return any(not h.done for h in self.handles)
+
+
+def kept(widget: Callable[..., Any], label: str, *, key: str, default: Any, **kwargs: Any) -> Any:
+    """`widget(label, key=key, ...)` whose value outlives visits to other pages.
+
+    Streamlit forgets the value of a widget that a run does not draw; a copy kept under a plain
+    state key puts it back when the page is drawn again. A value the user never changed follows
+    the default instead (e.g. the provider after a key was added in Settings).
+    """
+    store = st.session_state.setdefault("rlm_kept", {})
+    if key not in st.session_state:
+        changed = key in store and store[key] != store.get(f"{key}#default")
+        st.session_state[key] = store[key] if changed else default
+    value = widget(label, key=key, **kwargs)
+    store[key], store[f"{key}#default"] = value, default
+    return value
 
 
 def settings() -> Settings:
