@@ -74,6 +74,24 @@ def test_ask_shows_live_panels_then_the_answer(app_page: Any, app_server: AppSer
     save_screenshot(app_page, "ask-answer")
 
 
+def test_the_run_goes_on_while_the_user_visits_history(
+    app_page: Any, app_server: AppServer
+) -> None:
+    gate = threading.Event()
+    app_server.standin.on(
+        lambda request: "FINAL(7431 thousand euros)" if gate.wait(60) else None, model=ROOT
+    )
+    upload_pdf(app_page)
+    ask(app_page, "What was the revenue?")
+    app_page.get_by_role("button", name="Stop").wait_for()
+    go_to(app_page, "History")
+    choose(app_page, "Open a run", "running")
+    gate.set()
+    app_page.locator("[class*='-answer']").get_by_text("7431 thousand euros").wait_for()
+    go_to(app_page, "Ask")
+    keyed(app_page, "ask-run-0-answer").get_by_text("7431 thousand euros").wait_for()
+
+
 def test_a_finished_run_is_found_in_history(app_page: Any, app_server: AppServer) -> None:
     app_server.standin.enqueue("FINAL(7431 thousand euros)", model=ROOT)
     upload_pdf(app_page)

@@ -67,12 +67,16 @@ def draw_answer(trace: Trace, *, key: str, error: str | None = None) -> None:
         st.info("The run was stopped before it reached an answer.", icon=":material/stop_circle:")
 
 
-def draw_iterations(trace: Trace, *, key: str, live: bool = False) -> None:
-    """One expander per iteration; while live, the newest one is open."""
-    for note in trace.notices:
-        st.caption(f":material/info: {note}")
+def draw_iterations(
+    trace: Trace, *, key: str, live: bool = False, start: int = 0, stop: int | None = None
+) -> None:
+    """One expander per iteration (those in [start, stop)); while live, the newest one is open."""
+    if start == 0:
+        for note in trace.notices:
+            st.caption(f":material/info: {note}")
     last = len(trace.iterations) - 1
-    for position, iteration in enumerate(trace.iterations):
+    for position in range(start, len(trace.iterations) if stop is None else stop):
+        iteration = trace.iterations[position]
         with st.expander(_iteration_title(iteration), expanded=live and position == last):
             draw_iteration(iteration, key=f"{key}-it{position}")
 
@@ -189,10 +193,3 @@ def _draw_child(trace: Trace) -> None:
 def _preview(text: str, limit: int = _PREVIEW) -> str:
     text = " ".join(text.split())
     return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-def draw_run(trace: Trace, *, key: str, live: bool = False, error: str | None = None) -> None:
-    """Everything about one run: totals, iteration panels, answer."""
-    draw_totals(trace.totals)
-    draw_iterations(trace, key=key, live=live)
-    draw_answer(trace, key=key, error=error)

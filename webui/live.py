@@ -1,30 +1,43 @@
 """Drawing a run that may still be going: a fragment polls the worker's events until it ends.
 
 The fragment stops itself by rerunning the whole page once the run is done, so the final view is
-drawn once and nothing polls afterwards.
+drawn once and nothing polls afterwards. Status, iterations, totals, then the answer: the newest
+thing is at the bottom, next to the Stop button, as in a chat.
 """
 
 from __future__ import annotations
 
 import streamlit as st
 
-from webui.draw import draw_run, status_badge
+from webui.draw import draw_answer, draw_iterations, draw_totals, status_badge
 from webui.runner import RunHandle
-from webui.trace import build_trace
+from webui.trace import activity, build_trace
 
 POLL_S = 0.5
 
 
 def draw_handle(handle: RunHandle, *, key: str, stop_button: bool = True) -> None:
-    """The run's trace; live (with a Stop button) while it runs, final once it is done."""
+    """The run's trace; live (with a Stop button) while it runs, final once it is done.
+
+    While it runs, finished iterations are drawn once, outside the fragment; the fragment redraws
+    only the newest iteration and the totals, and reruns the page when another iteration starts.
+    """
     if handle.done:
-        _draw(handle, key=key, live=False)
+        _draw_final(handle, key=key)
         return
+    trace = build_trace(handle.events())
+    settled = max(len(trace.iterations) - 1, 0)  # all but the newest iteration are finished
+    draw_iterations(trace, key=key, stop=settled)
 
     @st.fragment(run_every=POLL_S)
     def live() -> None:
-        if handle.done:
+        events = handle.events()
+        now = build_trace(events)
+        if handle.done or len(now.iterations) - 1 > settled:
             st.rerun()
+        draw_iterations(now, key=key, live=True, start=settled)
+        st.caption(f":blue[:material/progress_activity:] {activity(events)}")
+        draw_totals(now.totals)
         if stop_button:
             st.button(
                 "Stopping…" if handle.cancel.is_set() else "Stop",
@@ -33,20 +46,22 @@ def draw_handle(handle: RunHandle, *, key: str, stop_button: bool = True) -> Non
                 on_click=handle.stop,
                 disabled=handle.cancel.is_set(),
             )
-        _draw(handle, key=key, live=True)
+        _draw_warnings(handle)
 
     live()
 
 
-def _draw(handle: RunHandle, *, key: str, live: bool) -> None:
-    events = handle.events()
-    trace = build_trace(events)
-    if handle.done and handle.result is not None and trace.status is None:
+def _draw_final(handle: RunHandle, *, key: str) -> None:
+    trace = build_trace(handle.events())
+    if handle.result is not None and trace.status is None:
         trace.status = handle.result.status  # the run ended without its last event
-    if live and not events:
-        st.caption(":material/progress_activity: Starting the REPL and the first root call…")
-    elif not live:
-        st.markdown(status_badge(trace.status or ("failed" if handle.error else None)))
-    draw_run(trace, key=key, live=live, error=handle.error)
+    st.markdown(status_badge(trace.status or ("failed" if handle.error else None)))
+    draw_iterations(trace, key=key)
+    draw_totals(trace.totals)
+    draw_answer(trace, key=key, error=handle.error)
+    _draw_warnings(handle)
+
+
+def _draw_warnings(handle: RunHandle) -> None:
     for warning in handle.warnings:
         st.warning(warning, icon=":material/database:")

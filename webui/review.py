@@ -10,6 +10,7 @@ import streamlit as st
 from webui.draw import draw_answer, draw_iterations, draw_totals, status_badge
 from webui.trace import Totals, build_trace, format_cost, format_seconds
 
+POLL_S = 1.0
 STATUSES = ["completed", "limit", "failed", "cancelled", "running", "interrupted"]
 
 
@@ -58,7 +59,22 @@ def run_row(summary: Any) -> dict[str, Any]:
 
 
 def draw_stored_run(db: Any, summary: Any, *, key: str) -> None:
-    """A saved run the way it looked live: totals, iteration panels, answer."""
+    """A saved run the way it looked live; one still running is re-read until it ends."""
+    if summary.status != "running":
+        _draw_stored(db, summary, key=key)
+        return
+
+    @st.fragment(run_every=POLL_S)
+    def live() -> None:
+        current = db.get_run(summary.run_id) or summary
+        if current.status != "running":
+            st.rerun()
+        _draw_stored(db, current, key=key)
+
+    live()
+
+
+def _draw_stored(db: Any, summary: Any, *, key: str) -> None:
     st.markdown(
         f"{status_badge(summary.status)} · {models_of(summary)} · "
         f"{summary.corpus_name or 'no corpus'} · {when(summary.started_at)}"
@@ -67,6 +83,6 @@ def draw_stored_run(db: Any, summary: Any, *, key: str) -> None:
     if trace.status is None and summary.status != "running":
         trace.status = summary.status  # e.g. interrupted: the recorder died before the end
     trace.error = trace.error or summary.error
-    draw_totals(totals_of(summary))
     draw_iterations(trace, key=key)
+    draw_totals(totals_of(summary))
     draw_answer(trace, key=key)

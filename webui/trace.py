@@ -231,6 +231,21 @@ def _add_usage(totals: Totals, event: dict[str, Any]) -> None:
     totals.cost_usd = None if cost is None or totals.cost_usd is None else totals.cost_usd + cost
 
 
+def activity(events: list[dict[str, Any]]) -> str:
+    """What the run is doing now, from its latest root-level event."""
+    last = next((e for e in reversed(events) if e.get("parent_call_id") is None), None)
+    kind = last.get("type") if last else None
+    if kind is None:
+        return "Starting the REPL and the first root call…"
+    if kind == "root_response":
+        return "Running the code…"
+    if kind in ("sub_call_started", "sub_call_finished"):
+        return "Running the code · sub-calls in flight…"
+    if kind in ("final_answer", "run_finished"):
+        return "Finishing…"
+    return "Waiting for the root model…"
+
+
 def format_cost(cost: float | None) -> str:
     """Unknown prices are never shown as $0."""
     if cost is None:
