@@ -178,3 +178,9 @@ def test_model_choices_survive_a_visit_to_another_page() -> None:
     at.switch_page("pages/history.py").run()
     at.switch_page("pages/ask.py").run()
     assert at.text_input(key="ask-root-model").value == "my-root-model"
+
+
+def test_the_offline_default_says_how_to_get_its_model() -> None:
+    at = open_app()  # no key anywhere
+    assert at.selectbox(key="ask-root-provider").value == "local"
+    assert any("model pull" in c.value for c in at.caption)

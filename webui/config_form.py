@@ -11,6 +11,7 @@ from typing import Any
 import streamlit as st
 
 from rlm_engine.config import Budgets, Credentials, ModelSpec, RunConfig
+from rlm_engine.errors import RLMError
 from rlm_engine.providers import PROVIDERS
 from webui.state import kept
 
@@ -26,6 +27,17 @@ def local_model() -> str:
     from rlm_engine.models import default_local_model
 
     return default_local_model()
+
+
+def local_model_problem(name: str) -> str | None:
+    """Why the local model `name` (catalogue name or GGUF path) cannot run yet, if it cannot."""
+    from rlm_engine.models import resolve_model_file
+
+    try:
+        resolve_model_file(name)
+    except RLMError as exc:
+        return str(exc)
+    return None
 
 
 def has_key(provider: str, credentials: Credentials) -> bool:
@@ -77,6 +89,11 @@ def model_picker(
         default_model = model or suggested_model(provider, role)
         model = kept(st.text_input, f"{title} model", key=f"{key}-model", default=default_model)
         model = model.strip()
+    problem = (
+        local_model_problem(model or suggested_model(chosen, role)) if chosen == "local" else None
+    )
+    if problem:
+        st.caption(f":orange[:material/cloud_off: {problem}]")
     if not has_key(chosen, credentials):
         st.caption(
             f":orange[:material/key_off: No {PROVIDER_TITLES[chosen]} key: add one on the Settings "
