@@ -88,10 +88,8 @@ def model_picker(
     with right:
         default_model = model or suggested_model(provider, role)
         model = kept(st.text_input, f"{title} model", key=f"{key}-model", default=default_model)
-        model = model.strip()
-    problem = (
-        local_model_problem(model or suggested_model(chosen, role)) if chosen == "local" else None
-    )
+        model = model.strip() or suggested_model(chosen, role)
+    problem = local_model_problem(model) if chosen == "local" else None
     if problem:
         st.caption(f":orange[:material/cloud_off: {problem}]")
     if not has_key(chosen, credentials):
@@ -99,7 +97,7 @@ def model_picker(
             f":orange[:material/key_off: No {PROVIDER_TITLES[chosen]} key: add one on the Settings "
             f"page or set {chosen.upper()}_API_KEY.]"
         )
-    return ModelSpec(chosen, model or suggested_model(chosen, role))
+    return ModelSpec(chosen, model)
 
 
 def budgets_picker(*, key: str) -> Budgets:
