@@ -25,9 +25,12 @@ with st.expander(summary, expanded=not ws.conversation, icon=":material/descript
         ["Upload files", "Saved corpus"],
         default="Saved corpus" if ws.corpus_id and ws.corpus is None else "Upload files",
         key="ask-source",
+        disabled=ws.running is not None,
     )
     with shown_errors("The documents could not be loaded"):
-        if source == "Saved corpus":
+        if ws.running is not None:
+            st.caption("The documents cannot change while a run is going: stop it first.")
+        elif source == "Saved corpus":
             corpus_panel.saved_corpus_picker(ws, database())
         else:
             corpus_panel.upload_picker(ws, database)

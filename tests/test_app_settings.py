@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 
 from tests.apptest import markdown_text, open_app
+from webui.downloads import Downloads
 
 
 def save_keys(**values: str):
@@ -46,3 +47,9 @@ def test_the_database_location_is_shown(isolated_env) -> None:
 def test_the_offline_model_status_is_shown() -> None:
     at = open_app("pages/settings.py")
     assert any("not downloaded" in i.value for i in at.info)
+
+
+def test_a_failed_download_says_why() -> None:
+    download = Downloads().start("no-such-model")
+    assert download.finished.wait(30)
+    assert "Unknown local model" in download.error
