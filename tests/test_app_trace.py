@@ -1,0 +1,143 @@
+"""webui.trace: a run's events folded into iterations, code blocks, sub-calls and totals."""
+
+from __future__ import annotations
+
+import pytest
+
+from rlm_engine.events import (
+    CodeExecuted,
+    Event,
+    FinalAnswer,
+    Notice,
+    RootResponse,
+    RunFinished,
+    RunStarted,
+    SubCallFinished,
+    SubCallStarted,
+    Usage,
+)
+from webui.trace import activity, build_trace, format_cost
+
+RUN = "run-1"
+
+
+def started(**kw: object) -> RunStarted:
+    return RunStarted(run_id=RUN, time=100.0, question="Q?", config={}, context_meta={}, **kw)
+
+
+def root(
+    iteration: int, text: str = "Looking.\n```repl\nprint(1)\n```", **kw: object
+) -> RootResponse:
+    return RootResponse(
+        run_id=RUN, iteration=iteration, text=text, model="m", usage=Usage(10, 5),
+        cost_usd=0.01, elapsed_s=1.0, **kw,
+    )  # fmt: skip
+
+
+def code(iteration: int, output: str = "1", **kw: object) -> CodeExecuted:
+    return CodeExecuted(
+        run_id=RUN, iteration=iteration, block_index=0, code="print(1)", output=output,
+        output_chars=len(output), elapsed_s=0.1, **kw,
+    )  # fmt: skip
+
+
+def call(call_id: str, iteration: int = 1, kind: str = "llm", **kw: object) -> list[Event]:
+    return [
+        SubCallStarted(
+            run_id=RUN, call_id=call_id, iteration=iteration, kind=kind, model="s", prompt="p", **kw
+        ),
+        SubCallFinished(
+            run_id=RUN, call_id=call_id, response="r", usage=Usage(3, 2), cost_usd=0.001,
+            elapsed_s=0.5, **kw,
+        ),
+    ]  # fmt: skip
+
+
+def fold(*events: Event, now: float = 110.0):
+    return build_trace([e.to_dict() for e in events], now=now)
+
+
+def test_each_root_response_is_an_iteration() -> None:
+    trace = fold(started(), root(1), code(1), root(2, "FINAL(x)"))
+    assert [i.number for i in trace.iterations] == [1, 2]
+
+
+def test_sub_calls_hang_under_the_block_that_made_them() -> None:
+    trace = fold(started(), root(1), *call("a"), *call("b"), code(1))
+    assert [c.call_id for c in trace.iterations[0].blocks[0].sub_calls] == ["a", "b"]
+
+
+def test_sub_calls_of_a_block_still_running_are_shown_as_running() -> None:
+    trace = fold(started(), root(1), *call("a"))
+    assert [c.call_id for c in trace.iterations[0].running_sub_calls] == ["a"]
+
+
+def test_reasoning_leaves_the_code_out() -> None:
+    trace = fold(started(), root(1, "First I look.\n```repl\nprint(1)\n```\nThen I decide."))
+    assert trace.iterations[0].reasoning == "First I look.\n\nThen I decide."
+
+
+def test_running_totals_add_up_the_calls_so_far() -> None:
+    trace = fold(started(), root(1), *call("a"), code(1), now=112.5)
+    totals = trace.totals
+    assert (totals.iterations, totals.sub_calls, totals.tokens) == (1, 1, 20)
+    assert totals.cost_usd == pytest.approx(0.011)
+    assert totals.elapsed_s == pytest.approx(12.5)
+
+
+def test_an_unknown_price_makes_the_cost_unknown() -> None:
+    unpriced = RootResponse(
+        run_id=RUN, iteration=1, text="", model="m", usage=Usage(1, 1), cost_usd=None, elapsed_s=1
+    )
+    assert fold(started(), unpriced).totals.cost_usd is None
+
+
+def test_the_finished_run_totals_win() -> None:
+    finished = RunFinished(
+        run_id=RUN, status="completed", answer="x", error=None, iterations=7, sub_calls=3,
+        input_tokens=1, output_tokens=2, cost_usd=None, elapsed_s=9.0,
+    )  # fmt: skip
+    trace = fold(started(), root(1), finished)
+    assert (trace.status, trace.answer, trace.totals.iterations) == ("completed", "x", 7)
+
+
+def test_a_child_rlm_hangs_under_its_rlm_query_call() -> None:
+    child = {"depth": 1, "parent_call_id": "c1"}
+    events = [
+        started(),
+        root(1),
+        SubCallStarted(run_id=RUN, call_id="c1", iteration=1, kind="rlm", model="s", prompt="p"),
+        started(**child),
+        root(1, "child thinking", **child),
+        FinalAnswer(run_id=RUN, answer="child says", source="text", **child),
+    ]
+    trace = fold(*events)
+    (running,) = trace.iterations[0].running_sub_calls
+    assert running.child.answer == "child says"
+    assert len(trace.iterations) == 1
+
+
+def test_notices_go_to_their_iteration() -> None:
+    trace = fold(started(), root(1), Notice(run_id=RUN, iteration=1, message="FINAL discarded"))
+    assert trace.iterations[0].notices == ["FINAL discarded"]
+
+
+@pytest.mark.parametrize(
+    ("events", "says"),
+    [
+        ([], "Starting"),
+        ([started()], "Waiting for the root model"),
+        ([started(), root(1)], "Running the code"),
+        ([started(), root(1), *call("a")[:1]], "sub-calls in flight"),
+        ([started(), root(1), code(1)], "Waiting for the root model"),
+    ],
+)
+def test_activity_says_what_the_run_is_doing(events: list[Event], says: str) -> None:
+    assert says in activity([e.to_dict() for e in events])
+
+
+@pytest.mark.parametrize(
+    ("cost", "shown"), [(None, "unknown"), (0.0, "$0"), (0.00001, "<$0.0001"), (0.5, "$0.5000")]
+)
+def test_cost_is_never_a_false_zero(cost: float | None, shown: str) -> None:
+    assert format_cost(cost) == shown
