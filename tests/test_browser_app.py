@@ -31,7 +31,7 @@ def upload_pdf(page: Any) -> None:
     page.locator('input[type="file"]').set_input_files(
         files=[{"name": "report.pdf", "mimeType": "application/pdf", "buffer": PDF}]
     )
-    page.get_by_text("Tokens (estimate)").wait_for()
+    page.get_by_text("Tokens (estimate)", exact=True).wait_for()
 
 
 def ask(page: Any, question: str) -> None:
@@ -128,7 +128,7 @@ def test_corpora_page_shows_a_saved_corpus(app_page: Any) -> None:
     go_to(app_page, "Corpora")
     choose(app_page, "Open a corpus", "Report")
     app_page.get_by_role("heading", name="Report").wait_for()
-    app_page.get_by_text("Tokens (estimate)").wait_for()
+    app_page.get_by_text("Tokens (estimate)", exact=True).wait_for()
     save_screenshot(app_page, "corpora")
 
 
