@@ -111,7 +111,7 @@ def start(
                 session, question, config, recorder=recorder, label=label, on_done=session.close
             )
         )
-    state.comparison_id, state.question, state.handles = comparison_id, question, handles
+    state.question, state.handles = question, handles
 
 
 def draw_live(state: CompareState) -> None:

@@ -59,13 +59,6 @@ class RunHandle:
     def done(self) -> bool:
         return self._done.is_set()
 
-    @property
-    def run_id(self) -> str | None:
-        if self.result is not None:
-            return self.result.run_id
-        with self._lock:
-            return self._events[0].get("run_id") if self._events else None
-
     def stop(self) -> None:
         self.cancel.set()
 

@@ -107,9 +107,8 @@ class Workspace:
 
 @dataclass
 class CompareState:
-    """The comparison on screen: its id in storage and one handle per configuration."""
+    """The comparison on screen: its question and one handle per configuration."""
 
-    comparison_id: Any = None
     question: str = ""
     handles: list[RunHandle] = field(default_factory=list)
 

@@ -92,10 +92,6 @@ class Trace:
     error: str | None = None
     totals: Totals = field(default_factory=Totals)
 
-    @property
-    def finished(self) -> bool:
-        return self.status is not None
-
 
 def build_trace(events: list[dict[str, Any]], *, now: float | None = None) -> Trace:
     """Fold a run's events (any order of arrival within the engine's contract) into a Trace."""
