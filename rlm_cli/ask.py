@@ -14,10 +14,9 @@ import threading
 from typing import Any
 
 from rlm_engine.config import Budgets, Credentials, ModelSpec, RunConfig
+from rlm_engine.defaults import default_provider, suggested_model
 from rlm_engine.errors import RLMError
 from rlm_engine.events import CodeExecuted, Event, Notice, RootResponse, RunFinished
-
-DEFAULT_MODELS = {"openai": "gpt-4.1-mini", "anthropic": "claude-sonnet-4-5"}
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -62,31 +61,14 @@ def _non_negative_int(text: str) -> int:
     return value
 
 
-def default_provider(credentials: Credentials) -> str:
-    """A provider with a key, else the offline local model."""
-    if credentials.openai_api_key:
-        return "openai"
-    if credentials.anthropic_api_key:
-        return "anthropic"
-    return "local"
-
-
-def default_model(provider: str) -> str:
-    if provider == "local":
-        from rlm_engine.models import default_local_model
-
-        return default_local_model()
-    return DEFAULT_MODELS[provider]
-
-
 def build_config(args: argparse.Namespace, credentials: Credentials) -> RunConfig:
     provider = args.provider or default_provider(credentials)
-    root = ModelSpec(provider, args.model or default_model(provider), args.base_url)
+    root = ModelSpec(provider, args.model or suggested_model(provider), args.base_url)
     sub = None
     if args.sub_provider or args.sub_model or args.sub_base_url:
         sub_provider = args.sub_provider or provider
         same = sub_provider == provider
-        sub_model = args.sub_model or (root.model if same else default_model(sub_provider))
+        sub_model = args.sub_model or (root.model if same else suggested_model(sub_provider))
         sub_url = args.sub_base_url or (args.base_url if same else None)
         sub = ModelSpec(sub_provider, sub_model, sub_url)
     budgets = Budgets(

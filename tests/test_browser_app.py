@@ -11,11 +11,11 @@ from typing import Any
 import pytest
 
 from rlm_engine.corpus import load_files
+from rlm_engine.defaults import SUGGESTED_MODELS
 from rlm_engine.paths import default_db_url
 from storage import Database
 from tests.data.make_pdf import make_pdf
 from tests.fixtures.browser import AppServer, save_screenshot
-from webui.config_form import SUGGESTED_MODELS
 
 pytestmark = pytest.mark.browser
 

@@ -6,14 +6,9 @@ from typing import Any
 
 import streamlit as st
 
+from rlm_engine.defaults import default_provider, suggested_model
 from webui.compare_view import draw_entries, entry_from_handle, entry_from_summary
-from webui.config_form import (
-    budgets_picker,
-    default_provider,
-    model_picker,
-    run_config,
-    suggested_model,
-)
+from webui.config_form import budgets_picker, model_picker, run_config
 from webui.review import when
 from webui.runner import start_run
 from webui.state import CompareState, Settings, Workspace, kept

@@ -11,22 +11,12 @@ from typing import Any
 import streamlit as st
 
 from rlm_engine.config import Budgets, Credentials, ModelSpec, RunConfig
+from rlm_engine.defaults import default_provider, has_key, suggested_model
 from rlm_engine.errors import RLMError
 from rlm_engine.providers import PROVIDERS
 from webui.state import kept
 
-# provider -> (root model, sub model) suggested when the provider is chosen
-SUGGESTED_MODELS = {
-    "openai": ("gpt-5-mini", "gpt-5-nano"),
-    "anthropic": ("claude-sonnet-4-5", "claude-haiku-4-5"),
-}
 PROVIDER_TITLES = {"openai": "OpenAI", "anthropic": "Anthropic", "local": "Local (offline)"}
-
-
-def local_model() -> str:
-    from rlm_engine.models import default_local_model
-
-    return default_local_model()
 
 
 def local_model_problem(name: str) -> str | None:
@@ -38,26 +28,6 @@ def local_model_problem(name: str) -> str | None:
     except RLMError as exc:
         return str(exc)
     return None
-
-
-def has_key(provider: str, credentials: Credentials) -> bool:
-    if provider == "openai":
-        return bool(credentials.openai_api_key)
-    if provider == "anthropic":
-        return bool(credentials.anthropic_api_key)
-    return True
-
-
-def default_provider(credentials: Credentials) -> str:
-    """The first provider with a key; the local model when there is none."""
-    return next((p for p in ("openai", "anthropic") if has_key(p, credentials)), "local")
-
-
-def suggested_model(provider: str, role: str) -> str:
-    if provider == "local":
-        return local_model()
-    root, sub = SUGGESTED_MODELS[provider]
-    return root if role == "root" else sub
 
 
 def _provider_changed(key: str, role: str) -> None:
