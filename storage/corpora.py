@@ -37,7 +37,7 @@ def document_values(document: Any) -> dict[str, Any]:
         "name": str(_field(document, "name") or "document"),
         "kind": str(_field(document, "kind") or "text"),
         "chars": len(text),
-        "n_pages": int(_field(document, "n_pages") or len(offsets) or 1),
+        "n_pages": int(_field(document, "n_pages") or len(offsets)),  # 0: a text file
         "page_offsets": offsets,
         "text": text,
         "created_at": time.time(),
