@@ -36,7 +36,7 @@ from rlm_engine.events import (
     Usage,
 )
 from rlm_engine.limits import BudgetTracker
-from rlm_engine.parsing import find_code_blocks, find_final, strip_code_blocks
+from rlm_engine.parsing import bare_code, find_code_blocks, find_final, strip_code_blocks
 from rlm_engine.providers import Message, Provider, make_provider
 from rlm_engine.sandbox import ExecResult, Sandbox
 
@@ -237,6 +237,9 @@ class RLMRun:
         """Run the reply's code; return (final answer, None) or (None, the next user message)."""
         blocks = find_code_blocks(reply)
         final_line = find_final(reply)
+        bare = bare_code(reply) if self.small and not blocks and final_line is None else None
+        if bare is not None:
+            blocks = [bare]
         if not blocks:
             if final_line is None:
                 self.notice(prompts.NO_CODE_NO_FINAL)

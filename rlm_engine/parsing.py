@@ -34,6 +34,25 @@ def find_code_blocks(text: str) -> list[str]:
     return [block for block in blocks if block.strip()]
 
 
+def bare_code(text: str) -> str | None:
+    """The reply itself when it is nothing but Python with no fence around it, else None.
+
+    Small models often forget the fence; a reply that parses as code and does something (more
+    than a lone name or literal) is taken as one block. Prose does not parse.
+    """
+    stripped = text.strip()
+    if not stripped or "```" in stripped:
+        return None
+    try:
+        tree = ast.parse(stripped)
+    except (SyntaxError, ValueError, MemoryError, RecursionError):
+        return None
+    trivial = (ast.Constant, ast.Name)
+    if all(isinstance(node, ast.Expr) and isinstance(node.value, trivial) for node in tree.body):
+        return None
+    return stripped
+
+
 def strip_code_blocks(text: str) -> str:
     """The reply without its code blocks: where a FINAL line may stand."""
     text = _CODE_BLOCK.sub("", text)

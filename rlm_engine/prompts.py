@@ -14,6 +14,8 @@ from typing import Any
 from rlm_engine.config import RunConfig
 
 SMALL_MODEL_STOP = ["REPL output", "```output", "\nOutput:"]
+SMALL_MODEL_OUTPUT_CHARS = 2_500
+"""A small model's window (8k tokens a slot) cannot take 20,000 characters of output per block."""
 
 _DEFAULT_SYSTEM = """\
 You answer a question about a context that is far too large to read at once. The context is \
@@ -111,6 +113,8 @@ def repl_results_message(outputs: list[str], notes: list[str], *, small: bool) -
     """One user message with the output of every block of the last reply, then any notes."""
     parts = []
     for index, output in enumerate(outputs, start=1):
+        if small:
+            output = clip(output, SMALL_MODEL_OUTPUT_CHARS)
         shown = output if output.strip() else "(no output)"
         parts.append(f"REPL output of block {index}:\n{shown}")
     parts += notes
@@ -122,6 +126,15 @@ def repl_results_message(outputs: list[str], notes: list[str], *, small: bool) -
     else:
         parts.append("Continue: write more ```repl code, or give your answer with FINAL(...).")
     return "\n\n".join(parts)
+
+
+def clip(text: str, limit: int) -> str:
+    """Head and tail of `text` within `limit` characters, saying how much was cut."""
+    if len(text) <= limit:
+        return text
+    cut = len(text) - limit
+    head = limit * 2 // 3
+    return f"{text[:head]}\n... [{cut:,} characters truncated] ...\n{text[-(limit - head) :]}"
 
 
 NO_CODE_NO_FINAL = (

@@ -377,3 +377,19 @@ def test_wrong_key_fails_without_retry(standin: StandIn, provider: str) -> None:
     assert result.status == "failed"
     assert len(standin.requests) == 1
     assert "bad-key" not in result.error
+
+
+def test_small_variant_runs_unfenced_code_and_clips_output(standin_env: StandIn) -> None:
+    standin_env.enqueue("print('y' * 10_000)", "FINAL(seen)", model=ROOT)
+    result, events = ask("Small", "ctx", make_config(prompt_variant="small"))
+    assert result.answer == "seen"
+    assert events.of(CodeExecuted)[0].output_chars >= 10_000
+    shown = standin_env.requests[1].messages[-1]["content"]
+    assert "characters truncated" in shown and len(shown) < 4_000
+    assert standin_env.requests[0].stop  # the small variant stops the model inventing output
+
+
+def test_default_variant_does_not_run_unfenced_code(standin_env: StandIn) -> None:
+    standin_env.enqueue("print('hi')", "FINAL(done)", model=ROOT)
+    _, events = ask("Default", "ctx")
+    assert events.of(CodeExecuted) == []

@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from rlm_engine.parsing import FinalDirective, find_code_blocks, find_final, strip_code_blocks
+from rlm_engine.parsing import (
+    FinalDirective,
+    bare_code,
+    find_code_blocks,
+    find_final,
+    strip_code_blocks,
+)
 
 
 def test_code_blocks_in_order() -> None:
@@ -72,3 +78,19 @@ def test_first_final_line_wins() -> None:
 
 def test_strip_code_blocks_leaves_prose() -> None:
     assert strip_code_blocks("a\n```repl\nx\n```\nb").split() == ["a", "b"]
+
+
+@pytest.mark.parametrize(
+    "reply",
+    ["print(context[:100])", 'import re\nhits = re.findall("x", context)\nprint(hits)'],
+)
+def test_bare_code_is_recognised(reply: str) -> None:
+    assert bare_code(reply) == reply
+
+
+@pytest.mark.parametrize(
+    "reply",
+    ["The answer is 42.", "Yes", "42", "'just a string'", "```repl\nx = 1\n```", ""],
+)
+def test_prose_is_not_bare_code(reply: str) -> None:
+    assert bare_code(reply) is None
