@@ -8,7 +8,8 @@ question, both on the local model (default Qwen2.5-Coder-1.5B, temperature 0):
 - direct: one call with the corpus in the prompt, cut to what fits the model's window.
 
 A question is right when the answer contains the code. Prints a Markdown table (accuracy, mean
-and median seconds per question, tokens) and writes every answer to a JSON file.
+and median seconds per question, tokens) and writes every answer (and each RLM trajectory) to a
+JSON file (`--out`, default in the temp directory).
 
     uv run python bench/needle_local.py --quick
     uv run python bench/needle_local.py --sizes 8000,64000,1000000 --questions 5
@@ -23,6 +24,7 @@ import argparse
 import json
 import random
 import statistics
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -137,9 +139,11 @@ def main() -> None:
     parser.add_argument("--questions", type=int, default=10, help="questions per size")
     parser.add_argument("--methods", default="rlm,direct")
     parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--window-chars", type=int, default=64_000, help="direct: first cut")
+    parser.add_argument("--window-chars", type=int, default=96_000, help="direct: first cut")
     parser.add_argument("--max-time", type=float, default=600.0, help="RLM: seconds per question")
-    parser.add_argument("--out", type=Path, default=Path("bench/needle_local.json"))
+    parser.add_argument(
+        "--out", type=Path, default=Path(tempfile.gettempdir()) / "needle_local.json"
+    )
     parser.add_argument("--quick", action="store_true", help="8k characters, 2 questions")
     args = parser.parse_args()
     if args.quick:
@@ -169,6 +173,7 @@ def main() -> None:
                 print(json.dumps({k: v for k, v in record.items() if k != "trace"}), flush=True)
                 args.out.write_text(json.dumps(records, indent=1))
     print(table(records))
+    print(f"Every answer, with the RLM's trajectory: {args.out}")
 
 
 def table(records: list[dict[str, Any]]) -> str:
