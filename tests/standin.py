@@ -30,6 +30,7 @@ from typing import Any, Literal
 __all__ = ["BAD_KEY", "Reply", "Request", "Rule", "StandIn", "estimate_tokens"]
 
 BAD_KEY = "bad-key"  # the API key the stand-in refuses with 401
+HOLD_LIMIT_S = 10.0  # see StandIn.hold_until_in_flight()
 HANG_LIMIT_S = 120.0  # a hanging reply is released after this, or when the stand-in closes
 
 
@@ -101,8 +102,10 @@ class StandIn:
         self.latency_s = latency_s
         self.requests: list[Request] = []
         self.peak_in_flight = 0
+        self._hold: tuple[int, str | None] = (0, None)
         self._in_flight = 0
         self._lock = threading.Lock()
+        self._in_flight_changed = threading.Condition(self._lock)
         self._failures: deque[tuple[str | None, Reply]] = deque()
         self._queues: dict[str | None, deque[Reply]] = {}
         self._rules: list[tuple[str | None, Rule]] = []
@@ -136,6 +139,15 @@ class StandIn:
         with self._lock:
             queue = self._queues.setdefault(model, deque())
             queue.extend(_as_reply(r) for r in replies)
+
+    def hold_until_in_flight(self, count: int, model: str | None = None) -> None:
+        """Hold each request (for `model`, or all) until `count` were in flight at once.
+
+        Tests of concurrency then depend on how many calls the client overlaps, not on timing:
+        a client that overlaps fewer waits HOLD_LIMIT_S per request and peak_in_flight says so.
+        """
+        with self._lock:
+            self._hold = (count, model)
 
     def on(self, rule: Rule, model: str | None = None) -> None:
         """Answer by `rule(request)` when no queued reply is left; a rule returning None passes."""
@@ -179,10 +191,16 @@ class StandIn:
         with self._lock:
             self.requests.append(request)
 
-    def _enter(self) -> None:
+    def _enter(self, model: str) -> None:
         with self._lock:
             self._in_flight += 1
             self.peak_in_flight = max(self.peak_in_flight, self._in_flight)
+            self._in_flight_changed.notify_all()
+            count, held_model = self._hold
+            if held_model in (None, model):
+                self._in_flight_changed.wait_for(
+                    lambda: self.peak_in_flight >= count, timeout=HOLD_LIMIT_S
+                )
 
     def _leave(self) -> None:
         with self._lock:
@@ -299,7 +317,7 @@ class _Handler(BaseHTTPRequestHandler):
         request = _parse(api, body, headers)
         standin = self.standin
         standin._record(request)
-        standin._enter()
+        standin._enter(request.model)
         try:
             self._answer(request)
         except (BrokenPipeError, ConnectionResetError):

@@ -165,7 +165,7 @@ def test_env_base_url_is_the_sdk_fallback(standin_env: StandIn, api: str) -> Non
 
 @pytest.mark.parametrize("api", APIS)
 def test_concurrent_calls_overlap(standin: StandIn, api: str) -> None:
-    standin.latency_s = 0.3
+    standin.hold_until_in_flight(8)
     standin.on(lambda request: "ok")
     p = provider(standin, api)
     with ThreadPoolExecutor(16) as pool:
