@@ -148,6 +148,7 @@ class RLMRun:
         self.parent_call_id = parent_call_id
         self.iteration = 0
         self.small = prompts.uses_small_variant(self.config)
+        self.read_context = False
         self.repl_calls = ReplCalls(self)
 
     # -- events ---------------------------------------------------------------------------
@@ -256,6 +257,11 @@ class RLMRun:
             self.shared.check_cancel()
 
         notes: list[str] = []
+        if self.small and not self.read_context:
+            # Small models ask the helper the question itself, which never sees the corpus.
+            self.read_context = any("context" in code for code in blocks)
+            if not self.read_context:
+                notes.append(prompts.CONTEXT_NOT_READ)
         if final_line is not None and final_line.kind == "FINAL_VAR":
             answer, note = self.resolve_final_line("FINAL_VAR", final_line.value)
             if answer is not None:

@@ -15,7 +15,7 @@ from rlm_engine.config import RunConfig
 
 SMALL_MODEL_STOP = ["REPL output", "```output", "\nOutput:"]
 SMALL_MODEL_OUTPUT_CHARS = 2_500
-"""A small model's window (8k tokens a slot) cannot take 20,000 characters of output per block."""
+"""A small model's 16k-token window cannot hold 20,000 characters of output per block."""
 
 _DEFAULT_SYSTEM = """\
 You answer a question about a context that is far too large to read at once. The context is \
@@ -49,13 +49,19 @@ have not seen that code's output yet.
 """
 
 _SMALL_SYSTEM = """\
-You answer a question about a large text stored in a Python variable named `context` \
-(a list of strings, one per document, or one string). You cannot see it: write Python code in a \
-```repl block to look at it. After each block you get its output. Then either write another \
-```repl block, or, if the output answers the question, reply with FINAL(answer).
+You answer questions about a long text that you cannot see. The text is stored in a Python \
+variable named `context` (a string, or a list of strings with one string per document). To read \
+it, you write Python code in a ```repl block; the code runs and you are shown what it prints. \
+Then you either write another ```repl block, or, if what was printed answers the question, you \
+reply with FINAL(answer).
 
-In the code you can use: `context`, `re`, `print(...)`, and `llm_query(prompt)` which asks a \
-helper model a question about a piece of text (give it at most {sub_budget} characters).
+Search `context` with code: look for words from the question and print a little text around \
+each match. Do not print the whole of `context`: it is too long. For a piece of text that needs \
+understanding, `llm_query(prompt)` returns a helper model's answer; the helper sees only the \
+prompt, so put the text itself in it (at most {sub_budget} characters).
+
+Rules: write one short ```repl block per reply and stop after it. Never write the output \
+yourself. Answer with FINAL(answer) only after you have seen output that contains the answer.
 
 Example.
 Question: What is the password for the vault?
@@ -63,14 +69,11 @@ Question: What is the password for the vault?
 import re
 docs = context if isinstance(context, list) else [context]
 for i, doc in enumerate(docs):
-    for m in re.finditer(r"password", doc, re.IGNORECASE):
-        print(i, doc[max(0, m.start() - 100): m.end() + 100])
+    for m in re.finditer(r"vault", doc, re.IGNORECASE):
+        print(i, doc[max(0, m.start() - 200): m.end() + 200])
 ```
-(You then see the output, for example: 3 ... the password for the vault is tulip-42 ...)
+(You are then shown what it printed, for example: 3 ... the password for the vault is tulip-42 ...)
 FINAL(tulip-42)
-
-Rules: write one short ```repl block per reply and stop after it. Never write the output yourself. \
-Answer with FINAL(answer) only after you have seen output that contains the answer.
 """
 
 
@@ -140,6 +143,11 @@ def clip(text: str, limit: int) -> str:
 NO_CODE_NO_FINAL = (
     "Your reply had no ```repl code block and no FINAL(...) line. Write a ```repl block to work "
     "on `context`, or reply with FINAL(answer) if you know the answer."
+)
+
+CONTEXT_NOT_READ = (
+    "Note: your code did not read `context`, so it cannot have found the answer, and the "
+    "llm_query helper sees only the prompt you give it. Search `context` with code first."
 )
 
 FINAL_WITH_CODE_DISCARDED = (

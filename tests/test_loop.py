@@ -7,7 +7,16 @@ import threading
 
 import pytest
 
-from rlm_engine import Budgets, Credentials, ModelSpec, RunConfig, Session, event_from_dict, run
+from rlm_engine import (
+    Budgets,
+    Credentials,
+    ModelSpec,
+    RunConfig,
+    Session,
+    event_from_dict,
+    prompts,
+    run,
+)
 from rlm_engine.events import (
     CodeExecuted,
     Event,
@@ -134,7 +143,7 @@ def test_sub_calls_aggregated(standin_env: StandIn) -> None:
 
 
 def test_batched_sub_calls_run_concurrently(standin_env: StandIn) -> None:
-    standin_env.latency_s = 0.3
+    standin_env.hold_until_in_flight(8, model=SUB)
     standin_env.on(lambda req: req.prompt.upper(), model=SUB)
     standin_env.enqueue(
         repl("out = llm_query_batched([f'p{i}' for i in range(16)])\nprint(out)"),
@@ -387,6 +396,21 @@ def test_small_variant_runs_unfenced_code_and_clips_output(standin_env: StandIn)
     shown = standin_env.requests[1].messages[-1]["content"]
     assert "characters truncated" in shown and len(shown) < 4_000
     assert standin_env.requests[0].stop  # the small variant stops the model inventing output
+
+
+def test_small_variant_notes_code_that_never_reads_context(standin_env: StandIn) -> None:
+    standin_env.enqueue(
+        "```repl\nprint('guess')\n```",
+        "```repl\nprint(context[:5])\n```",
+        "```repl\nprint('again')\n```",
+        "FINAL(ok)",
+        model=ROOT,
+    )
+    result, _ = ask("Small", "ctx", make_config(prompt_variant="small"))
+    assert result.answer == "ok"
+    after = [request.messages[-1]["content"] for request in standin_env.requests[1:]]
+    assert prompts.CONTEXT_NOT_READ in after[0]
+    assert all(prompts.CONTEXT_NOT_READ not in message for message in after[1:])
 
 
 def test_default_variant_does_not_run_unfenced_code(standin_env: StandIn) -> None:
