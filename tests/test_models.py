@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import threading
 import zipfile
 from pathlib import Path
 
@@ -145,6 +146,32 @@ def test_damaged_model_is_pulled_again(index: Path, dest: Path) -> None:
     path = pull(index, dest)
     path.write_bytes(b"garbage")
     assert pull(index, dest).read_bytes() == WHOLE
+
+
+def test_a_second_pull_waits_for_the_first(index: Path, dest: Path) -> None:
+    second_waits = threading.Event()
+    second_messages: list[str] = []
+    results: dict[str, bytes] = {}
+
+    def second(done: int, total: int, message: str) -> None:
+        second_messages.append(message)
+        if "waiting" in message:
+            second_waits.set()
+
+    def run_second() -> None:
+        results["second"] = pull(index, dest, on_progress=second).read_bytes()
+
+    other = threading.Thread(target=run_second)
+
+    def first(done: int, total: int, message: str) -> None:
+        if done == 1 and not other.is_alive():  # mid-pull: another one starts
+            other.start()
+            assert second_waits.wait(10), "the second pull did not wait"
+
+    results["first"] = pull(index, dest, on_progress=first).read_bytes()
+    other.join(30)
+    assert results == {"first": WHOLE, "second": WHOLE}
+    assert "already downloaded and verified" in second_messages[-1]
 
 
 @pytest.mark.parametrize(
