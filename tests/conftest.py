@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.fixtures.app import *  # noqa: F403
 from tests.fixtures.browser import *  # noqa: F403
 from tests.fixtures.llama import *  # noqa: F403
 from tests.fixtures.postgres import *  # noqa: F403

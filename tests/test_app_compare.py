@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from streamlit.testing.v1 import AppTest
 
 from rlm_engine.corpus import load_files
-from rlm_engine.paths import default_db_url
-from storage import Database
 from tests.apptest import RUN_TIMEOUT_S, markdown_text, open_app, record_run
 from tests.standin import StandIn
 from webui.compare_view import word_diff
@@ -19,17 +16,8 @@ NOTES = b"The launch code is 7431. The backup code is 1111."
 
 
 @pytest.fixture
-def db() -> Iterator[Any]:
-    database = Database.open(default_db_url())
-    try:
-        yield database
-    finally:
-        database.close()
-
-
-@pytest.fixture
-def corpus(db: Any) -> Any:
-    return db.save_corpus("Codes", load_files([("codes.txt", NOTES)]).documents)
+def corpus(app_db: Any) -> Any:
+    return app_db.save_corpus("Codes", load_files([("codes.txt", NOTES)]).documents)
 
 
 def run_comparison(at: AppTest, question: str, roots: list[str]) -> AppTest:
@@ -42,7 +30,7 @@ def run_comparison(at: AppTest, question: str, roots: list[str]) -> AppTest:
     return at.run()
 
 
-def test_two_configurations_run_side_by_side(standin_env: StandIn, db: Any, corpus: Any) -> None:
+def test_two_configurations_run_side_by_side(standin_env: StandIn, corpus: Any) -> None:
     standin_env.enqueue("FINAL(7431)", model="model-a")
     standin_env.enqueue("FINAL(The code is 1111)", model="model-b")
     at = run_comparison(open_app("pages/compare.py"), "Which code?", ["model-a", "model-b"])
@@ -51,34 +39,34 @@ def test_two_configurations_run_side_by_side(standin_env: StandIn, db: Any, corp
     assert not at.exception
 
 
-def test_comparison_is_saved_with_its_runs(standin_env: StandIn, db: Any, corpus: Any) -> None:
+def test_comparison_is_saved_with_its_runs(standin_env: StandIn, app_db: Any, corpus: Any) -> None:
     standin_env.on(lambda request: "FINAL(7431)")
     run_comparison(open_app("pages/compare.py"), "Which code?", ["model-a", "model-b"])
-    (saved,) = db.list_comparisons()
-    assert [r.status for r in db.get_comparison(saved.id).runs] == ["completed", "completed"]
+    (saved,) = app_db.list_comparisons()
+    assert [r.status for r in app_db.get_comparison(saved.id).runs] == ["completed", "completed"]
 
 
-def test_saved_comparison_reopens(standin_env: StandIn, db: Any, corpus: Any) -> None:
+def test_saved_comparison_reopens(standin_env: StandIn, app_db: Any, corpus: Any) -> None:
     standin_env.enqueue("FINAL(7431)", model="model-a")
     standin_env.enqueue("FINAL(1111)", model="model-b")
     run_comparison(open_app("pages/compare.py"), "Which code?", ["model-a", "model-b"])
-    (saved,) = db.list_comparisons()
+    (saved,) = app_db.list_comparisons()
     at = open_app("pages/compare.py")
     at = at.selectbox(key="cmp-saved").set_value(saved.id).run()
     assert "1111" in markdown_text(at)
     assert "Differences between answers" in [h.value for h in at.subheader]
 
 
-def test_runs_picked_from_history_are_compared(db: Any) -> None:
-    first = record_run(db, "Question one", answer="alpha beta")
-    second = record_run(db, "Question two", answer="alpha gamma")
+def test_runs_picked_from_history_are_compared(app_db: Any) -> None:
+    first = record_run(app_db, "Question one", answer="alpha beta")
+    second = record_run(app_db, "Question two", answer="alpha gamma")
     at = open_app("pages/compare.py")
     at = at.multiselect(key="cmp-picked").set_value([first, second]).run()
     assert "Differences between answers" in [h.value for h in at.subheader]
     assert not at.exception
 
 
-def test_compare_without_a_corpus_says_what_to_do(db: Any) -> None:
+def test_compare_without_a_corpus_says_what_to_do(app_db: Any) -> None:
     at = open_app("pages/compare.py")
     assert any("saved corpus" in i.value for i in at.info)
 

@@ -2,30 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
 from rlm_engine.corpus import load_files
-from rlm_engine.paths import default_db_url
-from storage import Database
 from tests.apptest import open_app
 
 
 @pytest.fixture
-def db() -> Iterator[Any]:
-    database = Database.open(default_db_url())
-    try:
-        yield database
-    finally:
-        database.close()
-
-
-@pytest.fixture
-def corpus(db: Any) -> Any:
+def corpus(app_db: Any) -> Any:
     files = [("a.txt", b"first document"), ("b.md", b"# second document")]
-    return db.save_corpus("Notes", load_files(files).documents)
+    return app_db.save_corpus("Notes", load_files(files).documents)
 
 
 def open_corpus(corpus: Any) -> Any:
@@ -39,17 +27,17 @@ def test_a_corpus_shows_its_documents(corpus: Any) -> None:
     assert not at.exception
 
 
-def test_rename(db: Any, corpus: Any) -> None:
+def test_rename(app_db: Any, corpus: Any) -> None:
     at = open_corpus(corpus)
     at.text_input(key="corpora-name").set_value("Meeting notes")
     at.button(key="corpora-rename-ok").click().run()
-    assert db.get_corpus(corpus.id).name == "Meeting notes"
+    assert app_db.get_corpus(corpus.id).name == "Meeting notes"
 
 
-def test_delete(db: Any, corpus: Any) -> None:
+def test_delete(app_db: Any, corpus: Any) -> None:
     at = open_corpus(corpus)
     at.button(key="corpora-delete").click().run()
-    assert db.get_corpus(corpus.id) is None
+    assert app_db.get_corpus(corpus.id) is None
 
 
 def test_ask_about_it_opens_the_ask_page_on_that_corpus(corpus: Any) -> None:
@@ -59,6 +47,6 @@ def test_ask_about_it_opens_the_ask_page_on_that_corpus(corpus: Any) -> None:
     assert at.title[0].value == "Ask"
 
 
-def test_no_corpus_yet_says_where_to_start(db: Any) -> None:
+def test_no_corpus_yet_says_where_to_start(app_db: Any) -> None:
     at = open_app("pages/corpora.py")
     assert "Upload files on the Ask page" in at.info[0].value

@@ -3,27 +3,15 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from rlm_engine.paths import default_db_url
-from storage import Database
 from tests.apptest import markdown_text, open_app, record_run
 
 JAN_2024 = dt.datetime(2024, 1, 10, 12).timestamp()
 JUN_2024 = dt.datetime(2024, 6, 10, 12).timestamp()
-
-
-@pytest.fixture
-def db() -> Iterator[Any]:
-    database = Database.open(default_db_url())
-    try:
-        yield database
-    finally:
-        database.close()
 
 
 def listed(at: AppTest) -> list[str]:
@@ -31,14 +19,14 @@ def listed(at: AppTest) -> list[str]:
     return list(at.selectbox(key="history-open").options)
 
 
-def test_runs_are_listed_newest_first(db: Any) -> None:
-    record_run(db, "Old question", started=JAN_2024)
-    record_run(db, "New question", started=JUN_2024)
+def test_runs_are_listed_newest_first(app_db: Any) -> None:
+    record_run(app_db, "Old question", started=JAN_2024)
+    record_run(app_db, "New question", started=JUN_2024)
     labels = listed(open_app("pages/history.py"))
     assert ["New question" in labels[0], "Old question" in labels[1]] == [True, True]
 
 
-def test_empty_history_says_so(db: Any) -> None:
+def test_empty_history_says_so(app_db: Any) -> None:
     at = open_app("pages/history.py")
     assert "No saved run" in at.info[0].value
     assert not at.exception
@@ -53,9 +41,9 @@ def test_empty_history_says_so(db: Any) -> None:
         ("history-dates", (dt.date(2024, 6, 1), dt.date(2024, 6, 30)), "About pears"),
     ],
 )
-def test_filters_narrow_the_list(db: Any, widget: str, value: Any, kept: str) -> None:
-    record_run(db, "About apples", model="model-a", started=JAN_2024)
-    record_run(db, "About pears", model="model-b", status="limit", started=JUN_2024)
+def test_filters_narrow_the_list(app_db: Any, widget: str, value: Any, kept: str) -> None:
+    record_run(app_db, "About apples", model="model-a", started=JAN_2024)
+    record_run(app_db, "About pears", model="model-b", status="limit", started=JUN_2024)
     at = open_app("pages/history.py")
     at.get_by_key(widget).set_value(value)  # type: ignore[attr-defined]
     labels = listed(at.run())
@@ -63,18 +51,18 @@ def test_filters_narrow_the_list(db: Any, widget: str, value: Any, kept: str) ->
     assert kept in labels[0]
 
 
-def test_corpus_filter_keeps_that_corpus_runs(db: Any) -> None:
-    corpus = db.save_corpus("Reports", [])
-    record_run(db, "In the corpus", corpus_id=corpus.id)
-    record_run(db, "Elsewhere")
+def test_corpus_filter_keeps_that_corpus_runs(app_db: Any) -> None:
+    corpus = app_db.save_corpus("Reports", [])
+    record_run(app_db, "In the corpus", corpus_id=corpus.id)
+    record_run(app_db, "Elsewhere")
     at = open_app("pages/history.py")
     labels = listed(at.selectbox(key="history-corpus").set_value(corpus.id).run())
     assert len(labels) == 1
     assert "In the corpus" in labels[0]
 
 
-def test_opening_a_run_shows_its_trace_and_answer(db: Any) -> None:
-    run_id = record_run(db, "What is six times seven?", answer="forty-two")
+def test_opening_a_run_shows_its_trace_and_answer(app_db: Any) -> None:
+    run_id = record_run(app_db, "What is six times seven?", answer="forty-two")
     at = open_app("pages/history.py")
     at = at.selectbox(key="history-open").set_value(run_id).run()
     assert any(e.label.startswith("Iteration 1") for e in at.expander)
@@ -82,10 +70,10 @@ def test_opening_a_run_shows_its_trace_and_answer(db: Any) -> None:
     assert not at.exception
 
 
-def test_deleting_a_run_removes_it(db: Any) -> None:
-    run_id = record_run(db, "Delete me")
+def test_deleting_a_run_removes_it(app_db: Any) -> None:
+    run_id = record_run(app_db, "Delete me")
     at = open_app("pages/history.py")
     at = at.selectbox(key="history-open").set_value(run_id).run()
     at.button(key="history-delete").click().run()
-    assert db.get_run(run_id) is None
+    assert app_db.get_run(run_id) is None
     assert "No saved run" in at.info[0].value
