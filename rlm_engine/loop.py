@@ -270,7 +270,9 @@ class RLMRun:
         elif final_line is not None:
             self.notice(prompts.FINAL_WITH_CODE_DISCARDED)
             notes.append(prompts.FINAL_WITH_CODE_DISCARDED)
-        return None, prompts.repl_results_message(outputs, notes, small=self.small)
+        return None, prompts.repl_results_message(
+            outputs, notes, small=self.small, context_read=self.read_context
+        )
 
     def run_block(self, index: int, code: str) -> ExecResult:
         result = self.sandbox.execute(code, self.repl_calls, timeout_s=self.config.exec_timeout_s)

@@ -12,7 +12,8 @@ from typing import Literal
 
 # ```repl is the contract; small models often write ```python for the same thing, so we take both.
 _CODE_BLOCK = re.compile(r"```(?:repl|python|py)[ \t]*\n(.*?)(?:\n)?```", re.DOTALL)
-_FINAL_START = re.compile(r"^[ \t]*(FINAL_VAR|FINAL)\(", re.MULTILINE)
+# Case-insensitive: small models write `Final(x)`; at the start of a line it is never prose.
+_FINAL_START = re.compile(r"^[ \t]*(FINAL_VAR|FINAL)\(", re.MULTILINE | re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -70,7 +71,7 @@ def find_final(text: str) -> FinalDirective | None:
     match = _FINAL_START.search(prose)
     if match is None:
         return None
-    kind = match.group(1)
+    kind = match.group(1).upper()
     inner = _balanced_argument(prose, match.end())
     value = _unquote(inner.strip())
     if kind == "FINAL_VAR":

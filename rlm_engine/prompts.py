@@ -112,8 +112,14 @@ def first_user_message(
     return "\n".join(lines)
 
 
-def repl_results_message(outputs: list[str], notes: list[str], *, small: bool) -> str:
-    """One user message with the output of every block of the last reply, then any notes."""
+def repl_results_message(
+    outputs: list[str], notes: list[str], *, small: bool, context_read: bool = True
+) -> str:
+    """One user message with the output of every block of the last reply, then any notes.
+
+    A small model that has not read `context` yet is not invited to answer: it would take the
+    helper's "I cannot know that" for an answer.
+    """
     parts = []
     for index, output in enumerate(outputs, start=1):
         if small:
@@ -121,7 +127,9 @@ def repl_results_message(outputs: list[str], notes: list[str], *, small: bool) -
         shown = output if output.strip() else "(no output)"
         parts.append(f"REPL output of block {index}:\n{shown}")
     parts += notes
-    if small:
+    if small and not context_read:
+        parts.append(SEARCH_CONTEXT_NEXT)
+    elif small:
         parts.append(
             "If this output answers the question, reply with FINAL(answer). "
             "Otherwise write one more ```repl block."
@@ -147,7 +155,12 @@ NO_CODE_NO_FINAL = (
 
 CONTEXT_NOT_READ = (
     "Note: your code did not read `context`, so it cannot have found the answer, and the "
-    "llm_query helper sees only the prompt you give it. Search `context` with code first."
+    "llm_query helper sees only the prompt you give it."
+)
+
+SEARCH_CONTEXT_NEXT = (
+    "Now write one ```repl block that searches `context` for words from the question and prints "
+    "the text around each match."
 )
 
 FINAL_WITH_CODE_DISCARDED = (

@@ -409,8 +409,10 @@ def test_small_variant_notes_code_that_never_reads_context(standin_env: StandIn)
     result, _ = ask("Small", "ctx", make_config(prompt_variant="small"))
     assert result.answer == "ok"
     after = [request.messages[-1]["content"] for request in standin_env.requests[1:]]
-    assert prompts.CONTEXT_NOT_READ in after[0]
+    assert prompts.CONTEXT_NOT_READ in after[0] and prompts.SEARCH_CONTEXT_NEXT in after[0]
+    assert "FINAL" not in after[0]  # not invited to answer before it read the corpus
     assert all(prompts.CONTEXT_NOT_READ not in message for message in after[1:])
+    assert all("reply with FINAL(answer)" in message for message in after[1:])
 
 
 def test_default_variant_does_not_run_unfenced_code(standin_env: StandIn) -> None:

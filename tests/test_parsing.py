@@ -72,6 +72,13 @@ def test_final_must_start_a_line() -> None:
     assert find_final("I will call FINAL(x) later.") is None
 
 
+@pytest.mark.parametrize("spelling", ["Final", "final", "Final_Var"])
+def test_final_line_in_any_case(spelling: str) -> None:
+    directive = find_final(f"The code is known.\n{spelling}(orchid-725)")
+    assert directive is not None and directive.kind == spelling.upper()
+    assert directive.value == "orchid-725"
+
+
 def test_first_final_line_wins() -> None:
     assert find_final("FINAL(a)\nFINAL(b)") == FinalDirective("FINAL", "a")
 
