@@ -1,6 +1,11 @@
 """Reading a root model's reply: its ```repl code blocks and its FINAL(...)/FINAL_VAR(...) line.
 
 Pure functions over strings, tested without fixtures.
+
+Fences follow Markdown: a fence opens and closes at the start of a line (optionally indented),
+so a ``` inside code (`doc.split('```')`) does not end a block. The info word after the opening
+fence decides what a block is: repl or python code to run, or anything else (text, json, a bare
+fence), which is neither code nor a place where a FINAL line counts.
 """
 
 from __future__ import annotations
@@ -10,10 +15,14 @@ import re
 from dataclasses import dataclass
 from typing import Literal
 
-# ```repl is the contract; small models often write ```python for the same thing, so we take both.
-_CODE_BLOCK = re.compile(r"```(?:repl|python|py)[ \t]*\n(.*?)(?:\n)?```", re.DOTALL)
+# ```repl is the contract; small models often write ```python for the same thing, so we take both,
+# in any case (```Python, ```REPL).
+CODE_LANGUAGES = frozenset({"repl", "python", "py"})
+_FENCE_OPEN = re.compile(r"^([ \t]*)(`{3,})[ \t]*([^`\s]*)[^`]*$")
+_FENCE_CLOSE = re.compile(r"^[ \t]*(`{3,})[ \t]*$")
 # Case-insensitive: small models write `Final(x)`; at the start of a line it is never prose.
 _FINAL_START = re.compile(r"^[ \t]*(FINAL_VAR|FINAL)\(", re.MULTILINE | re.IGNORECASE)
+_STRING_PREFIXES = frozenset({"r", "u", "f", "b", "br", "rb", "fr", "rf"})
 
 
 @dataclass(frozen=True)
@@ -24,14 +33,20 @@ class FinalDirective:
     value: str  # the answer for FINAL, the variable's name for FINAL_VAR
 
 
+@dataclass(frozen=True)
+class _Segment:
+    """A run of whole lines of a reply: prose, a code block, or another fenced block."""
+
+    kind: Literal["prose", "code", "fence"]
+    text: str  # for blocks: the lines between the fences
+    raw: str  # the lines as written, fences included
+    closed: bool = True
+
+
 def find_code_blocks(text: str) -> list[str]:
     """The code of every ```repl block, in order. An unclosed last block counts too: the model was
     cut off by a stop sequence or a token limit and its code is still worth running."""
-    blocks = [m.group(1) for m in _CODE_BLOCK.finditer(text)]
-    tail = text[_last_block_end(text) :]
-    unclosed = re.search(r"```(?:repl|python|py)[ \t]*\n(.*)\Z", tail, re.DOTALL)
-    if unclosed and unclosed.group(1).strip():
-        blocks.append(unclosed.group(1).rstrip())
+    blocks = [s.text if s.closed else s.text.rstrip() for s in _segments(text) if s.kind == "code"]
     return [block for block in blocks if block.strip()]
 
 
@@ -55,19 +70,19 @@ def bare_code(text: str) -> str | None:
 
 
 def strip_code_blocks(text: str) -> str:
-    """The reply without its code blocks: where a FINAL line may stand."""
-    text = _CODE_BLOCK.sub("", text)
-    return re.sub(r"```(?:repl|python|py)[ \t]*\n.*\Z", "", text, flags=re.DOTALL)
+    """The reply without its code blocks (other fenced blocks stay: they may hold the answer)."""
+    return "".join(s.raw for s in _segments(text) if s.kind != "code")
 
 
 def find_final(text: str) -> FinalDirective | None:
-    """The first FINAL/FINAL_VAR line outside code blocks, or None.
+    """The first FINAL/FINAL_VAR line outside fenced blocks, or None.
 
     Parentheses are matched with awareness of string literals, so `FINAL(f(x) = "(a)")` keeps its
-    inner parentheses; an answer may span lines; an unclosed `FINAL(` takes the rest of the reply.
-    A Python string literal as the whole argument is unquoted: `FINAL("x")` yields `x`.
+    inner parentheses; an apostrophe inside a word (`Bob's`) is not a quote; an answer may span
+    lines; an unclosed `FINAL(` takes the rest of the reply. A Python string literal as the
+    whole argument is unquoted: `FINAL("x")` yields `x`.
     """
-    prose = strip_code_blocks(text)
+    prose = "".join(s.text for s in _segments(text) if s.kind == "prose")
     match = _FINAL_START.search(prose)
     if match is None:
         return None
@@ -79,15 +94,64 @@ def find_final(text: str) -> FinalDirective | None:
     return FinalDirective(kind=kind, value=value)  # type: ignore[arg-type]
 
 
-def _last_block_end(text: str) -> int:
-    end = 0
-    for m in _CODE_BLOCK.finditer(text):
-        end = m.end()
-    return end
+def _segments(text: str) -> list[_Segment]:
+    """The reply cut into prose and fenced blocks, line by line (CRLF read as LF)."""
+    segments: list[_Segment] = []
+    prose: list[str] = []
+    lines = re.findall(r"[^\n]*\n|[^\n]+\Z", text.replace("\r\n", "\n"))
+    i = 0
+    while i < len(lines):
+        opening = _FENCE_OPEN.match(lines[i].rstrip("\n"))
+        if opening is None:
+            prose.append(lines[i])
+            i += 1
+            continue
+        if prose:
+            segments.append(_Segment("prose", "".join(prose), "".join(prose)))
+            prose = []
+        indent, ticks, language = opening.groups()
+        kind: Literal["code", "fence"] = "code" if language.lower() in CODE_LANGUAGES else "fence"
+        inner, end, closed = _fenced_body(lines, i + 1, len(indent), len(ticks))
+        segments.append(_Segment(kind, inner, "".join(lines[i:end]), closed))
+        i = end
+    if prose:
+        segments.append(_Segment("prose", "".join(prose), "".join(prose)))
+    return segments
+
+
+def _fenced_body(lines: list[str], start: int, indent: int, ticks: int) -> tuple[str, int, bool]:
+    """(the block's text, the index after it, whether it was closed) for a block whose first
+    line is `start`. It closes at a line of `ticks` or more backticks and nothing else; an
+    unclosed block runs to the end of the reply, as in Markdown."""
+    for end in range(start, len(lines)):
+        closing = _FENCE_CLOSE.match(lines[end].rstrip("\n"))
+        if closing and len(closing.group(1)) >= ticks:
+            body = "".join(_dedent(line, indent) for line in lines[start:end])
+            return body.removesuffix("\n"), end + 1, True
+    return "".join(_dedent(line, indent) for line in lines[start:]), len(lines), False
+
+
+def _dedent(line: str, width: int) -> str:
+    """`line` without up to `width` leading blanks: the indentation of its fence."""
+    cut = 0
+    while cut < width and cut < len(line) and line[cut] in " \t":
+        cut += 1
+    return line[cut:]
 
 
 def _balanced_argument(text: str, start: int) -> str:
-    """Text from `start` up to the parenthesis closing the one just before it."""
+    """Text from `start` up to the parenthesis closing the one just before it.
+
+    First with string literals respected; if that never closes (a stray quote hid the closing
+    parenthesis), with quotes ignored; if that never closes either, the rest of the text.
+    """
+    end = _closing_paren(text, start, quotes=True)
+    if end is None:
+        end = _closing_paren(text, start, quotes=False)
+    return text[start:] if end is None else text[start:end]
+
+
+def _closing_paren(text: str, start: int, *, quotes: bool) -> int | None:
     depth = 1
     quote: str | None = None
     i = start
@@ -101,22 +165,27 @@ def _balanced_argument(text: str, start: int) -> str:
                 i += len(quote)
                 quote = None
                 continue
-        elif text.startswith(('"""', "'''"), i):
-            quote = text[i : i + 3]
-            i += 3
+        elif quotes and ch in "\"'" and _opens_string(text, i):
+            quote = text[i : i + 3] if text.startswith(ch * 3, i) else ch
+            i += len(quote)
             continue
-        elif ch in "\"'":
-            quote = ch
         elif ch == "(":
             depth += 1
         elif ch == ")":
             depth -= 1
             if depth == 0:
-                return text[start:i]
+                return i
         i += 1
-    # Unbalanced: a stray quote (an apostrophe in prose) may have hidden the closing parenthesis.
-    last_close = text.rfind(")")
-    return text[start:last_close] if last_close >= start else text[start:]
+    return None
+
+
+def _opens_string(text: str, i: int) -> bool:
+    """Whether the quote at `i` can start a string literal: not an apostrophe inside a word
+    (`Bob's`, `users'`), unless the word before it is a string prefix (`f"`, `rb'`)."""
+    word_start = i
+    while word_start > 0 and (text[word_start - 1].isalnum() or text[word_start - 1] == "_"):
+        word_start -= 1
+    return word_start == i or text[word_start:i].lower() in _STRING_PREFIXES
 
 
 def _unquote(value: str) -> str:

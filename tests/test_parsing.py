@@ -26,6 +26,39 @@ def test_other_fences_are_not_code() -> None:
     assert find_code_blocks("```text\nprint(1)\n```\n```json\n{}\n```") == []
 
 
+@pytest.mark.parametrize("fence", ["```Python", "```REPL", "```Py", "```repl  "])
+def test_code_fences_in_any_case(fence: str) -> None:
+    assert find_code_blocks(f"Look:\n{fence}\nprint(1)\n```") == ["print(1)"]
+
+
+def test_fence_inside_code_does_not_close_the_block() -> None:
+    reply = "```repl\nparts = doc.split('```')\nprint(len(parts))\n```\nDone."
+    assert find_code_blocks(reply) == ["parts = doc.split('```')\nprint(len(parts))"]
+
+
+def test_indented_closing_fence_closes_the_block() -> None:
+    reply = "1. Search:\n   ```repl\n   print(1)\n   ```\nFINAL(x)"
+    assert find_code_blocks(reply) == ["print(1)"]
+    assert find_final(reply) == FinalDirective("FINAL", "x")
+
+
+def test_crlf_line_ends() -> None:
+    reply = "Look:\r\n```repl\r\nx = 1\r\nprint(x)\r\n```\r\nFINAL(done)\r\n"
+    assert find_code_blocks(reply) == ["x = 1\nprint(x)"]
+    assert find_final(reply) == FinalDirective("FINAL", "done")
+
+
+@pytest.mark.parametrize("fence", ["```text", "```", "```json", "````md"])
+def test_final_inside_another_fenced_block_is_not_final(fence: str) -> None:
+    closer = "`" * fence.count("`")
+    assert find_final(f"An example:\n{fence}\nFINAL(example)\n{closer}\nMore work.") is None
+
+
+def test_strip_code_blocks_keeps_other_fenced_blocks() -> None:
+    reply = "a\n```repl\nx = '```'\n```\n```text\nkept\n```\nb"
+    assert strip_code_blocks(reply).split() == ["a", "```text", "kept", "```", "b"]
+
+
 def test_unclosed_last_block_is_kept() -> None:
     assert find_code_blocks("```repl\nx = 1\n```\n```repl\nprint(len(context))") == [
         "x = 1",
@@ -51,6 +84,16 @@ def test_no_code() -> None:
         ("  FINAL(indented)", "indented"),
         ("FINAL(unclosed answer", "unclosed answer"),
         ('FINAL("with \\"escaped\\" quotes")', 'with "escaped" quotes'),
+        ("FINAL(Bob's car)\n\nI used regex (re) to find it.", "Bob's car"),
+        (
+            "FINAL(The company's revenue (2023) was $5M)\nThanks (bye)",
+            "The company's revenue (2023) was $5M",
+        ),
+        ("FINAL(the users' names)\nNote (x)", "the users' names"),
+        ("FINAL('90s music)\nfound (it)", "'90s music"),
+        ("FINAL(f'{1}')", "f'{1}'"),
+        ("FINAL(r'a\\b')", "a\\b"),
+        ('FINAL("""a\nb (c""")\nbye (x)', "a\nb (c"),
     ],
 )
 def test_final_values(reply: str, expected: str) -> None:
