@@ -7,6 +7,7 @@ import threading
 import pytest
 
 from rlm_engine.sandbox import Sandbox
+from rlm_engine.sandbox.host import STOPPED_DURING
 from tests.fixtures.sandbox import Recorder
 
 pytestmark = pytest.mark.timeout(120)
@@ -51,6 +52,48 @@ def test_slow_handler_is_cut_by_the_exec_timeout(box: Sandbox) -> None:
     finally:
         release.set()  # the late answer must be dropped without harm
     assert run(box, "llm_query('fast')").output == "'answer to fast'\n"
+
+
+def test_stop_interrupts_the_block_and_keeps_variables(box: Sandbox) -> None:
+    stop = threading.Event()
+    run(box, "kept = 'yes'")
+    code = "llm_query('go')\nwhile True:\n    pass"
+    result = box.execute(code, Recorder(on_call=stop.set), timeout_s=60, stop=stop)
+    assert result.error == STOPPED_DURING
+    assert "timed out" not in result.output and "TimeoutError" not in result.output
+    assert not result.restarted
+    assert run(box, "kept").output == "'yes'\n"
+
+
+def test_stop_kills_a_block_that_ignores_interrupts(box: Sandbox) -> None:
+    stop = threading.Event()
+    run(box, "lost = 1")
+    code = (
+        "import signal\nsignal.signal(signal.SIGINT, signal.SIG_IGN)\n"
+        "llm_query('go')\nwhile True:\n    pass"
+    )
+    result = box.execute(code, Recorder(on_call=stop.set), timeout_s=60, stop=stop)
+    assert result.error == STOPPED_DURING
+    assert result.restarted and "variable was lost" in result.output
+    assert run(box, "'lost' in globals(), len(context)").output == "(False, 2)\n"
+
+
+def test_stop_cuts_a_slow_handler(box: Sandbox) -> None:
+    stop, release = threading.Event(), threading.Event()
+    try:
+        handler = Recorder(hold=release, on_call=stop.set)
+        result = box.execute("llm_query('slow')", handler, timeout_s=60, stop=stop)
+    finally:
+        release.set()
+    assert result.error == STOPPED_DURING and not result.restarted
+
+
+def test_stop_set_before_the_block_runs_nothing(box: Sandbox) -> None:
+    stop = threading.Event()
+    stop.set()
+    result = box.execute("ran = True", Recorder(), stop=stop)
+    assert result.error is not None and result.error.startswith("Stopped")
+    assert run(box, "'ran' in globals()").output == "False\n"
 
 
 @pytest.mark.parametrize(

@@ -35,7 +35,10 @@ START_TIMEOUT_S = 30.0
 INTERRUPT_GRACE_S = 2.0
 REQUEST_TIMEOUT_S = 120.0
 LOST_VARIABLES = "`context` was reloaded; every other variable was lost."
-_TIMEOUT, _DEAD = object(), object()
+STOPPED_DURING = "Stopped: the run was stopped while this block ran"
+STOPPED_BEFORE = "Stopped: the run was stopped before this block could run"
+POLL_S = 0.05  # how often a wait looks at the caller's stop event
+_TIMEOUT, _DEAD, _STOPPED = object(), object(), object()
 _failed_modes: set[str] = set()  # modes that did not start here: not tried again by new sandboxes
 
 
@@ -231,10 +234,21 @@ class Sandbox:
             return dict(self._request({"op": "show_vars"}, REQUEST_TIMEOUT_S).get("value") or {})
 
     def execute(
-        self, code: str, handler: SandboxHandler, *, timeout_s: float | None = None
+        self,
+        code: str,
+        handler: SandboxHandler,
+        *,
+        timeout_s: float | None = None,
+        stop: threading.Event | None = None,
     ) -> ExecResult:
-        """Run one code block; never raises for anything the code does."""
+        """Run one code block; never raises for anything the code does.
+
+        `stop` (e.g. the run's cancel event) ends the block the way the wall time does: the
+        worker is interrupted, and killed and restarted if it does not come back in time.
+        """
         timeout = self.exec_timeout_s if timeout_s is None else timeout_s
+        if stop is not None and stop.is_set():
+            return ExecResult(output="", output_chars=0, elapsed_s=0.0, error=STOPPED_BEFORE)
         with self._lock:
             notes: list[str] = []
             restarted = False
@@ -249,12 +263,17 @@ class Sandbox:
             begin = time.monotonic()
             worker = self._worker
             msg = {"op": "exec", "code": code, "limit": self.output_limit_chars}
-            reply = self._wait(worker, begin + timeout, handler) if worker.conn.send(msg) else _DEAD
+            sent = worker.conn.send(msg)
+            reply = self._wait(worker, begin + timeout, handler, stop) if sent else _DEAD
             error = None
-            if reply is _TIMEOUT:
+            if reply is _TIMEOUT or reply is _STOPPED:
+                error = (
+                    STOPPED_DURING
+                    if reply is _STOPPED
+                    else f"TimeoutError: the block ran longer than {timeout:g} s and was stopped"
+                )
                 worker.conn.send({"op": "interrupt"})
                 reply = self._wait(worker, time.monotonic() + INTERRUPT_GRACE_S, handler)
-                error = f"TimeoutError: the block ran longer than {timeout:g} s and was stopped"
                 if isinstance(reply, dict):
                     notes.append(f"[{error}; variables are kept]")
                 else:
@@ -296,10 +315,16 @@ class Sandbox:
         )
 
     # --- talking to the worker ------------------------------------------------------------------
-    def _wait(self, worker: _Worker, deadline: float, handler: SandboxHandler | None) -> object:
-        """The worker's result, or _TIMEOUT / _DEAD; its calls are answered meanwhile."""
+    def _wait(
+        self,
+        worker: _Worker,
+        deadline: float,
+        handler: SandboxHandler | None,
+        stop: threading.Event | None = None,
+    ) -> object:
+        """The worker's result, or _TIMEOUT / _STOPPED / _DEAD; its calls are answered meanwhile."""
         while True:
-            msg = _next_message(worker, deadline)
+            msg = _next_message(worker, deadline, stop)
             if not isinstance(msg, dict):
                 return msg
             if msg.get("op") == "result":
@@ -351,12 +376,19 @@ def _call_handler(handler: SandboxHandler | None, msg: dict[str, Any]) -> Any:
     raise ValueError(f"unknown call {method!r}")
 
 
-def _next_message(worker: _Worker, deadline: float) -> object:
-    try:
-        msg = worker.conn.inbox.get(timeout=max(0.0, deadline - time.monotonic()))
-    except queue.Empty:
-        return _TIMEOUT
-    return _DEAD if msg is None else msg
+def _next_message(worker: _Worker, deadline: float, stop: threading.Event | None = None) -> object:
+    """The next message; a stop event is looked at every POLL_S (an Event cannot wake a queue)."""
+    while True:
+        if stop is not None and stop.is_set():
+            return _STOPPED
+        left = max(0.0, deadline - time.monotonic())
+        try:
+            msg = worker.conn.inbox.get(timeout=left if stop is None else min(left, POLL_S))
+        except queue.Empty:
+            if time.monotonic() >= deadline:
+                return _TIMEOUT
+            continue
+        return _DEAD if msg is None else msg
 
 
 def _force_remove(func: Any, path: str, exc_info: Any) -> None:
