@@ -35,8 +35,10 @@ Reading (frozen records from storage.records; no sessions escape):
 Run status: running, then the engine's completed / limit / failed / cancelled; `interrupted` when
 the recording process died (checked by pid + process start time + boot id on this host, at open).
 Documents are any objects (or dicts) with name, kind, text, sha256, page_offsets, n_pages.
-Secrets: keys named like api_key/token/secret/password, and credentials inside URLs of the
-config, are replaced by "[redacted]" before anything is stored. Errors: see storage.errors
+Secrets: values under names like api_key/token/secret/password, credentials inside URLs of the
+config, and URL credentials and key-shaped words (sk-..., Bearer ...) in error and notice text
+are replaced by "[redacted]" before anything is stored (storage.scrub); prompts and responses
+are kept as written. Errors: see storage.errors
 (StorageError, a subclass of rlm_engine.errors.RLMError).
 """
 

@@ -22,7 +22,7 @@ from storage.errors import ExportFormatError, StorageError
 from storage.models import Run
 from storage.queries import run_events
 from storage.recorder import apply_event, event_dict, insert_run
-from storage.scrub import scrub
+from storage.scrub import scrub, scrub_text
 
 FORMAT, VERSION = "rlm-workbench.run", 1
 RUNS = Run.__table__
@@ -65,6 +65,8 @@ def import_run(connection: Connection, data: dict[str, Any], corpus_id: int | No
         )
     run = {k: v for k, v in dict(data.get("run") or {}).items() if k in _RUN_FIELDS}
     run = scrub(run) | {"config": scrub(run.get("config") or {}, urls=True)}
+    if isinstance(run.get("error"), str):
+        run["error"] = scrub_text(run["error"])
     run_id = run.get("id")
     if not run_id:
         raise ExportFormatError("This run export has no run id.")

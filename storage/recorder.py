@@ -23,14 +23,17 @@ from sqlalchemy.engine import Connection, Engine
 from storage.engine import WRITE, guarded
 from storage.errors import StorageError
 from storage.models import CodeBlock, EventRow, Iteration, Run, SubCall
-from storage.scrub import scrub
+from storage.scrub import scrub, scrub_text
 
 RUNS, EVENTS = Run.__table__, EventRow.__table__
 ITERATIONS, CODE_BLOCKS, SUB_CALLS = Iteration.__table__, CodeBlock.__table__, SubCall.__table__
 
 
 def event_dict(event: Any) -> dict[str, Any]:
-    """An engine Event (anything with `to_dict()`) or a dict, as a secret-free JSON-able dict."""
+    """An engine Event (anything with `to_dict()`) or a dict, as a secret-free JSON-able dict.
+
+    Prompts, responses and code are kept as written (the user's data); error and notice text
+    loses URL credentials and key-shaped words."""
     data = event.to_dict() if hasattr(event, "to_dict") else dict(event)
     if "type" not in data or "run_id" not in data:
         raise StorageError(f"Not an event (needs 'type' and 'run_id'): {sorted(data)[:8]}")
@@ -38,6 +41,9 @@ def event_dict(event: Any) -> dict[str, Any]:
     for key in ("config", "context_meta"):
         if isinstance(data.get(key), dict):
             data[key] = scrub(data[key], urls=True)
+    for key in ("error", "message"):  # provider errors echo keys and URLs back
+        if isinstance(data.get(key), str):
+            data[key] = scrub_text(data[key])
     return data
 
 

@@ -7,6 +7,8 @@ from collections.abc import Iterator
 import pytest
 
 from rlm_engine.events import (
+    CodeExecuted,
+    Notice,
     RootResponse,
     RunFinished,
     RunStarted,
@@ -105,6 +107,68 @@ def test_credentials_in_a_base_url_are_never_stored(db: Database) -> None:
     config = {"root": {"provider": "openai", "model": "m", "base_url": "https://u:sk-SECRET@h/v1"}}
     db.recorder()(RunStarted(run_id="r", question="q", config=config, context_meta={}))
     assert db.get_run("r").config["root"]["base_url"] == "https://[redacted]@h/v1"
+
+
+LEAKY = "401 from https://user:pass@host/v1?api_key=zzz: key sk-proj-abcdefghijklmnop1234"
+
+
+def test_secrets_in_errors_and_notices_are_never_stored(db: Database) -> None:
+    started = RunStarted(run_id="r", question="q", config={}, context_meta={})
+    events = [
+        started,
+        SubCallStarted(run_id="r", call_id="c", iteration=1, kind="llm", model="m", prompt="p"),
+        SubCallFinished(
+            run_id="r",
+            call_id="c",
+            response="",
+            usage=Usage(),
+            cost_usd=0.0,
+            elapsed_s=0.1,
+            error=LEAKY,
+        ),
+        Notice(run_id="r", iteration=1, message=f"retrying: {LEAKY}"),
+        CodeExecuted(
+            run_id="r",
+            iteration=1,
+            block_index=0,
+            code="x",
+            output="",
+            output_chars=0,
+            elapsed_s=0.1,
+            error=LEAKY,
+        ),
+        RunFinished(
+            run_id="r",
+            status="failed",
+            answer=None,
+            error=LEAKY,
+            iterations=1,
+            sub_calls=1,
+            input_tokens=0,
+            output_tokens=0,
+            cost_usd=0.0,
+            elapsed_s=1.0,
+        ),
+    ]
+    record(db.recorder(), events)
+    run = db.get_run("r")
+    stored = repr(run) + repr(db.run_events("r")) + repr(db.export_run("r"))
+    assert [s for s in ("pass@", "zzz", "sk-proj") if s in stored] == []
+    assert run.error == "401 from https://[redacted]@host/v1?api_key=[redacted]: key [redacted]"
+
+
+def test_prompts_and_responses_are_kept_as_written(db: Database) -> None:
+    text = "call https://user:pass@host with sk-proj-abcdefghijklmnop1234"
+    events = [
+        RunStarted(run_id="r", question=text, config={}, context_meta={}),
+        SubCallStarted(run_id="r", call_id="c", iteration=1, kind="llm", model="m", prompt=text),
+        SubCallFinished(
+            run_id="r", call_id="c", response=text, usage=Usage(), cost_usd=0.0, elapsed_s=0.1
+        ),
+    ]
+    run = db.get_run(record(db.recorder(), events))
+    call = run.sub_calls_trace[0]
+    assert (run.question, call.prompt, call.response) == (text, text, text)
 
 
 def test_dict_events_are_accepted(db: Database) -> None:

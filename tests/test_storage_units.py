@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-from storage.scrub import scrub
+from storage.scrub import is_secret_key, scrub, scrub_text
 from storage.writer import writer_alive, writer_token
 
 
@@ -44,6 +44,92 @@ def test_scrub_replaces_secret_looking_keys(value: dict, expected: dict) -> None
 )
 def test_scrub_removes_credentials_from_urls_in_settings(url: str, expected: str) -> None:
     assert scrub({"base_url": url}, urls=True) == {"base_url": expected}
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "api_key",
+        "apiKey",
+        "x-api-key",
+        "OPENAI_API_KEY",
+        "token",
+        "access_token",
+        "accessToken",
+        "refresh_token",
+        "secret",
+        "client_secret",
+        "password",
+        "db_password",
+        "authorization",
+        "auth",
+        "key",
+        "credentials",
+        "cookie",
+    ],
+)
+def test_secret_names_are_recognised(name: str) -> None:
+    assert is_secret_key(name)
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "sort_key",
+        "max_key",
+        "basic_auth",
+        "use_auth",
+        "max_tokens",
+        "eos_token",
+        "tokens",
+        "keyboard",
+        "monkey",
+        "author",
+        "secretary",
+        "passed",
+    ],
+)
+def test_harmless_names_are_kept(name: str) -> None:
+    assert not is_secret_key(name)
+
+
+def test_secret_query_parameters_are_redacted_and_others_kept() -> None:
+    url = "https://h/v1?access-token=a&auth=b&key=c&sort_key=d&page=2&api_key=e#top"
+    assert scrub_url_in_settings(url) == (
+        "https://h/v1?access-token=[redacted]&auth=[redacted]&key=[redacted]&sort_key=d"
+        "&page=2&api_key=[redacted]#top"
+    )
+
+
+def scrub_url_in_settings(url: str) -> str:
+    return scrub({"base_url": url}, urls=True)["base_url"]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            "401 Incorrect API key provided: sk-proj-abcdefghijklmnop1234 at "
+            "https://user:pass@host/v1?api_key=zzz",
+            "401 Incorrect API key provided: [redacted] at https://[redacted]@host/v1?api_key="
+            "[redacted]",
+        ),
+        ("key sk-proj-********************1234 refused", "key [redacted] refused"),
+        ("bad x-api-key: sk-ant-api03-abcdefgh", "bad x-api-key: [redacted]"),
+        (
+            "header Authorization: Bearer eyJhbGciOiJIUzI1NiJ9.e30.sig",
+            "header Authorization: Bearer [redacted]",
+        ),
+        ("retry at https://u:p@host/v1 later", "retry at https://[redacted]@host/v1 later"),
+        ("password=hunter22 rejected", "password=[redacted] rejected"),
+        ("access_token=ab:cd; retry.", "access_token=[redacted]; retry."),
+        ("(see https://h/x?token=abcd).", "(see https://h/x?token=[redacted])."),
+        ("max_tokens: 4096 exceeded; missing bearer authentication", None),
+        ("task-forcefully failed after 3 tries", None),
+    ],
+)
+def test_free_text_loses_keys_and_url_credentials(text: str, expected: str | None) -> None:
+    assert scrub_text(text) == (text if expected is None else expected)
 
 
 def test_model_text_with_urls_is_kept_as_written() -> None:
