@@ -33,7 +33,8 @@ Reading (frozen records from storage.records; no sessions escape):
     db.close()
 
 Run status: running, then the engine's completed / limit / failed / cancelled; `interrupted` when
-the recording process died (checked by pid + process start time + boot id on this host, at open).
+the recording process died (checked at open by pid + process start time + boot id + PID
+namespace, on this host only; a writer we cannot see is never judged).
 Documents are any objects (or dicts) with name, kind, text, sha256, page_offsets, n_pages.
 Secrets: values under names like api_key/token/secret/password, credentials inside URLs of the
 config, and URL credentials and key-shaped words (sk-..., Bearer ...) in error and notice text

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -149,13 +150,43 @@ def test_a_reaped_process_is_a_dead_writer() -> None:
 
 
 def test_a_recycled_pid_is_a_dead_writer() -> None:
-    host, boot, pid, _start = writer_token().split("|")
-    assert writer_alive(f"{host}|{boot}|{pid}|1") is False
+    host, boot, namespace, pid, _start = writer_token().split("|")
+    assert writer_alive(f"{host}|{boot}|{namespace}|{pid}|1") is False
+
+
+def test_a_writer_from_before_a_reboot_is_dead() -> None:
+    host, _boot, namespace, pid, start = writer_token().split("|")
+    assert writer_alive(f"{host}|another-boot|{namespace}|{pid}|{start}") is False
 
 
 def test_a_writer_on_another_host_is_not_judged() -> None:
-    _host, boot, pid, start = writer_token().split("|")
-    assert writer_alive(f"not-{socket.gethostname()}|{boot}|{pid}|{start}") is None
+    _host, rest = writer_token().split("|", 1)
+    assert writer_alive(f"not-{socket.gethostname()}|{rest}") is None
+
+
+def test_a_writer_in_another_pid_namespace_is_not_judged() -> None:
+    """A process in its own PID namespace (as in a container sharing our hostname and boot id)
+    numbers its pids apart: its token says nothing about our processes, alive or not."""
+    if shutil.which("unshare") is None:
+        pytest.skip("needs util-linux unshare")
+    code = "from storage.writer import writer_token; print(writer_token())"
+    done = subprocess.run(
+        ["unshare", "--pid", "--fork", "--mount-proc", sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        cwd=os.getcwd(),
+    )
+    if done.returncode != 0:
+        pytest.skip(f"cannot make a PID namespace here: {done.stderr.strip()[-200:]}")
+    token = done.stdout.strip()
+    host, boot, namespace, _pid, _start = writer_token().split("|")
+    assert token.split("|")[:2] == [host, boot] and token.split("|")[2] != namespace
+    assert writer_alive(token) is None  # that process has exited: still not judged "dead"
+
+
+def test_a_token_without_a_namespace_is_not_judged() -> None:
+    host, boot, _namespace, pid, start = writer_token().split("|")
+    assert writer_alive(f"{host}|{boot}|{pid}|{start}") is None
 
 
 def test_storage_imports_no_streamlit_and_no_engine_internals() -> None:
