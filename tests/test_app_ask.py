@@ -106,6 +106,8 @@ def test_stop_ends_the_run_as_cancelled(standin_env: StandIn) -> None:
     gate.set()
     at = finish(at)
     assert at.session_state["rlm_workspace"].conversation[0].result.status == "cancelled"
+    assert not at.error  # a stop is not a failure
+    assert any("Stopped before an answer" in i.value for i in at.info)
 
 
 @pytest.mark.parametrize(

@@ -89,6 +89,8 @@ def _draw_column(entry: Entry, *, key: str) -> None:
     with st.container(key=f"{key}-answer"):
         if entry.answer:
             st.markdown(entry.answer)
+        elif entry.status == "cancelled":
+            st.info("Stopped before an answer.", icon=":material/stop_circle:")
         elif entry.error:
             st.error(entry.error, icon=":material/error:")
         elif entry.status in (None, "running"):

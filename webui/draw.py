@@ -57,14 +57,28 @@ def draw_answer(trace: Trace, *, key: str, error: str | None = None) -> None:
     error = trace.error or error
     if trace.answer:
         if trace.status == "limit":
-            st.warning("A budget ended this run: the answer below was forced.", icon="⏱️")
+            st.warning(
+                "A budget ended this run: the answer below was forced.", icon=":material/timer:"
+            )
         with st.container(border=True, key=f"{key}-answer"):
             st.markdown("**Answer**")
             st.markdown(trace.answer)
-    if trace.status == "failed" or (error and not trace.answer):
+    if trace.status == "cancelled":  # a stop is the user's choice, not a failure
+        if not trace.answer:
+            st.info(stopped_message(trace.totals), icon=":material/stop_circle:")
+    elif trace.status == "failed" or (error and not trace.answer):
         st.error(error or "The run failed.", icon=":material/error:")
-    elif trace.status == "cancelled" and not trace.answer:
-        st.info("The run was stopped before it reached an answer.", icon=":material/stop_circle:")
+
+
+def stopped_message(totals: Totals) -> str:
+    """What a stopped run kept, said calmly."""
+    done = plural(totals.iterations, "iteration")
+    if totals.sub_calls:
+        done += f" and {plural(totals.sub_calls, 'sub-call')}"
+    return (
+        f"Stopped before an answer. What it did is kept: {done}, their tokens and cost, "
+        "here and in History."
+    )
 
 
 def draw_iterations(
