@@ -8,7 +8,7 @@ import json
 import streamlit as st
 
 from webui.resources import database, shown_errors
-from webui.review import STATUSES, draw_stored_run, run_row, when
+from webui.review import RUN_COLUMNS, STATUSES, draw_stored_run, run_row, when
 from webui.state import kept
 from webui.trace import plural
 
@@ -74,7 +74,9 @@ with shown_errors("The history could not be read"):
     if not runs:
         st.info("No saved run matches. Runs appear here as soon as they start on the Ask page.")
         st.stop()
-    st.dataframe([run_row(r) for r in runs], hide_index=True, width="stretch")
+    st.dataframe(
+        [run_row(r) for r in runs], hide_index=True, width="stretch", column_config=RUN_COLUMNS
+    )
 
     by_id = {r.run_id: r for r in runs}
     run_id = st.selectbox(

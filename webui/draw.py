@@ -31,7 +31,18 @@ STATUS_BADGES = {
     "running": ":blue-badge[:material/progress_activity: running]",
     "interrupted": ":gray-badge[:material/link_off: interrupted]",
 }
-_PREVIEW = 160
+_PREVIEW = 80
+# Numbers first, then the long texts: at 1280 px the texts are cut, never the numbers.
+_SUB_CALL_COLUMNS = {
+    "#": st.column_config.NumberColumn("#", width=40),
+    "tokens": st.column_config.NumberColumn("Tokens", width="small"),
+    "cost": st.column_config.TextColumn("Cost", width="small"),
+    "time": st.column_config.TextColumn("Time", width="small"),
+    "kind": st.column_config.TextColumn("Kind", width=50),
+    "model": st.column_config.TextColumn("Model", width="small"),
+    "prompt": st.column_config.TextColumn("Prompt", width="medium"),
+    "response": st.column_config.TextColumn("Response", width="medium"),
+}
 
 
 def status_badge(status: str | None) -> str:
@@ -147,6 +158,7 @@ def _draw_sub_calls(calls: list[SubCall], *, key: str) -> None:
         [_sub_call_row(n, call) for n, call in enumerate(calls, start=1)],
         hide_index=True,
         width="stretch",
+        column_config=_SUB_CALL_COLUMNS,
     )
     pick = st.selectbox(
         "Show a sub-call in full",
@@ -163,13 +175,13 @@ def _draw_sub_calls(calls: list[SubCall], *, key: str) -> None:
 def _sub_call_row(number: int, call: SubCall) -> dict[str, Any]:
     return {
         "#": number,
+        "tokens": call.input_tokens + call.output_tokens if call.done else None,
+        "cost": format_cost(call.cost_usd) if call.done else "",
+        "time": format_seconds(call.elapsed_s) if call.done else "",
         "kind": call.kind,
         "model": call.model,
         "prompt": _preview(call.prompt),
         "response": call.error or _preview(call.response or "") if call.done else "…",
-        "tokens": call.input_tokens + call.output_tokens if call.done else None,
-        "cost": format_cost(call.cost_usd) if call.done else "",
-        "time": format_seconds(call.elapsed_s) if call.done else "",
     }
 
 

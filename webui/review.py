@@ -42,19 +42,38 @@ def models_of(summary: Any) -> str:
     return root
 
 
+# Short columns first, long texts last: at 1280 px the texts are cut, never the numbers.
+RUN_COLUMNS = {
+    "started": st.column_config.TextColumn("Started", width=125),
+    "status": st.column_config.TextColumn("Status", width=85),
+    "iterations": st.column_config.NumberColumn("Iter.", width=50, help="Iterations"),
+    "sub-calls": st.column_config.NumberColumn("Sub-calls", width=75),
+    "tokens": st.column_config.NumberColumn("Tokens", width=70),
+    "cost": st.column_config.TextColumn("Cost", width=75),
+    "time": st.column_config.TextColumn("Time", width=70),
+    "question": st.column_config.TextColumn("Question", width="medium"),
+    "corpus": st.column_config.TextColumn("Corpus", width="small"),
+    "models": st.column_config.TextColumn("Models", width="medium"),
+}
+_QUESTION_PREVIEW = 70
+
+
 def run_row(summary: Any) -> dict[str, Any]:
-    """One line of a run table."""
+    """One line of a run table (the question cut short: the whole one is shown when opened)."""
+    question = " ".join(summary.question.split())
+    if len(question) > _QUESTION_PREVIEW:
+        question = question[: _QUESTION_PREVIEW - 1] + "…"
     return {
         "started": when(summary.started_at),
-        "question": summary.question,
-        "corpus": summary.corpus_name or "",
-        "models": models_of(summary),
         "status": summary.status,
         "iterations": summary.iterations,
         "sub-calls": summary.sub_calls,
         "tokens": summary.input_tokens + summary.output_tokens,
         "cost": format_cost(summary.cost_usd),
         "time": format_seconds(summary.elapsed_s),
+        "question": question,
+        "corpus": summary.corpus_name or "",
+        "models": models_of(summary),
     }
 
 
