@@ -8,6 +8,7 @@ import pytest
 
 from rlm_engine.corpus import load_files
 from tests.apptest import open_app
+from tests.data.make_pdf import make_pdf
 
 
 @pytest.fixture
@@ -25,6 +26,14 @@ def test_a_corpus_shows_its_documents(corpus: Any) -> None:
     at = open_corpus(corpus)
     assert {m.label: m.value for m in at.metric}["Documents"] == "2"
     assert not at.exception
+
+
+def test_pages_are_numbers_even_beside_a_text_file(app_db: Any) -> None:
+    files = [("report.pdf", make_pdf(["One.", "Two."])), ("notes.txt", b"no pages")]
+    at = open_corpus(app_db.save_corpus("Mixed", load_files(files).documents))
+    pages = at.dataframe[-1].value["pages"]  # the documents table
+    assert pages.dtype.kind in "if"  # numbers; a text file's empty cell, not a "" string
+    assert pages.iloc[0] == 2
 
 
 def test_rename(app_db: Any, corpus: Any) -> None:

@@ -64,7 +64,7 @@ def draw_summary(documents: Sequence[Any], problems: Sequence[Any] = ()) -> None
                 {
                     "document": field(d, "name"),
                     "kind": field(d, "kind"),
-                    "pages": _pages(d) or "",
+                    "pages": _pages(d) or None,  # one type per column: None, never ""
                     "characters": field(d, "chars", 0),
                 }
                 for d in documents
