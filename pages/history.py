@@ -13,6 +13,7 @@ from webui.state import kept
 from webui.trace import plural
 
 PAGE_SIZE = 50
+ALL_CORPORA, ALL_MODELS, ALL_STATUSES = "All corpora", "All models", "All statuses"
 
 st.title("History")
 
@@ -37,29 +38,26 @@ with shown_errors("The history could not be read"):
         )
         corpus_id = top[1].selectbox(
             "Corpus",
-            [None, *corpora],
-            format_func=lambda i: "All" if i is None else corpora[i],
+            [ALL_CORPORA, *corpora],
+            format_func=lambda i: corpora.get(i, ALL_CORPORA),
             key="history-corpus",
         )
-        model = top[2].selectbox(
-            "Model", [None, *models], format_func=lambda m: m or "All", key="history-model"
-        )
+        model = top[2].selectbox("Model", [ALL_MODELS, *models], key="history-model")
         status = kept(
             top[3].selectbox,
             "Status",
             key="history-status",
-            default=None,
-            options=[None, *STATUSES],
-            format_func=lambda s: s or "All",
+            default=ALL_STATUSES,
+            options=[ALL_STATUSES, *STATUSES],
         )
         days = kept(
             top[4].date_input, "Dates", key="history-dates", default=(), format="YYYY-MM-DD"
         )
     filters = {
         "text": text.strip() or None,
-        "corpus_id": corpus_id,
-        "model": model,
-        "status": status,
+        "corpus_id": None if corpus_id == ALL_CORPORA else corpus_id,
+        "model": None if model == ALL_MODELS else model,
+        "status": None if status == ALL_STATUSES else status,
         "since": day_start(days[0]) if len(days) >= 1 else None,
         "until": day_start(days[1] + dt.timedelta(days=1)) if len(days) == 2 else None,
     }

@@ -51,6 +51,11 @@ def test_upload_shows_what_was_extracted(standin_env: StandIn) -> None:
     assert metrics["Characters"] == f"{len(NOTES):,}"
 
 
+def test_uploads_are_saved_into_a_new_corpus_by_default(standin_env: StandIn) -> None:
+    at = upload(open_ask(), ("notes.txt", NOTES, "text/plain"))
+    assert at.selectbox(key="ask-target").value == "A new corpus"  # not "Choose an option"
+
+
 def test_bad_pdf_is_reported_and_the_good_file_still_loads(standin_env: StandIn) -> None:
     at = upload(
         open_ask(),

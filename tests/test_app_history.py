@@ -51,6 +51,13 @@ def test_filters_narrow_the_list(app_db: Any, widget: str, value: Any, kept: str
     assert kept in labels[0]
 
 
+def test_every_filter_starts_on_a_real_choice(app_db: Any) -> None:
+    record_run(app_db, "Anything")
+    at = open_app("pages/history.py")
+    shown = [at.selectbox(key=f"history-{f}").value for f in ("corpus", "model", "status")]
+    assert shown == ["All corpora", "All models", "All statuses"]  # never "Choose an option"
+
+
 def test_corpus_filter_keeps_that_corpus_runs(app_db: Any) -> None:
     corpus = app_db.save_corpus("Reports", [])
     record_run(app_db, "In the corpus", corpus_id=corpus.id)

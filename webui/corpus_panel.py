@@ -13,6 +13,7 @@ from webui.trace import plural
 
 UPLOAD_TYPES = ["pdf", "txt", "md", "markdown", "rst", "csv", "tsv", "json", "jsonl", "html",
                 "htm", "xml", "tex", "log", "yaml", "yml", "py", "srt", "vtt", "eml"]  # fmt: skip
+NEW_CORPUS = "A new corpus"  # the "Save into" choice that is not an existing corpus (ids are ints)
 
 
 def field(item: Any, name: str, default: Any = None) -> Any:
@@ -96,7 +97,7 @@ def upload_picker(ws: Any, database: Callable[[], Any]) -> None:
     key = upload_key(files) if files else None
     if files and key != ws.upload_key:
         ws.use_corpus(extract(files), corpus_id=None, name=default_name(files), upload_key=key)
-        st.session_state["ask-target"] = None
+        st.session_state["ask-target"] = NEW_CORPUS
         st.session_state["ask-name"] = ws.corpus_name
     if ws.corpus is not None and ws.corpus_id is None:
         _save_target(ws, database)
@@ -106,15 +107,16 @@ def _save_target(ws: Any, database: Callable[[], Any]) -> None:
     """Where the uploads will be saved when asked about: a new corpus, or an existing one."""
     corpora = {c.id: c.name for c in database().list_corpora()}
     if st.session_state.get("ask-target") not in corpora:
-        st.session_state["ask-target"] = None
+        st.session_state["ask-target"] = NEW_CORPUS
     st.session_state.setdefault("ask-name", ws.corpus_name)
     left, right = st.columns(2)
-    ws.target_corpus_id = left.selectbox(
+    target = left.selectbox(
         "Save into",
-        [None, *corpora],
-        format_func=lambda i: "A new corpus" if i is None else f"Existing corpus: {corpora[i]}",
+        [NEW_CORPUS, *corpora],
+        format_func=lambda i: NEW_CORPUS if i == NEW_CORPUS else f"Existing corpus: {corpora[i]}",
         key="ask-target",
     )
+    ws.target_corpus_id = None if target == NEW_CORPUS else target
     if ws.target_corpus_id is None:
         name = right.text_input("New corpus name", key="ask-name")
         ws.corpus_name = name.strip() or ws.corpus_name
