@@ -46,12 +46,18 @@ def record_run(
     status: str = "completed",
     corpus_id: int | None = None,
     started: float | None = None,
+    comparison_id: int | None = None,
+    label: str | None = None,
 ) -> str:
-    """A one-iteration run recorded through storage's real recorder, as the engine emits it."""
+    """A one-iteration run recorded through storage's real recorder, as the engine emits it
+    (optionally as the run of `label` in a comparison)."""
     run_id = uuid.uuid4().hex
     start = time.time() if started is None else started
     config = RunConfig(root=ModelSpec("openai", model)).to_dict()
-    record = db.recorder(corpus_id=corpus_id)
+    if comparison_id is None:
+        record = db.recorder(corpus_id=corpus_id)
+    else:
+        record = db.recorder(corpus_id=corpus_id, comparison_id=comparison_id, label=label)
     usage = Usage(input_tokens=100, output_tokens=20)
     for event in (
         RunStarted(run_id=run_id, time=start, question=question, config=config, context_meta={}),

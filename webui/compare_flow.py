@@ -67,13 +67,31 @@ def new_comparison(state: CompareState, db: Any, prefs: Settings, ws: Workspace)
             st.warning("Type a question first.", icon=":material/edit:")
             return
         configs = [run_config(r, s, budgets, prefs.price_overrides) for r, s in specs]
-        labels = [f"{r.label} → {s.label}" for r, s in specs]
+        labels = unique_labels([f"{r.label} → {s.label}" for r, s in specs])
         start(state, db, credentials, corpus_id, question.strip(), configs, labels)
         st.rerun()
     if state.handles:
         st.divider()
         st.subheader(state.question)
         draw_live(state)
+
+
+def unique_labels(labels: list[str]) -> list[str]:
+    """Labels that tell the configurations apart (and order a reopened comparison): the same
+    models twice become "… (2)"."""
+    seen: dict[str, int] = {}
+    unique = []
+    for label in labels:
+        seen[label] = seen.get(label, 0) + 1
+        unique.append(label if seen[label] == 1 else f"{label} ({seen[label]})")
+    return unique
+
+
+def in_label_order(comparison: Any) -> list[Any]:
+    """A comparison's runs in the order of its configurations (they start at once, so their
+    start times do not say it); runs whose label is unknown come last, oldest first."""
+    position = {label: n for n, label in enumerate(comparison.labels)}
+    return sorted(comparison.runs, key=lambda r: position.get(r.label, len(position)))
 
 
 def _default_root(position: int, credentials: Any) -> str | None:
@@ -151,10 +169,18 @@ def saved_comparisons(db: Any) -> None:
         st.warning("This comparison was deleted.")
         return
     st.subheader(comparison.question)
+    with st.popover("Delete comparison", icon=":material/delete:"):
+        st.write("Delete this comparison? Its runs stay in History.")
+        if st.button("Delete comparison", type="primary", key="cmp-saved-delete"):
+            db.delete_comparison(comparison.id)
+            st.session_state.pop("cmp-saved", None)
+            st.toast("Comparison deleted.", icon=":material/delete:")
+            st.rerun()
     if not comparison.runs:
         st.info("Its runs were deleted.", icon=":material/info:")
         return
-    draw_entries([entry_from_summary(db, r) for r in comparison.runs], key=f"cmp-saved-{chosen}")
+    entries = [entry_from_summary(db, r) for r in in_label_order(comparison)]
+    draw_entries(entries, key=f"cmp-saved-{chosen}")
 
 
 def picked_runs(db: Any) -> None:
