@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import difflib
 import html
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -46,6 +47,24 @@ def entry_from_summary(db: Any, summary: Any) -> Entry:
     trace = build_trace(db.run_events(summary.run_id))
     label = summary.label or models_of(summary)
     return Entry(label, trace, totals_of(summary), summary.status, summary.error)
+
+
+_FENCE = re.compile(r"^\s*(```|~~~).*$", re.MULTILINE)
+_LINE_MARK = re.compile(r"^\s{0,3}(?:#{1,6}\s+|>\s?|[-*+]\s+|\d+[.)]\s+)", re.MULTILINE)
+_LINK = re.compile(r"!?\[([^\]]*)\]\([^)]*\)")
+_EMPHASIS = re.compile(r"(\*\*|__|~~|`+)(.+?)\1|(?<!\w)[*_](\S(?:.*?\S)?)[*_](?!\w)")
+
+
+def plain_text(markdown: str) -> str:
+    """What a reader sees of a Markdown answer: no markers of emphasis, code, lists, headings
+    or links (their text stays). The words the answers are compared by."""
+    text = _FENCE.sub("", markdown)
+    text = _LINE_MARK.sub("", text)
+    text = _LINK.sub(r"\1", text)
+    previous = None
+    while previous != text:  # nested emphasis, e.g. **`x`**
+        previous, text = text, _EMPHASIS.sub(lambda m: m.group(2) or m.group(3) or "", text)
+    return text
 
 
 def word_diff(old: str, new: str) -> str:
@@ -115,15 +134,14 @@ def _draw_differences(entries: list[Entry], *, key: str) -> None:
         f"Each answer against **{base.label}**: removed words struck out, added ones marked."
     )
     with st.container(key=f"{key}-diff"):
+        base_text = plain_text(base.answer)
         for entry in entries[1:]:
-            score = similarity(base.answer, entry.answer)
-            if base.answer == entry.answer:
+            text = plain_text(entry.answer)
+            if base_text.split() == text.split():
                 st.markdown(f"**{entry.label}**: the same answer.")
                 continue
-            st.markdown(f"**{entry.label}** · {score:.0%} of words in common")
-            st.html(
-                f"{_DIFF_STYLE}<div class='rlm-diff'>{word_diff(base.answer, entry.answer)}</div>"
-            )
+            st.markdown(f"**{entry.label}** · {similarity(base_text, text):.0%} of words in common")
+            st.html(f"{_DIFF_STYLE}<div class='rlm-diff'>{word_diff(base_text, text)}</div>")
 
 
 def _draw_charts(entries: list[Entry]) -> None:
