@@ -8,7 +8,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from rlm_engine.corpus import load_files
-from tests.apptest import RUN_TIMEOUT_S, markdown_text, open_app, record_run
+from tests.apptest import RUN_TIMEOUT_S, open_app, record_run
 from tests.standin import StandIn
 from webui.compare_flow import unique_labels
 from webui.compare_view import plain_text, word_diff
