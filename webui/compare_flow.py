@@ -55,9 +55,14 @@ def new_comparison(state: CompareState, db: Any, prefs: Settings, ws: Workspace)
                 role="root",
                 credentials=credentials,
                 model=_default_root(position, credentials),
+                stacked=(count or 2) > 2,
             )
             sub = model_picker(
-                "Sub", key=f"cmp-{position}-sub", role="sub", credentials=credentials
+                "Sub",
+                key=f"cmp-{position}-sub",
+                role="sub",
+                credentials=credentials,
+                stacked=(count or 2) > 2,
             )
             specs.append((root, sub))
     with st.expander("Budgets (the same for every configuration)", icon=":material/tune:"):

@@ -92,12 +92,20 @@ _DIFF_STYLE = (
 
 
 def draw_entries(entries: list[Entry], *, key: str) -> None:
-    """Columns side by side; then, once every run ended, the differences and the charts."""
+    """Answers and totals side by side; the traces below, one tab per configuration (four
+    traces side by side do not fit a laptop); then, once every run ended, differences and charts."""
     columns = st.columns(len(entries), border=True)
     for position, (column, entry) in enumerate(zip(columns, entries, strict=True)):
         with column:
             st.markdown(f"**#{position + 1}** · **{entry.label}**")
             _draw_column(entry, key=f"{key}-{position}")
+    st.markdown("**Traces**")
+    tabs = st.tabs([f"#{n} · {e.label}" for n, e in enumerate(entries, start=1)])
+    for position, (tab, entry) in enumerate(zip(tabs, entries, strict=True)):
+        with tab:
+            if not entry.trace.iterations:
+                st.caption("No iteration yet." if entry.status is None else "No iteration.")
+            draw_iterations(entry.trace, key=f"{key}-{position}", live=entry.status is None)
     if all(entry.status not in (None, "running") for entry in entries):
         _draw_differences(entries, key=key)
         _draw_charts(entries)
@@ -124,7 +132,6 @@ def _draw_column(entry: Entry, *, key: str) -> None:
         f":material/call_split: **Sub-calls** {totals.sub_calls}  \n"
         f":material/timer: **Time** {format_seconds(totals.elapsed_s)}"
     )
-    draw_iterations(entry.trace, key=key, live=entry.status is None)
 
 
 def _draw_differences(entries: list[Entry], *, key: str) -> None:

@@ -35,13 +35,20 @@ def _provider_changed(key: str, role: str) -> None:
 
 
 def model_picker(
-    title: str, *, key: str, role: str, credentials: Credentials, model: str | None = None
+    title: str,
+    *,
+    key: str,
+    role: str,
+    credentials: Credentials,
+    model: str | None = None,
+    stacked: bool = False,
 ) -> ModelSpec:
-    """A provider and a model name; warns (in the page) when the provider has no key.
+    """A provider and a model name, side by side (or `stacked`, for narrow columns); warns (in
+    the page) when the provider has no key.
 
     Starts on the default provider with `model` (or the provider's suggested model)."""
     provider = default_provider(credentials)
-    left, right = st.columns([2, 3])
+    left, right = (st.container(), st.container()) if stacked else st.columns([2, 3])
     with left:
         chosen = kept(
             st.selectbox,
