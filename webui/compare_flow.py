@@ -35,7 +35,6 @@ def new_comparison(state: CompareState, db: Any, prefs: Settings, ws: Workspace)
         format_func=lambda i: f"{corpora[i].name} · {plural(corpora[i].n_documents, 'document')}",
         key="cmp-corpus",
     )
-    question = kept(st.text_area, "Question", key="cmp-question", default="", height=80)
     count = kept(
         st.segmented_control,
         "Configurations",
@@ -67,7 +66,19 @@ def new_comparison(state: CompareState, db: Any, prefs: Settings, ws: Workspace)
             specs.append((root, sub))
     with st.expander("Budgets (the same for every configuration)", icon=":material/tune:"):
         budgets = budgets_picker(key="cmp-budgets")
-    if st.button("Run comparison", type="primary", disabled=state.running, key="cmp-run"):
+    with st.form("cmp-ask", border=False):  # Ctrl+Enter in the question runs the comparison
+        question = kept(
+            st.text_area,
+            "Question",
+            key="cmp-question",
+            default="",
+            height=80,
+            placeholder="One question for every configuration (Ctrl+Enter runs them)",
+        )
+        run = st.form_submit_button(
+            "Run comparison", type="primary", disabled=state.running, key="cmp-run"
+        )
+    if run and not state.running:
         if not question.strip():
             st.warning("Type a question first.", icon=":material/edit:")
             return
