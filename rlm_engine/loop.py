@@ -17,11 +17,11 @@ import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from rlm_engine import prompts
 from rlm_engine.config import Credentials, ModelSpec, RunConfig
-from rlm_engine.errors import Cancelled, RLMError
+from rlm_engine.errors import BudgetExceeded, Cancelled, RLMError
 from rlm_engine.events import (
     CodeExecuted,
     Event,
@@ -35,8 +35,8 @@ from rlm_engine.events import (
     SubCallStarted,
     Usage,
 )
-from rlm_engine.limits import BudgetTracker
-from rlm_engine.parsing import bare_code, find_code_blocks, find_final, strip_code_blocks
+from rlm_engine.limits import BudgetTracker, Spend
+from rlm_engine.parsing import bare_code, find_code_blocks, find_final, without_final
 from rlm_engine.providers import Message, Provider, make_provider
 from rlm_engine.sandbox import ExecResult, Sandbox
 
@@ -44,6 +44,10 @@ log = logging.getLogger(__name__)
 
 EventCallback = Callable[[Event], None]
 Context = str | list[str]
+T = TypeVar("T")
+
+_POLL_S = 0.1
+"""How often a wait for a model call looks at the cancel flag: a stop takes effect this fast."""
 
 
 @dataclass(frozen=True)
@@ -72,6 +76,10 @@ class _Outcome:
     error: str | None = None
 
 
+class _OutOfTime(Exception):
+    """The time budget ran out while waiting for a model call (the call was abandoned)."""
+
+
 class _Shared:
     """What the whole tree of one run shares: budgets, providers, the event sink, cancellation."""
 
@@ -89,17 +97,26 @@ class _Shared:
         self.tracker = BudgetTracker(config.budgets)
         self.cancel = cancel
         self._on_event = on_event
+        self._emit_lock = threading.Lock()
+        self._ended = False
         self._providers: dict[ModelSpec, Provider] = {}
         self._providers_lock = threading.Lock()
 
     def emit(self, event: Event) -> None:
-        """Deliver an event; a failing consumer is logged, never allowed to kill the run."""
-        if self._on_event is None:
-            return
-        try:
-            self._on_event(event)
-        except Exception:
-            log.exception("An event consumer failed on %s", event.type)
+        """Deliver an event; a failing consumer is logged, never allowed to kill the run.
+
+        Nothing is delivered after the run's RunFinished: a call abandoned by a cancel may still
+        be answered by a thread the run no longer waits for.
+        """
+        with self._emit_lock:
+            if self._ended or self._on_event is None:
+                return
+            try:
+                self._on_event(event)
+            except Exception:
+                log.exception("An event consumer failed on %s", event.type)
+            if isinstance(event, RunFinished) and event.depth == 0:
+                self._ended = True
 
     def provider(self, spec: ModelSpec) -> Provider:
         with self._providers_lock:
@@ -120,6 +137,36 @@ class _Shared:
     def check_cancel(self) -> None:
         if self.cancel.is_set():
             raise Cancelled("The run was stopped.")
+
+    def wait_for(self, call: Callable[[], T], *, deadline: float | None) -> T:
+        """`call()` run in a thread of its own, waited for until it returns, the run is
+        cancelled (Cancelled) or `deadline` passes (_OutOfTime), whichever comes first.
+
+        A provider call cannot be interrupted, so a stop must not wait for it: the call is
+        abandoned and its result, when it comes, is dropped.
+        """
+        done = threading.Event()
+        box: dict[str, Any] = {}
+
+        def work() -> None:
+            try:
+                box["value"] = call()
+            except BaseException as exc:  # handed to the waiting thread
+                box["error"] = exc
+            finally:
+                done.set()
+
+        threading.Thread(target=work, daemon=True, name="rlm-model-call").start()
+        while True:
+            left = None if deadline is None else deadline - time.monotonic()
+            if done.wait(_POLL_S if left is None else max(0.0, min(_POLL_S, left))):
+                break
+            self.check_cancel()
+            if deadline is not None and time.monotonic() >= deadline:
+                raise _OutOfTime()
+        if "error" in box:
+            raise box["error"]
+        return box["value"]
 
     def close(self) -> None:
         for provider in self._providers.values():
@@ -146,9 +193,12 @@ class RLMRun:
         self.root_spec = root_spec
         self.depth = depth
         self.parent_call_id = parent_call_id
-        self.iteration = 0
-        self.small = prompts.uses_small_variant(self.config)
+        self.iteration = 0  # root turns of this RLM: each RLM has its own max_iterations
+        # The variant follows this RLM's own root model: a child's root is the sub model.
+        self.small = prompts.uses_small_variant(self.config, root_spec)
+        self.stop = prompts.stop_sequences(small=self.small)
         self.read_context = False
+        self.spend = Spend()  # this RLM's calls and its children's: an rlm_query call's usage
         self.repl_calls = ReplCalls(self)
 
     # -- events ---------------------------------------------------------------------------
@@ -164,32 +214,53 @@ class RLMRun:
 
     # -- the loop -------------------------------------------------------------------------
     def execute(self, context_meta: dict[str, Any]) -> _Outcome:
+        """The whole RLM: its events from RunStarted on, and how it ended (never raises for
+        what a model or a budget does)."""
         self.emit(
             RunStarted,
             question=self.question,
             config=self.config.to_dict(),
             context_meta=context_meta,
         )
+        if self.depth == 0:
+            self.warn_if_cost_unenforceable()
         messages = self.initial_messages(context_meta)
-        tracker = self.shared.tracker
         try:
-            while True:
-                self.shared.check_cancel()
-                reason = self.budget_reason()
-                if reason:
-                    return self.forced_answer(messages, reason)
-                tracker.count_iteration()
-                self.iteration += 1
-                reply = self.root_call(messages)
-                messages.append({"role": "assistant", "content": reply})
-                answer, follow_up = self.handle_reply(reply)
-                if answer is not None:
-                    return _Outcome("completed", answer=answer)
-                messages.append({"role": "user", "content": follow_up})
+            return self.iterate(messages)
         except Cancelled as exc:
             return _Outcome("cancelled", error=str(exc))
+        except BudgetExceeded as exc:  # a child RLM's root call refused: it cannot even answer
+            return _Outcome("limit", error=str(exc))
         except RLMError as exc:
             return _Outcome("failed", error=str(exc))
+
+    def iterate(self, messages: list[Message]) -> _Outcome:
+        """Root turns until a final answer; a used-up budget earns one forced-answer call."""
+        while True:
+            self.shared.check_cancel()
+            reason = self.budget_reason()
+            if reason:
+                return self.forced_answer(messages, reason)
+            reply = self.root_call(messages)
+            if reply is None:  # the time budget ran out during the call: budget_reason says so
+                continue
+            messages.append({"role": "assistant", "content": reply})
+            answer, follow_up = self.handle_reply(reply)
+            if answer is not None:
+                return _Outcome("completed", answer=answer)
+            messages.append({"role": "user", "content": follow_up})
+
+    def warn_if_cost_unenforceable(self) -> None:
+        """A cost budget cannot end a run whose calls have no known price: say so, once."""
+        limit = self.config.budgets.max_cost_usd
+        if limit is None:
+            return
+        specs = [self.config.root]
+        if self.config.sub_calls_enabled:
+            specs.append(self.config.sub_model)
+        unknown = [s.model for s in dict.fromkeys(specs) if self.shared.cost(s, Usage()) is None]
+        if unknown:
+            self.notice(cost_budget_unenforceable(limit, unknown))
 
     def initial_messages(self, context_meta: dict[str, Any]) -> list[Message]:
         sub_spec = self.config.sub_model
@@ -198,7 +269,7 @@ class RLMRun:
         return [
             {
                 "role": "system",
-                "content": prompts.system_prompt(self.config, sub_budget_chars=sub_budget),
+                "content": prompts.system_prompt(small=self.small, sub_budget_chars=sub_budget),
             },
             {
                 "role": "user",
@@ -208,20 +279,38 @@ class RLMRun:
 
     def budget_reason(self) -> str | None:
         limit = self.config.budgets.max_iterations
-        if self.shared.tracker.iterations >= limit:
+        if self.iteration >= limit:
             return f"max_iterations: {limit} iterations done"
         return self.shared.tracker.exhausted()
 
-    def root_call(self, messages: list[Message], *, forced: bool = False) -> str:
+    def root_call(self, messages: list[Message], *, forced: bool = False) -> str | None:
+        """One call of the root model; None if the time budget ran out first (the call is
+        dropped). The forced-answer call is allowed past the time budget, not past a cancel.
+
+        A child RLM's root calls are sub-calls of the tree: each must pass the sub-call budget.
+        """
+        tracker = self.shared.tracker
+        if self.depth > 0:
+            tracker.reserve_sub_call()
         provider = self.shared.provider(self.root_spec)
+        sent = list(messages)  # the loop goes on appending while an abandoned call may still read
         started = time.monotonic()
-        completion = provider.complete(
-            messages,
-            stop=prompts.stop_sequences(self.config),
-            temperature=0.0 if self.small else None,
-        )
+        try:
+            completion = self.shared.wait_for(
+                lambda: provider.complete(
+                    sent, stop=self.stop, temperature=0.0 if self.small else None
+                ),
+                deadline=None if forced else tracker.deadline,
+            )
+        except _OutOfTime:
+            return None
         cost = self.shared.cost(self.root_spec, completion.usage)
-        self.shared.tracker.add_usage(completion.usage, cost)
+        tracker.add_usage(completion.usage, cost)
+        self.spend.add(completion.usage, cost)
+        if not forced:
+            self.iteration += 1
+            if self.depth == 0:
+                tracker.count_iteration()
         self.emit(
             RootResponse,
             iteration=self.iteration,
@@ -250,6 +339,8 @@ class RLMRun:
         outputs: list[str] = []
         for index, code in enumerate(blocks):
             result = self.run_block(index, code)
+            if result is None:  # the time budget is used up: the loop forces an answer next
+                break
             outputs.append(result.output)
             if result.final is not None:
                 self.finish(result.final, "code")
@@ -274,8 +365,15 @@ class RLMRun:
             outputs, notes, small=self.small, context_read=self.read_context
         )
 
-    def run_block(self, index: int, code: str) -> ExecResult:
-        result = self.sandbox.execute(code, self.repl_calls, timeout_s=self.config.exec_timeout_s)
+    def run_block(self, index: int, code: str) -> ExecResult | None:
+        """Run one block, for no longer than the time budget has left; None if nothing is left."""
+        timeout = self.config.exec_timeout_s
+        left = self.shared.tracker.time_left_s()
+        if left is not None:
+            if left <= 0:
+                return None
+            timeout = min(timeout, left)
+        result = self.sandbox.execute(code, self.repl_calls, timeout_s=timeout)
         self.emit(
             CodeExecuted,
             iteration=self.iteration,
@@ -307,15 +405,21 @@ class RLMRun:
         self.notice(note)
         messages.append({"role": "user", "content": note})
         reply = self.root_call(messages, forced=True)
-        final_line = find_final(reply)
-        if final_line is None:
-            answer = strip_code_blocks(reply).strip()
-        elif final_line.kind == "FINAL_VAR":
-            answer = self.sandbox.get_var(final_line.value) or final_line.value
-        else:
-            answer = final_line.value
+        answer = self.forced_answer_text(reply or "")
         self.emit(FinalAnswer, answer=answer, source="forced")
         return _Outcome("limit", answer=answer)
+
+    def forced_answer_text(self, reply: str) -> str:
+        """The forced reply's answer: its FINAL line, the variable its FINAL_VAR names, or else
+        its prose (never a variable's bare name: that is not an answer)."""
+        final_line = find_final(reply)
+        if final_line is not None and final_line.kind == "FINAL":
+            return final_line.value
+        if final_line is not None:
+            value = self.sandbox.get_var(final_line.value)
+            if value is not None:
+                return value
+        return without_final(reply).strip()
 
     def emit_finished(self, outcome: _Outcome) -> RunResult:
         """The RunFinished event (totals of the whole tree so far) and the matching RunResult."""
@@ -375,10 +479,16 @@ class ReplCalls:
         return self._child_rlm(str(prompt), prompt if context is None else context)
 
     def _start_call(self, kind: str, spec: ModelSpec, prompt: str) -> str:
+        """The checks and the SubCallStarted event of a call. An `llm` call is counted here; an
+        `rlm` call is only a container (its child's root calls are counted one by one), but is
+        refused up front when no call could pass, rather than start a sandbox for nothing."""
         self.shared.check_cancel()
         if not self.shared.config.sub_calls_enabled:
             raise RLMError("Sub-calls are disabled for this run: work with code alone.")
-        self.shared.tracker.reserve_sub_call()
+        if kind == "llm":
+            self.shared.tracker.reserve_sub_call()
+        else:
+            self.shared.tracker.check_sub_call()
         call_id = uuid.uuid4().hex
         self.run.emit(
             SubCallStarted,
@@ -396,15 +506,25 @@ class ReplCalls:
         started = time.monotonic()
         try:
             provider = self.shared.provider(spec)
-            completion = provider.complete(
-                [{"role": "user", "content": prompt}],
-                temperature=0.0 if spec.provider == "local" else None,
+            completion = self.shared.wait_for(
+                lambda: provider.complete(
+                    [{"role": "user", "content": prompt}],
+                    temperature=0.0 if spec.provider == "local" else None,
+                ),
+                deadline=self.shared.tracker.deadline,
             )
+        except _OutOfTime:
+            exc = BudgetExceeded(
+                "max_time_s", "Sub-call abandoned: the time budget (max_time_s) is used up."
+            )
+            self._finish_call(call_id, "", None, started, error=str(exc))
+            raise exc from None
         except Exception as exc:
             self._finish_call(call_id, "", None, started, error=str(exc))
             raise
         cost = self.shared.cost(spec, completion.usage)
         self.shared.tracker.add_usage(completion.usage, cost)
+        self.run.spend.add(completion.usage, cost)
         self._finish_call(call_id, completion.text, (completion.usage, cost), started)
         return completion.text
 
@@ -413,30 +533,35 @@ class ReplCalls:
         call_id = self._start_call("rlm", spec, prompt)
         started = time.monotonic()
         child_context = context if isinstance(context, str | list) else str(context)
-        sandbox = Sandbox(
-            exec_timeout_s=self.shared.config.exec_timeout_s,
-            output_limit_chars=self.shared.config.output_limit_chars,
+        child = RLMRun(
+            self.shared,
+            question=prompt,
+            sandbox=Sandbox(
+                exec_timeout_s=self.shared.config.exec_timeout_s,
+                output_limit_chars=self.shared.config.output_limit_chars,
+            ),
+            root_spec=spec,
+            depth=self.run.depth + 1,
+            parent_call_id=call_id,
         )
         try:
-            sandbox.load_context(child_context)
-            child = RLMRun(
-                self.shared,
-                question=prompt,
-                sandbox=sandbox,
-                root_spec=spec,
-                depth=self.run.depth + 1,
-                parent_call_id=call_id,
-            )
+            child.sandbox.load_context(child_context)
             outcome = child.execute(context_metadata(child_context))
             child.emit_finished(outcome)
+        except RLMError as exc:  # its sandbox did not start: the child never ran
+            outcome = _Outcome("failed", error=str(exc))
         finally:
-            sandbox.close()
-        answer = outcome.answer or ""
-        error = None if outcome.status in ("completed", "limit") else outcome.error
-        self._finish_call(call_id, answer, None, started, error=error)
+            child.sandbox.close()
+        # The child's calls, summed: the usage of this call (counted once, in the totals already).
+        spent = (child.spend.usage, child.spend.cost_usd)
+        self.run.spend.add(*spent)
+        error = None
+        if outcome.answer is None:
+            error = outcome.error or f"the child RLM ended ({outcome.status}) without an answer"
+        self._finish_call(call_id, outcome.answer or "", spent, started, error=error)
         if error:
             raise RLMError(f"rlm_query failed: {error}")
-        return answer
+        return outcome.answer or ""
 
     def _finish_call(
         self,
@@ -457,6 +582,17 @@ class ReplCalls:
             elapsed_s=time.monotonic() - started,
             error=error,
         )
+
+
+def cost_budget_unenforceable(limit: float, models: list[str]) -> str:
+    """The notice for a cost budget over models without a known price."""
+    names = " and ".join(models)
+    verb = "is" if len(models) == 1 else "are"
+    return (
+        f"The cost budget (${limit:g}) cannot be enforced: the price of {names} {verb} unknown, "
+        "so this run will not stop for cost. Set a price override (USD per million input and "
+        f"output tokens) for {names}: on the Settings page, or `rlm ask --price MODEL=IN,OUT`."
+    )
 
 
 def context_metadata(context: Context) -> dict[str, Any]:

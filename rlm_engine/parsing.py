@@ -94,6 +94,24 @@ def find_final(text: str) -> FinalDirective | None:
     return FinalDirective(kind=kind, value=value)  # type: ignore[arg-type]
 
 
+def without_final(text: str) -> str:
+    """The reply without its code blocks and without its FINAL/FINAL_VAR directive: the prose
+    that stands for an answer when the directive gives none (a FINAL_VAR of a missing name)."""
+    parts: list[str] = []
+    removed = False
+    for segment in _segments(text):
+        if segment.kind == "code":
+            continue
+        match = None if removed or segment.kind != "prose" else _FINAL_START.search(segment.text)
+        if match is None:
+            parts.append(segment.raw)
+            continue
+        end = _argument_end(segment.text, match.end())
+        parts.append(segment.text[: match.start()] + segment.text[end + 1 :])
+        removed = True
+    return "".join(parts)
+
+
 def _segments(text: str) -> list[_Segment]:
     """The reply cut into prose and fenced blocks, line by line (CRLF read as LF)."""
     segments: list[_Segment] = []
@@ -140,15 +158,21 @@ def _dedent(line: str, width: int) -> str:
 
 
 def _balanced_argument(text: str, start: int) -> str:
-    """Text from `start` up to the parenthesis closing the one just before it.
+    """Text from `start` up to the parenthesis closing the one just before it."""
+    end = _argument_end(text, start)
+    return text[start:end]
+
+
+def _argument_end(text: str, start: int) -> int:
+    """Where the argument starting at `start` ends: at its closing parenthesis.
 
     First with string literals respected; if that never closes (a stray quote hid the closing
-    parenthesis), with quotes ignored; if that never closes either, the rest of the text.
+    parenthesis), with quotes ignored; if that never closes either, at the end of the text.
     """
     end = _closing_paren(text, start, quotes=True)
     if end is None:
         end = _closing_paren(text, start, quotes=False)
-    return text[start:] if end is None else text[start:end]
+    return len(text) if end is None else end
 
 
 def _closing_paren(text: str, start: int, *, quotes: bool) -> int | None:

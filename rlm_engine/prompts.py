@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from rlm_engine.config import RunConfig
+from rlm_engine.config import ModelSpec, RunConfig
 
 SMALL_MODEL_STOP = ["REPL output", "```output", "\nOutput:"]
 SMALL_MODEL_OUTPUT_CHARS = 2_500
@@ -77,20 +77,22 @@ FINAL(tulip-42)
 """
 
 
-def uses_small_variant(config: RunConfig) -> bool:
-    """`auto` picks the small-model prompt for the local provider, the default one otherwise."""
+def uses_small_variant(config: RunConfig, root: ModelSpec) -> bool:
+    """The prompt variant of an RLM whose root model is `root` (a child RLM's root is the sub
+    model): `auto` picks the small-model prompt for the local provider, the default one otherwise.
+    """
     if config.prompt_variant == "auto":
-        return config.root.provider == "local"
+        return root.provider == "local"
     return config.prompt_variant == "small"
 
 
-def system_prompt(config: RunConfig, *, sub_budget_chars: int = 100_000) -> str:
-    template = _SMALL_SYSTEM if uses_small_variant(config) else _DEFAULT_SYSTEM
+def system_prompt(*, small: bool, sub_budget_chars: int = 100_000) -> str:
+    template = _SMALL_SYSTEM if small else _DEFAULT_SYSTEM
     return template.format(sub_budget=f"{sub_budget_chars:,}")
 
 
-def stop_sequences(config: RunConfig) -> list[str] | None:
-    return list(SMALL_MODEL_STOP) if uses_small_variant(config) else None
+def stop_sequences(*, small: bool) -> list[str] | None:
+    return list(SMALL_MODEL_STOP) if small else None
 
 
 def first_user_message(

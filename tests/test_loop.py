@@ -176,6 +176,9 @@ def test_one_failed_prompt_does_not_fail_the_batch(standin_env: StandIn) -> None
 def test_depth_two_runs_a_child_rlm(standin_env: StandIn) -> None:
     # the child's root model is the sub model: it gets a scripted RLM conversation of its own
     standin_env.enqueue(
+        repl("hint = llm_query('a hint, please')"),
+        "a hint",  # the child's llm_query
+        repl("print(hint)"),
         repl("FINAL('child saw ' + str(len(context)) + ' chars')"),
         model=SUB,
     )
@@ -191,7 +194,9 @@ def test_depth_two_runs_a_child_rlm(standin_env: StandIn) -> None:
     assert len(child_started) == 1
     call = events.of(SubCallStarted)[0]
     assert call.kind == "rlm" and child_started[0].parent_call_id == call.call_id
-    assert result.sub_calls == 1
+    # 3 child root calls + 1 llm_query; the rlm_query call itself is a container
+    assert result.sub_calls == 4
+    assert result.iterations == 2  # root turns of the top-level RLM only
 
 
 def test_depth_one_rlm_query_falls_back_to_llm_query(standin_env: StandIn) -> None:
