@@ -1,13 +1,14 @@
 """`rlm ask`: one question over files or directories, headless. Contract: ../shared/DESIGN.md.
 
 `--timeout` is the run's wall-time budget; `--exec-timeout` limits one code block. Extensions
-beyond the contract: --max-tokens, --output-limit, --prompt-variant, --request-timeout.
+beyond the contract: --max-tokens, --output-limit, --prompt-variant, --request-timeout, --price.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import math
 import signal
 import sys
 import threading
@@ -32,12 +33,19 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--max-iterations", type=_positive_int, default=Budgets.max_iterations)
     p.add_argument("--max-depth", type=_positive_int, default=Budgets.max_depth)
     p.add_argument("--max-sub-calls", type=_non_negative_int, default=Budgets.max_sub_calls)
-    p.add_argument("--max-cost", type=float, metavar="USD")
+    p.add_argument("--max-cost", type=_non_negative_float, metavar="USD")
     p.add_argument("--max-tokens", type=_positive_int)
-    p.add_argument("--timeout", type=float, metavar="S", help="wall-time budget of the run")
-    p.add_argument("--exec-timeout", type=float, metavar="S", default=120.0)
-    p.add_argument("--request-timeout", type=float, metavar="S", default=120.0)
+    p.add_argument("--timeout", type=_seconds, metavar="S", help="wall-time budget of the run")
+    p.add_argument("--exec-timeout", type=_seconds, metavar="S", default=120.0)
+    p.add_argument("--request-timeout", type=_seconds, metavar="S", default=120.0)
     p.add_argument("--output-limit", type=_positive_int, default=20_000, metavar="CHARS")
+    p.add_argument(
+        "--price",
+        type=_price,
+        action="append",
+        metavar="MODEL=IN,OUT",
+        help="USD per million input and output tokens of MODEL (repeatable)",
+    )
     p.add_argument("--prompt-variant", choices=("auto", "default", "small"), default="auto")
     p.add_argument("--no-sub-calls", action="store_true")
     save = p.add_mutually_exclusive_group()
@@ -48,17 +56,56 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _positive_int(text: str) -> int:
-    value = int(text)
+    value = _number(text, int, "a whole number")
     if value < 1:
-        raise argparse.ArgumentTypeError("must be at least 1")
+        raise argparse.ArgumentTypeError(f"must be at least 1, not {text}")
     return value
 
 
 def _non_negative_int(text: str) -> int:
-    value = int(text)
+    value = _number(text, int, "a whole number")
     if value < 0:
-        raise argparse.ArgumentTypeError("must be 0 or more")
+        raise argparse.ArgumentTypeError(f"must be 0 or more, not {text}")
     return value
+
+
+def _non_negative_float(text: str) -> float:
+    value = _number(text, float, "a number")
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more, not {text}")
+    return value
+
+
+def _seconds(text: str) -> float:
+    value = _number(text, float, "a number of seconds")
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be more than 0 seconds, not {text}")
+    return value
+
+
+def _number(text: str, kind: type[int] | type[float], what: str) -> Any:
+    """`text` as an int or a finite float, or a usage error saying what was expected."""
+    try:
+        value = kind(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be {what}, not {text!r}") from None
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"must be {what}, not {text!r}")
+    return value
+
+
+def _price(text: str) -> tuple[str, tuple[float, float]]:
+    """`MODEL=IN,OUT`: USD per million input and output tokens."""
+    model, _, prices = text.rpartition("=")
+    parts = prices.split(",")
+    try:
+        if not model or len(parts) != 2:
+            raise argparse.ArgumentTypeError
+        return model, (_non_negative_float(parts[0]), _non_negative_float(parts[1]))
+    except argparse.ArgumentTypeError:
+        raise argparse.ArgumentTypeError(
+            f"must be MODEL=IN,OUT with prices of 0 or more (e.g. gpt-x=2.5,10), not {text!r}"
+        ) from None
 
 
 def build_config(args: argparse.Namespace, credentials: Credentials) -> RunConfig:
@@ -87,6 +134,7 @@ def build_config(args: argparse.Namespace, credentials: Credentials) -> RunConfi
         output_limit_chars=args.output_limit,
         sub_calls_enabled=not args.no_sub_calls,
         prompt_variant=args.prompt_variant,
+        price_overrides=dict(args.price or []),
         request_timeout_s=args.request_timeout,
     )
 
@@ -104,7 +152,7 @@ def ask(args: argparse.Namespace) -> int:
     credentials = Credentials.from_env()
     config = build_config(args, credentials)
     recorder, closer = _recorder(args, corpus)
-    progress = None if args.json else _print_progress
+    progress = _print_warnings if args.json else _print_progress
 
     def on_event(event: Event) -> None:
         if recorder is not None:
@@ -149,6 +197,13 @@ def _recorder(args: argparse.Namespace, corpus: Any) -> tuple[Any, Any]:
     except RLMError as exc:
         print(f"warning: the run will not be saved: {exc}", file=sys.stderr)
         return None, lambda: None
+
+
+def _print_warnings(event: Event) -> None:
+    """With --json: what the engine says about the run itself, before its first root turn (e.g. a
+    cost budget it cannot enforce); stdout stays one JSON object."""
+    if isinstance(event, Notice) and event.depth == 0 and event.iteration == 0:
+        print(f"warning: {event.message}", file=sys.stderr)
 
 
 def _print_progress(event: Event) -> None:

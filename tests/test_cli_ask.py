@@ -133,3 +133,52 @@ def test_base_url_flag_wins_over_environment(standin: StandIn, corpus_dir: Path)
         "--base-url", standin.openai_base_url, "--no-save", "--json", env=env,
     )  # fmt: skip
     assert json.loads(proc.stdout)["answer"] == "via flag"
+
+
+@pytest.mark.parametrize(
+    ("flag", "value"),
+    [
+        ("--max-cost", "-1"),
+        ("--max-cost", "lots"),
+        ("--timeout", "-5"),
+        ("--timeout", "0"),
+        ("--exec-timeout", "0"),
+        ("--request-timeout", "-1"),
+        ("--max-iterations", "-3"),
+        ("--max-sub-calls", "-1"),
+        ("--max-tokens", "0"),
+        ("--price", "root-model=1"),
+        ("--price", "root-model=-1,2"),
+    ],
+)
+def test_bad_budget_values_exit_2_and_name_the_flag(
+    standin_env: StandIn, corpus_dir: Path, flag: str, value: str
+) -> None:
+    standin_env.enqueue("FINAL(ran anyway)", model=ROOT)
+    proc = rlm(
+        "ask", "Q?", "--context", str(corpus_dir), "--model", ROOT, "--no-save", "--json",
+        flag, value,
+    )  # fmt: skip
+    assert proc.returncode == 2, proc.stdout
+    assert f"argument {flag}:" in proc.stderr and value in proc.stderr
+
+
+def test_unenforceable_cost_budget_is_a_warning_on_stderr(
+    standin_env: StandIn, corpus_dir: Path
+) -> None:
+    standin_env.enqueue("FINAL(x)", model=ROOT)
+    args = ["ask", "Q?", "--context", str(corpus_dir), "--model", ROOT, "--no-save", "--json"]
+    proc = rlm(*args, "--max-cost", "1")
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout)["answer"] == "x"
+    assert "cannot be enforced" in proc.stderr and ROOT in proc.stderr
+
+
+def test_price_flag_prices_the_run(standin_env: StandIn, corpus_dir: Path) -> None:
+    standin_env.enqueue("FINAL(x)", model=ROOT)
+    args = ["ask", "Q?", "--context", str(corpus_dir), "--model", ROOT, "--no-save", "--json"]
+    proc = rlm(*args, "--max-cost", "1", "--price", f"{ROOT}=1000000,0")
+    assert proc.returncode == 0, proc.stderr
+    out = json.loads(proc.stdout)
+    assert out["cost_usd"] == out["input_tokens"]  # $1,000,000 per million input tokens
+    assert "cannot be enforced" not in proc.stderr
