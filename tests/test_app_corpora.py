@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 import pytest
 
 from rlm_engine.corpus import load_files
-from tests.apptest import open_app
+from tests.apptest import RUN_TIMEOUT_S, open_app
 from tests.data.make_pdf import make_pdf
+from tests.standin import StandIn
 
 
 @pytest.fixture
@@ -58,4 +60,38 @@ def test_ask_about_it_opens_the_ask_page_on_that_corpus(corpus: Any) -> None:
 
 def test_no_corpus_yet_says_where_to_start(app_db: Any) -> None:
     at = open_app("pages/corpora.py")
-    assert "Upload files on the Ask page" in at.info[0].value
+    assert "make one from files above" in at.info[0].value
+    assert at.expander[0].label == "New corpus from files"
+
+
+def test_a_new_corpus_from_files(app_db: Any) -> None:
+    at = open_app("pages/corpora.py")
+    files = [("a.txt", b"first", "text/plain"), ("b.pdf", make_pdf(["p1"]), "application/pdf")]
+    at = at.file_uploader(key="corpora-upload-0").set_value(files).run()
+    assert {m.label: m.value for m in at.metric}["Documents"] == "2"
+    at.text_input(key="corpora-new-name").set_value("Fresh")
+    at = at.button(key="corpora-new-save").click().run()
+    (saved,) = app_db.list_corpora()
+    assert (saved.name, saved.n_documents) == ("Fresh", 2)
+    assert at.selectbox(key="corpora-open").value == saved.id  # opened at once
+    assert not at.exception
+
+
+def test_a_corpus_a_run_is_reading_is_not_deleted(standin_env: StandIn, corpus: Any) -> None:
+    gate = threading.Event()
+    standin_env.on(lambda request: "FINAL(read)" if gate.wait(60) else None)
+    at = open_app()
+    for role in ("root", "sub"):
+        at.selectbox(key=f"ask-{role}-provider").set_value("openai")
+    at.segmented_control(key="ask-source").set_value("Saved corpus").run()
+    at.selectbox(key="ask-saved").set_value(corpus.id).run()
+    at = at.chat_input(key="ask-question").set_value("Anything?").run()
+    at.switch_page("pages/corpora.py").run()
+    at = at.selectbox(key="corpora-open").set_value(corpus.id).run()
+    assert at.button(key="corpora-delete").disabled
+    assert any("Ask page is reading this corpus" in w.value for w in at.warning)
+    gate.set()
+    (handle,) = at.session_state["rlm_workspace"].conversation
+    assert handle.wait(RUN_TIMEOUT_S)
+    assert handle.result.status == "completed"  # not stopped by the visit
+    assert not at.run().button(key="corpora-delete").disabled

@@ -22,8 +22,8 @@ def new_comparison(state: CompareState, db: Any, prefs: Settings, ws: Workspace)
     corpora = {c.id: c for c in db.list_corpora()}
     if not corpora:
         st.info(
-            "Compare needs a saved corpus: upload files on the Ask page (they are saved when you "
-            "ask) or on the Corpora page.",
+            "Compare needs a saved corpus: upload files on the Corpora page (New corpus from "
+            "files), or on the Ask page (they are saved when you ask).",
             icon=":material/info:",
         )
         return

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import streamlit as st
 
 from rlm_engine.corpus import Corpus, load_files
+from webui.state import corpus_in_use
 from webui.trace import plural
 
 UPLOAD_TYPES = ["pdf", "txt", "md", "markdown", "rst", "csv", "tsv", "json", "jsonl", "html",
@@ -82,15 +84,20 @@ def draw_summary(documents: Sequence[Any], problems: Sequence[Any] = ()) -> None
             st.warning(message, icon=":material/warning:")
 
 
+def file_picker(*, key: str, help: str) -> list[Any]:
+    """The uploader of PDF and text files, the same on every page."""
+    files = st.file_uploader(
+        "PDF or text files", type=UPLOAD_TYPES, accept_multiple_files=True, key=key, help=help
+    )
+    return list(files or [])
+
+
 def upload_picker(ws: Any, database: Callable[[], Any]) -> None:
     """Drop files; new uploads are extracted at once and become the workspace's corpus.
 
     An empty uploader (e.g. after visiting another page) leaves the current corpus alone.
     """
-    files = st.file_uploader(
-        "PDF or text files",
-        type=UPLOAD_TYPES,
-        accept_multiple_files=True,
+    files = file_picker(
         key="ask-upload",
         help="Drag and drop as many files as you like. They are saved as a corpus when you ask.",
     )
@@ -120,6 +127,82 @@ def _save_target(ws: Any, database: Callable[[], Any]) -> None:
     if ws.target_corpus_id is None:
         name = right.text_input("New corpus name", key="ask-name")
         ws.corpus_name = name.strip() or ws.corpus_name
+
+
+@dataclass
+class NewCorpus:
+    """The Corpora page's uploads: extracted once per set of files; `round` renews the uploader
+    (empty again) after a save."""
+
+    round: int = 0
+    upload_key: tuple[Any, ...] | None = None
+    corpus: Corpus | None = None
+
+
+def new_corpus_from_files(db: Any) -> Any:
+    """Drop files, see what was extracted, name it, save it: the saved corpus, once saved."""
+    new = st.session_state.setdefault("rlm_new_corpus", NewCorpus())
+    files = file_picker(
+        key=f"corpora-upload-{new.round}",
+        help="Drag and drop as many files as you like; they become one corpus.",
+    )
+    if not files:
+        return None
+    key = upload_key(files)
+    if key != new.upload_key or new.corpus is None:
+        new.upload_key, new.corpus = key, extract(files)
+        st.session_state["corpora-new-name"] = default_name(files)
+    draw_summary(new.corpus.documents, new.corpus.problems)
+    name = st.text_input("Name of the new corpus", key="corpora-new-name")
+    if st.button(
+        "Save as a new corpus",
+        type="primary",
+        icon=":material/save:",
+        key="corpora-new-save",
+        disabled=not new.corpus.documents,
+    ):
+        saved = db.save_corpus(name.strip() or default_name(files), new.corpus.documents)
+        new.round, new.upload_key, new.corpus = new.round + 1, None, None
+        return saved
+    return None
+
+
+def corpus_actions(ws: Any, db: Any, corpus: Any) -> None:
+    """Ask about it, rename, delete: a run reading the corpus is never stopped by these (they
+    wait until it ends)."""
+    busy = corpus_in_use(corpus.id)
+    actions = st.columns([1, 1, 1, 3])
+    if actions[0].button(
+        "Ask about it",
+        icon=":material/chat:",
+        type="primary",
+        disabled=ws.running is not None,
+        help="A run is going on the Ask page: stop it first." if ws.running else None,
+    ):
+        ws.use_corpus(None, corpus_id=corpus.id, name=corpus.name)
+        st.switch_page("pages/ask.py")
+    with actions[1].popover("Rename", icon=":material/edit:"), st.form("corpora-rename"):
+        name = st.text_input("New name", value=corpus.name, key="corpora-name")
+        if st.form_submit_button("Rename", key="corpora-rename-ok") and name.strip():
+            db.rename_corpus(corpus.id, name.strip())
+            if ws.corpus_id == corpus.id:
+                ws.corpus_name = name.strip()
+            st.rerun()
+    with actions[2].popover("Delete", icon=":material/delete:"):
+        if busy:
+            st.warning(
+                f"A run on the {busy} page is reading this corpus: stop it there, or let it "
+                "end, before deleting the corpus.",
+                icon=":material/warning:",
+            )
+        else:
+            st.write(f"Delete **{corpus.name}** and its documents? Its runs stay in History.")
+        if st.button("Delete corpus", type="primary", key="corpora-delete", disabled=bool(busy)):
+            db.delete_corpus(corpus.id)
+            if ws.corpus_id == corpus.id:
+                ws.clear_corpus()
+            st.session_state.pop("corpora-open", None)
+            st.rerun()
 
 
 def saved_corpus_picker(ws: Any, db: Any) -> None:
