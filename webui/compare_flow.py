@@ -140,7 +140,7 @@ def start(
                 session, question, config, recorder=recorder, label=label, on_done=session.close
             )
         )
-    state.question, state.handles = question, handles
+    state.question, state.handles, state.corpus_id = question, handles, corpus_id
 
 
 def draw_live(state: CompareState) -> None:

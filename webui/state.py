@@ -111,6 +111,7 @@ class CompareState:
 
     question: str = ""
     handles: list[RunHandle] = field(default_factory=list)
+    corpus_id: Any = None  # the saved corpus the runs read
 
     @property
     def running(self) -> bool:
@@ -131,6 +132,17 @@ def kept(widget: Callable[..., Any], label: str, *, key: str, default: Any, **kw
     value = widget(label, key=key, **kwargs)
     store[key], store[f"{key}#default"] = value, default
     return value
+
+
+def corpus_in_use(corpus_id: Any) -> str | None:
+    """The page whose run is reading this saved corpus now ("Ask" or "Compare"), if any."""
+    ws = workspace()
+    if ws.running is not None and ws.corpus_id == corpus_id:
+        return "Ask"
+    comparison = compare_state()
+    if comparison.running and comparison.corpus_id == corpus_id:
+        return "Compare"
+    return None
 
 
 def settings() -> Settings:
