@@ -78,11 +78,25 @@ def test_llm_query_round_trips_through_the_handler(sandbox: Sandbox) -> None:
     assert result.output == "answer to capital of France?\n"
 
 
-def test_llm_query_batched_passes_through(sandbox: Sandbox) -> None:
+def test_llm_query_batched_reaches_the_handler_one_prompt_at_a_time(sandbox: Sandbox) -> None:
+    """The host splits a batch (so that an ended block can stop it); answers stay in order."""
     handler = Recorder()
-    result = run(sandbox, "llm_query_batched(['a', 'b'])", handler)
-    assert handler.calls == [("llm_query_batched", ["a", "b"])]
-    assert result.output == "['answer to a', 'answer to b']\n"
+    prompts = [str(i) for i in range(20)]
+    result = run(sandbox, f"llm_query_batched({prompts!r})", handler)
+    assert sorted(handler.calls) == sorted(("llm_query_batched", [p]) for p in prompts)
+    assert result.output == repr([f"answer to {p}" for p in prompts]) + "\n"
+
+
+class FailsOnB(Recorder):
+    def llm_query_batched(self, prompts: list[str]) -> list[str]:
+        if "b" in prompts:
+            raise RuntimeError("provider down")
+        return super().llm_query_batched(prompts)
+
+
+def test_one_failed_prompt_of_a_batch_is_an_error_string(sandbox: Sandbox) -> None:
+    result = run(sandbox, "llm_query_batched(['a', 'b', 'c'])", FailsOnB())
+    assert result.output == "['answer to a', 'Error: provider down', 'answer to c']\n"
 
 
 def test_rlm_query_passes_the_context(sandbox: Sandbox) -> None:
@@ -162,3 +176,26 @@ def test_load_context_before_start_is_kept() -> None:
 def test_load_context_rejects_other_types(sandbox: Sandbox, bad: object) -> None:
     with pytest.raises(TypeError, match="list of str"):
         sandbox.load_context(bad)  # type: ignore[arg-type]
+
+
+def test_output_of_threads_between_blocks_is_dropped_with_a_note(sandbox: Sandbox) -> None:
+    from tests.test_sandbox_limits import WAIT_IDLE, _wait_for_a_message
+
+    code = WAIT_IDLE + (
+        "def talk():\n"
+        "    wait_idle()\n"
+        "    print('between blocks')\n"
+        "    try:\n"
+        "        llm_query('marker')  # a message the host sees: the print is done\n"
+        "    except RuntimeError:\n"
+        "        pass\n"
+        "t = threading.Thread(target=talk)\n"
+        "t.start()\n"
+        "print('in block')"
+    )
+    assert run(sandbox, code).output == "in block\n"
+    _wait_for_a_message(sandbox)
+    result = run(sandbox, "t.join()\nprint('next')")
+    assert "between blocks" not in result.output
+    assert result.output.endswith("next\n")
+    assert "15 characters printed while no block ran were dropped" in result.output

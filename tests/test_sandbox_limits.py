@@ -161,3 +161,95 @@ def test_exit_in_code_does_not_stop_the_worker(box: Sandbox) -> None:
     result = run(box, "import sys\nsys.exit(3)")
     assert result.error == "SystemExit: 3"
     assert not result.restarted
+
+
+# --- what a block leaves behind: threads, handler calls ----------------------------
+
+
+class SlowBatch(Recorder):
+    """Like the loop's handler: a batch runs in a pool of its own, each prompt a sub-call that
+    waits until `release` is set (a slow provider)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.release = threading.Event()
+        self.idle = threading.Condition()
+        self.active = 0
+
+    def llm_query_batched(self, prompts: list[str]) -> list[str]:
+        from concurrent.futures import ThreadPoolExecutor
+
+        def one(prompt: str) -> str:
+            with self.idle:
+                self.calls.append(("llm_query", prompt))
+                self.active += 1
+            self.release.wait(60)
+            with self.idle:
+                self.active -= 1
+                self.idle.notify_all()
+            return f"answer to {prompt}"
+
+        with ThreadPoolExecutor(8) as pool:
+            return list(pool.map(one, prompts))
+
+
+def test_a_timed_out_batch_starts_no_more_sub_calls(box: Sandbox) -> None:
+    handler = SlowBatch()
+    try:
+        result = box.execute("llm_query_batched([str(i) for i in range(40)])", handler, timeout_s=1)
+        assert result.error is not None and result.error.startswith("TimeoutError")
+        started = len(handler.calls)
+    finally:
+        handler.release.set()
+    with handler.idle:
+        assert handler.idle.wait_for(lambda: handler.active == 0, timeout=60)
+    assert run(box, "1 + 1").output == "2\n"
+    assert 0 < started <= 8  # the prompts already in flight, at most one per slot
+    assert len(handler.calls) == started
+
+
+WAIT_IDLE = (  # a thread of model code waits until no block runs (the worker's main thread
+    # has left do_exec), so that what it does next happens between blocks, for certain
+    "import sys, threading, time\n"
+    "def wait_idle():\n"
+    "    main = threading.main_thread().ident\n"
+    "    while True:\n"
+    "        f, names = sys._current_frames().get(main), []\n"
+    "        while f is not None:\n"
+    "            names.append(f.f_code.co_name)\n"
+    "            f = f.f_back\n"
+    "        if 'do_exec' not in names:\n"
+    "            return\n"
+    "        time.sleep(0.01)\n"
+)
+
+
+def _wait_for_a_message(box: Sandbox) -> None:
+    """Until the worker's late call reached the host (it waits unanswered between blocks)."""
+    worker = box._worker
+    assert worker is not None
+    for _ in range(6000):
+        if worker.conn.inbox.qsize():
+            return
+        threading.Event().wait(0.01)
+    raise AssertionError("the late call never reached the host")
+
+
+def test_a_call_made_after_its_block_ended_reaches_no_handler(box: Sandbox) -> None:
+    first, second = Recorder(), Recorder()
+    code = WAIT_IDLE + (
+        "late = []\n"
+        "def call():\n"
+        "    wait_idle()\n"
+        "    try:\n"
+        "        late.append(llm_query('late'))\n"
+        "    except RuntimeError as exc:\n"
+        "        late.append(f'refused: {exc}')\n"
+        "t = threading.Thread(target=call)\n"
+        "t.start()"
+    )
+    run(box, code, first)
+    _wait_for_a_message(box)
+    result = run(box, "t.join()\nlate", second)
+    assert first.calls == [] and second.calls == []
+    assert result.output.startswith("['refused:"), result.output

@@ -2,13 +2,15 @@
 
 The worker holds `context` and the model's variables. The host sends code, answers the worker's
 `llm_query`/`llm_query_batched`/`rlm_query` messages by calling the SandboxHandler in threads of
-its own, and enforces the wall time of each execution: interrupt first, then kill and restart
-(reloading `context`) if the worker does not come back within a short grace.
+its own (calls.py: only while the block that made them runs), and enforces the wall time of each
+execution: interrupt first, then kill and restart (reloading `context`) if the worker does not
+come back within a short grace.
 """
 
 from __future__ import annotations
 
 import contextlib
+import itertools
 import logging
 import os
 import queue
@@ -25,6 +27,7 @@ from typing import Any
 
 from rlm_engine.errors import SandboxError
 from rlm_engine.sandbox import launch
+from rlm_engine.sandbox.calls import Execution
 from rlm_engine.sandbox.channel import Connection
 from rlm_engine.sandbox.launch import Isolation, Plan
 from rlm_engine.sandbox.types import ExecResult, SandboxHandler
@@ -116,6 +119,7 @@ class Sandbox:
         self.exec_timeout_s = exec_timeout_s
         self.output_limit_chars = output_limit_chars
         self.memory_limit_mb = memory_limit_mb
+        self.max_concurrency = max_concurrency
         self.workdir_parent = workdir
         self.isolation: Isolation | None = None  # what is enforced, known once started
         self.workdir: Path | None = None
@@ -125,6 +129,7 @@ class Sandbox:
         self._plan: Plan | None = None
         self._context: str | list[str] | None = None
         self._closed = False
+        self._exec_ids = itertools.count(1)
 
     # --- lifecycle ------------------------------------------------------------------------------
     def start(self) -> None:
@@ -166,7 +171,8 @@ class Sandbox:
             candidates = [p for p in every if p.isolation.mode not in _failed_modes] or every[-1:]
         failures = []
         for plan in candidates:
-            worker = _Worker(plan, self._ensure_workdir(plan), self.memory_limit_mb)
+            workdir = self._ensure_workdir(plan)
+            worker = _Worker(plan, workdir, self.memory_limit_mb)
             ready = _next_message(worker, time.monotonic() + START_TIMEOUT_S)
             if isinstance(ready, dict) and ready.get("op") == "ready":
                 if self._plan is None and not plan.isolation.full:
@@ -244,7 +250,8 @@ class Sandbox:
         """Run one code block; never raises for anything the code does.
 
         `stop` (e.g. the run's cancel event) ends the block the way the wall time does: the
-        worker is interrupted, and killed and restarted if it does not come back in time.
+        worker is interrupted, and killed and restarted if it does not come back in time. When
+        this returns, the block's handler calls start nothing new.
         """
         timeout = self.exec_timeout_s if timeout_s is None else timeout_s
         if stop is not None and stop.is_set():
@@ -262,18 +269,22 @@ class Sandbox:
             assert self._worker is not None
             begin = time.monotonic()
             worker = self._worker
-            msg = {"op": "exec", "code": code, "limit": self.output_limit_chars}
+            execution = Execution(
+                next(self._exec_ids), handler, self._slots, self.max_concurrency, worker.conn.send
+            )
+            msg = {"op": "exec", "id": execution.id, "code": code, "limit": self.output_limit_chars}
             sent = worker.conn.send(msg)
-            reply = self._wait(worker, begin + timeout, handler, stop) if sent else _DEAD
-            error = None
+            reply = self._wait(worker, begin + timeout, execution, stop) if sent else _DEAD
+            error, grace_end = None, time.monotonic() + INTERRUPT_GRACE_S
             if reply is _TIMEOUT or reply is _STOPPED:
                 error = (
                     STOPPED_DURING
                     if reply is _STOPPED
                     else f"TimeoutError: the block ran longer than {timeout:g} s and was stopped"
                 )
-                worker.conn.send({"op": "interrupt"})
-                reply = self._wait(worker, time.monotonic() + INTERRUPT_GRACE_S, handler)
+                execution.end(0)  # what it still asks for is refused; the block is over
+                worker.conn.send({"op": "interrupt", "id": execution.id})
+                reply = self._wait(worker, grace_end, execution)
                 if isinstance(reply, dict):
                     notes.append(f"[{error}; variables are kept]")
                 else:
@@ -288,6 +299,8 @@ class Sandbox:
             if reply is None:
                 self._restart()
                 restarted = True
+            if execution.end(grace_end - time.monotonic()):
+                log.info("sandbox: handler calls of an ended block still run; answers dropped")
             return self._result(reply or {}, notes, error, time.monotonic() - begin, restarted)
 
     def _result(
@@ -319,10 +332,13 @@ class Sandbox:
         self,
         worker: _Worker,
         deadline: float,
-        handler: SandboxHandler | None,
+        execution: Execution | None,
         stop: threading.Event | None = None,
     ) -> object:
-        """The worker's result, or _TIMEOUT / _STOPPED / _DEAD; its calls are answered meanwhile."""
+        """The worker's result, or _TIMEOUT / _STOPPED / _DEAD; its calls are answered meanwhile
+        (refused when no block runs, or when they come from a block that has ended)."""
+        if execution is None:
+            execution = Execution(None, None, self._slots, self.max_concurrency, worker.conn.send)
         while True:
             msg = _next_message(worker, deadline, stop)
             if not isinstance(msg, dict):
@@ -330,7 +346,7 @@ class Sandbox:
             if msg.get("op") == "result":
                 return msg
             if msg.get("op") == "call":
-                self._dispatch(worker, msg, handler)
+                execution.dispatch(msg)
 
     def _request(
         self, msg: dict[str, Any], timeout: float, raw: bytes | None = None
@@ -344,36 +360,6 @@ class Sandbox:
         why = reply.get("error") if isinstance(reply, dict) else worker.describe_exit()
         worker.kill()
         raise SandboxError(f"The REPL worker failed to answer {msg['op']!r} ({why}); run it again.")
-
-    def _dispatch(
-        self, worker: _Worker, msg: dict[str, Any], handler: SandboxHandler | None
-    ) -> None:
-        """Answer one call in a thread of its own: handlers may take minutes."""
-
-        def work() -> None:
-            with self._slots:
-                try:
-                    reply = {"ok": True, "value": _call_handler(handler, msg)}
-                except Exception as exc:  # the model's code sees the message as a RuntimeError
-                    reply = {"ok": False, "error": str(exc) or type(exc).__name__}
-            worker.conn.send({"op": "reply", "id": msg.get("id"), **reply})
-
-        threading.Thread(target=work, daemon=True, name="rlm-sandbox-call").start()
-
-
-def _call_handler(handler: SandboxHandler | None, msg: dict[str, Any]) -> Any:
-    method, args = msg.get("method"), msg.get("args")
-    if handler is None:
-        raise RuntimeError(f"{method} can only be called while a code block runs")
-    if not isinstance(args, list) or not args or not isinstance(args[0], (str, list)):
-        raise ValueError(f"bad arguments for {method}")
-    if method == "llm_query":
-        return str(handler.llm_query(str(args[0])))
-    if method == "llm_query_batched":
-        return [str(a) for a in handler.llm_query_batched([str(p) for p in args[0]])]
-    if method == "rlm_query":
-        return str(handler.rlm_query(str(args[0]), args[1] if len(args) > 1 else None))
-    raise ValueError(f"unknown call {method!r}")
 
 
 def _next_message(worker: _Worker, deadline: float, stop: threading.Event | None = None) -> object:

@@ -8,6 +8,11 @@ model's code and are captured in memory, capped, for each execution.
 Threads: the main thread runs commands (exec, load, get_var, show_vars) one at a time; a reader
 thread receives replies to `llm_query` & co. and interrupts. An interrupt is a real SIGINT sent to
 the main thread, so it also breaks a `time.sleep` or a wait on a slow host call.
+
+Each exec carries an id. Calls to the host are tagged with the id of the block running when they
+are made (None between blocks), so the host can refuse calls of threads whose block has ended;
+an interrupt names the block it is meant for, so it never hits the next one. What threads print
+while no block runs is counted, dropped, and noted at the head of the next block's output.
 """
 
 from __future__ import annotations
@@ -138,9 +143,12 @@ class Redirect(io.TextIOBase):
 class State:
     def __init__(self, channel: Channel) -> None:
         self.channel = channel
-        self.capture = Capture(20_000)
+        self.capture = Capture(0)  # between blocks: counts what threads print, keeps nothing
         self.final: str | None = None
         self.busy = False
+        self.current: int | None = None  # id of the running (or last) exec
+        self.interrupted: int | None = None  # id of the exec the host last interrupted
+        self.exec_lock = threading.Lock()  # busy/current/capture change together
         self.main_ident = threading.get_ident()
         self.next_id = 0
         self.id_lock = threading.Lock()
@@ -157,7 +165,9 @@ class State:
         slot: list = [threading.Event(), None]
         self.pending[call_id] = slot
         try:
-            self.channel.send({"op": "call", "id": call_id, "method": method, "args": list(args)})
+            tag = self.current if self.busy else None
+            msg = {"op": "call", "id": call_id, "exec": tag, "method": method, "args": list(args)}
+            self.channel.send(msg)
             while not slot[0].wait(0.5):
                 if self.channel.closed:
                     raise RuntimeError(f"{method}: the host channel is closed")
@@ -174,9 +184,12 @@ class State:
             slot[1] = msg
             slot[0].set()
 
-    def on_interrupt(self) -> None:
-        if self.busy:
-            signal.pthread_kill(self.main_ident, signal.SIGINT)
+    def on_interrupt(self, exec_id: object) -> None:
+        """Interrupt exec `exec_id`: now if it runs, at its start if it has not begun yet."""
+        with self.exec_lock:
+            self.interrupted = exec_id  # type: ignore[assignment]
+            if self.busy and self.current == exec_id:
+                signal.pthread_kill(self.main_ident, signal.SIGINT)
 
 
 def _text(value: object) -> str:
@@ -277,18 +290,26 @@ def run_code(state: State, code: str) -> str | None:
 
 
 def do_exec(state: State, msg: dict) -> dict:
-    state.capture = Capture(int(msg.get("limit", 20_000)))
     state.final = None
-    state.busy = True
+    with state.exec_lock:
+        dropped = state.capture.total
+        state.capture = Capture(int(msg.get("limit", 20_000)))
+        state.current = msg.get("id")
+        state.busy = True
+        cancelled = state.interrupted == state.current and state.current is not None
+    if dropped:
+        state.capture.write(f"[note: {dropped:,} characters printed while no block ran were "
+                            "dropped (threads of earlier blocks)]\n")  # fmt: skip
     error = None
     try:
         try:
-            error = run_code(state, msg["code"])
+            error = "KeyboardInterrupt" if cancelled else run_code(state, msg["code"])
         except KeyboardInterrupt:  # arrived while formatting an error
             error = "KeyboardInterrupt"
     finally:
-        state.busy = False
-    cap = state.capture
+        with state.exec_lock:
+            state.busy = False
+            cap, state.capture = state.capture, Capture(0)
     return {"op": "result", "output": cap.text(), "output_chars": cap.total, "error": error,
             "final": state.final}  # fmt: skip
 
@@ -347,7 +368,7 @@ def reader(state: State) -> None:
         if op == "reply":
             state.on_reply(msg)
         elif op == "interrupt":
-            state.on_interrupt()
+            state.on_interrupt(msg.get("id"))
         else:
             state.commands.put(msg)
 
