@@ -8,6 +8,7 @@ import pytest
 
 from rlm_engine.sandbox import Sandbox
 from rlm_engine.sandbox.host import STOPPED_DURING
+from rlm_engine.sandbox.launch import FORCE_VAR
 from tests.fixtures.sandbox import Recorder
 
 pytestmark = pytest.mark.timeout(120)
@@ -163,7 +164,58 @@ def test_exit_in_code_does_not_stop_the_worker(box: Sandbox) -> None:
     assert not result.restarted
 
 
-# --- what a block leaves behind: threads, handler calls ----------------------------
+# --- what a block leaves behind: processes, threads, handler calls ----------------------------
+
+ALIVE = (
+    "def alive(pid):\n"
+    "    try:\n"
+    "        state = open(f'/proc/{pid}/stat').read().rsplit(')', 1)[1].split()[0]\n"
+    "    except FileNotFoundError:\n"
+    "        return False\n"
+    "    return state != 'Z'\n"
+)
+SPINNER = "import os\nspinner = os.fork()\nif spinner == 0:\n    while True:\n        pass\n"
+ESCAPER = (  # double fork, new session: the grandchild is nobody's child any more
+    "import os\n"
+    "r, w = os.pipe()\n"
+    "middle = os.fork()\n"
+    "if middle == 0:\n"
+    "    os.setsid()\n"
+    "    if os.fork() == 0:\n"
+    "        os.write(w, str(os.getpid()).encode())\n"
+    "        while True:\n"
+    "            pass\n"
+    "    os._exit(0)\n"
+    "os.waitpid(middle, 0)\n"
+    "escaper = int(os.read(r, 20))\n"
+)
+
+
+@pytest.fixture(params=["default", "none"])
+def any_mode(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch):
+    """The strongest mode here, and the weakest one forced (`uid` needs an interpreter the
+    dropped uid can run: see tests/test_sandbox_modes.py for the unprivileged path)."""
+    if request.param != "default":
+        monkeypatch.setenv(FORCE_VAR, request.param)
+    with Sandbox(exec_timeout_s=10) as sandbox:
+        sandbox.start()
+        yield sandbox
+
+
+@pytest.mark.parametrize("code", [SPINNER, ESCAPER], ids=["fork", "double-fork-setsid"])
+def test_processes_left_by_a_block_are_killed(any_mode: Sandbox, code: str) -> None:
+    name = "spinner" if code is SPINNER else "escaper"
+    first = run(any_mode, ALIVE + code + f"alive({name})")
+    assert first.output == "True\n", first.output  # it did run during its block
+    assert run(any_mode, f"alive({name})").output == "False\n"
+
+
+def test_the_namespace_holds_only_the_jail_and_the_worker_after_a_block(box: Sandbox) -> None:
+    if box.isolation is None or not box.isolation.pid_namespace:
+        pytest.skip("no PID namespace here")
+    run(box, SPINNER + ESCAPER + "import subprocess\nsubprocess.Popen(['sleep', '600'])")
+    listing = "import os\nsorted(int(p) for p in os.listdir('/proc') if p.isdigit())"
+    assert run(box, listing + " == [1, os.getpid()]").output == "True\n"
 
 
 class SlowBatch(Recorder):

@@ -30,6 +30,7 @@ pytestmark = pytest.mark.timeout(180)
 REPO = Path(__file__).resolve().parent.parent
 TEST_USER = "rlm-sandbox-test"
 PROBE = "import sys; sys.path.insert(0, '.'); import tests.fixtures.sandbox as f; f.probe_main()"
+CHECKS = "import sys; sys.path.insert(0, '.'); import tests.fixtures.sandbox as f; f.checks_main()"
 
 
 def _as_user(
@@ -128,6 +129,26 @@ def test_nothing_outside_the_workdir_is_writable(userns: dict[str, Any]) -> None
 
 def test_worker_holds_no_capability(userns: dict[str, Any]) -> None:
     assert userns["cap_eff"] == 0
+
+
+def test_processes_left_by_a_block_are_killed(user_python: str) -> None:
+    for mode in ("default", "none"):
+        report = probe(user_python, mode)
+        assert report["spinner_setup"] is None, report
+        assert report["spinner_outlived_block"] == "False", (mode, report)
+
+
+def test_uid_mode_kills_every_process_of_its_uid(user_python: str) -> None:
+    """Root without namespaces: the dropped uid finds even a process that left the worker's tree."""
+    env = {"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8", FORCE_VAR: "uid"}
+    done = subprocess.run(
+        [user_python, "-c", CHECKS], cwd=REPO, env=env, capture_output=True, text=True, timeout=150
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    report = json.loads(done.stdout.strip().splitlines()[-1])
+    assert report["mode"] == "uid"
+    assert (report["spinner_setup"], report["unreaped_setup"]) == (None, None)
+    assert report["spinner_outlived_block"] == report["unreaped_outlived_block"] == "False"
 
 
 def test_forced_none_is_described_as_it_is(user_python: str) -> None:

@@ -4,7 +4,8 @@ The worker holds `context` and the model's variables. The host sends code, answe
 `llm_query`/`llm_query_batched`/`rlm_query` messages by calling the SandboxHandler in threads of
 its own (calls.py: only while the block that made them runs), and enforces the wall time of each
 execution: interrupt first, then kill and restart (reloading `context`) if the worker does not
-come back within a short grace.
+come back within a short grace. After every block, the processes it left behind are killed
+(reaper.py).
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from rlm_engine.errors import SandboxError
-from rlm_engine.sandbox import launch
+from rlm_engine.sandbox import launch, reaper
 from rlm_engine.sandbox.calls import Execution
 from rlm_engine.sandbox.channel import Connection
 from rlm_engine.sandbox.launch import Isolation, Plan
@@ -56,14 +57,37 @@ class _Worker:
             )
         finally:
             child_end.close()
+        self.plan = plan
         self.conn = Connection(host_end)
         self.tail = b""
+        self.pid, self.jail_pid = self.proc.pid, None  # host pids; known once it is ready
         threading.Thread(target=self._drain, daemon=True, name="rlm-sandbox-out").start()
 
     def _drain(self) -> None:
         assert self.proc.stdout is not None
         for chunk in iter(lambda: self.proc.stdout.read1(65536), b""):  # type: ignore[union-attr]
             self.tail = (self.tail + chunk)[-4096:]
+
+    def located(self) -> None:
+        """Find the worker's host pid (under unshare: unshare -> jail, PID 1 -> worker). Called
+        when it says ready, before model code ran: each of those has exactly one child then."""
+        if self.plan.init:
+            jail = reaper.children(self.proc.pid)
+            worker = reaper.children(jail[0]) if jail else []
+            if worker:
+                self.jail_pid, self.pid = jail[0], worker[0]
+
+    def sweep(self, keep_worker: bool = True) -> int:
+        """Kill every process of this sandbox but the worker (and its ancestors); see reaper.py."""
+        if self.plan.init and self.jail_pid is None:
+            return 0  # not located: the tree would hold the jail and the worker themselves
+        private_uid = self.plan.drop_uid and not self.plan.isolation.pid_namespace
+        return reaper.sweep(
+            self.jail_pid or self.pid,
+            {self.pid} if keep_worker else set(),
+            uid=self.plan.isolation.uid if private_uid else None,
+            reaper=self.jail_pid,
+        )
 
     def alive(self) -> bool:
         return self.proc.poll() is None and not self.conn.closed
@@ -82,26 +106,22 @@ class _Worker:
         """SIGKILL, and wait until every process of the sandbox is gone."""
         self.conn.close()
         if self.proc.poll() is None:
-            # Under unshare, kill its child (PID 1 of the namespace) first: the kernel reaps
-            # that one only after every other process in the namespace is gone.
-            for pid in self._children():
-                with contextlib.suppress(ProcessLookupError):
-                    os.kill(pid, signal.SIGKILL)
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                self.proc.wait(timeout=5)
+            if self.plan.init:
+                # Under unshare, kill its child (PID 1 of the namespace) first: the kernel then
+                # kills every process in the namespace, and reaps PID 1 last.
+                for pid in reaper.children(self.proc.pid):
+                    with contextlib.suppress(ProcessLookupError):
+                        os.kill(pid, signal.SIGKILL)
+                with contextlib.suppress(subprocess.TimeoutExpired):
+                    self.proc.wait(timeout=5)
+            else:  # without a PID namespace, what it left does not die with it
+                self.sweep(keep_worker=False)
             with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.killpg(self.proc.pid, signal.SIGKILL)
         try:
             self.proc.wait(timeout=10)
         except subprocess.TimeoutExpired:
             log.warning("sandbox worker %s did not die after SIGKILL", self.proc.pid)
-
-    def _children(self) -> list[int]:
-        try:
-            with open(f"/proc/{self.proc.pid}/task/{self.proc.pid}/children") as f:
-                return [int(p) for p in f.read().split()]
-        except (OSError, ValueError):
-            return []
 
 
 class Sandbox:
@@ -175,6 +195,7 @@ class Sandbox:
             worker = _Worker(plan, workdir, self.memory_limit_mb)
             ready = _next_message(worker, time.monotonic() + START_TIMEOUT_S)
             if isinstance(ready, dict) and ready.get("op") == "ready":
+                worker.located()
                 if self._plan is None and not plan.isolation.full:
                     log.warning("sandbox: weaker isolation (%s)%s", plan.isolation.describe(),
                                 "".join(f"; {f}" for f in failures))  # fmt: skip
@@ -251,7 +272,8 @@ class Sandbox:
 
         `stop` (e.g. the run's cancel event) ends the block the way the wall time does: the
         worker is interrupted, and killed and restarted if it does not come back in time. When
-        this returns, the block's handler calls start nothing new.
+        this returns, the block's handler calls start nothing new, and the processes it left
+        behind are dead.
         """
         timeout = self.exec_timeout_s if timeout_s is None else timeout_s
         if stop is not None and stop.is_set():
@@ -299,6 +321,8 @@ class Sandbox:
             if reply is None:
                 self._restart()
                 restarted = True
+            else:
+                worker.sweep()
             if execution.end(grace_end - time.monotonic()):
                 log.info("sandbox: handler calls of an ended block still run; answers dropped")
             return self._result(reply or {}, notes, error, time.monotonic() - begin, restarted)

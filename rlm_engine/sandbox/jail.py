@@ -14,7 +14,9 @@ which makes this process PID 1 of fresh namespaces with its own /proc. Then, in 
 3. stay as PID 1: reap orphans (so a fork bomb's zombies do not pin RLIMIT_NPROC) and exit with
    the worker's status. When this process dies, the kernel kills everything in the namespace.
 
-Without namespaces (`"init": false`) step 1 and 3 are skipped and this process becomes the worker.
+Without namespaces (`"init": false`) step 1 and 3 are skipped and this process becomes the worker,
+marked a child subreaper first: orphans of model code are re-parented to the worker instead of the
+host's init, so the host still finds (and kills) them after each block.
 """
 
 from __future__ import annotations
@@ -39,6 +41,7 @@ KEPT_FLAGS = {
     os.ST_RELATIME: MS_RELATIME,
 }
 PR_CAPBSET_DROP, PR_SET_SECUREBITS, PR_SET_NO_NEW_PRIVS, PR_CAP_AMBIENT = 24, 28, 38, 47
+PR_SET_CHILD_SUBREAPER = 36
 PR_CAP_AMBIENT_CLEAR_ALL = 4
 SECURE_NOROOT_ALL = 0x2F  # NOROOT, NO_SETUID_FIXUP and KEEP_CAPS_LOCKED, each locked
 
@@ -146,6 +149,8 @@ def become_worker(cfg: dict) -> None:
         os.setuid(cfg["uid"])
     elif cfg.get("drop_caps"):
         drop_capabilities()
+    if cfg.get("subreaper"):  # kept across execve
+        _libc().prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
     _libc().prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)
     os.umask(0o077)
     os.chdir(cfg["workdir"])

@@ -188,6 +188,7 @@ def command(plan: Plan, *, workdir: Path, fd: int, memory_limit_mb: int) -> list
         "rlimits": rlimits(memory_limit_mb, uid is not None),
         "drop_caps": plan.init and uid is None,
         "readonly": plan.init,
+        "subreaper": not plan.init,  # no PID 1 of our own: orphans must stay the worker's
         "hide": hidden_dirs() if plan.init else [],
         "expose": [
             os.path.realpath(sysconfig.get_config_var("prefix") or sys.base_prefix),

@@ -290,6 +290,7 @@ def run_code(state: State, code: str) -> str | None:
 
 
 def do_exec(state: State, msg: dict) -> dict:
+    reap_children()  # the processes the host killed after the last block
     state.final = None
     with state.exec_lock:
         dropped = state.capture.total
