@@ -12,6 +12,8 @@ revisions m001_initial, ...) automatically in `Database.open`.
 
 Writing (each call is one short transaction; thread-safe):
     db.recorder(corpus_id=None, comparison_id=None, label=None) -> Recorder   # rec(event)
+        # lossless under a passing lock or outage: unwritten events wait in memory, in order;
+        # rec.pending, rec.error; rec.close() -> events not saved (0: the run is whole)
     db.save_corpus(name, documents) -> CorpusInfo          # documents deduplicated by sha256
     db.add_documents(corpus_id, documents) -> CorpusInfo
     db.rename_corpus(corpus_id, name) -> bool;  db.delete_corpus(corpus_id) -> bool
@@ -30,7 +32,9 @@ Reading (frozen records from storage.records; no sessions escape):
     db.list_corpora() -> list[CorpusInfo];  db.get_corpus(id) -> CorpusInfo | None (with documents)
     db.corpus_context(corpus_id) -> list[str];  db.document_text(document_id) -> str | None
     db.list_comparisons() -> list[ComparisonInfo];  db.get_comparison(id) (with its runs)
-    db.close()
+    db.close() -> int                          # flushes its recorders; events not saved
+    db.read_only                               # a SQLite file or directory we cannot write:
+                                               #   reading works, writes raise DatabaseReadOnly
 
 Run status: running, then the engine's completed / limit / failed / cancelled; `interrupted` when
 the recording process died (checked at open by pid + process start time + boot id + PID

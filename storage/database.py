@@ -4,6 +4,7 @@ short connection and returns frozen records, so callers never touch a session.""
 from __future__ import annotations
 
 import time
+import weakref
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager, suppress
 from datetime import datetime
@@ -15,11 +16,14 @@ from sqlalchemy.engine import Connection, Engine, make_url
 from storage import corpora, export, queries
 from storage.engine import (
     WRITE,
+    can_write,
+    check_schema,
     check_sqlite_file,
     create_engine,
     display_url,
     guarded,
     migrate,
+    read_only_url,
     sqlite_path,
 )
 from storage.errors import DatabaseLocked, DatabaseReadOnly, StorageError
@@ -35,14 +39,19 @@ RUNS, COMPARISONS = Run.__table__, Comparison.__table__
 class Database:
     """A migrated database. Create with `Database.open(url)`; `close()` when done."""
 
-    def __init__(self, engine: Engine, shown: str) -> None:
+    def __init__(self, engine: Engine, shown: str, *, read_only: bool = False) -> None:
         self._engine = engine
         self.url = shown  # for messages: never holds the password
+        self.read_only = read_only  # a SQLite file we may read but not write (see open)
         self.writer = writer_token()
+        self._recorders: weakref.WeakSet[Recorder] = weakref.WeakSet()
 
     @classmethod
     def open(cls, url: str, *, lock_timeout_s: float = 5.0) -> Database:
         """Open (creating and migrating as needed) and mark runs of dead writers `interrupted`.
+
+        A SQLite file whose file or directory we cannot write opens read-only (`read_only`):
+        runs can be listed and read; recording and other writes raise DatabaseReadOnly.
 
         Raises a StorageError subclass (locked, read-only, corrupt, newer schema, foreign
         database, unavailable) before writing anything to a database it should not touch.
@@ -53,16 +62,23 @@ class Database:
             raise StorageError(f"Not a database URL: {url!r} ({exc}).") from exc
         shown = display_url(parsed)
         path = sqlite_path(parsed)
+        read_only = False
         if path is not None:
             check_sqlite_file(path, shown)
+            if not can_write(path):  # list and read runs; recording is refused
+                read_only = True
+                parsed = read_only_url(path)
         try:
-            engine = create_engine(url, lock_timeout_s=lock_timeout_s)
+            engine = create_engine(parsed, lock_timeout_s=lock_timeout_s)
         except (ImportError, sa.exc.ArgumentError) as exc:
             raise StorageError(f"Cannot use database {shown}: {exc}") from exc
-        database = cls(engine, shown)
+        database = cls(engine, shown, read_only=read_only)
         try:
+            if read_only:
+                check_schema(engine, shown)
+                return database
             migrate(engine, shown)
-            if parsed.get_backend_name() == "sqlite" and path is not None:
+            if path is not None:
                 with guarded(shown):
                     raw = engine.raw_connection()  # outside any transaction, as SQLite requires
                     try:
@@ -76,14 +92,24 @@ class Database:
             raise
         return database
 
-    def close(self) -> None:
+    def close(self) -> int:
+        """Write what the recorders still hold (see Recorder.close), then let go of the
+        database. Returns how many events could not be saved: 0 means every run is whole."""
+        unsaved = sum(recorder.close() for recorder in list(self._recorders))
         self._engine.dispose()
+        return unsaved
 
     def __enter__(self) -> Database:
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+    @property
+    def unsaved(self) -> int:
+        """Events the recorders hold in memory (the database could not take them yet) or
+        refused: non-zero means a saved run is, for now, incomplete."""
+        return sum(recorder.pending + recorder.dropped for recorder in list(self._recorders))
 
     @property
     def dialect(self) -> str:
@@ -107,8 +133,15 @@ class Database:
         comparison_id: int | None = None,
         label: str | None = None,
     ) -> Recorder:
-        """A callable for `on_event`: stores each event as it arrives (see storage.recorder)."""
-        return Recorder(
+        """A callable for `on_event`: stores each event as it arrives (see storage.recorder);
+        `close()` (or this database's) writes what an outage held back."""
+        if self.read_only:
+            raise DatabaseReadOnly(
+                f"Database {self.url} is open read-only (its file or directory is not "
+                "writable): runs cannot be saved. Make both writable, or point RLM_DB_URL/--db "
+                "elsewhere."
+            )
+        recorder = Recorder(
             self._engine,
             self.url,
             writer=self.writer,
@@ -116,6 +149,8 @@ class Database:
             comparison_id=comparison_id,
             label=label,
         )
+        self._recorders.add(recorder)
+        return recorder
 
     def mark_interrupted(self) -> list[str]:
         """Mark `interrupted` every `running` run whose writer process is gone (see

@@ -8,10 +8,12 @@ schema newer than ours is refused untouched.
 
 from __future__ import annotations
 
+import os
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from urllib.parse import parse_qsl
 
 import sqlalchemy as sa
 from alembic import command
@@ -49,8 +51,12 @@ def sqlite_path(url: sa.URL) -> Path | None:
     return Path(url.database)
 
 
-def create_engine(url: str, *, lock_timeout_s: float) -> Engine:
+def create_engine(url: str | sa.URL, *, lock_timeout_s: float) -> Engine:
+    """An engine whose waits are bounded: `lock_timeout_s` for a lock, unless a transaction's
+    execution option `rlm_busy_ms` asks for less (the recorder's quick tries)."""
     parsed = make_url(url)
+    if parsed.get_backend_name() == "postgresql":
+        return _postgres_engine(parsed, lock_timeout_s)
     if parsed.get_backend_name() != "sqlite":
         return sa.create_engine(parsed, pool_pre_ping=True)
     in_memory = parsed.database in (None, "", ":memory:")  # one shared connection, or each is empty
@@ -69,10 +75,36 @@ def create_engine(url: str, *, lock_timeout_s: float) -> Engine:
         cursor.execute("PRAGMA synchronous = NORMAL")  # WAL: safe against a killed process
         cursor.close()
 
+    default_ms = int(lock_timeout_s * 1000)
+
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Connection) -> None:
-        immediate = connection.get_execution_options().get("rlm_write")
-        connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+        options = connection.get_execution_options()
+        busy_ms = int(options.get("rlm_busy_ms", default_ms))
+        info = connection.connection.info  # lives as long as the DBAPI connection
+        if info.get("rlm_busy_ms", default_ms) != busy_ms:
+            connection.exec_driver_sql(f"PRAGMA busy_timeout = {busy_ms}")
+            info["rlm_busy_ms"] = busy_ms
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if options.get("rlm_write") else "BEGIN")
+
+    return engine
+
+
+def _postgres_engine(parsed: sa.URL, lock_timeout_s: float) -> Engine:
+    """PostgreSQL waits on a lock as long as SQLite's busy wait (it would wait for ever), and
+    gives up connecting after a while (libpq would wait on TCP for minutes)."""
+    connect_args: dict[str, object] = {}
+    if "options" not in parsed.query:
+        connect_args["options"] = f"-c lock_timeout={int(lock_timeout_s * 1000)}"
+    if "connect_timeout" not in parsed.query:
+        connect_args["connect_timeout"] = max(10, int(lock_timeout_s))
+    engine = sa.create_engine(parsed, pool_pre_ping=True, connect_args=connect_args)
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection: Connection) -> None:
+        busy_ms = connection.get_execution_options().get("rlm_busy_ms")
+        if busy_ms is not None:
+            connection.exec_driver_sql(f"SET LOCAL lock_timeout = {int(busy_ms)}")
 
     return engine
 
@@ -100,6 +132,46 @@ def _script_directory() -> ScriptDirectory:
     return ScriptDirectory.from_config(config)
 
 
+def can_write(path: Path) -> bool:
+    """Whether SQLite may write here: the file (if any) and its directory, which must take the
+    journal or the WAL's -wal and -shm files."""
+    return os.access(path.parent, os.W_OK) and (not path.exists() or os.access(path, os.W_OK))
+
+
+def read_only_uri(path: Path) -> str:
+    """A `file:` URI that opens the database without writing anything.
+
+    WAL mode needs a -shm file beside the database; in a directory we cannot write, SQLite can
+    only do without it when told the file is immutable. That is safe only while nobody writes
+    the database, and a writer in WAL mode keeps a -wal file: no -wal, no writer. With a -wal
+    present the -shm exists too (the writer made it), and a plain read-only open shares it.
+    """
+    uri = f"{path.as_uri()}?mode=ro"
+    if not os.access(path.parent, os.W_OK) and _is_wal(path) and not _wal(path).exists():
+        uri += "&immutable=1"
+    return uri
+
+
+def read_only_url(path: Path) -> sa.URL:
+    """`read_only_uri` as a SQLAlchemy URL."""
+    base, _, query = read_only_uri(path).partition("?")
+    return sa.URL.create("sqlite", database=base, query={**dict(parse_qsl(query)), "uri": "true"})
+
+
+def _wal(path: Path) -> Path:
+    return path.with_name(path.name + "-wal")
+
+
+def _is_wal(path: Path) -> bool:
+    """The header says WAL (file format versions 2 at bytes 18 and 19)."""
+    try:
+        with path.open("rb") as file:
+            header = file.read(20)
+    except OSError:
+        return False
+    return header[:16] == b"SQLite format 3\x00" and header[18:20] == b"\x02\x02"
+
+
 def check_sqlite_file(path: Path, shown: str) -> None:
     """Refuse a file we must not touch, reading it only (a read-only SQLite URI)."""
     if not path.parent.is_dir():
@@ -108,15 +180,38 @@ def check_sqlite_file(path: Path, shown: str) -> None:
             "Create it, or point RLM_DB_URL/--db elsewhere."
         )
     if not path.exists() or path.stat().st_size == 0:
+        if not os.access(path.parent, os.W_OK):
+            raise DatabaseReadOnly(
+                f"Cannot create database {shown}: the directory {path.parent} is not writable. "
+                "Make it writable, or point RLM_DB_URL/--db elsewhere."
+            )
         return
     try:
-        connection = sqlite3.connect(f"{path.as_uri()}?mode=ro", uri=True, timeout=0.5)
+        connection = sqlite3.connect(read_only_uri(path), uri=True, timeout=0.5)
         try:
             connection.execute("SELECT count(*) FROM sqlite_master").fetchone()
         finally:
             connection.close()
     except sqlite3.DatabaseError as exc:
+        if "unable to open" in str(exc) and not can_write(path):
+            raise DatabaseReadOnly(
+                f"Cannot read database {shown}: its directory is not writable and SQLite "
+                f"cannot share the -wal/-shm files beside it ({exc}). Make {path.parent} "
+                "writable, or copy the database somewhere writable."
+            ) from exc
         raise translate(exc, shown) from exc
+
+
+def check_schema(engine: Engine, shown: str) -> None:
+    """For a database we cannot write: it must be at our schema already (no migration)."""
+    with guarded(shown), engine.connect() as connection:
+        revision = inspect_revision(connection, shown)
+    if revision != head_revision():
+        raise DatabaseReadOnly(
+            f"Database {shown} is read-only and its schema ({revision or 'none'}) needs "
+            f"upgrading to {head_revision()}, which writes. Make it writable once, or use "
+            "another database."
+        )
 
 
 def inspect_revision(connection: Connection, shown: str) -> str | None:
@@ -169,7 +264,7 @@ def guarded(shown: str) -> Iterator[None]:
 def translate(exc: BaseException, shown: str) -> StorageError:
     original = getattr(exc, "orig", None) or exc
     text = str(original).lower()
-    if "locked" in text or "busy" in text:
+    if "locked" in text or "busy" in text or getattr(original, "sqlstate", None) == "55P03":
         return DatabaseLocked(
             f"Database {shown} is locked by another program and stayed locked past our wait. "
             "Close the other program (or wait for it to finish) and try again."

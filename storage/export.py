@@ -19,9 +19,9 @@ from sqlalchemy.engine import Connection
 
 from storage.corpora import get_corpus
 from storage.errors import ExportFormatError, StorageError
+from storage.fold import apply_event, event_dict, insert_run
 from storage.models import Run
 from storage.queries import run_events
-from storage.recorder import apply_event, event_dict, insert_run
 from storage.scrub import scrub, scrub_text
 
 FORMAT, VERSION = "rlm-workbench.run", 1

@@ -8,6 +8,7 @@ import os
 import sqlite3
 import subprocess
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -54,6 +55,43 @@ def read_only(db_file: Path) -> Iterator[Path]:
     if os.geteuid() == 0:
         subprocess.run(["chattr", "-i", str(db_file)], check=True)
     db_file.chmod(0o644)
+
+
+@contextmanager
+def frozen(directory: Path) -> Iterator[None]:
+    """`directory` made read-only for real: mode 0555, and immutable when we are root (root
+    ignores modes). Skips where neither works (e.g. a filesystem without chattr)."""
+    directory.chmod(0o555)
+    immutable = False
+    try:
+        if os.geteuid() == 0:
+            done = subprocess.run(["chattr", "+i", str(directory)], capture_output=True, text=True)
+            immutable = done.returncode == 0
+        probe = directory / "probe"
+        try:
+            probe.touch()
+        except OSError:
+            pass
+        else:
+            probe.unlink()
+            pytest.skip("cannot make a directory read-only here (no chattr +i for root)")
+        yield
+    finally:
+        if immutable:
+            subprocess.run(["chattr", "-i", str(directory)], check=True)
+        directory.chmod(0o755)
+
+
+@pytest.fixture
+def in_read_only_dir(tmp_path: Path) -> Iterator[Path]:
+    """A closed database holding run "kept", in a directory nobody may write."""
+    path = tmp_path / "ro" / "rlm.db"
+    path.parent.mkdir()
+    with Database.open(_url(path)) as db:
+        record(db.recorder(), run_events("kept"))
+    assert sorted(p.name for p in path.parent.iterdir()) == ["rlm.db"]  # WAL files gone
+    with frozen(path.parent):
+        yield path
 
 
 def test_corrupt_file_is_refused_untouched(tmp_path: Path) -> None:
@@ -113,18 +151,26 @@ def test_locked_database_is_refused_after_a_bounded_wait(tmp_path: Path) -> None
         holder.close()
 
 
-def test_write_to_a_locked_database_fails_clearly_and_keeps_the_data(db_file: Path) -> None:
+def test_a_run_recorded_while_the_database_stays_locked_is_reported_unsaved(
+    db_file: Path,
+) -> None:
+    """The lock outlives the run and the close: the old data is intact and close() says how
+    many events were not saved (the recorder held them in memory until then)."""
     db = Database.open(_url(db_file), lock_timeout_s=0.2)
+    events = run_events("new")
     holder = sqlite3.connect(db_file, isolation_level=None)
     holder.execute("BEGIN EXCLUSIVE")
     try:
-        with pytest.raises(DatabaseLocked):
-            record(db.recorder(), run_events("new"))
+        recorder = db.recorder()
+        record(recorder, events)
+        assert ([r.run_id for r in db.list_runs()], recorder.pending) == (["kept"], len(events))
+        assert isinstance(recorder.error, DatabaseLocked)
+        assert db.close() == len(events)
     finally:
         holder.execute("ROLLBACK")
         holder.close()
-    assert [r.run_id for r in db.list_runs()] == ["kept"]
-    db.close()
+    with Database.open(_url(db_file)) as db:
+        assert [r.run_id for r in db.list_runs()] == ["kept"]
 
 
 def test_read_only_file_can_still_be_read(read_only: Path) -> None:
@@ -139,6 +185,45 @@ def test_writing_to_a_read_only_file_fails_clearly_and_leaves_it_untouched(
     with Database.open(_url(read_only)) as db, pytest.raises(DatabaseReadOnly, match="writable"):
         record(db.recorder(), run_events("new"))
     assert _sha(read_only) == before
+
+
+def test_database_in_a_read_only_directory_can_still_be_read(in_read_only_dir: Path) -> None:
+    before = _sha(in_read_only_dir)
+    with Database.open(_url(in_read_only_dir)) as db:
+        assert (db.read_only, [r.run_id for r in db.list_runs()]) == (True, ["kept"])
+        assert [e["type"] for e in db.run_events("kept")][:2] == ["run_started", "root_response"]
+        assert db.get_run("kept").status == "completed"
+    assert (_sha(in_read_only_dir), os.listdir(in_read_only_dir.parent)) == (before, ["rlm.db"])
+
+
+def test_recording_in_a_read_only_directory_is_refused_clearly(in_read_only_dir: Path) -> None:
+    with Database.open(_url(in_read_only_dir)) as db:
+        with pytest.raises(DatabaseReadOnly, match=r"open read-only.*writable"):
+            db.recorder()
+        with pytest.raises(DatabaseReadOnly, match="read-only"):
+            db.save_corpus("c", [])
+
+
+def test_a_new_database_in_a_read_only_directory_says_so(tmp_path: Path) -> None:
+    (tmp_path / "ro").mkdir()
+    with frozen(tmp_path / "ro"), pytest.raises(DatabaseReadOnly, match="not writable"):
+        Database.open(_url(tmp_path / "ro" / "new.db"))
+
+
+def test_a_read_only_directory_with_a_live_writer_shows_its_new_runs(tmp_path: Path) -> None:
+    """A writer still has the database open (its -wal and -shm exist): the reader must not
+    take the file as immutable, or it would miss what the writer adds."""
+    path = tmp_path / "shared" / "rlm.db"
+    path.parent.mkdir()
+    writer = Database.open(_url(path))
+    try:
+        record(writer.recorder(), run_events("before"))
+        with frozen(path.parent), Database.open(_url(path)) as reader:
+            assert reader.read_only
+            record(writer.recorder(), run_events("after"))
+            assert sorted(r.run_id for r in reader.list_runs()) == ["after", "before"]
+    finally:
+        writer.close()
 
 
 def test_missing_directory_says_so(tmp_path: Path) -> None:
