@@ -127,11 +127,15 @@ def test_worker_runs_unprivileged(box: Sandbox) -> None:
 
 
 def test_workdir_is_private_and_the_cwd(box: Sandbox) -> None:
-    assert box.workdir is not None
+    assert box.workdir is not None and box.isolation is not None
     assert box.workdir.stat().st_mode & 0o777 == 0o700
     run(box, "open('notes.txt', 'w').write('kept here')")
-    assert (box.workdir / "notes.txt").read_text() == "kept here"
+    assert run(box, "open('notes.txt').read()").output == "'kept here'\n"
     assert run(box, "import os\nos.getcwd() == os.environ['HOME']").output == "True\n"
+    assert run(box, "oct(os.stat('.').st_mode & 0o777)").output == "'0o700'\n"
+    # walled: the workdir is a tmpfs of the sandbox's own; the host's directory stays empty
+    on_host = (box.workdir / "notes.txt").exists()
+    assert on_host is not box.isolation.walled_fs
 
 
 def test_workdir_is_removed_on_close() -> None:

@@ -305,3 +305,30 @@ def test_a_call_made_after_its_block_ended_reaches_no_handler(box: Sandbox) -> N
     result = run(box, "t.join()\nlate", second)
     assert first.calls == [] and second.calls == []
     assert result.output.startswith("['refused:"), result.output
+
+
+FILL_DISK = (
+    "import errno, os\n"
+    "written, failure = 0, None\n"
+    "try:\n"
+    "    for i in range(64):\n"  # 64 files of 1 MB: past a 16 MB cap, under the 64 MB file limit
+    "        with open(f'fill-{i}', 'wb') as f:\n"
+    "            f.write(b'x' * 1024 * 1024)\n"
+    "        written += 1\n"
+    "except OSError as exc:\n"
+    "    failure = errno.errorcode[exc.errno]\n"
+    "written, failure"
+)
+
+
+def test_workdir_disk_use_is_capped_in_the_namespace_modes() -> None:
+    with Sandbox(disk_limit_mb=16) as box:
+        box.start()
+        assert box.isolation is not None
+        if not box.isolation.walled_fs:
+            pytest.skip(f"no mount namespace here: disk use is not capped ({box.isolation.mode})")
+        written, failure = eval(run(box, FILL_DISK).output)
+        assert failure == "ENOSPC" and 10 <= written <= 16
+        assert run(box, "1 + 1").output == "2\n"  # the sandbox goes on
+        freed = "for n in os.listdir():\n    os.remove(n)\nopen('again', 'wb').write(b'y' * 10**6)"
+        assert run(box, freed).output == "1000000\n"

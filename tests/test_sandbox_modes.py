@@ -149,6 +149,17 @@ def test_uid_mode_kills_every_process_of_its_uid(user_python: str) -> None:
     assert report["mode"] == "uid"
     assert (report["spinner_setup"], report["unreaped_setup"]) == (None, None)
     assert report["spinner_outlived_block"] == report["unreaped_outlived_block"] == "False"
+    assert report["fill_12_mb"] == "'written'"  # no mount namespace: disk use is not capped
+
+
+def test_workdir_disk_use_is_capped_in_a_user_namespace(userns: dict[str, Any]) -> None:
+    assert userns["fill_12_mb"] == "'ENOSPC'"
+    assert userns["usable_after"] == "2"
+
+
+def test_forced_none_does_not_cap_disk_use(user_python: str) -> None:
+    """The README's known gap, as measured: without a mount namespace the workdir is the host's."""
+    assert probe(user_python, "none")["fill_12_mb"] == "'written'"
 
 
 def test_forced_none_is_described_as_it_is(user_python: str) -> None:

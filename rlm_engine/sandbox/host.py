@@ -49,11 +49,15 @@ _failed_modes: set[str] = set()  # modes that did not start here: not tried agai
 class _Worker:
     """One worker process and its channel; the output pipe is drained into a short tail."""
 
-    def __init__(self, plan: Plan, workdir: Path, memory_limit_mb: int) -> None:
+    def __init__(self, plan: Plan, workdir: Path, memory_limit_mb: int, disk_limit_mb: int) -> None:
         host_end, child_end = socket.socketpair()
         try:
             self.proc = launch.spawn(
-                plan, workdir=workdir, fd=child_end.fileno(), memory_limit_mb=memory_limit_mb
+                plan,
+                workdir=workdir,
+                fd=child_end.fileno(),
+                memory_limit_mb=memory_limit_mb,
+                disk_limit_mb=disk_limit_mb,
             )
         finally:
             child_end.close()
@@ -135,10 +139,12 @@ class Sandbox:
         memory_limit_mb: int = 2048,
         max_concurrency: int = 8,
         workdir: Path | None = None,
+        disk_limit_mb: int = 256,
     ) -> None:
         self.exec_timeout_s = exec_timeout_s
         self.output_limit_chars = output_limit_chars
         self.memory_limit_mb = memory_limit_mb
+        self.disk_limit_mb = disk_limit_mb  # the workdir's tmpfs where the jail makes one
         self.max_concurrency = max_concurrency
         self.workdir_parent = workdir
         self.isolation: Isolation | None = None  # what is enforced, known once started
@@ -192,7 +198,7 @@ class Sandbox:
         failures = []
         for plan in candidates:
             workdir = self._ensure_workdir(plan)
-            worker = _Worker(plan, workdir, self.memory_limit_mb)
+            worker = _Worker(plan, workdir, self.memory_limit_mb, self.disk_limit_mb)
             ready = _next_message(worker, time.monotonic() + START_TIMEOUT_S)
             if isinstance(ready, dict) and ready.get("op") == "ready":
                 worker.located()
@@ -285,7 +291,7 @@ class Sandbox:
                 self.start()
             elif not self._worker.alive():
                 notes.append("The REPL worker had stopped since the last block and was restarted; "
-                             + LOST_VARIABLES)  # fmt: skip
+                             + self._lost())  # fmt: skip
                 self._restart()
                 restarted = True
             assert self._worker is not None
@@ -310,13 +316,13 @@ class Sandbox:
                 if isinstance(reply, dict):
                     notes.append(f"[{error}; variables are kept]")
                 else:
-                    notes.append(f"[{error}; the REPL worker was restarted: {LOST_VARIABLES}]")
+                    notes.append(f"[{error}; the REPL worker was restarted: {self._lost()}]")
                     reply = None
             elif reply is _DEAD:
                 with contextlib.suppress(subprocess.TimeoutExpired):
                     worker.proc.wait(timeout=2)  # let its exit status land
                 error = f"SandboxError: the REPL worker died ({worker.describe_exit()})"
-                notes.append(f"[{error}; it was restarted: {LOST_VARIABLES}]")
+                notes.append(f"[{error}; it was restarted: {self._lost()}]")
                 reply = None
             if reply is None:
                 self._restart()
@@ -326,6 +332,12 @@ class Sandbox:
             if execution.end(grace_end - time.monotonic()):
                 log.info("sandbox: handler calls of an ended block still run; answers dropped")
             return self._result(reply or {}, notes, error, time.monotonic() - begin, restarted)
+
+    def _lost(self) -> str:
+        """What a restart loses: the workdir too where it is a tmpfs of the worker's own."""
+        if self.isolation is not None and self.isolation.walled_fs:
+            return LOST_VARIABLES[:-1] + ", and so were the files in the working directory."
+        return LOST_VARIABLES
 
     def _result(
         self,

@@ -6,8 +6,9 @@ which makes this process PID 1 of fresh namespaces with its own /proc. Then, in 
 
 1. walls: an empty tmpfs is laid over the host user's home, /tmp, /var/tmp, /dev/shm and
    /run/user/UID, and over any directory the worker's uid cannot enter (e.g. /root, mode 700).
-   The paths the worker needs (the interpreter, worker.py, the workdir) are bound back in; the
-   whole tree is then remounted read-only, except the workdir.
+   The paths the worker needs (the interpreter, worker.py) are bound back in, and the workdir
+   gets a size-capped tmpfs of its own (disk use is bounded; the host's directory stays empty);
+   the whole tree is then remounted read-only, except the workdir.
 2. fork the worker, which sets its rlimits, drops to the sandbox uid/gid (when root) or gives up
    every capability (root of a user namespace: it must not undo the walls), forbids new
    privileges and execs `python -I -S worker.py FD`.
@@ -73,8 +74,11 @@ def _cover(path: str, hide: list[str]) -> str | None:
     return next((h for h in hide if path.startswith(h + "/")), None) or _closed_ancestor(path)
 
 
-def build_walls(paths: list[str], hide: list[str], writable: str, readonly: bool) -> None:
-    """Hide `hide` and closed directories, keep `paths` reachable, make all else read-only."""
+def build_walls(
+    paths: list[str], hide: list[str], writable: str, readonly: bool, tmpfs: str | None = None
+) -> None:
+    """Hide `hide` and closed directories, keep `paths` reachable, make all else read-only.
+    With `tmpfs` (mount options), `writable` is a fresh tmpfs instead of the host's directory."""
     hide = [os.path.normpath(h) for h in hide if h and os.path.isdir(h)]
     hide = [h for h in dict.fromkeys(hide) if h != "/" and not _cover(h, hide)]
     paths = [os.path.normpath(p) for p in dict.fromkeys(paths)]
@@ -95,7 +99,10 @@ def build_walls(paths: list[str], hide: list[str], writable: str, readonly: bool
         os.makedirs(path if is_dir else os.path.dirname(path), exist_ok=True)
         if not is_dir and not os.path.exists(path):
             open(path, "a").close()
-        _mount(f"/proc/self/fd/{fd}", path, None, MS_BIND | MS_REC, None)
+        if path == writable and tmpfs is not None:
+            _mount("tmpfs", path, "tmpfs", MS_NOSUID | MS_NODEV, tmpfs)
+        else:
+            _mount(f"/proc/self/fd/{fd}", path, None, MS_BIND | MS_REC, None)
         os.close(fd)
     if readonly:
         make_readonly(keep=writable)
@@ -181,7 +188,9 @@ def serve_as_init(cfg: dict) -> None:
 def main() -> None:
     cfg = json.loads(sys.argv[1])
     if cfg.get("init"):
-        build_walls(cfg["expose"], cfg["hide"], cfg["workdir"], cfg["readonly"])
+        build_walls(
+            cfg["expose"], cfg["hide"], cfg["workdir"], cfg["readonly"], cfg.get("workdir_tmpfs")
+        )
         serve_as_init(cfg)
     else:
         become_worker(cfg)

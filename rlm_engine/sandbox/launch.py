@@ -9,10 +9,11 @@ The strongest mode the OS permits wins; weaker ones are fallbacks with a logged 
     uid             root without namespaces: only the dropped uid
     none            rlimits and a scrubbed environment only (e.g. macOS)
 
-With namespaces the filesystem is read-only but for the workdir, and the host user's home, /tmp,
-/var/tmp, /dev/shm and /run/user/UID are hidden (API keys, agent sockets, the user's files).
-Every mode: a scrubbed environment, rlimits (memory, file size, core dumps, processes), a fresh
-private working directory, `python -I -S`.
+With namespaces the filesystem is read-only but for the workdir, a size-capped tmpfs of the
+sandbox's own (a write past the cap fails with ENOSPC; the files die with the worker), and the host
+user's home, /tmp, /var/tmp, /dev/shm and /run/user/UID are hidden (API keys, agent sockets, the
+user's files). Every mode: a scrubbed environment, rlimits (memory, file size, core dumps,
+processes), a fresh private working directory, `python -I -S`.
 
 `RLM_SANDBOX_ISOLATION=<mode>` forces one mode (tests use it to exercise the fallbacks).
 """
@@ -39,6 +40,7 @@ NS_FLAGS = ["--net", "--pid", "--mount", "--ipc", "--uts", "--fork", "--kill-chi
 FILE_SIZE_LIMIT = 64 * 1024 * 1024
 MAX_PROCESSES = 128
 MAX_OPEN_FILES = 1024
+WORKDIR_INODES = 32_768  # tmpfs inodes cost kernel memory too: many empty files are not free
 MODES = ("namespaces", "user-namespace", "uid", "none")
 FORCE_VAR = "RLM_SANDBOX_ISOLATION"
 
@@ -173,7 +175,17 @@ def hidden_dirs() -> list[str]:
     return [os.path.realpath(d) for d in [*homes, *temps] if d and os.path.isdir(d)]
 
 
-def command(plan: Plan, *, workdir: Path, fd: int, memory_limit_mb: int) -> list[str]:
+def workdir_tmpfs(plan: Plan, disk_limit_mb: int) -> str | None:
+    """tmpfs options for the workdir where the jail mounts one (in a mount namespace only)."""
+    if not plan.init:
+        return None
+    owner = plan.isolation.uid if plan.drop_uid else 0  # 0: root of the user namespace
+    return f"size={disk_limit_mb}m,nr_inodes={WORKDIR_INODES},mode=700,uid={owner},gid={owner}"
+
+
+def command(
+    plan: Plan, *, workdir: Path, fd: int, memory_limit_mb: int, disk_limit_mb: int
+) -> list[str]:
     """The argv that starts jail.py, and through it the worker."""
     python = python_executable()
     uid = plan.isolation.uid if plan.drop_uid else None
@@ -188,6 +200,7 @@ def command(plan: Plan, *, workdir: Path, fd: int, memory_limit_mb: int) -> list
         "rlimits": rlimits(memory_limit_mb, uid is not None),
         "drop_caps": plan.init and uid is None,
         "readonly": plan.init,
+        "workdir_tmpfs": workdir_tmpfs(plan, disk_limit_mb),
         "subreaper": not plan.init,  # no PID 1 of our own: orphans must stay the worker's
         "hide": hidden_dirs() if plan.init else [],
         "expose": [
@@ -200,10 +213,15 @@ def command(plan: Plan, *, workdir: Path, fd: int, memory_limit_mb: int) -> list
     return [*plan.prefix, python, "-I", "-S", str(JAIL), json.dumps(cfg)]
 
 
-def spawn(plan: Plan, *, workdir: Path, fd: int, memory_limit_mb: int) -> subprocess.Popen:
+def spawn(
+    plan: Plan, *, workdir: Path, fd: int, memory_limit_mb: int, disk_limit_mb: int
+) -> subprocess.Popen:
     """Start the jail; its stdout/stderr (and fd-level writes of model code) go to one pipe."""
+    argv = command(
+        plan, workdir=workdir, fd=fd, memory_limit_mb=memory_limit_mb, disk_limit_mb=disk_limit_mb
+    )
     return subprocess.Popen(
-        command(plan, workdir=workdir, fd=fd, memory_limit_mb=memory_limit_mb),
+        argv,
         stdin=subprocess.DEVNULL,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
