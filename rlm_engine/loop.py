@@ -48,6 +48,7 @@ T = TypeVar("T")
 
 _POLL_S = 0.1
 """How often a wait for a model call looks at the cancel flag: a stop takes effect this fast."""
+_BLOCK_ENDED = "The code block ended before this call returned; its answer was dropped."
 
 
 @dataclass(frozen=True)
@@ -366,14 +367,18 @@ class RLMRun:
         )
 
     def run_block(self, index: int, code: str) -> ExecResult | None:
-        """Run one block, for no longer than the time budget has left; None if nothing is left."""
+        """Run one block, for no longer than the time budget has left (None if nothing is left);
+        a cancel interrupts it."""
         timeout = self.config.exec_timeout_s
         left = self.shared.tracker.time_left_s()
         if left is not None:
             if left <= 0:
                 return None
             timeout = min(timeout, left)
-        result = self.sandbox.execute(code, self.repl_calls, timeout_s=timeout)
+        result = self.sandbox.execute(
+            code, self.repl_calls, timeout_s=timeout, stop=self.shared.cancel
+        )
+        self.repl_calls.close_open_calls()
         self.emit(
             CodeExecuted,
             iteration=self.iteration,
@@ -458,6 +463,8 @@ class ReplCalls:
     def __init__(self, run: RLMRun) -> None:
         self.run = run
         self.shared = run.shared
+        self._open: dict[str, float] = {}  # call id -> start (monotonic) of calls not finished
+        self._open_lock = threading.Lock()
 
     def llm_query(self, prompt: str) -> str:
         return self._sub_call(str(prompt))
@@ -490,6 +497,8 @@ class ReplCalls:
         else:
             self.shared.tracker.check_sub_call()
         call_id = uuid.uuid4().hex
+        with self._open_lock:
+            self._open[call_id] = time.monotonic()
         self.run.emit(
             SubCallStarted,
             call_id=call_id,
@@ -503,7 +512,6 @@ class ReplCalls:
     def _sub_call(self, prompt: str) -> str:
         spec = self.shared.config.sub_model
         call_id = self._start_call("llm", spec, prompt)
-        started = time.monotonic()
         try:
             provider = self.shared.provider(spec)
             completion = self.shared.wait_for(
@@ -517,21 +525,20 @@ class ReplCalls:
             exc = BudgetExceeded(
                 "max_time_s", "Sub-call abandoned: the time budget (max_time_s) is used up."
             )
-            self._finish_call(call_id, "", None, started, error=str(exc))
+            self._finish_call(call_id, "", None, error=str(exc))
             raise exc from None
         except Exception as exc:
-            self._finish_call(call_id, "", None, started, error=str(exc))
+            self._finish_call(call_id, "", None, error=str(exc))
             raise
         cost = self.shared.cost(spec, completion.usage)
         self.shared.tracker.add_usage(completion.usage, cost)
         self.run.spend.add(completion.usage, cost)
-        self._finish_call(call_id, completion.text, (completion.usage, cost), started)
+        self._finish_call(call_id, completion.text, (completion.usage, cost))
         return completion.text
 
     def _child_rlm(self, prompt: str, context: Any) -> str:
         spec = self.shared.config.sub_model
         call_id = self._start_call("rlm", spec, prompt)
-        started = time.monotonic()
         child_context = context if isinstance(context, str | list) else str(context)
         child = RLMRun(
             self.shared,
@@ -558,20 +565,34 @@ class ReplCalls:
         error = None
         if outcome.answer is None:
             error = outcome.error or f"the child RLM ended ({outcome.status}) without an answer"
-        self._finish_call(call_id, outcome.answer or "", spent, started, error=error)
+        self._finish_call(call_id, outcome.answer or "", spent, error=error)
         if error:
             raise RLMError(f"rlm_query failed: {error}")
         return outcome.answer or ""
+
+    def close_open_calls(self) -> None:
+        """End the calls of a block that is over (stopped, timed out, or left a thread calling):
+        the sandbox drops their answers, so their SubCallFinished comes now, not after the
+        block's CodeExecuted or the run's end; a late answer is not reported."""
+        with self._open_lock:
+            open_ids = list(self._open)
+        why = "The run was stopped." if self.shared.cancel.is_set() else _BLOCK_ENDED
+        for call_id in open_ids:
+            self._finish_call(call_id, "", None, error=why)
 
     def _finish_call(
         self,
         call_id: str,
         response: str,
         usage_cost: tuple[Usage, float | None] | None,
-        started: float,
         *,
         error: str | None = None,
     ) -> None:
+        """The SubCallFinished of an open call; nothing if the call was closed already."""
+        with self._open_lock:
+            started = self._open.pop(call_id, None)
+        if started is None:
+            return
         usage, cost = usage_cost if usage_cost else (Usage(), 0.0 if error else None)
         self.run.emit(
             SubCallFinished,
