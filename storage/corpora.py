@@ -194,3 +194,27 @@ def delete_corpus(connection: Connection, corpus_id: int) -> bool:
     used = sa.select(LINKS.c.document_id)
     connection.execute(DOCUMENTS.delete().where(DOCUMENTS.c.id.not_in(used)))
     return result.rowcount > 0
+
+
+def corpus_holding(connection: Connection, sha256s: list[str]) -> int | None:
+    """The one corpus whose documents are exactly these, in this order (an imported run's
+    corpus found again), or None when there is none or more than one."""
+    if not sha256s:
+        return None
+    query = (
+        sa.select(LINKS.c.corpus_id, DOCUMENTS.c.sha256)
+        .join(DOCUMENTS, LINKS.c.document_id == DOCUMENTS.c.id)
+        .where(
+            LINKS.c.corpus_id.in_(
+                sa.select(LINKS.c.corpus_id)
+                .join(DOCUMENTS, LINKS.c.document_id == DOCUMENTS.c.id)
+                .where(DOCUMENTS.c.sha256 == sha256s[0])
+            )
+        )
+        .order_by(LINKS.c.corpus_id, LINKS.c.position)
+    )
+    found: dict[int, list[str]] = {}
+    for row in connection.execute(query):
+        found.setdefault(row.corpus_id, []).append(row.sha256)
+    matches = [corpus_id for corpus_id, shas in found.items() if shas == sha256s]
+    return matches[0] if len(matches) == 1 else None

@@ -281,6 +281,8 @@ class Database:
             return export.export_run(connection, run_id)
 
     def import_run(self, data: dict[str, Any], corpus_id: int | None = None) -> str:
+        """Store an exported run; without `corpus_id` it joins the matching corpus here, if
+        exactly one holds the export's documents (storage.export)."""
         with self._write() as connection:
             return export.import_run(connection, data, corpus_id)
 

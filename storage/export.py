@@ -17,7 +17,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from storage.corpora import get_corpus
+from storage.corpora import corpus_holding, get_corpus
 from storage.errors import ExportFormatError, StorageError
 from storage.fold import apply_event, event_dict, insert_run
 from storage.models import Run
@@ -54,15 +54,13 @@ def export_run(connection: Connection, run_id: str) -> dict[str, Any] | None:
 
 
 def import_run(connection: Connection, data: dict[str, Any], corpus_id: int | None = None) -> str:
-    """Store an exported run (the trace rebuilt from its events); returns its run id."""
+    """Store an exported run (the trace rebuilt from its events); returns its run id.
+
+    Without `corpus_id`, the run joins the corpus it was asked of if this database holds it:
+    the one corpus with exactly the export's documents (by sha256, in order)."""
     if not isinstance(data, dict) or data.get("format") != FORMAT:
         raise ExportFormatError("This file is not an RLM Workbench run export.")
-    version = data.get("version")
-    if not isinstance(version, int) or version > VERSION:
-        raise ExportFormatError(
-            f"This run export has format version {version}; this RLM Workbench reads up to "
-            f"{VERSION}. Upgrade rlm-workbench to import it."
-        )
+    _check_version(data.get("version"))
     run = {k: v for k, v in dict(data.get("run") or {}).items() if k in _RUN_FIELDS}
     run = scrub(run) | {"config": scrub(run.get("config") or {}, urls=True)}
     if isinstance(run.get("error"), str):
@@ -72,6 +70,8 @@ def import_run(connection: Connection, data: dict[str, Any], corpus_id: int | No
         raise ExportFormatError("This run export has no run id.")
     if connection.execute(sa.select(RUNS.c.id).where(RUNS.c.id == run_id)).first():
         raise StorageError(f"Run {run_id} is already in this database; delete it first.")
+    if corpus_id is None:
+        corpus_id = corpus_holding(connection, _sha256s(data.get("corpus")))
     insert_run(connection, {"run_id": run_id, "time": run.get("started_at")}, corpus_id=corpus_id)
     for seq, event in enumerate(data.get("events") or []):
         apply_event(connection, event_dict({**event, "run_id": run_id}), seq)
@@ -80,3 +80,26 @@ def import_run(connection: Connection, data: dict[str, Any], corpus_id: int | No
     run.pop("id")
     connection.execute(RUNS.update().where(RUNS.c.id == run_id).values(**run, writer=None))
     return run_id
+
+
+def _check_version(version: Any) -> None:
+    """An integer from 1 to ours (bool is an int in Python, and not a version)."""
+    if isinstance(version, bool) or not isinstance(version, int) or version < 1:
+        raise ExportFormatError(
+            f"This run export has no valid format version ({version!r}); it should be a whole "
+            f"number from 1 to {VERSION}. The file is damaged or was not written by RLM Workbench."
+        )
+    if version > VERSION:
+        raise ExportFormatError(
+            f"This run export has format version {version}; this RLM Workbench reads up to "
+            f"{VERSION}. Upgrade rlm-workbench to import it."
+        )
+
+
+def _sha256s(corpus: Any) -> list[str]:
+    """The exported corpus's document hashes, in order; [] if any is missing."""
+    documents = corpus.get("documents") if isinstance(corpus, dict) else None
+    if not isinstance(documents, list):
+        return []
+    shas = [d.get("sha256") if isinstance(d, dict) else None for d in documents]
+    return shas if all(isinstance(s, str) and s for s in shas) else []

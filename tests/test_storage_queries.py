@@ -174,5 +174,46 @@ def test_export_from_a_newer_version_is_refused(db: Database) -> None:
         db.import_run(exported)
 
 
+@pytest.mark.parametrize("version", [0, -1, True, False, "1", 1.0, None])
+def test_export_without_a_valid_version_is_refused(db: Database, version: object) -> None:
+    record(db.recorder(), run_events("r"))
+    exported = {**db.export_run("r"), "version": version}
+    db.delete_run("r")
+    with pytest.raises(ExportFormatError, match="no valid format version"):
+        db.import_run(exported)
+    assert db.get_run("r") is None
+
+
+def _exported_with_corpus(db: Database, texts: list[str]) -> dict:
+    corpus = db.save_corpus("original", [Doc(f"d{i}.txt", text) for i, text in enumerate(texts)])
+    record(db.recorder(corpus_id=corpus.id), run_events("moved"))
+    exported = json.loads(json.dumps(db.export_run("moved")))
+    db.delete_run("moved")
+    return exported
+
+
+def test_import_joins_the_corpus_holding_the_same_documents(db: Database) -> None:
+    exported = _exported_with_corpus(db, ["alpha", "beta"])
+    db.save_corpus("same texts, other order", [Doc("b", "beta"), Doc("a", "alpha")])
+    db.save_corpus("a subset", [Doc("a", "alpha")])
+    here = db.save_corpus("the same again", [Doc("x.txt", "alpha"), Doc("y.txt", "beta")])
+    db.delete_corpus(db.list_corpora()[-1].id)  # the original: gone, as in another database
+    assert db.get_run(db.import_run(exported)).corpus_id == here.id
+
+
+def test_import_joins_no_corpus_when_two_hold_the_documents(db: Database) -> None:
+    exported = _exported_with_corpus(db, ["alpha", "beta"])
+    db.save_corpus("twin", [Doc("x.txt", "alpha"), Doc("y.txt", "beta")])
+    assert db.get_run(db.import_run(exported)).corpus_id is None
+
+
+def test_import_joins_no_corpus_when_a_document_is_missing(db: Database) -> None:
+    exported = _exported_with_corpus(db, ["alpha", "beta"])
+    for corpus in db.list_corpora():
+        db.delete_corpus(corpus.id)
+    db.save_corpus("half", [Doc("x.txt", "alpha")])
+    assert db.get_run(db.import_run(exported)).corpus_id is None
+
+
 def test_unknown_run_is_none(db: Database) -> None:
     assert (db.get_run("nope"), db.export_run("nope"), db.run_events("nope")) == (None, None, [])
