@@ -1,7 +1,8 @@
 """`rlm ask`: one question over files or directories, headless. Contract: ../shared/DESIGN.md.
 
 `--timeout` is the run's wall-time budget; `--exec-timeout` limits one code block. Extensions
-beyond the contract: --max-tokens, --output-limit, --prompt-variant, --request-timeout, --price.
+beyond the contract: --max-tokens, --output-limit, --max-history, --prompt-variant,
+--request-timeout, --price.
 """
 
 from __future__ import annotations
@@ -39,6 +40,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--exec-timeout", type=_seconds, metavar="S", default=120.0)
     p.add_argument("--request-timeout", type=_seconds, metavar="S", default=120.0)
     p.add_argument("--output-limit", type=_positive_int, default=20_000, metavar="CHARS")
+    p.add_argument(
+        "--max-history",
+        type=_positive_int,
+        metavar="CHARS",
+        help="past this size the oldest REPL outputs are elided (default: by prompt variant)",
+    )
     p.add_argument(
         "--price",
         type=_price,
@@ -136,6 +143,7 @@ def build_config(args: argparse.Namespace, credentials: Credentials) -> RunConfi
         prompt_variant=args.prompt_variant,
         price_overrides=dict(args.price or []),
         request_timeout_s=args.request_timeout,
+        max_history_chars=args.max_history,
     )
 
 

@@ -58,6 +58,9 @@ class RunConfig:
     # model name -> (USD per million input tokens, USD per million output tokens)
     price_overrides: dict[str, tuple[float, float]] = field(default_factory=dict)
     request_timeout_s: float = 120.0
+    # past this many characters of conversation the oldest REPL outputs are elided (None: the
+    # prompt variant's default, see prompts.history_limit_chars)
+    max_history_chars: int | None = None
     max_retries: int = 3
 
     @property

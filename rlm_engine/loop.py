@@ -14,12 +14,11 @@ import logging
 import threading
 import time
 import uuid
-from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any
 
-from rlm_engine import prompts
+from rlm_engine import history, prompts
 from rlm_engine.config import Credentials, ModelSpec, RunConfig
 from rlm_engine.errors import BudgetExceeded, Cancelled, RLMError
 from rlm_engine.events import (
@@ -35,19 +34,15 @@ from rlm_engine.events import (
     SubCallStarted,
     Usage,
 )
-from rlm_engine.limits import BudgetTracker, Spend
+from rlm_engine.limits import Spend
 from rlm_engine.parsing import bare_code, find_code_blocks, find_final, without_final
-from rlm_engine.providers import Message, Provider, make_provider
+from rlm_engine.providers import Message
 from rlm_engine.sandbox import ExecResult, Sandbox
+from rlm_engine.shared import EventCallback, OutOfTime, RunShared
 
 log = logging.getLogger(__name__)
 
-EventCallback = Callable[[Event], None]
 Context = str | list[str]
-T = TypeVar("T")
-
-_POLL_S = 0.1
-"""How often a wait for a model call looks at the cancel flag: a stop takes effect this fast."""
 _BLOCK_ENDED = "The code block ended before this call returned; its answer was dropped."
 
 
@@ -77,109 +72,12 @@ class _Outcome:
     error: str | None = None
 
 
-class _OutOfTime(Exception):
-    """The time budget ran out while waiting for a model call (the call was abandoned)."""
-
-
-class _Shared:
-    """What the whole tree of one run shares: budgets, providers, the event sink, cancellation."""
-
-    def __init__(
-        self,
-        run_id: str,
-        config: RunConfig,
-        credentials: Credentials,
-        on_event: EventCallback | None,
-        cancel: threading.Event,
-    ) -> None:
-        self.run_id = run_id
-        self.config = config
-        self.credentials = credentials
-        self.tracker = BudgetTracker(config.budgets)
-        self.cancel = cancel
-        self._on_event = on_event
-        self._emit_lock = threading.Lock()
-        self._ended = False
-        self._providers: dict[ModelSpec, Provider] = {}
-        self._providers_lock = threading.Lock()
-
-    def emit(self, event: Event) -> None:
-        """Deliver an event; a failing consumer is logged, never allowed to kill the run.
-
-        Nothing is delivered after the run's RunFinished: a call abandoned by a cancel may still
-        be answered by a thread the run no longer waits for.
-        """
-        with self._emit_lock:
-            if self._ended or self._on_event is None:
-                return
-            try:
-                self._on_event(event)
-            except Exception:
-                log.exception("An event consumer failed on %s", event.type)
-            if isinstance(event, RunFinished) and event.depth == 0:
-                self._ended = True
-
-    def provider(self, spec: ModelSpec) -> Provider:
-        with self._providers_lock:
-            if spec not in self._providers:
-                self._providers[spec] = make_provider(
-                    spec,
-                    self.credentials,
-                    timeout_s=self.config.request_timeout_s,
-                    max_retries=self.config.max_retries,
-                )
-            return self._providers[spec]
-
-    def cost(self, spec: ModelSpec, usage: Usage) -> float | None:
-        from rlm_engine.pricing import cost_usd
-
-        return cost_usd(spec, usage, self.config.price_overrides)
-
-    def check_cancel(self) -> None:
-        if self.cancel.is_set():
-            raise Cancelled("The run was stopped.")
-
-    def wait_for(self, call: Callable[[], T], *, deadline: float | None) -> T:
-        """`call()` run in a thread of its own, waited for until it returns, the run is
-        cancelled (Cancelled) or `deadline` passes (_OutOfTime), whichever comes first.
-
-        A provider call cannot be interrupted, so a stop must not wait for it: the call is
-        abandoned and its result, when it comes, is dropped.
-        """
-        done = threading.Event()
-        box: dict[str, Any] = {}
-
-        def work() -> None:
-            try:
-                box["value"] = call()
-            except BaseException as exc:  # handed to the waiting thread
-                box["error"] = exc
-            finally:
-                done.set()
-
-        threading.Thread(target=work, daemon=True, name="rlm-model-call").start()
-        while True:
-            left = None if deadline is None else deadline - time.monotonic()
-            if done.wait(_POLL_S if left is None else max(0.0, min(_POLL_S, left))):
-                break
-            self.check_cancel()
-            if deadline is not None and time.monotonic() >= deadline:
-                raise _OutOfTime()
-        if "error" in box:
-            raise box["error"]
-        return box["value"]
-
-    def close(self) -> None:
-        for provider in self._providers.values():
-            provider.close()
-
-
 class RLMRun:
     """One RLM: a root model working on one `context` in one sandbox, at one depth."""
 
     def __init__(
         self,
-        shared: _Shared,
+        shared: RunShared,
         *,
         question: str,
         sandbox: Sandbox,
@@ -199,6 +97,7 @@ class RLMRun:
         self.small = prompts.uses_small_variant(self.config, root_spec)
         self.stop = prompts.stop_sequences(small=self.small)
         self.read_context = False
+        self.history_elided = False
         self.spend = Spend()  # this RLM's calls and its children's: an rlm_query call's usage
         self.repl_calls = ReplCalls(self)
 
@@ -242,6 +141,7 @@ class RLMRun:
             reason = self.budget_reason()
             if reason:
                 return self.forced_answer(messages, reason)
+            self.fit_history(messages)
             reply = self.root_call(messages)
             if reply is None:  # the time budget ran out during the call: budget_reason says so
                 continue
@@ -250,6 +150,13 @@ class RLMRun:
             if answer is not None:
                 return _Outcome("completed", answer=answer)
             messages.append({"role": "user", "content": follow_up})
+
+    def fit_history(self, messages: list[Message]) -> None:
+        """Past the configured size, the oldest REPL outputs give way (said once per RLM)."""
+        limit = self.config.max_history_chars or prompts.history_limit_chars(small=self.small)
+        if history.fit(messages, limit) and not self.history_elided:
+            self.history_elided = True
+            self.notice(prompts.HISTORY_ELIDED.format(limit=limit))
 
     def warn_if_cost_unenforceable(self) -> None:
         """A cost budget cannot end a run whose calls have no known price: say so, once."""
@@ -303,7 +210,7 @@ class RLMRun:
                 ),
                 deadline=None if forced else tracker.deadline,
             )
-        except _OutOfTime:
+        except OutOfTime:
             return None
         cost = self.shared.cost(self.root_spec, completion.usage)
         tracker.add_usage(completion.usage, cost)
@@ -409,6 +316,7 @@ class RLMRun:
         note = prompts.FORCED_ANSWER.format(reason=reason)
         self.notice(note)
         messages.append({"role": "user", "content": note})
+        self.fit_history(messages)
         reply = self.root_call(messages, forced=True)
         answer = self.forced_answer_text(reply or "")
         self.emit(FinalAnswer, answer=answer, source="forced")
@@ -521,7 +429,7 @@ class ReplCalls:
                 ),
                 deadline=self.shared.tracker.deadline,
             )
-        except _OutOfTime:
+        except OutOfTime:
             exc = BudgetExceeded(
                 "max_time_s", "Sub-call abandoned: the time budget (max_time_s) is used up."
             )
@@ -634,7 +542,7 @@ def run_in_sandbox(
     run_id: str | None = None,
 ) -> RunResult:
     """Run one question in a sandbox whose `context` is already loaded."""
-    shared = _Shared(
+    shared = RunShared(
         run_id or uuid.uuid4().hex, config, credentials, on_event, cancel or threading.Event()
     )
     run = RLMRun(shared, question=question, sandbox=sandbox, root_spec=config.root)

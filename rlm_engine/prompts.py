@@ -16,6 +16,10 @@ from rlm_engine.config import ModelSpec, RunConfig
 SMALL_MODEL_STOP = ["REPL output", "```output", "\nOutput:"]
 SMALL_MODEL_OUTPUT_CHARS = 2_500
 """A small model's 16k-token window cannot hold 20,000 characters of output per block."""
+HISTORY_LIMIT_CHARS = 300_000
+"""Past this size old REPL outputs are elided (about 80k tokens: fits 128k-token windows)."""
+SMALL_MODEL_HISTORY_LIMIT_CHARS = 32_000
+"""The same for a small model: about 9k tokens of its 16k window, the rest for its reply."""
 
 _DEFAULT_SYSTEM = """\
 You answer a question about a context that is far too large to read at once. The context is \
@@ -84,6 +88,11 @@ def uses_small_variant(config: RunConfig, root: ModelSpec) -> bool:
     if config.prompt_variant == "auto":
         return root.provider == "local"
     return config.prompt_variant == "small"
+
+
+def history_limit_chars(*, small: bool) -> int:
+    """The conversation size past which old REPL outputs are elided, unless configured."""
+    return SMALL_MODEL_HISTORY_LIMIT_CHARS if small else HISTORY_LIMIT_CHARS
 
 
 def system_prompt(*, small: bool, sub_budget_chars: int = 100_000) -> str:
@@ -168,6 +177,11 @@ SEARCH_CONTEXT_NEXT = (
 FINAL_WITH_CODE_DISCARDED = (
     "Note: your FINAL(...) line was ignored because the same reply also contained code whose "
     "output you had not seen yet. Read the output above, then answer with FINAL(...)."
+)
+
+HISTORY_ELIDED = (
+    "The conversation passed {limit:,} characters: the oldest REPL outputs were replaced by a "
+    "note saying so (max_history_chars). The model's code and the REPL's variables are kept."
 )
 
 FORCED_ANSWER = (

@@ -9,8 +9,9 @@ import threading
 
 from rlm_engine import Budgets, Credentials, ModelSpec, prompts
 from rlm_engine.events import RootResponse, SubCallFinished, SubCallStarted
-from rlm_engine.loop import RLMRun, _Shared
+from rlm_engine.loop import RLMRun
 from rlm_engine.sandbox import Sandbox
+from rlm_engine.shared import RunShared
 from tests.standin import StandIn
 from tests.test_loop import ROOT, SUB, ask, make_config, repl
 
@@ -64,7 +65,7 @@ def test_rlm_query_call_reports_its_childs_usage_and_cost(standin_env: StandIn) 
 def test_child_prompt_variant_follows_its_own_root_model() -> None:
     # a local sub model as a child's root gets the small prompt, although the top root is not local
     config = make_config(sub=ModelSpec("local", "tiny.gguf"))
-    shared = _Shared("run", config, Credentials(), None, threading.Event())
+    shared = RunShared("run", config, Credentials(), None, threading.Event())
     with Sandbox() as sandbox:  # never started: nothing here runs code
         top = RLMRun(shared, question="q", sandbox=sandbox, root_spec=config.root)
         child = RLMRun(shared, question="q", sandbox=sandbox, root_spec=config.sub_model, depth=1)

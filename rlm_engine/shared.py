@@ -1,0 +1,124 @@
+"""What the whole tree of one run shares: budgets, providers, the event sink, cancellation.
+
+A run and every child RLM it starts hold the same `RunShared`, so budgets, the providers' clients
+and the rule "no event after RunFinished" hold across the tree.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from rlm_engine.config import Credentials, ModelSpec, RunConfig
+from rlm_engine.errors import Cancelled
+from rlm_engine.events import Event, RunFinished, Usage
+from rlm_engine.limits import BudgetTracker
+from rlm_engine.providers import Provider, make_provider
+
+log = logging.getLogger(__name__)
+
+EventCallback = Callable[[Event], None]
+T = TypeVar("T")
+
+_POLL_S = 0.1
+"""How often a wait for a model call looks at the cancel flag: a stop takes effect this fast."""
+
+
+class OutOfTime(Exception):
+    """The time budget ran out while waiting for a model call (the call was abandoned)."""
+
+
+class RunShared:
+    """What the whole tree of one run shares: budgets, providers, the event sink, cancellation."""
+
+    def __init__(
+        self,
+        run_id: str,
+        config: RunConfig,
+        credentials: Credentials,
+        on_event: EventCallback | None,
+        cancel: threading.Event,
+    ) -> None:
+        self.run_id = run_id
+        self.config = config
+        self.credentials = credentials
+        self.tracker = BudgetTracker(config.budgets)
+        self.cancel = cancel
+        self._on_event = on_event
+        self._emit_lock = threading.Lock()
+        self._ended = False
+        self._providers: dict[ModelSpec, Provider] = {}
+        self._providers_lock = threading.Lock()
+
+    def emit(self, event: Event) -> None:
+        """Deliver an event; a failing consumer is logged, never allowed to kill the run.
+
+        Nothing is delivered after the run's RunFinished: a call abandoned by a cancel may still
+        be answered by a thread the run no longer waits for.
+        """
+        with self._emit_lock:
+            if self._ended or self._on_event is None:
+                return
+            try:
+                self._on_event(event)
+            except Exception:
+                log.exception("An event consumer failed on %s", event.type)
+            if isinstance(event, RunFinished) and event.depth == 0:
+                self._ended = True
+
+    def provider(self, spec: ModelSpec) -> Provider:
+        with self._providers_lock:
+            if spec not in self._providers:
+                self._providers[spec] = make_provider(
+                    spec,
+                    self.credentials,
+                    timeout_s=self.config.request_timeout_s,
+                    max_retries=self.config.max_retries,
+                )
+            return self._providers[spec]
+
+    def cost(self, spec: ModelSpec, usage: Usage) -> float | None:
+        from rlm_engine.pricing import cost_usd
+
+        return cost_usd(spec, usage, self.config.price_overrides)
+
+    def check_cancel(self) -> None:
+        if self.cancel.is_set():
+            raise Cancelled("The run was stopped.")
+
+    def wait_for(self, call: Callable[[], T], *, deadline: float | None) -> T:
+        """`call()` run in a thread of its own, waited for until it returns, the run is
+        cancelled (Cancelled) or `deadline` passes (OutOfTime), whichever comes first.
+
+        A provider call cannot be interrupted, so a stop must not wait for it: the call is
+        abandoned and its result, when it comes, is dropped.
+        """
+        done = threading.Event()
+        box: dict[str, Any] = {}
+
+        def work() -> None:
+            try:
+                box["value"] = call()
+            except BaseException as exc:  # handed to the waiting thread
+                box["error"] = exc
+            finally:
+                done.set()
+
+        threading.Thread(target=work, daemon=True, name="rlm-model-call").start()
+        while True:
+            left = None if deadline is None else deadline - time.monotonic()
+            if done.wait(_POLL_S if left is None else max(0.0, min(_POLL_S, left))):
+                break
+            self.check_cancel()
+            if deadline is not None and time.monotonic() >= deadline:
+                raise OutOfTime()
+        if "error" in box:
+            raise box["error"]
+        return box["value"]
+
+    def close(self) -> None:
+        for provider in self._providers.values():
+            provider.close()
