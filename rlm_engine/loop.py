@@ -454,6 +454,7 @@ class ReplCalls:
             sandbox=Sandbox(
                 exec_timeout_s=self.shared.config.exec_timeout_s,
                 output_limit_chars=self.shared.config.output_limit_chars,
+                max_concurrency=self.shared.config.max_concurrency,
             ),
             root_spec=spec,
             depth=self.run.depth + 1,

@@ -53,6 +53,8 @@ class Session:
             )
             sandbox.load_context(self.context)
             self._sandbox = sandbox
+        # A follow-up question may come with other settings: the output limit is per run.
+        self._sandbox.output_limit_chars = config.output_limit_chars
         return self._sandbox
 
     def close(self) -> None:

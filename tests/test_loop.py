@@ -360,6 +360,18 @@ def test_follow_up_question_sees_earlier_variables(standin_env: StandIn) -> None
     assert "kept (int)" in standin_env.requests[2].messages[0]["content"]
 
 
+def test_follow_up_question_uses_its_own_output_limit(standin_env: StandIn) -> None:
+    standin_env.enqueue(repl("print('a' * 500)"), "FINAL(one)", model=ROOT)
+    standin_env.enqueue(repl("print('b' * 500)"), "FINAL(two)", model=ROOT)
+    with Session("ctx", Credentials.from_env()) as session:
+        session.run("Q1", make_config(output_limit_chars=1_000))
+        events = Collector()
+        session.run("Q2", make_config(output_limit_chars=100), on_event=events)
+    (executed,) = events.of(CodeExecuted)
+    assert executed.output_chars > 500
+    assert len(executed.output) < 300
+
+
 def test_cancel_stops_the_run(standin_env: StandIn) -> None:
     cancel = threading.Event()
     standin_env.on(lambda req: cancel.set() or "x", model=SUB)
