@@ -27,6 +27,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     listing.add_argument("--status", help="completed, limit, failed, cancelled, interrupted, ...")
     listing.add_argument("--model", help="root or sub model name")
     listing.add_argument("--search", metavar="TEXT", help="text in the question or the answer")
+    listing.add_argument("--corpus", metavar="NAME_OR_ID", help="runs asked of this corpus")
     listing.set_defaults(func=_list)
 
     show = commands.add_parser("show", help="one run's whole trace")
@@ -70,7 +71,13 @@ def _list(args: argparse.Namespace) -> int:
         return _fail("--limit must be at least 1 and --offset at least 0.")
 
     def action(db: Any) -> int:
+        corpus_id = None
+        if args.corpus is not None:
+            corpus_id, problem = find_corpus(db.list_corpora(), args.corpus)
+            if problem:
+                return _fail(f"{problem} in {db.url}.")
         runs = db.list_runs(
+            corpus_id=corpus_id,
             status=args.status,
             model=args.model,
             text=args.search,
@@ -84,6 +91,21 @@ def _list(args: argparse.Namespace) -> int:
         return 0
 
     return _with_db(args, action)
+
+
+def find_corpus(corpora: list[Any], wanted: str) -> tuple[int | None, str | None]:
+    """(corpus id, None), or (None, why not): an id, else an exact name, else a name in any
+    case; a name that several corpora share asks for the id."""
+    if wanted.isdigit() and any(c.id == int(wanted) for c in corpora):
+        return int(wanted), None
+    for same in (lambda c: c.name == wanted, lambda c: c.name.casefold() == wanted.casefold()):
+        found = [c.id for c in corpora if same(c)]
+        if len(found) == 1:
+            return found[0], None
+        if found:
+            ids = ", ".join(map(str, sorted(found)))
+            return None, f"several corpora are named {wanted!r} (ids {ids}): give the id"
+    return None, f"no corpus named or numbered {wanted!r}"
 
 
 def _show(args: argparse.Namespace) -> int:

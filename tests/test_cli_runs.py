@@ -12,7 +12,7 @@ import pytest
 from rlm_engine.events import SubCallFinished, SubCallStarted, event_from_dict
 from rlm_engine.paths import default_db_url
 from storage import Database
-from tests.fixtures.runs import record, run_events
+from tests.fixtures.runs import frozen, record, run_events
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -53,11 +53,56 @@ def test_list_json_shows_runs_newest_first(saved: list, db_url: str) -> None:
         (["--status", "failed"], ["older"]),
         (["--search", "CAT"], ["newer"]),
         (["--limit", "1"], ["newer"]),
+        (["--model", "gpt-sub"], ["newer", "older"]),
+        (["--model", "nobody"], []),
+        (["--status", "completed", "--search", "who"], []),
     ],
 )
 def test_list_filters(saved: list, db_url: str, flags: list[str], expected: list[str]) -> None:
     done = rlm("runs", "list", "--db", db_url, "--json", *flags)
     assert [run["run_id"] for run in json.loads(done.stdout)] == expected
+
+
+@pytest.fixture
+def in_corpora(db_url: str) -> dict[str, int]:
+    """Runs 'a1', 'a2' asked of corpus "Annual reports", 'b1' of "Bylaws", 'b2' of a second
+    corpus also named "Bylaws", 'none' of no corpus; returns the corpus ids by run."""
+    ids = {}
+    with Database.open(db_url) as db:
+        for run_id, name in [("a1", "Annual reports"), ("b1", "Bylaws"), ("b2", "Bylaws")]:
+            corpus = db.save_corpus(name, [{"name": "d.txt", "kind": "text", "text": run_id}])
+            ids[run_id] = corpus.id
+            record(db.recorder(corpus_id=corpus.id), run_events(run_id, root_model="m-" + run_id))
+        record(db.recorder(corpus_id=ids["a1"]), run_events("a2"))
+        record(db.recorder(), run_events("none"))
+    return ids
+
+
+def _listed(db_url: str, *flags: str) -> list[str]:
+    done = rlm("runs", "list", "--db", db_url, "--json", *flags)
+    assert done.returncode == 0, done.stderr
+    return sorted(run["run_id"] for run in json.loads(done.stdout))
+
+
+def test_list_by_corpus_name_or_id(in_corpora: dict[str, int], db_url: str) -> None:
+    assert _listed(db_url, "--corpus", "Annual reports") == ["a1", "a2"]
+    assert _listed(db_url, "--corpus", "annual REPORTS") == ["a1", "a2"]
+    assert _listed(db_url, "--corpus", str(in_corpora["b2"])) == ["b2"]
+
+
+def test_list_by_corpus_and_model_together(in_corpora: dict[str, int], db_url: str) -> None:
+    assert _listed(db_url, "--corpus", "Annual reports", "--model", "m-a1") == ["a1"]
+
+
+@pytest.mark.parametrize(
+    ("wanted", "message"),
+    [("Bylaws", "several corpora are named 'Bylaws' (ids"), ("Minutes", "no corpus named")],
+)
+def test_list_by_an_unclear_corpus_says_why(
+    in_corpora: dict[str, int], db_url: str, wanted: str, message: str
+) -> None:
+    done = rlm("runs", "list", "--db", db_url, "--corpus", wanted)
+    assert (done.returncode, message in done.stderr, done.stdout) == (1, True, "")
 
 
 def test_list_prints_a_table(saved: list, db_url: str) -> None:
@@ -112,6 +157,16 @@ def test_corrupt_database_gives_a_message_not_a_traceback(tmp_path: Path) -> Non
     done = rlm("runs", "list", "--db", f"sqlite:///{path}")
     assert (done.returncode, "not a readable SQLite database" in done.stderr) == (1, True)
     assert "Traceback" not in done.stderr
+
+
+def test_list_works_on_a_database_in_a_read_only_directory(saved: list, db_url: str) -> None:
+    path = Path(db_url.removeprefix("sqlite:///"))
+    with frozen(path.parent):
+        done = rlm("runs", "list", "--db", db_url, "--json")
+    assert (done.returncode, [r["run_id"] for r in json.loads(done.stdout or "[]")]) == (
+        0,
+        ["newer", "older"],
+    ), done.stderr
 
 
 def test_bad_usage_exits_2(db_url: str) -> None:

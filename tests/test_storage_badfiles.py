@@ -8,7 +8,6 @@ import os
 import sqlite3
 import subprocess
 from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -22,7 +21,7 @@ from storage import (
     ForeignDatabase,
     SchemaTooNew,
 )
-from tests.fixtures.runs import record, run_events
+from tests.fixtures.runs import frozen, record, run_events
 
 
 def _sha(path: Path) -> str:
@@ -55,31 +54,6 @@ def read_only(db_file: Path) -> Iterator[Path]:
     if os.geteuid() == 0:
         subprocess.run(["chattr", "-i", str(db_file)], check=True)
     db_file.chmod(0o644)
-
-
-@contextmanager
-def frozen(directory: Path) -> Iterator[None]:
-    """`directory` made read-only for real: mode 0555, and immutable when we are root (root
-    ignores modes). Skips where neither works (e.g. a filesystem without chattr)."""
-    directory.chmod(0o555)
-    immutable = False
-    try:
-        if os.geteuid() == 0:
-            done = subprocess.run(["chattr", "+i", str(directory)], capture_output=True, text=True)
-            immutable = done.returncode == 0
-        probe = directory / "probe"
-        try:
-            probe.touch()
-        except OSError:
-            pass
-        else:
-            probe.unlink()
-            pytest.skip("cannot make a directory read-only here (no chattr +i for root)")
-        yield
-    finally:
-        if immutable:
-            subprocess.run(["chattr", "-i", str(directory)], check=True)
-        directory.chmod(0o755)
 
 
 @pytest.fixture
