@@ -38,11 +38,14 @@ from rlm_engine.limits import Spend
 from rlm_engine.parsing import bare_code, find_code_blocks, find_final, without_final
 from rlm_engine.providers import Message
 from rlm_engine.sandbox import ExecResult, Sandbox
-from rlm_engine.shared import EventCallback, OutOfTime, RunShared
+from rlm_engine.shared import EventCallback, Halt, OutOfTime, RunShared
 
 log = logging.getLogger(__name__)
 
 Context = str | list[str]
+_CHILD_STOP_S = 5.0
+"""How long a block's end waits for an abandoned child RLM to stop (its code block may need to
+be interrupted, which takes up to 2 s)."""
 _BLOCK_ENDED = "The code block ended before this call returned; its answer was dropped."
 
 
@@ -84,6 +87,7 @@ class RLMRun:
         root_spec: ModelSpec,
         depth: int = 0,
         parent_call_id: str | None = None,
+        parent_halt: Halt | None = None,
     ) -> None:
         self.shared = shared
         self.config = shared.config
@@ -92,6 +96,8 @@ class RLMRun:
         self.root_spec = root_spec
         self.depth = depth
         self.parent_call_id = parent_call_id
+        self.halt = Halt(shared.cancel, parent_halt)
+        self.finished = threading.Event()  # set once a child RLM has emitted its RunFinished
         self.iteration = 0  # root turns of this RLM: each RLM has its own max_iterations
         # The variant follows this RLM's own root model: a child's root is the sub model.
         self.small = prompts.uses_small_variant(self.config, root_spec)
@@ -137,7 +143,7 @@ class RLMRun:
     def iterate(self, messages: list[Message]) -> _Outcome:
         """Root turns until a final answer; a used-up budget earns one forced-answer call."""
         while True:
-            self.shared.check_cancel()
+            self.halt.check()
             reason = self.budget_reason()
             if reason:
                 return self.forced_answer(messages, reason)
@@ -209,6 +215,7 @@ class RLMRun:
                     sent, stop=self.stop, temperature=0.0 if self.small else None
                 ),
                 deadline=None if forced else tracker.deadline,
+                halt=self.halt,
             )
         except OutOfTime:
             return None
@@ -253,7 +260,7 @@ class RLMRun:
             if result.final is not None:
                 self.finish(result.final, "code")
                 return result.final, ""
-            self.shared.check_cancel()
+            self.halt.check()
 
         notes: list[str] = []
         if self.small and not self.read_context:
@@ -282,9 +289,7 @@ class RLMRun:
             if left <= 0:
                 return None
             timeout = min(timeout, left)
-        result = self.sandbox.execute(
-            code, self.repl_calls, timeout_s=timeout, stop=self.shared.cancel
-        )
+        result = self.sandbox.execute(code, self.repl_calls, timeout_s=timeout, stop=self.halt)
         self.repl_calls.close_open_calls()
         self.emit(
             CodeExecuted,
@@ -372,6 +377,7 @@ class ReplCalls:
         self.run = run
         self.shared = run.shared
         self._open: dict[str, float] = {}  # call id -> start (monotonic) of calls not finished
+        self._children: dict[str, RLMRun] = {}  # call id -> child RLM of an open rlm_query
         self._open_lock = threading.Lock()
 
     def llm_query(self, prompt: str) -> str:
@@ -397,7 +403,7 @@ class ReplCalls:
         """The checks and the SubCallStarted event of a call. An `llm` call is counted here; an
         `rlm` call is only a container (its child's root calls are counted one by one), but is
         refused up front when no call could pass, rather than start a sandbox for nothing."""
-        self.shared.check_cancel()
+        self.run.halt.check()
         if not self.shared.config.sub_calls_enabled:
             raise RLMError("Sub-calls are disabled for this run: work with code alone.")
         if kind == "llm":
@@ -428,6 +434,7 @@ class ReplCalls:
                     temperature=0.0 if spec.provider == "local" else None,
                 ),
                 deadline=self.shared.tracker.deadline,
+                halt=self.run.halt,
             )
         except OutOfTime:
             exc = BudgetExceeded(
@@ -459,7 +466,10 @@ class ReplCalls:
             root_spec=spec,
             depth=self.run.depth + 1,
             parent_call_id=call_id,
+            parent_halt=self.run.halt,
         )
+        with self._open_lock:
+            self._children[call_id] = child
         try:
             child.sandbox.load_context(child_context)
             outcome = child.execute(context_metadata(child_context))
@@ -468,6 +478,9 @@ class ReplCalls:
             outcome = _Outcome("failed", error=str(exc))
         finally:
             child.sandbox.close()
+            with self._open_lock:
+                self._children.pop(call_id, None)
+            child.finished.set()
         # The child's calls, summed: the usage of this call (counted once, in the totals already).
         spent = (child.spend.usage, child.spend.cost_usd)
         self.run.spend.add(*spent)
@@ -485,6 +498,11 @@ class ReplCalls:
         block's CodeExecuted or the run's end; a late answer is not reported."""
         with self._open_lock:
             open_ids = list(self._open)
+            children = list(self._children.values())
+        for child in children:  # nobody waits for their answers: they stop at their next step
+            child.halt.end()
+        for child in children:  # and their last events come before this block's CodeExecuted
+            child.finished.wait(_CHILD_STOP_S)
         why = "The run was stopped." if self.shared.cancel.is_set() else _BLOCK_ENDED
         for call_id in open_ids:
             self._finish_call(call_id, "", None, error=why)

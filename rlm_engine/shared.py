@@ -27,6 +27,30 @@ _POLL_S = 0.1
 """How often a wait for a model call looks at the cancel flag: a stop takes effect this fast."""
 
 
+class Halt:
+    """Whether one RLM must stop now: the run was stopped, or, for a child RLM, the code block
+    that called it (or an ancestor's) has ended. Passed to the sandbox as its stop signal."""
+
+    def __init__(self, cancel: threading.Event, parent: Halt | None = None) -> None:
+        self.cancel = cancel
+        self.parent = parent
+        self._ended = threading.Event()
+
+    def end(self) -> None:
+        self._ended.set()
+
+    def is_set(self) -> bool:
+        if self._ended.is_set() or self.cancel.is_set():
+            return True
+        return self.parent is not None and self.parent.is_set()
+
+    def check(self) -> None:
+        if self.cancel.is_set():
+            raise Cancelled("The run was stopped.")
+        if self.is_set():
+            raise Cancelled("The code block that called this child RLM has ended.")
+
+
 class OutOfTime(Exception):
     """The time budget ran out while waiting for a model call (the call was abandoned)."""
 
@@ -85,13 +109,9 @@ class RunShared:
 
         return cost_usd(spec, usage, self.config.price_overrides)
 
-    def check_cancel(self) -> None:
-        if self.cancel.is_set():
-            raise Cancelled("The run was stopped.")
-
-    def wait_for(self, call: Callable[[], T], *, deadline: float | None) -> T:
-        """`call()` run in a thread of its own, waited for until it returns, the run is
-        cancelled (Cancelled) or `deadline` passes (OutOfTime), whichever comes first.
+    def wait_for(self, call: Callable[[], T], *, deadline: float | None, halt: Halt) -> T:
+        """`call()` run in a thread of its own, waited for until it returns, `halt` is set
+        (Cancelled) or `deadline` passes (OutOfTime), whichever comes first.
 
         A provider call cannot be interrupted, so a stop must not wait for it: the call is
         abandoned and its result, when it comes, is dropped.
@@ -112,7 +132,7 @@ class RunShared:
             left = None if deadline is None else deadline - time.monotonic()
             if done.wait(_POLL_S if left is None else max(0.0, min(_POLL_S, left))):
                 break
-            self.check_cancel()
+            halt.check()
             if deadline is not None and time.monotonic() >= deadline:
                 raise OutOfTime()
         if "error" in box:

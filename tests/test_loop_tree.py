@@ -6,9 +6,10 @@ What a child counts is in tests/test_loop.py, test_depth_two_runs_a_child_rlm.
 from __future__ import annotations
 
 import threading
+import time
 
 from rlm_engine import Budgets, Credentials, ModelSpec, prompts
-from rlm_engine.events import RootResponse, SubCallFinished, SubCallStarted
+from rlm_engine.events import RootResponse, RunFinished, SubCallFinished, SubCallStarted
 from rlm_engine.loop import RLMRun
 from rlm_engine.sandbox import Sandbox
 from rlm_engine.shared import RunShared
@@ -73,3 +74,17 @@ def test_child_prompt_variant_follows_its_own_root_model() -> None:
     assert (top.small, top.stop) == (False, None)
     assert (child.small, child.stop) == (True, prompts.SMALL_MODEL_STOP)
     assert system == prompts.system_prompt(small=True, sub_budget_chars=20_000)
+
+
+def test_a_child_stops_when_the_block_that_called_it_ends(standin_env: StandIn) -> None:
+    nap = repl("import time\ntime.sleep(0.5)")
+    standin_env.enqueue(*[nap] * 40, "FINAL(too late)", model=SUB)
+    standin_env.enqueue(ASK_CHILD, "FINAL(gave up on the child)", model=ROOT)
+    result, events = ask("Abandon", "ctx", make_config(budgets=DEEP, exec_timeout_s=2.0))
+    assert result.answer == "gave up on the child"
+    child_end = next(e for e in events.of(RunFinished) if e.depth == 1)
+    assert child_end.status == "cancelled"
+    asked = [r.model for r in standin_env.requests].count(SUB)
+    time.sleep(2.0)  # a child still going would ask its model again meanwhile
+    assert [r.model for r in standin_env.requests].count(SUB) == asked
+    assert asked < 40

@@ -2,6 +2,6 @@
 
 from rlm_engine.sandbox.host import Sandbox
 from rlm_engine.sandbox.launch import Isolation
-from rlm_engine.sandbox.types import ExecResult, SandboxHandler
+from rlm_engine.sandbox.types import ExecResult, SandboxHandler, StopSignal
 
-__all__ = ["ExecResult", "Isolation", "Sandbox", "SandboxHandler"]
+__all__ = ["ExecResult", "Isolation", "Sandbox", "SandboxHandler", "StopSignal"]

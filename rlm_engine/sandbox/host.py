@@ -31,7 +31,7 @@ from rlm_engine.sandbox import launch, reaper
 from rlm_engine.sandbox.calls import Execution
 from rlm_engine.sandbox.channel import Connection
 from rlm_engine.sandbox.launch import Isolation, Plan
-from rlm_engine.sandbox.types import ExecResult, SandboxHandler
+from rlm_engine.sandbox.types import ExecResult, SandboxHandler, StopSignal
 
 log = logging.getLogger(__name__)
 
@@ -272,7 +272,7 @@ class Sandbox:
         handler: SandboxHandler,
         *,
         timeout_s: float | None = None,
-        stop: threading.Event | None = None,
+        stop: StopSignal | None = None,
     ) -> ExecResult:
         """Run one code block; never raises for anything the code does.
 
@@ -369,7 +369,7 @@ class Sandbox:
         worker: _Worker,
         deadline: float,
         execution: Execution | None,
-        stop: threading.Event | None = None,
+        stop: StopSignal | None = None,
     ) -> object:
         """The worker's result, or _TIMEOUT / _STOPPED / _DEAD; its calls are answered meanwhile
         (refused when no block runs, or when they come from a block that has ended)."""
@@ -398,7 +398,7 @@ class Sandbox:
         raise SandboxError(f"The REPL worker failed to answer {msg['op']!r} ({why}); run it again.")
 
 
-def _next_message(worker: _Worker, deadline: float, stop: threading.Event | None = None) -> object:
+def _next_message(worker: _Worker, deadline: float, stop: StopSignal | None = None) -> object:
     """The next message; a stop event is looked at every POLL_S (an Event cannot wake a queue)."""
     while True:
         if stop is not None and stop.is_set():

@@ -20,6 +20,13 @@ class SandboxHandler(Protocol):
     def rlm_query(self, prompt: str, context: Any | None) -> str: ...
 
 
+class StopSignal(Protocol):
+    """What `Sandbox.execute(stop=...)` looks at: a `threading.Event`, or anything that can say
+    whether it is set (a child RLM stops on the run's cancel or when its caller's block ended)."""
+
+    def is_set(self) -> bool: ...
+
+
 @dataclass(frozen=True)
 class ExecResult:
     """The outcome of one code block."""
