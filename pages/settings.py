@@ -8,6 +8,7 @@ import streamlit as st
 
 from rlm_engine.paths import data_dir
 from webui import downloads
+from webui.prices import price_editor
 from webui.resources import safe_db_url
 from webui.state import settings
 
@@ -64,29 +65,7 @@ st.caption(
     "Costs come from genai-prices. Override them here (USD per million tokens) for models it does "
     "not know, or for your own rates. Applies to new runs in this session."
 )
-rows = [
-    {"model": model, "input_per_million": price[0], "output_per_million": price[1]}
-    for model, price in prefs.price_overrides.items()
-]
-edited = st.data_editor(
-    rows or [{"model": "", "input_per_million": 0.0, "output_per_million": 0.0}],
-    num_rows="dynamic",
-    width="stretch",
-    key="settings-prices",
-    column_config={
-        "model": st.column_config.TextColumn("Model", help="As named in the run settings"),
-        "input_per_million": st.column_config.NumberColumn("Input $/M tokens", min_value=0.0),
-        "output_per_million": st.column_config.NumberColumn("Output $/M tokens", min_value=0.0),
-    },
-)
-prefs.price_overrides = {
-    str(row["model"]).strip(): (
-        float(row.get("input_per_million") or 0.0),
-        float(row.get("output_per_million") or 0.0),
-    )
-    for row in edited
-    if row.get("model") and str(row["model"]).strip()
-}
+price_editor(prefs)
 
 st.subheader("Storage")
 st.markdown(f"Database: `{safe_db_url()}`")

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import os
 
+import pandas as pd
+
 from tests.apptest import markdown_text, open_app
 from webui.downloads import Downloads
+from webui.prices import overrides_from, price_table
 
 
 def save_keys(**values: str):
@@ -53,3 +56,41 @@ def test_a_failed_download_says_why() -> None:
     download = Downloads().start("no-such-model")
     assert download.finished.wait(30)
     assert "Unknown local model" in download.error
+
+
+def test_prices_table_rows_become_overrides() -> None:
+    table = pd.DataFrame(
+        {
+            "model": ["house-model", "", None, " spaced "],
+            "input_per_million": [2.5, 1.0, 1.0, float("nan")],
+            "output_per_million": [10.0, 1.0, 1.0, 4.0],
+        }
+    )
+    assert overrides_from(table) == {"house-model": (2.5, 10.0), "spaced": (0.0, 4.0)}
+
+
+def test_prices_table_round_trips() -> None:
+    prices = {"a": (1.0, 2.0), "b": (0.5, 0.0)}
+    assert overrides_from(price_table(prices)) == prices
+    assert overrides_from(price_table({})) == {}
+
+
+def test_prices_in_use_are_shown_again_after_another_page() -> None:
+    at = open_app()
+    at.session_state["rlm_settings"].price_overrides = {"house-model": (2.5, 10.0)}
+    at.switch_page("pages/settings.py").run()
+    at.switch_page("pages/ask.py").run()
+    at.switch_page("pages/settings.py").run()
+    (table,) = [d.value for d in at.dataframe]
+    assert table.to_dict("records") == [
+        {"model": "house-model", "input_per_million": 2.5, "output_per_million": 10.0}
+    ]
+    assert at.session_state["rlm_settings"].price_overrides == {"house-model": (2.5, 10.0)}
+
+
+def test_the_prices_table_data_stays_put_while_the_page_reruns() -> None:
+    """Its data is its identity (dynamic rows): new data would drop the edits made in it."""
+    at = open_app("pages/settings.py")
+    before = at.dataframe[0].value
+    at.session_state["rlm_settings"].price_overrides = {"elsewhere": (1.0, 1.0)}
+    assert at.run().dataframe[0].value.equals(before)
