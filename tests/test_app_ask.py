@@ -75,6 +75,24 @@ def test_run_reaches_the_answer(standin_env: StandIn) -> None:
     assert not at.exception
 
 
+def test_run_against_the_anthropic_api(standin_env: StandIn) -> None:
+    standin_env.enqueue(repl("print(llm_query('Which code? ' + context[:60]))"), model="claude-r")
+    standin_env.on(lambda request: "The code is 7431.", model="claude-s")
+    standin_env.enqueue("FINAL(7431)", model="claude-r")
+    at = open_app()
+    for role, model in (("root", "claude-r"), ("sub", "claude-s")):
+        at.selectbox(key=f"ask-{role}-provider").set_value("anthropic").run()
+        at.text_input(key=f"ask-{role}-model").set_value(model)
+    at = finish(ask(upload(at.run(), ("notes.txt", NOTES, "text/plain")), "What is the code?"))
+    assert "7431" in markdown_text(at)
+    assert "The code is 7431." in "\n".join(c.value for c in at.code)  # the sub-call's answer
+    assert {(r.api, r.model) for r in standin_env.requests} == {
+        ("anthropic", "claude-r"),
+        ("anthropic", "claude-s"),
+    }
+    assert not at.exception
+
+
 def test_iteration_panel_appears_while_the_run_goes_on(standin_env: StandIn) -> None:
     gate = threading.Event()
     standin_env.enqueue(repl("x = llm_query('Say hi')\nprint(x)"), model=ROOT)
