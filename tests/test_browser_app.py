@@ -5,6 +5,7 @@ Screenshots of the main pages land in artifacts/screenshots/ (git-ignored) as te
 
 from __future__ import annotations
 
+import re
 import threading
 from typing import Any
 
@@ -52,7 +53,7 @@ def go_to(page: Any, title: str) -> None:
 
 def choose(page: Any, label: str, option: str) -> None:
     """Pick `option` (a substring of its text) in the selectbox labelled `label`."""
-    page.get_by_label(label).click()
+    page.get_by_label(label, exact=True).click()
     page.get_by_role("option").filter(has_text=option).first.click()
 
 
@@ -103,23 +104,88 @@ def test_a_finished_run_is_found_in_history(app_page: Any, app_server: AppServer
     save_screenshot(app_page, "history")
 
 
-def test_a_comparison_of_two_configurations(app_page: Any, app_server: AppServer) -> None:
-    with Database.open(default_db_url()) as db:
-        db.save_corpus("Report", load_files([("report.pdf", PDF)]).documents)
-    app_server.standin.enqueue("FINAL(7431 thousand euros)", model="model-a")
-    app_server.standin.enqueue("FINAL(about 7.4 million euros)", model="model-b")
+def new_corpus_from(page: Any, name: str, files: list[dict[str, Any]]) -> None:
+    """Make a corpus on the Corpora page's uploader; it opens once saved."""
+    go_to(page, "Corpora")
+    page.locator('input[type="file"]').set_input_files(files=files)
+    page.get_by_text("Tokens (estimate)", exact=True).wait_for()
+    page.get_by_label("Name of the new corpus").fill(name)
+    page.get_by_role("button", name="Save as a new corpus").click()
+    page.get_by_role("heading", name=name).wait_for()
+
+
+def test_a_comparison_of_three_configurations_reopens(app_page: Any, app_server: AppServer) -> None:
+    pdf = {"name": "report.pdf", "mimeType": "application/pdf", "buffer": PDF}
+    new_corpus_from(app_page, "Report", [pdf])
+    answers = {"model-a": "7431 thousand euros", "model-b": "about 7.4 million euros",
+               "model-c": "**7431** thousand"}  # fmt: skip
+    for model, answer in answers.items():
+        app_server.standin.enqueue(f"FINAL({answer})", model=model)
     go_to(app_page, "Compare")
-    for position, model in enumerate(["model-a", "model-b"]):
+    app_page.get_by_role("radio", name="3", exact=True).click()
+    app_page.get_by_label("Root model").nth(2).wait_for()
+    for position, model in enumerate(answers):
         field = app_page.get_by_label("Root model").nth(position)
         field.fill(model)
         field.press("Enter")
-    app_page.get_by_label("Question").fill("What was the revenue?")
-    app_page.get_by_role("button", name="Run comparison").click()
-    keyed(app_page, "cmp-live-0-answer").get_by_text("7431 thousand euros").wait_for()
-    keyed(app_page, "cmp-live-1-answer").get_by_text("about 7.4 million euros").wait_for()
+    question = app_page.get_by_label("Question")
+    question.fill("What was the revenue?")
+    question.press("Control+Enter")  # the form's shortcut runs the comparison
+    for position, answer in enumerate(["7431 thousand euros", "about 7.4 million euros"]):
+        keyed(app_page, f"cmp-live-{position}-answer").get_by_text(answer).wait_for()
     app_page.get_by_text("Differences between answers").wait_for()
     app_page.locator("[data-testid='stVegaLiteChart']").first.wait_for()  # time (no prices)
     save_screenshot(app_page, "compare")
+
+    app_page.get_by_role("tab", name="Saved comparisons").click()
+    choose(app_page, "Comparison", "What was the revenue?")
+    for position, answer in enumerate(["7431 thousand euros", "about 7.4 million euros"]):
+        saved = app_page.locator(f"[class*='st-key-cmp-saved-'][class*='-{position}-answer']")
+        saved.get_by_text(answer).wait_for()  # the columns in the order they ran
+    app_page.get_by_role("tab", name="#3 · openai:model-c").wait_for()
+    save_screenshot(app_page, "compare-saved")
+
+
+def price_cell(page: Any, column_x: int, text: str) -> None:
+    """Type `text` into the first row of the price table, at `column_x` px from its left edge
+    (its columns have fixed widths: row marker 33, model 260, prices 160 each)."""
+    grid = page.locator("[data-testid='stDataFrame']")
+    box = grid.bounding_box()
+    page.mouse.dblclick(box["x"] + column_x, box["y"] + 36 + 17)
+    editor = page.locator("#portal").locator("input, textarea")
+    editor.fill(text)
+    editor.press("Enter")
+    editor.wait_for(state="detached")
+    grid.locator("table td").filter(has_text=text).wait_for(state="attached")
+
+
+def test_a_price_typed_in_settings_survives_other_pages_and_prices_the_run(
+    app_page: Any, app_server: AppServer
+) -> None:
+    app_server.standin.enqueue("FINAL(7431 thousand euros)", model="house-model")
+    go_to(app_page, "Settings")
+    grid = app_page.locator("[data-testid='stDataFrame']")
+    grid.evaluate("e => e.scrollIntoView({block: 'center'})")  # wholly in view, toolbar too
+    grid.hover()
+    app_page.get_by_role("button", name="Add row").click()
+    price_cell(app_page, 33 + 130, "house-model")
+    price_cell(app_page, 33 + 260 + 80, "1000000")  # $1 a token: any run costs dollars
+    price_cell(app_page, 33 + 420 + 80, "2000000")
+    go_to(app_page, "Ask")
+    upload_pdf(app_page)
+    app_page.get_by_text("Models and budgets").click()
+    field = app_page.get_by_label("Root model")
+    field.fill("house-model")
+    field.press("Enter")
+    app_page.get_by_text("openai:house-model").first.wait_for()  # the caption under the models
+    ask(app_page, "What was the revenue?")
+    keyed(app_page, "ask-run-0-answer").wait_for()
+    cost = app_page.get_by_test_id("stMetric").filter(has_text="Cost")
+    assert re.fullmatch(r"\$[\d,.]+", cost.get_by_test_id("stMetricValue").inner_text().strip())
+    go_to(app_page, "Settings")
+    cells = grid.locator("table td")
+    cells.filter(has_text="house-model").wait_for(state="attached")
+    assert cells.all_inner_texts()[:3] == ["house-model", "1000000", "2000000"]
 
 
 def test_corpora_page_shows_a_saved_corpus(app_page: Any) -> None:
