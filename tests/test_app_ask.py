@@ -150,6 +150,8 @@ def test_a_provider_that_is_down_is_a_clear_error(standin_env: StandIn) -> None:
     standin_env.fail(503, times=100)
     at = finish(ask(upload(open_ask(), ("notes.txt", NOTES, "text/plain")), "Anything"))
     assert at.error
+    assert {m.label: m.value for m in at.metric}["Iterations"] == "0"  # no model ever answered
+    assert not [e for e in at.expander if e.label.startswith("Iteration")]
     assert not at.exception
 
 
