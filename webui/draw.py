@@ -35,11 +35,11 @@ _PREVIEW = 80
 # Numbers first, then the long texts: at 1280 px the texts are cut, never the numbers.
 _SUB_CALL_COLUMNS = {
     "#": st.column_config.NumberColumn("#", width=40),
-    "tokens": st.column_config.NumberColumn("Tokens", width="small"),
-    "cost": st.column_config.TextColumn("Cost", width="small"),
-    "time": st.column_config.TextColumn("Time", width="small"),
-    "kind": st.column_config.TextColumn("Kind", width=50),
-    "model": st.column_config.TextColumn("Model", width="small"),
+    "tokens": st.column_config.NumberColumn("Tokens", width=60),
+    "cost": st.column_config.TextColumn("Cost", width=70),
+    "time": st.column_config.TextColumn("Time", width=60),
+    "kind": st.column_config.TextColumn("Kind", width=45),
+    "model": st.column_config.TextColumn("Model", width=130),
     "prompt": st.column_config.TextColumn("Prompt", width="medium"),
     "response": st.column_config.TextColumn("Response", width="medium"),
 }
