@@ -183,15 +183,22 @@ def ask(args: argparse.Namespace) -> int:
         )
     finally:
         signal.signal(signal.SIGINT, previous)
-        closer()
+        unsaved = closer()
+    if unsaved:
+        print(
+            f"warning: {unsaved} events of run {result.run_id} could not be saved (the database "
+            "was locked or unreachable): the saved run is incomplete.",
+            file=sys.stderr,
+        )
     _print_result(result.to_dict(), as_json=args.json)
     return 0 if result.status in ("completed", "limit") else 1
 
 
 def _recorder(args: argparse.Namespace, corpus: Any) -> tuple[Any, Any]:
-    """A storage recorder for the run, unless --no-save; storage failures are said, not fatal."""
+    """A storage recorder for the run, unless --no-save, and what closes it (returning how many
+    events could not be saved); storage failures are said, not fatal."""
     if args.no_save:
-        return None, lambda: None
+        return None, lambda: 0
     from rlm_engine.paths import default_db_url
     from storage import Database
 
@@ -204,7 +211,7 @@ def _recorder(args: argparse.Namespace, corpus: Any) -> tuple[Any, Any]:
         return db.recorder(corpus_id=saved.id), db.close
     except RLMError as exc:
         print(f"warning: the run will not be saved: {exc}", file=sys.stderr)
-        return None, lambda: None
+        return None, lambda: 0
 
 
 def _print_warnings(event: Event) -> None:

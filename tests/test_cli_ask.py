@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -69,6 +70,31 @@ def test_ask_saves_the_run_by_default(standin_env: StandIn, corpus_dir: Path) ->
     shown = rlm("runs", "show", run_id, "--json")
     assert shown.returncode == 0, shown.stderr
     assert json.loads(shown.stdout)["run"]["answer"] == "saved"
+
+
+def test_a_database_locked_mid_run_is_a_warning_not_a_failure(
+    standin_env: StandIn, corpus_dir: Path, tmp_path: Path
+) -> None:
+    db_file = tmp_path / "locked.db"
+    holders: list[sqlite3.Connection] = []
+
+    def lock_then_answer(request: object) -> str:
+        if not holders:  # the run's row exists by now; everything after it must wait
+            holder = sqlite3.connect(db_file, isolation_level=None, check_same_thread=False)
+            holder.execute("BEGIN IMMEDIATE")
+            holders.append(holder)
+        return "FINAL(kept going)"
+
+    standin_env.on(lock_then_answer, model=ROOT)
+    proc = rlm(
+        "ask", "Q?", "--context", str(corpus_dir), "--model", ROOT, "--json",
+        "--db", f"sqlite:///{db_file}",
+    )  # fmt: skip
+    holders[0].close()
+    assert proc.returncode == 0, proc.stderr
+    out = json.loads(proc.stdout)
+    assert out["answer"] == "kept going"
+    assert f"events of run {out['run_id']} could not be saved" in proc.stderr
 
 
 def test_no_save_writes_no_database(
