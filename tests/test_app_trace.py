@@ -85,6 +85,20 @@ def test_running_totals_add_up_the_calls_so_far() -> None:
     assert totals.elapsed_s == pytest.approx(12.5)
 
 
+def test_running_totals_count_a_child_rlm_as_the_engine_does() -> None:
+    child = {"depth": 1, "parent_call_id": "c"}
+    trace = fold(
+        started(),
+        root(1),
+        SubCallStarted(run_id=RUN, call_id="c", iteration=1, kind="rlm", model="s", prompt="p"),
+        root(1, **child),
+        *call("leaf", **child),
+        root(2, "FINAL(y)", **child),
+    )
+    # two root calls of the child and its llm_query; the rlm_query call itself only holds them
+    assert (trace.totals.iterations, trace.totals.sub_calls) == (1, 3)
+
+
 def test_an_unknown_price_makes_the_cost_unknown() -> None:
     unpriced = RootResponse(
         run_id=RUN, iteration=1, text="", model="m", usage=Usage(1, 1), cost_usd=None, elapsed_s=1

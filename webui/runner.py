@@ -18,7 +18,13 @@ from rlm_engine.errors import RLMError
 
 log = logging.getLogger(__name__)
 
-Recorder = Callable[[Any], None]
+
+class Recorder(Protocol):
+    """What a handle needs from a storage recorder (storage.Recorder)."""
+
+    def __call__(self, event: Any) -> None: ...
+
+    def close(self) -> int: ...
 
 
 class RunsQuestions(Protocol):
@@ -73,9 +79,31 @@ class RunHandle:
                 try:
                     recorder(event)
                 except Exception as exc:
-                    message = f"This run could not be saved: {user_message(exc)}"
-                    if message not in self.warnings:
-                        self.warnings.append(message)
+                    self._warn(f"This run could not be saved: {user_message(exc)}")
+
+    def _close_recorder(self, recorder: Recorder) -> None:
+        """Write what a database outage held back; say how much is still missing."""
+        try:
+            unsaved = recorder.close()
+        except Exception as exc:
+            message = f"This run could not be saved: {user_message(exc)}"
+        else:
+            message = _unsaved_warning(unsaved) if unsaved else ""
+        if message:
+            with self._lock:
+                self._warn(message)
+
+    def _warn(self, message: str) -> None:
+        """Add a warning once. Call with the lock held."""
+        if message not in self.warnings:
+            self.warnings.append(message)
+
+
+def _unsaved_warning(unsaved: int) -> str:
+    return (
+        f"{unsaved} events of this run could not be saved (the database was locked or "
+        "unreachable): History shows it incomplete."
+    )
 
 
 def start_run(
@@ -106,6 +134,8 @@ def start_run(
         except BaseException as exc:
             handle.error = user_message(exc)
         finally:
+            if recorder is not None:
+                handle._close_recorder(recorder)
             if on_done is not None:
                 try:
                     on_done()

@@ -206,12 +206,15 @@ def _totals(events: list[dict[str, Any]], trace: Trace, now: float) -> Totals:
     for event in events:
         kind = event.get("type")
         if kind == "root_response":
-            if event.get("depth", 0) == 0 and not event.get("forced"):
+            if event.get("depth", 0) > 0:
+                totals.sub_calls += 1  # a child RLM's root calls are sub-calls of the run
+            elif not event.get("forced"):
                 totals.iterations += 1
             _add_usage(totals, event)
         elif kind == "sub_call_started":
             kinds[event.get("call_id", "")] = event.get("kind", "llm")
-            totals.sub_calls += 1
+            if kinds[event.get("call_id", "")] == "llm":  # an rlm call only holds its child's
+                totals.sub_calls += 1
         elif kind == "sub_call_finished" and kinds.get(event.get("call_id", "")) == "llm":
             _add_usage(totals, event)  # an rlm call's usage is its child's root responses
     if trace.started_at is not None:

@@ -1,0 +1,50 @@
+"""webui.runner: a run in its own thread, recorded; what a database outage leaves is said."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+from rlm_engine import Credentials, ModelSpec, RunConfig, Session
+from storage import Database
+from tests.standin import StandIn
+from webui.runner import start_run
+
+ROOT = "root-model"
+
+
+def test_a_recorded_run_is_saved_whole(standin_env: StandIn, tmp_path: Path) -> None:
+    standin_env.enqueue("FINAL(saved)", model=ROOT)
+    db = Database.open(f"sqlite:///{tmp_path / 'runs.db'}")
+    with Session("ctx", Credentials.from_env()) as session:
+        handle = start_run(
+            session, "Q?", RunConfig(root=ModelSpec("openai", ROOT)), recorder=db.recorder()
+        )
+        assert handle.wait(60)
+    assert handle.warnings == []
+    assert db.get_run(handle.result.run_id).answer == "saved"
+
+
+def test_events_a_locked_database_kept_out_are_a_warning(
+    standin_env: StandIn, tmp_path: Path
+) -> None:
+    db_file = tmp_path / "runs.db"
+    holders: list[sqlite3.Connection] = []
+
+    def lock_then_answer(request: object) -> str:
+        if not holders:
+            holder = sqlite3.connect(db_file, isolation_level=None, check_same_thread=False)
+            holder.execute("BEGIN IMMEDIATE")
+            holders.append(holder)
+        return "FINAL(kept going)"
+
+    standin_env.on(lock_then_answer, model=ROOT)
+    db = Database.open(f"sqlite:///{db_file}")
+    with Session("ctx", Credentials.from_env()) as session:
+        handle = start_run(
+            session, "Q?", RunConfig(root=ModelSpec("openai", ROOT)), recorder=db.recorder()
+        )
+        assert handle.wait(120)
+    holders[0].close()
+    assert handle.result.answer == "kept going"
+    assert any("could not be saved" in warning for warning in handle.warnings)
