@@ -24,3 +24,12 @@ def isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     for name in KEY_VARS:
         monkeypatch.delenv(name, raising=False)
     return data_dir
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]):
+    """Keep each phase's report on the test item, so fixtures can tell a failed test at teardown
+    (the browser fixture saves a screenshot of the page as it was)."""
+    report = yield
+    setattr(item, f"rep_{report.when}", report)
+    return report

@@ -46,9 +46,16 @@ def keyed(page: Any, key: str) -> Any:
     return page.locator(f".st-key-{key}")
 
 
+def settled(page: Any) -> None:
+    """Wait until the app's script run is over: a widget redrawn by a run still going may drop
+    what is typed into it, or take it for the widget beside it."""
+    page.locator("[data-testid='stApp'][data-test-script-state='notRunning']").wait_for()
+
+
 def go_to(page: Any, title: str) -> None:
     page.get_by_role("link", name=title).click()
     page.get_by_role("heading", name=title).wait_for()
+    settled(page)
 
 
 def choose(page: Any, label: str, option: str) -> None:
@@ -124,10 +131,13 @@ def test_a_comparison_of_three_configurations_reopens(app_page: Any, app_server:
     go_to(app_page, "Compare")
     app_page.get_by_role("radio", name="3", exact=True).click()
     app_page.get_by_label("Root model").nth(2).wait_for()
-    for position, model in enumerate(answers):
-        field = app_page.get_by_label("Root model").nth(position)
+    settled(app_page)
+    fields = [keyed(app_page, f"cmp-{n}-root-model").locator("input") for n in range(3)]
+    for field, model in zip(fields, answers, strict=True):
         field.fill(model)
         field.press("Enter")
+        settled(app_page)
+    assert [field.input_value() for field in fields] == list(answers)
     question = app_page.get_by_label("Question")
     question.fill("What was the revenue?")
     question.press("Control+Enter")  # the form's shortcut runs the comparison
