@@ -44,7 +44,7 @@ def test_openai_reply_with_usage(standin: StandIn) -> None:
 def test_anthropic_reply_with_usage(standin: StandIn) -> None:
     standin.enqueue("hello there")
     response = anthropic_client(standin).messages.create(
-        model="claude-3-5-haiku-latest",
+        model="claude-haiku-4-5",
         max_tokens=100,
         system="be brief",
         messages=[{"role": "user", "content": "hi"}],
