@@ -211,7 +211,9 @@ class RLMRun:
         started = time.monotonic()
         try:
             completion = self.shared.wait_for(
-                lambda: provider.complete(sent, stop=self.stop, temperature=self.temperature(sent)),
+                lambda: provider.complete(
+                    sent, stop=self.stop, temperature=0.0 if self.small else None
+                ),
                 deadline=None if forced else tracker.deadline,
                 halt=self.halt,
             )
@@ -235,16 +237,6 @@ class RLMRun:
             forced=forced,
         )
         return completion.text
-
-    def temperature(self, messages: list[Message]) -> float | None:
-        """The provider's default for large models; 0 for small ones, unless the model just
-        wrote the same reply twice: at 0 it would write it forever, so it is shaken loose."""
-        if not self.small:
-            return None
-        replies = [m["content"] for m in messages if m["role"] == "assistant"]
-        if len(replies) >= 2 and replies[-1] == replies[-2]:
-            return prompts.SMALL_MODEL_UNSTUCK_TEMPERATURE
-        return 0.0
 
     def handle_reply(self, reply: str) -> tuple[str | None, str]:
         """Run the reply's code; return (final answer, None) or (None, the next user message)."""

@@ -14,8 +14,6 @@ from typing import Any
 from rlm_engine.config import ModelSpec, RunConfig
 
 SMALL_MODEL_STOP = ["REPL output", "```output", "\nOutput:"]
-SMALL_MODEL_UNSTUCK_TEMPERATURE = 0.7
-"""A small model that repeats its last reply word for word is sampled at this temperature."""
 SMALL_MODEL_OUTPUT_CHARS = 2_500
 """A small model's 16k-token window cannot hold 20,000 characters of output per block."""
 HISTORY_LIMIT_CHARS = 300_000

@@ -432,15 +432,6 @@ def test_small_variant_notes_code_that_never_reads_context(standin_env: StandIn)
     assert all("reply with FINAL(answer)" in message for message in after[1:])
 
 
-def test_small_model_repeating_itself_is_sampled_warmer(standin_env: StandIn) -> None:
-    same = "```repl\nprint(context[:3])\n```"
-    standin_env.enqueue(same, same, "```repl\nprint(len(context))\n```", "FINAL(ok)", model=ROOT)
-    result, _ = ask("Small", "ctx", make_config(prompt_variant="small"))
-    assert result.answer == "ok"
-    temperatures = [request.temperature for request in standin_env.requests]
-    assert temperatures == [0.0, 0.0, prompts.SMALL_MODEL_UNSTUCK_TEMPERATURE, 0.0]
-
-
 def test_default_variant_does_not_run_unfenced_code(standin_env: StandIn) -> None:
     standin_env.enqueue("print('hi')", "FINAL(done)", model=ROOT)
     _, events = ask("Default", "ctx")
