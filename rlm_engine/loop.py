@@ -14,7 +14,6 @@ import logging
 import threading
 import time
 import uuid
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -30,23 +29,18 @@ from rlm_engine.events import (
     RunFinished,
     RunStarted,
     RunStatus,
-    SubCallFinished,
-    SubCallStarted,
     Usage,
 )
 from rlm_engine.limits import Spend
 from rlm_engine.parsing import bare_code, find_code_blocks, find_final, without_final
 from rlm_engine.providers import Message
+from rlm_engine.repl_calls import ReplCalls
 from rlm_engine.sandbox import ExecResult, Sandbox
 from rlm_engine.shared import EventCallback, Halt, OutOfTime, RunShared
 
 log = logging.getLogger(__name__)
 
 Context = str | list[str]
-_CHILD_STOP_S = 5.0
-"""How long a block's end waits for an abandoned child RLM to stop (its code block may need to
-be interrupted, which takes up to 2 s)."""
-_BLOCK_ENDED = "The code block ended before this call returned; its answer was dropped."
 
 
 @dataclass(frozen=True)
@@ -359,177 +353,44 @@ class RLMRun:
         self.emit(RunFinished, **fields)
         return result
 
+    def child(self, question: str, call_id: str) -> RLMRun:
+        """A child RLM one level deeper, for the `rlm_query` call `call_id`: the sub model as its
+        root, a sandbox of its own, and this RLM's halt above its own."""
+        config = self.config
+        return RLMRun(
+            self.shared,
+            question=question,
+            sandbox=Sandbox(
+                exec_timeout_s=config.exec_timeout_s,
+                output_limit_chars=config.output_limit_chars,
+                max_concurrency=config.max_concurrency,
+            ),
+            root_spec=config.sub_model,
+            depth=self.depth + 1,
+            parent_call_id=call_id,
+            parent_halt=self.halt,
+        )
+
+    def run_as_child(self, context: Any) -> _Outcome:
+        """The whole life of a child RLM: load its context, run, emit its RunFinished, close its
+        sandbox; `finished` is set at the end, whatever happened."""
+        child_context = context if isinstance(context, str | list) else str(context)
+        try:
+            self.sandbox.load_context(child_context)
+            outcome = self.execute(context_metadata(child_context))
+            self.emit_finished(outcome)
+        except RLMError as exc:  # its sandbox did not start: the child never ran
+            outcome = _Outcome("failed", error=str(exc))
+        finally:
+            self.sandbox.close()
+            self.finished.set()
+        return outcome
+
     def finish(self, answer: str, source: str) -> None:
         self.emit(FinalAnswer, answer=answer, source=source)
 
     def notice(self, message: str) -> None:
         self.emit(Notice, iteration=self.iteration, message=message)
-
-
-class ReplCalls:
-    """The host side of `llm_query`, `llm_query_batched` and `rlm_query` for one RLM.
-
-    Raising here raises inside the REPL, so a refused budget or a failed provider reaches the
-    model-written code as an exception it can see (and catch).
-    """
-
-    def __init__(self, run: RLMRun) -> None:
-        self.run = run
-        self.shared = run.shared
-        self._open: dict[str, float] = {}  # call id -> start (monotonic) of calls not finished
-        self._children: dict[str, RLMRun] = {}  # call id -> child RLM of an open rlm_query
-        self._open_lock = threading.Lock()
-
-    def llm_query(self, prompt: str) -> str:
-        return self._sub_call(str(prompt))
-
-    def llm_query_batched(self, prompts_: list[str]) -> list[str]:
-        def one(prompt: str) -> str:
-            try:
-                return self._sub_call(str(prompt))
-            except Exception as exc:  # one failed prompt must not fail the batch
-                return f"Error: {exc}"
-
-        workers = max(1, min(self.shared.config.max_concurrency, len(prompts_)))
-        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="sub-call") as pool:
-            return list(pool.map(one, prompts_))
-
-    def rlm_query(self, prompt: str, context: Any | None = None) -> str:
-        if self.run.depth + 1 >= self.shared.config.budgets.max_depth:
-            return self._sub_call(str(prompt))
-        return self._child_rlm(str(prompt), prompt if context is None else context)
-
-    def _start_call(self, kind: str, spec: ModelSpec, prompt: str) -> str:
-        """The checks and the SubCallStarted event of a call. An `llm` call is counted here; an
-        `rlm` call is only a container (its child's root calls are counted one by one), but is
-        refused up front when no call could pass, rather than start a sandbox for nothing."""
-        self.run.halt.check()
-        if not self.shared.config.sub_calls_enabled:
-            raise RLMError("Sub-calls are disabled for this run: work with code alone.")
-        if kind == "llm":
-            self.shared.tracker.reserve_sub_call()
-        else:
-            self.shared.tracker.check_sub_call()
-        call_id = uuid.uuid4().hex
-        with self._open_lock:
-            self._open[call_id] = time.monotonic()
-        self.run.emit(
-            SubCallStarted,
-            call_id=call_id,
-            iteration=self.run.iteration,
-            kind=kind,
-            model=spec.label,
-            prompt=prompt,
-        )
-        return call_id
-
-    def _sub_call(self, prompt: str) -> str:
-        spec = self.shared.config.sub_model
-        call_id = self._start_call("llm", spec, prompt)
-        try:
-            provider = self.shared.provider(spec)
-            completion = self.shared.wait_for(
-                lambda: provider.complete(
-                    [{"role": "user", "content": prompt}],
-                    temperature=0.0 if spec.provider == "local" else None,
-                ),
-                deadline=self.shared.tracker.deadline,
-                halt=self.run.halt,
-            )
-        except OutOfTime:
-            exc = BudgetExceeded(
-                "max_time_s", "Sub-call abandoned: the time budget (max_time_s) is used up."
-            )
-            self._finish_call(call_id, "", None, error=str(exc))
-            raise exc from None
-        except Exception as exc:
-            self._finish_call(call_id, "", None, error=str(exc))
-            raise
-        cost = self.shared.cost(spec, completion.usage)
-        self.shared.tracker.add_usage(completion.usage, cost)
-        self.run.spend.add(completion.usage, cost)
-        self._finish_call(call_id, completion.text, (completion.usage, cost))
-        return completion.text
-
-    def _child_rlm(self, prompt: str, context: Any) -> str:
-        spec = self.shared.config.sub_model
-        call_id = self._start_call("rlm", spec, prompt)
-        child_context = context if isinstance(context, str | list) else str(context)
-        child = RLMRun(
-            self.shared,
-            question=prompt,
-            sandbox=Sandbox(
-                exec_timeout_s=self.shared.config.exec_timeout_s,
-                output_limit_chars=self.shared.config.output_limit_chars,
-                max_concurrency=self.shared.config.max_concurrency,
-            ),
-            root_spec=spec,
-            depth=self.run.depth + 1,
-            parent_call_id=call_id,
-            parent_halt=self.run.halt,
-        )
-        with self._open_lock:
-            self._children[call_id] = child
-        try:
-            child.sandbox.load_context(child_context)
-            outcome = child.execute(context_metadata(child_context))
-            child.emit_finished(outcome)
-        except RLMError as exc:  # its sandbox did not start: the child never ran
-            outcome = _Outcome("failed", error=str(exc))
-        finally:
-            child.sandbox.close()
-            with self._open_lock:
-                self._children.pop(call_id, None)
-            child.finished.set()
-        # The child's calls, summed: the usage of this call (counted once, in the totals already).
-        spent = (child.spend.usage, child.spend.cost_usd)
-        self.run.spend.add(*spent)
-        error = None
-        if outcome.answer is None:
-            error = outcome.error or f"the child RLM ended ({outcome.status}) without an answer"
-        self._finish_call(call_id, outcome.answer or "", spent, error=error)
-        if error:
-            raise RLMError(f"rlm_query failed: {error}")
-        return outcome.answer or ""
-
-    def close_open_calls(self) -> None:
-        """End the calls of a block that is over (stopped, timed out, or left a thread calling):
-        the sandbox drops their answers, so their SubCallFinished comes now, not after the
-        block's CodeExecuted or the run's end; a late answer is not reported."""
-        with self._open_lock:
-            open_ids = list(self._open)
-            children = list(self._children.values())
-        for child in children:  # nobody waits for their answers: they stop at their next step
-            child.halt.end()
-        for child in children:  # and their last events come before this block's CodeExecuted
-            child.finished.wait(_CHILD_STOP_S)
-        why = "The run was stopped." if self.shared.cancel.is_set() else _BLOCK_ENDED
-        for call_id in open_ids:
-            self._finish_call(call_id, "", None, error=why)
-
-    def _finish_call(
-        self,
-        call_id: str,
-        response: str,
-        usage_cost: tuple[Usage, float | None] | None,
-        *,
-        error: str | None = None,
-    ) -> None:
-        """The SubCallFinished of an open call; nothing if the call was closed already."""
-        with self._open_lock:
-            started = self._open.pop(call_id, None)
-        if started is None:
-            return
-        usage, cost = usage_cost if usage_cost else (Usage(), 0.0 if error else None)
-        self.run.emit(
-            SubCallFinished,
-            call_id=call_id,
-            response=response,
-            usage=usage,
-            cost_usd=cost,
-            elapsed_s=time.monotonic() - started,
-            error=error,
-        )
 
 
 def cost_budget_unenforceable(limit: float, models: list[str]) -> str:
