@@ -14,9 +14,10 @@ from rlm_engine.providers import Message
 _PROTECTED = 2
 """The system prompt and the first user message (question and context metadata)."""
 
+_MARK = "[REPL output elided"
 ELIDED = (
-    "[REPL output elided to keep this conversation under {limit:,} characters: it was "
-    "{chars:,} characters. Its variables are still in the REPL: print what you need again.]"
+    _MARK + " to keep this conversation under {limit:,} characters: it was {chars:,} "
+    "characters. Its variables are still in the REPL: print what you need again.]"
 )
 
 
@@ -36,7 +37,7 @@ def fit(messages: list[Message], limit: int | None) -> int:
         if total <= limit:
             break
         message = messages[index]
-        if message["role"] != "user" or message["content"].startswith("[REPL output elided"):
+        if message["role"] != "user" or message["content"].startswith(_MARK):
             continue
         stub = ELIDED.format(limit=limit, chars=len(message["content"]))
         if len(stub) >= len(message["content"]):
