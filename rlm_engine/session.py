@@ -1,11 +1,14 @@
 """A session: one corpus loaded into one long-lived sandbox, asked one question after another.
 
-Variables the model creates persist across follow-up questions because the sandbox does.
+Variables the model creates persist across follow-up questions because the sandbox does. The
+corpus's source index (rlm_engine.sources) is built on the first question and kept too.
 """
 
 from __future__ import annotations
 
 import threading
+from collections.abc import Sequence
+from typing import Any
 
 from rlm_engine.config import Credentials, RunConfig
 from rlm_engine.loop import Context, EventCallback, RunResult, run_in_sandbox
@@ -15,9 +18,21 @@ from rlm_engine.sandbox import Sandbox
 class Session:
     """Owns the sandbox subprocess of one corpus. Close it (or use `with`) to stop the worker."""
 
-    def __init__(self, context: Context, credentials: Credentials | None = None) -> None:
+    def __init__(
+        self,
+        context: Context,
+        credentials: Credentials | None = None,
+        *,
+        documents: Sequence[Any] | None = None,
+        sources: bool = True,
+    ) -> None:
+        """`documents`: the corpus's documents (names, page offsets) in `context`'s order, so
+        that sources name files and pages; `sources=False` skips provenance altogether."""
         self.context = context
         self.credentials = credentials or Credentials.from_env()
+        self.documents = documents
+        self.track_sources = sources
+        self._index: Any = None
         self._sandbox: Sandbox | None = None
         self._lock = threading.Lock()  # one run at a time per sandbox
 
@@ -42,7 +57,16 @@ class Session:
                 on_event=on_event,
                 cancel=cancel,
                 run_id=run_id,
+                sources=self.index() if self.track_sources else None,
             )
+
+    def index(self) -> Any:
+        """The corpus's CorpusIndex, built on first use and kept for the session's life."""
+        if self._index is None:
+            from rlm_engine.sources import CorpusIndex, source_documents
+
+            self._index = CorpusIndex(source_documents(self.context, self.documents))
+        return self._index
 
     def _ensure_sandbox(self, config: RunConfig) -> Sandbox:
         if self._sandbox is None:
@@ -78,7 +102,8 @@ def run(
     on_event: EventCallback | None = None,
     cancel: threading.Event | None = None,
     run_id: str | None = None,
+    documents: Sequence[Any] | None = None,
 ) -> RunResult:
     """One question, one fresh sandbox, closed afterwards."""
-    with Session(context, credentials) as session:
+    with Session(context, credentials, documents=documents) as session:
         return session.run(question, config, on_event=on_event, cancel=cancel, run_id=run_id)
