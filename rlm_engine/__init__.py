@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from rlm_engine.session import Session, run
 
 __all__ = [
+    "RLM",
     "BudgetExceeded",
     "Budgets",
     "Cancelled",
@@ -39,7 +40,6 @@ __all__ = [
     "ProviderAuthError",
     "ProviderError",
     "ProviderUnavailable",
-    "RLM",
     "RLMError",
     "Result",
     "RunConfig",

@@ -1,4 +1,4 @@
-"""The Python API (`from rlm_engine import RLM`): real sandbox, real SDKs, real HTTP to the stand-in."""
+"""The Python API (`from rlm_engine import RLM`): real sandbox, SDKs and HTTP to the stand-in."""
 
 from __future__ import annotations
 
