@@ -46,5 +46,6 @@ def _make(args: argparse.Namespace) -> int:
         f"file(s) to {args.out / 'corpus'} ({args.kind}, about {args.size:,} characters, "
         f"seed {args.seed})."
     )
-    print(f"Run it: rlm eval run {set_path} --context {args.out / 'corpus'} --config NAME:KEY=VALUE")
+    corpus = args.out / "corpus"
+    print(f"Run it: rlm eval run {set_path} --context {corpus} --config NAME:KEY=VALUE")
     return 0
