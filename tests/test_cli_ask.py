@@ -211,9 +211,7 @@ def test_price_flag_prices_the_run(standin_env: StandIn, corpus_dir: Path) -> No
     assert "cannot be enforced" not in proc.stderr
 
 
-def test_method_direct_reads_the_corpus_in_one_call(
-    standin_env: StandIn, corpus_dir: Path
-) -> None:
+def test_method_direct_reads_the_corpus_in_one_call(standin_env: StandIn, corpus_dir: Path) -> None:
     standin_env.enqueue("Tuesday", model=ROOT)
     proc = rlm(
         "ask", "When is the meeting?", "--context", str(corpus_dir), "--provider", "openai",

@@ -133,3 +133,12 @@ def test_sub_model_unused_by_a_direct_run(standin_env: StandIn) -> None:
     ask("Is it?", "it is", config())
     assert [r.model for r in standin_env.requests] == [ROOT]
     assert SUB not in {r.model for r in standin_env.requests}
+
+
+def test_the_python_api_takes_the_method_and_reports_it(standin_env: StandIn) -> None:
+    from rlm_engine import RLM
+
+    standin_env.enqueue("2027-03-01", model=ROOT)
+    rlm = RLM(root=f"openai:{ROOT}", method="direct")
+    result = rlm.ask("When does Juniper renew?", ["Juniper Energy renews on 2027-03-01."])
+    assert (result.method, result.answer, result.iterations) == ("direct", "2027-03-01", 1)
