@@ -1,4 +1,4 @@
-"""`rlm ask`: one question over files or directories, headless. Contract: ../shared/DESIGN.md.
+"""`rlm ask`: one question over files or directories, headless. Contract: docs/contract.md.
 
 `--timeout` is the run's wall-time budget; `--exec-timeout` limits one code block. Extensions
 beyond the contract: --max-tokens, --output-limit, --max-history, --prompt-variant,
