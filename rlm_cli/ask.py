@@ -25,6 +25,13 @@ from rlm_engine.text import valid_text, valid_tree
 def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser("ask", help="Ask a question of files or directories.")
     p.add_argument("question")
+    add_run_options(p)
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.set_defaults(func=ask)
+
+
+def add_run_options(p: argparse.ArgumentParser) -> None:
+    """The corpus, model, budget and database options, shared by `rlm ask` and `rlm chat`."""
     p.add_argument("--context", nargs="+", required=True, metavar="PATH")
     p.add_argument("--provider", choices=("openai", "anthropic", "local"))
     p.add_argument("--model")
@@ -59,8 +66,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     save = p.add_mutually_exclusive_group()
     save.add_argument("--db", metavar="URL")
     save.add_argument("--no-save", action="store_true")
-    p.add_argument("--json", action="store_true", help="print one JSON object")
-    p.set_defaults(func=ask)
 
 
 def _positive_int(text: str) -> int:
@@ -160,7 +165,7 @@ def ask(args: argparse.Namespace) -> int:
 
     credentials = Credentials.from_env()
     config = build_config(args, credentials)
-    recorder, closer = _recorder(args, corpus)
+    recorder, closer = open_recorder(args, corpus)
     progress = _print_warnings if args.json else _print_progress
 
     def on_event(event: Event) -> None:
@@ -195,7 +200,7 @@ def ask(args: argparse.Namespace) -> int:
     return 0 if result.status in ("completed", "limit") else 1
 
 
-def _recorder(args: argparse.Namespace, corpus: Any) -> tuple[Any, Any]:
+def open_recorder(args: argparse.Namespace, corpus: Any) -> tuple[Any, Any]:
     """A storage recorder for the run, unless --no-save, and what closes it (returning how many
     events could not be saved, and why); storage failures are said, not fatal."""
     if args.no_save:
