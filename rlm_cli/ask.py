@@ -1,4 +1,4 @@
-"""`rlm ask`: one question over files or directories, headless. Contract: ../shared/DESIGN.md.
+"""`rlm ask`: one question over files or directories, headless. Contract: docs/contract.md.
 
 `--timeout` is the run's wall-time budget; `--exec-timeout` limits one code block. Extensions
 beyond the contract: --max-tokens, --output-limit, --max-history, --prompt-variant,
@@ -24,6 +24,13 @@ from rlm_engine.events import CodeExecuted, Event, Notice, RootResponse, RunFini
 def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser("ask", help="Ask a question of files or directories.")
     p.add_argument("question")
+    add_run_options(p)
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.set_defaults(func=ask)
+
+
+def add_run_options(p: argparse.ArgumentParser) -> None:
+    """The corpus, model, budget and database options, shared by `rlm ask` and `rlm chat`."""
     p.add_argument("--context", nargs="+", required=True, metavar="PATH")
     p.add_argument("--provider", choices=("openai", "anthropic", "local"))
     p.add_argument("--model")
@@ -58,8 +65,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     save = p.add_mutually_exclusive_group()
     save.add_argument("--db", metavar="URL")
     save.add_argument("--no-save", action="store_true")
-    p.add_argument("--json", action="store_true", help="print one JSON object")
-    p.set_defaults(func=ask)
 
 
 def _positive_int(text: str) -> int:
@@ -159,7 +164,7 @@ def ask(args: argparse.Namespace) -> int:
 
     credentials = Credentials.from_env()
     config = build_config(args, credentials)
-    recorder, closer = _recorder(args, corpus)
+    recorder, closer = open_recorder(args, corpus)
     progress = _print_warnings if args.json else _print_progress
 
     def on_event(event: Event) -> None:
@@ -169,7 +174,7 @@ def ask(args: argparse.Namespace) -> int:
             progress(event)
 
     cancel = threading.Event()
-    hidden = _private_dirs(args.db)
+    hidden = private_dirs_for(args.db)
     previous = signal.signal(signal.SIGINT, lambda *_: cancel.set())
     try:
         from rlm_engine.session import run
@@ -196,7 +201,7 @@ def ask(args: argparse.Namespace) -> int:
     return 0 if result.status in ("completed", "limit") else 1
 
 
-def _private_dirs(db_url: str | None) -> tuple[str, ...]:
+def private_dirs_for(db_url: str | None) -> tuple[str, ...]:
     """What the sandbox hides from model code: the data and models directories, and the
     directories of the SQLite files of --db and RLM_DB_URL (every saved run lives there)."""
     from rlm_engine.paths import default_db_url, private_dirs
@@ -205,7 +210,7 @@ def _private_dirs(db_url: str | None) -> tuple[str, ...]:
     return private_dirs(sqlite_dir(default_db_url()), db_url and sqlite_dir(db_url))
 
 
-def _recorder(args: argparse.Namespace, corpus: Any) -> tuple[Any, Any]:
+def open_recorder(args: argparse.Namespace, corpus: Any) -> tuple[Any, Any]:
     """A storage recorder for the run, unless --no-save, and what closes it (returning how many
     events could not be saved); storage failures are said, not fatal."""
     if args.no_save:

@@ -66,6 +66,13 @@ class Session:
         self._sandbox.output_limit_chars = config.output_limit_chars
         return self._sandbox
 
+    def variables(self) -> dict[str, str]:
+        """The REPL's variables as name -> repr; empty before the first run."""
+        if self._sandbox is None:
+            return {}
+        with self._lock:
+            return self._sandbox.var_reprs()
+
     def close(self) -> None:
         if self._sandbox is not None:
             self._sandbox.close()

@@ -1,4 +1,4 @@
-"""`rlm ask` as a real subprocess: the CLI contract of DESIGN.md, against the stand-in."""
+"""`rlm ask` as a real subprocess: the CLI contract of docs/contract.md, against the stand-in."""
 
 from __future__ import annotations
 

@@ -24,7 +24,7 @@ from rlm_engine.sandbox.launch import FORCE_VAR
 from tests.fixtures.sandbox import Recorder
 from tests.standin import StandIn
 from tests.test_cli_ask import ROOT, repl, rlm
-from tests.test_sandbox_modes import _as_user, user_python  # noqa: F401 (a fixture)
+from tests.test_sandbox_modes import _as_user, user_python  # noqa: F401 (a fixture, looked up by name)
 
 SECRET = "SECRET-QUESTION-4711"
 REPO = Path(__file__).resolve().parent.parent
@@ -153,13 +153,16 @@ with Sandbox(exec_timeout_s=30, hidden_paths=(sys.argv[1],)) as box:
 """
 
 
-def test_user_namespace_hides_the_paths_it_is_given(user_python: str, outside: Path) -> None:
+def test_user_namespace_hides_the_paths_it_is_given(
+    request: pytest.FixtureRequest, outside: Path
+) -> None:
     """Not root: the worker keeps the user's uid, so only the mount namespace stands between
     model code and a database the user can read."""
+    python = request.getfixturevalue("user_python")
     (outside / "notes").write_text(SECRET)
     (outside / "notes").chmod(0o644)
     code = READ_FILES.format(paths=[str(outside / "notes")], secret=SECRET)
-    done = _as_user(user_python, "-c", USER_PROBE, str(outside), code)
+    done = _as_user(python, "-c", USER_PROBE, str(outside), code)
     assert done.returncode == 0, done.stderr[-2000:]
     if not done.stdout.strip().endswith("user-namespace"):
         pytest.skip(f"no user namespace for the test user here: {done.stdout[-200:]}")

@@ -281,6 +281,12 @@ class Sandbox:
             self.start()
             return dict(self._request({"op": "show_vars"}, REQUEST_TIMEOUT_S).get("value") or {})
 
+    def var_reprs(self) -> dict[str, str]:
+        """The REPL's variables: name -> repr (cut to 500 characters)."""
+        with self._lock:
+            self.start()
+            return dict(self._request({"op": "var_reprs"}, REQUEST_TIMEOUT_S).get("value") or {})
+
     def execute(
         self,
         code: str,

@@ -12,8 +12,9 @@ The strongest mode the OS permits wins; weaker ones are fallbacks with a logged 
 With namespaces the filesystem is read-only but for the workdir, a size-capped tmpfs of the
 sandbox's own (a write past the cap fails with ENOSPC; the files die with the worker), and the host
 user's home, /tmp, /var/tmp, /dev/shm and /run/user/UID are hidden (API keys, agent sockets, the
-user's files), and so are the directories the caller names (the data directory, the database's). Every mode: a scrubbed environment, rlimits (memory, file size, core dumps,
-processes), a fresh private working directory, `python -I -S`.
+user's files), and so are the directories the caller names (the data directory, the database's).
+Every mode: a scrubbed environment, rlimits (memory, file size, core dumps, processes), a fresh
+private working directory, `python -I -S`.
 
 `RLM_SANDBOX_ISOLATION=<mode>` forces one mode (tests use it to exercise the fallbacks).
 """
