@@ -19,6 +19,7 @@ from rlm_engine.config import Budgets, Credentials, ModelSpec, RunConfig
 from rlm_engine.defaults import default_provider, suggested_model
 from rlm_engine.errors import RLMError
 from rlm_engine.events import CodeExecuted, Event, Notice, RootResponse, RunFinished
+from rlm_engine.text import valid_text, valid_tree
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -190,11 +191,11 @@ def ask(args: argparse.Namespace) -> int:
         )
     finally:
         signal.signal(signal.SIGINT, previous)
-        unsaved = closer()
+        unsaved, why = closer()
     if unsaved:
         print(
-            f"warning: {unsaved} events of run {result.run_id} could not be saved (the database "
-            "was locked or unreachable): the saved run is incomplete.",
+            f"warning: {unsaved} events of run {result.run_id} could not be saved "
+            f"({valid_text(why) or 'reason unknown'}): the saved run is incomplete.",
             file=sys.stderr,
         )
     _print_result(result.to_dict(), as_json=args.json)
@@ -212,9 +213,9 @@ def private_dirs_for(db_url: str | None) -> tuple[str, ...]:
 
 def open_recorder(args: argparse.Namespace, corpus: Any) -> tuple[Any, Any]:
     """A storage recorder for the run, unless --no-save, and what closes it (returning how many
-    events could not be saved); storage failures are said, not fatal."""
+    events could not be saved, and why); storage failures are said, not fatal."""
     if args.no_save:
-        return None, lambda: 0
+        return None, lambda: (0, "")
     from rlm_engine.paths import default_db_url
     from storage import Database
 
@@ -224,10 +225,10 @@ def open_recorder(args: argparse.Namespace, corpus: Any) -> tuple[Any, Any]:
         if len(corpus.documents) > 3:
             name += f" and {len(corpus.documents) - 3} more"
         saved = db.save_corpus(name, list(corpus.documents))
-        return db.recorder(corpus_id=saved.id), db.close
+        return db.recorder(corpus_id=saved.id), lambda: (db.close(), db.unsaved_reason)
     except RLMError as exc:
         print(f"warning: the run will not be saved: {exc}", file=sys.stderr)
-        return None, lambda: 0
+        return None, lambda: (0, "")
 
 
 def _print_warnings(event: Event) -> None:
@@ -259,6 +260,7 @@ def _print_progress(event: Event) -> None:
 
 
 def _print_result(result: dict[str, Any], *, as_json: bool) -> None:
+    result = valid_tree(result)  # lone surrogates in an answer become U+FFFD: stdout takes it
     if result["status"] == "cancelled":  # the contract knows three statuses; Ctrl-C is a failure
         result = {**result, "status": "failed"}
     if as_json:

@@ -265,9 +265,10 @@ def chat(args: argparse.Namespace) -> int:
         return _loop(state, interactive)
     finally:
         state.close()
-        unsaved = closer()
+        unsaved, why = closer()
         if unsaved:
-            print(f"warning: {unsaved} events could not be saved.", file=sys.stderr)
+            reason = _safe(why or "reason unknown")
+            print(f"warning: {unsaved} events could not be saved ({reason}).", file=sys.stderr)
 
 
 def _loop(state: Chat, interactive: bool) -> int:

@@ -37,6 +37,7 @@ from rlm_engine.providers import Message
 from rlm_engine.repl_calls import ReplCalls
 from rlm_engine.sandbox import ExecResult, Sandbox
 from rlm_engine.shared import EventCallback, Halt, OutOfTime, RunShared
+from rlm_engine.text import describe_error, valid_text
 
 log = logging.getLogger(__name__)
 
@@ -423,6 +424,7 @@ def run_in_sandbox(
     run_id: str | None = None,
 ) -> RunResult:
     """Run one question in a sandbox whose `context` is already loaded."""
+    question = valid_text(question)  # e.g. from argv, decoded with surrogateescape
     shared = RunShared(
         run_id or uuid.uuid4().hex, config, credentials, on_event, cancel or threading.Event()
     )
@@ -431,7 +433,7 @@ def run_in_sandbox(
         outcome = run.execute(context_metadata(context))
     except Exception as exc:  # an engine bug must still end the run with a RunFinished event
         log.exception("Run %s crashed", shared.run_id)
-        outcome = _Outcome("failed", error=f"Internal error: {exc!r}")
+        outcome = _Outcome("failed", error=f"Internal error: {describe_error(exc)}")
     finally:
         shared.close()
     return run.emit_finished(outcome)

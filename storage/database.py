@@ -115,6 +115,12 @@ class Database:
         return sum(recorder.pending + recorder.dropped for recorder in list(self._recorders))
 
     @property
+    def unsaved_reason(self) -> str:
+        """Why events could not be saved, in words (after `close()` too), or "" if all were."""
+        reasons = [r.problem for r in list(self._recorders) if r.problem]
+        return "; ".join(dict.fromkeys(reasons))
+
+    @property
     def dialect(self) -> str:
         return self._engine.dialect.name
 

@@ -95,6 +95,7 @@ def test_a_database_locked_mid_run_is_a_warning_not_a_failure(
     out = json.loads(proc.stdout)
     assert out["answer"] == "kept going"
     assert f"events of run {out['run_id']} could not be saved" in proc.stderr
+    assert "locked by another program" in proc.stderr  # the real cause, not a guess
 
 
 def test_no_save_writes_no_database(
