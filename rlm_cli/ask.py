@@ -206,6 +206,7 @@ def ask(args: argparse.Namespace) -> int:
             progress(event)
 
     cancel = threading.Event()
+    hidden = private_dirs_for(args.db)
     previous = signal.signal(signal.SIGINT, lambda *_: cancel.set())
     try:
         from rlm_engine.session import run
@@ -217,6 +218,7 @@ def ask(args: argparse.Namespace) -> int:
             credentials=credentials,
             on_event=on_event,
             cancel=cancel,
+            hidden_paths=hidden,
         )
     finally:
         signal.signal(signal.SIGINT, previous)
@@ -229,6 +231,15 @@ def ask(args: argparse.Namespace) -> int:
         )
     _print_result(result.to_dict(), as_json=args.json)
     return 0 if result.status in ("completed", "limit") else 1
+
+
+def private_dirs_for(db_url: str | None) -> tuple[str, ...]:
+    """What the sandbox hides from model code: the data and models directories, and the
+    directories of the SQLite files of --db and RLM_DB_URL (every saved run lives there)."""
+    from rlm_engine.paths import default_db_url, private_dirs
+    from storage import sqlite_dir
+
+    return private_dirs(sqlite_dir(default_db_url()), db_url and sqlite_dir(db_url))
 
 
 def open_recorder(args: argparse.Namespace, corpus: Any) -> tuple[Any, Any]:

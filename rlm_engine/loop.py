@@ -417,6 +417,7 @@ class RLMRun:
                 exec_timeout_s=config.exec_timeout_s,
                 output_limit_chars=config.output_limit_chars,
                 max_concurrency=config.max_concurrency,
+                hidden_paths=self.sandbox.hidden_paths,
             ),
             root_spec=config.sub_model,
             depth=self.depth + 1,

@@ -135,12 +135,14 @@ def start(
 ) -> None:
     """One engine session (own sandbox) per configuration, all running at once, all recorded."""
     from rlm_engine import Session
+    from webui.resources import hidden_paths
 
     context = db.corpus_context(corpus_id)
+    hidden = hidden_paths()
     comparison_id = db.create_comparison(question, corpus_id, labels)
     handles = []
     for label, config in zip(labels, configs, strict=True):
-        session = Session(context, credentials=credentials)
+        session = Session(context, credentials=credentials, hidden_paths=hidden)
         recorder = db.recorder(corpus_id=corpus_id, comparison_id=comparison_id, label=label)
         handles.append(
             start_run(
