@@ -92,12 +92,15 @@ class Chat:
     last_events: list[Event] = field(default_factory=list)
     totals: Totals = field(default_factory=Totals)
     running_cost: float | None = 0.0
+    hidden_paths: tuple[str, ...] = ()  # host directories the sandbox hides (the database's)
 
     def ensure_session(self) -> Any:
         if self.session is None:
             from rlm_engine.session import Session
 
-            self.session = Session(self.corpus_context, self.credentials)
+            self.session = Session(
+                self.corpus_context, self.credentials, hidden_paths=self.hidden_paths
+            )
         return self.session
 
     def new_session(self) -> None:
@@ -230,7 +233,7 @@ def _safe(text: str) -> str:
 
 
 def chat(args: argparse.Namespace) -> int:
-    from rlm_cli.ask import build_config, open_recorder
+    from rlm_cli.ask import build_config, open_recorder, private_dirs_for
     from rlm_engine.corpus import load_paths
 
     corpus = load_paths(args.context)
@@ -249,6 +252,7 @@ def chat(args: argparse.Namespace) -> int:
         credentials,
         recorder,
         log=None if args.quiet else sys.stderr,
+        hidden_paths=private_dirs_for(args.db),
     )
     if interactive:
         _setup_readline()
@@ -261,9 +265,10 @@ def chat(args: argparse.Namespace) -> int:
         return _loop(state, interactive)
     finally:
         state.close()
-        unsaved = closer()
+        unsaved, why = closer()
         if unsaved:
-            print(f"warning: {unsaved} events could not be saved.", file=sys.stderr)
+            reason = _safe(why or "reason unknown")
+            print(f"warning: {unsaved} events could not be saved ({reason}).", file=sys.stderr)
 
 
 def _loop(state: Chat, interactive: bool) -> int:

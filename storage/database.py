@@ -24,6 +24,7 @@ from storage.engine import (
     guarded,
     migrate,
     read_only_url,
+    restrict_sqlite_files,
     sqlite_path,
 )
 from storage.errors import DatabaseLocked, DatabaseReadOnly, StorageError
@@ -68,6 +69,8 @@ class Database:
             if not can_write(path):  # list and read runs; recording is refused
                 read_only = True
                 parsed = read_only_url(path)
+            else:
+                restrict_sqlite_files(path)
         try:
             engine = create_engine(parsed, lock_timeout_s=lock_timeout_s)
         except (ImportError, sa.exc.ArgumentError) as exc:
