@@ -2,7 +2,8 @@
 
 `--timeout` is the run's wall-time budget; `--exec-timeout` limits one code block. Extensions
 beyond the contract: --max-tokens, --output-limit, --max-history, --prompt-variant,
---request-timeout, --price.
+--request-timeout, --price, --method (default rlm: programs that drive the CLI rely on an RLM run),
+--window-tokens, --direct-threshold. `--json` adds "method" ("rlm" or "direct").
 """
 
 from __future__ import annotations
@@ -18,7 +19,14 @@ from typing import Any
 from rlm_engine.config import Budgets, Credentials, ModelSpec, RunConfig
 from rlm_engine.defaults import default_provider, suggested_model
 from rlm_engine.errors import RLMError
-from rlm_engine.events import CodeExecuted, Event, Notice, RootResponse, RunFinished
+from rlm_engine.events import (
+    CodeExecuted,
+    Event,
+    MethodChosen,
+    Notice,
+    RootResponse,
+    RunFinished,
+)
 from rlm_engine.text import valid_text, valid_tree
 
 
@@ -63,6 +71,26 @@ def add_run_options(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--prompt-variant", choices=("auto", "default", "small"), default="auto")
     p.add_argument("--no-sub-calls", action="store_true")
+    p.add_argument(
+        "--method",
+        choices=("auto", "rlm", "direct"),
+        default="rlm",
+        help="rlm (default); direct: the root model reads the corpus itself (cut to its window); "
+        "auto: direct when the corpus fits the root model's window, else rlm",
+    )
+    p.add_argument(
+        "--window-tokens",
+        type=_positive_int,
+        metavar="TOKENS",
+        help="the root model's context window (default: known for catalogued models)",
+    )
+    p.add_argument(
+        "--direct-threshold",
+        type=_non_negative_int,
+        metavar="TOKENS",
+        help="auto reads directly up to this many corpus tokens (default: the window less "
+        f"{RunConfig.answer_margin_tokens:,} for the answer)",
+    )
     save = p.add_mutually_exclusive_group()
     save.add_argument("--db", metavar="URL")
     save.add_argument("--no-save", action="store_true")
@@ -150,6 +178,9 @@ def build_config(args: argparse.Namespace, credentials: Credentials) -> RunConfi
         price_overrides=dict(args.price or []),
         request_timeout_s=args.request_timeout,
         max_history_chars=args.max_history,
+        method=args.method,
+        window_tokens=args.window_tokens,
+        direct_threshold_tokens=args.direct_threshold,
     )
 
 
@@ -247,6 +278,8 @@ def _print_progress(event: Event) -> None:
     elif isinstance(event, CodeExecuted):
         status = f"error: {event.error}" if event.error else f"{event.output_chars:,} chars out"
         print(f"{indent}  code block {event.block_index + 1}: {status}", file=sys.stderr)
+    elif isinstance(event, MethodChosen):
+        print(f"method: {event.reason}", file=sys.stderr)
     elif isinstance(event, Notice):
         print(f"{indent}  note: {event.message}", file=sys.stderr)
     elif isinstance(event, RunFinished) and event.depth == 0:
@@ -284,4 +317,5 @@ _JSON_KEYS = (
     "output_tokens",
     "cost_usd",
     "elapsed_s",
+    "method",  # an extension: "rlm" or "direct"
 )

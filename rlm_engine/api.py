@@ -36,6 +36,7 @@ class Result:
     output_tokens: int
     cost_usd: float | None
     elapsed_s: float
+    method: str = "rlm"  # "direct": the root model read the corpus itself (RunConfig.method)
     sources: list[dict[str, Any]] = field(default_factory=list)
     trace: list[Event] = field(default_factory=list)
     variables: dict[str, str] = field(default_factory=dict)
