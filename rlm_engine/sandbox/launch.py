@@ -33,6 +33,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from rlm_engine.errors import SandboxError
+from rlm_engine.paths import known_private_dirs
 
 HERE = Path(__file__).resolve().parent
 WORKER = HERE / "worker.py"
@@ -211,7 +212,9 @@ def config(
         "readonly": plan.init,
         "workdir_tmpfs": workdir_tmpfs(plan, disk_limit_mb),
         "subreaper": not plan.init,  # no PID 1 of our own: orphans must stay the worker's
-        "hide": [*hidden_dirs(), *(os.path.realpath(h) for h in hidden)] if plan.init else [],
+        "hide": [*hidden_dirs(), *known_private_dirs(), *map(os.path.realpath, hidden)]
+        if plan.init
+        else [],
         "expose": [
             os.path.realpath(sysconfig.get_config_var("prefix") or sys.base_prefix),
             python,
