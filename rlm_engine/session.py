@@ -23,12 +23,15 @@ class Session:
         context: Context,
         credentials: Credentials | None = None,
         *,
+        hidden_paths: tuple[str, ...] = (),
         documents: Sequence[Any] | None = None,
         sources: bool = True,
     ) -> None:
-        """`documents`: the corpus's documents (names, page offsets) in `context`'s order, so
+        """`hidden_paths`: host directories the sandbox hides from model code (see Sandbox).
+        `documents`: the corpus's documents (names, page offsets) in `context`'s order, so
         that sources name files and pages; `sources=False` skips provenance altogether."""
         self.context = context
+        self.hidden_paths = tuple(hidden_paths)
         self.credentials = credentials or Credentials.from_env()
         self.documents = documents
         self.track_sources = sources
@@ -74,12 +77,20 @@ class Session:
                 exec_timeout_s=config.exec_timeout_s,
                 output_limit_chars=config.output_limit_chars,
                 max_concurrency=config.max_concurrency,
+                hidden_paths=self.hidden_paths,
             )
             sandbox.load_context(self.context)
             self._sandbox = sandbox
         # A follow-up question may come with other settings: the output limit is per run.
         self._sandbox.output_limit_chars = config.output_limit_chars
         return self._sandbox
+
+    def variables(self) -> dict[str, str]:
+        """The REPL's variables as name -> repr; empty before the first run."""
+        if self._sandbox is None:
+            return {}
+        with self._lock:
+            return self._sandbox.var_reprs()
 
     def close(self) -> None:
         if self._sandbox is not None:
@@ -102,8 +113,9 @@ def run(
     on_event: EventCallback | None = None,
     cancel: threading.Event | None = None,
     run_id: str | None = None,
+    hidden_paths: tuple[str, ...] = (),
     documents: Sequence[Any] | None = None,
 ) -> RunResult:
     """One question, one fresh sandbox, closed afterwards."""
-    with Session(context, credentials, documents=documents) as session:
+    with Session(context, credentials, hidden_paths=hidden_paths, documents=documents) as session:
         return session.run(question, config, on_event=on_event, cancel=cancel, run_id=run_id)
