@@ -7,6 +7,7 @@ open, and says why a file cannot be read at all: a password, missing AES support
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import logging
 import re
@@ -54,7 +55,8 @@ def read_pdf(name: str, data: bytes, sha256: str) -> tuple[Document | None, list
         if isinstance(read, FileProblem):
             return None, [read]
         pages = read
-    return _document(name, sha256, *pages)
+    doc, notes = _document(name, sha256, *pages)
+    return (None if doc is None else dataclasses.replace(doc, data=data)), notes
 
 
 def pdfium_pages(data: bytes) -> Pages | None:
