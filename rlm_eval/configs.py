@@ -19,7 +19,7 @@ from rlm_engine.config import Credentials, ModelSpec, RunConfig
 METHODS = ("rlm", "direct", "auto")  # auto: an extension (rlm ask --method auto)
 _NOT_KEYS = {"context", "db", "no-save", "json", "question", "help"}
 _FLAGS = {"no-sub-calls"}  # flags that take no value
-_NAME = re.compile(r"^[\w .+-]{1,60}$")
+_NAME = re.compile(r"^[^:,\x00-\x1f]{1,80}$")
 
 
 class ConfigError(ValueError):
@@ -73,10 +73,17 @@ def parse_config(text: str) -> EvalConfig:
     if not colon or not name:
         raise ConfigError(f"--config {text!r}: expected NAME:KEY=VALUE[,KEY=VALUE...]")
     if not _NAME.match(name):
-        raise ConfigError(f"--config {text!r}: a name is letters, digits, spaces, . + - _")
+        raise ConfigError(f"--config {text!r}: a name has 1-80 characters, no ':' or ','")
     config = EvalConfig(name, split_pairs(rest))
-    run_config(config, Credentials())  # raises ConfigError naming the bad key or value
+    check(config)
     return config
+
+
+def check(config: EvalConfig) -> None:
+    """Raise ConfigError if the configuration's name or settings are bad (nothing runs)."""
+    if not _NAME.match(config.name):
+        raise ConfigError(f"configuration name {config.name!r}: 1-80 characters, no ':' or ','")
+    run_config(config, Credentials())
 
 
 def parse_configs(texts: list[str]) -> list[EvalConfig]:
@@ -113,7 +120,10 @@ def run_config(config: EvalConfig, credentials: Credentials) -> RunConfig:
             continue
         if key in _NOT_KEYS:
             raise ConfigError(f"config {config.name}: {key} cannot be set per configuration")
-        if key in _FLAGS:
+        if key == "price":  # several prices: price=m1=1,2;m2=3,4
+            for price in value.split(";"):
+                argv += ["--price", price.strip()]
+        elif key in _FLAGS:
             if value.lower() not in ("true", "1", "yes"):
                 raise ConfigError(f"config {config.name}: {key} takes no value (or true)")
             argv.append(f"--{key}")
