@@ -20,7 +20,6 @@ from rlm_engine.errors import ConfigError, CorpusError
 from rlm_engine.events import Event, RunFinished
 
 ContextInput = str | Sequence[str] | os.PathLike[str] | Sequence[os.PathLike[str]]
-PROVIDERS = ("openai", "anthropic", "local")
 
 
 @dataclass
@@ -37,6 +36,7 @@ class Result:
     output_tokens: int
     cost_usd: float | None
     elapsed_s: float
+    method: str = "rlm"  # "direct": the root model read the corpus itself (RunConfig.method)
     sources: list[dict[str, Any]] = field(default_factory=list)
     trace: list[Event] = field(default_factory=list)
     variables: dict[str, str] = field(default_factory=dict)
@@ -53,9 +53,10 @@ def parse_model(text: str | ModelSpec, credentials: Credentials | None = None) -
     if isinstance(text, ModelSpec):
         return text
     from rlm_engine.defaults import default_provider, suggested_model
+    from rlm_engine.providers import provider_names
 
     provider, sep, model = text.partition(":")
-    if not sep or provider not in PROVIDERS:
+    if not sep or provider not in provider_names():
         provider, model = default_provider(credentials or Credentials.from_env()), text
     if not model:
         model = suggested_model(provider)
