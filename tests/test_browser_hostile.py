@@ -21,6 +21,7 @@ from tests.fixtures.browser import AppServer
 from tests.test_browser_app import ROOT, SUB, ask, choose, go_to, keyed, settled, upload_pdf
 
 pytestmark = pytest.mark.browser
+RUN_WAIT_MS = 120_000  # a run on a busy machine: a sandbox to start, three model calls
 
 
 class Recorder:
@@ -134,9 +135,12 @@ def test_model_text_in_ask_and_history_fetches_nothing(
     )
     standin.on(lambda request: payload(leak, "response"), model=SUB)
     upload_pdf(app_page)
+    app_page.get_by_text("Models and budgets").click()
+    app_page.get_by_role("radio", name="RLM", exact=True).click()  # not a direct reading
+    settled(app_page)
     ask(app_page, "What was the revenue?")
     answer = keyed(app_page, "ask-run-0-answer")
-    answer.get_by_text("The revenue was 7431.", exact=False).wait_for()
+    answer.get_by_text("The revenue was 7431.", exact=False).wait_for(timeout=RUN_WAIT_MS)
     assert "leak?answer-img" in answer.inner_text()  # drawn, as text
     nothing_fetched(app_page, recorder, seen)
     panel = app_page.locator("[data-testid='stExpander']").filter(has_text="Iteration 1").first
@@ -144,7 +148,8 @@ def test_model_text_in_ask_and_history_fetches_nothing(
     box = app_page.get_by_placeholder("Ask a follow-up (the REPL keeps its variables)")
     box.fill("And again?")
     box.press("Enter")
-    keyed(app_page, "ask-run-1-answer").get_by_text("leak?answer-first-img", exact=False).wait_for()
+    second = keyed(app_page, "ask-run-1-answer")
+    second.get_by_text("leak?answer-first-img", exact=False).wait_for(timeout=RUN_WAIT_MS)
     nothing_fetched(app_page, recorder, seen)
 
     go_to(app_page, "History")
