@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from rlm_engine import direct, history, prompts, router
+from rlm_engine.caps import repl_caps
 from rlm_engine.config import Credentials, ModelSpec, RunConfig
 from rlm_engine.errors import (
     BudgetExceeded,
@@ -418,6 +419,7 @@ class RLMRun:
                 output_limit_chars=config.output_limit_chars,
                 max_concurrency=config.max_concurrency,
                 hidden_paths=self.sandbox.hidden_paths,
+                caps=self.sandbox.caps,
             ),
             root_spec=config.sub_model,
             depth=self.depth + 1,
@@ -477,6 +479,7 @@ def run_in_sandbox(
 ) -> RunResult:
     """Run one question in a sandbox whose `context` is already loaded."""
     question = valid_text(question)  # e.g. from argv, decoded with surrogateescape
+    sandbox.caps = repl_caps(config)  # a session's next question may come with other caps
     shared = RunShared(
         run_id or uuid.uuid4().hex, config, credentials, on_event, cancel or threading.Event()
     )

@@ -12,6 +12,7 @@ import uuid
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
+from rlm_engine.caps import check_prompt
 from rlm_engine.config import ModelSpec
 from rlm_engine.errors import BudgetExceeded, RLMError
 from rlm_engine.events import SubCallFinished, SubCallStarted, Usage
@@ -64,6 +65,8 @@ class ReplCalls:
         `rlm` call is only a container (its child's root calls are counted one by one), but is
         refused up front when no call could pass, rather than start a sandbox for nothing."""
         self.run.halt.check()
+        check_prompt("llm_query" if kind == "llm" else "rlm_query", prompt,
+                     self.run.sandbox.caps.prompt_chars)  # fmt: skip
         if not self.shared.config.sub_calls_enabled:
             raise RLMError("Sub-calls are disabled for this run: work with code alone.")
         if kind == "llm":
