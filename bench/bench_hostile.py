@@ -104,6 +104,7 @@ def cli(args: list[str], env: dict[str, str], rss_file: Path) -> tuple[float, in
     proc = subprocess.run(
         [sys.executable, "-c", WRAPPER, *args],
         env={**env, "RLM_BENCH_RSS": str(rss_file)},
+        cwd=rss_file.parent,  # `python -c` puts the cwd first on sys.path: not this checkout
         capture_output=True,
         timeout=1800,
     )
