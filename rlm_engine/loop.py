@@ -327,6 +327,7 @@ class RLMRun:
         elif final_line is not None:
             self.notice(prompts.FINAL_WITH_CODE_DISCARDED)
             notes.append(prompts.FINAL_WITH_CODE_DISCARDED)
+        notes.extend(self.repl_calls.take_notes())
         return None, prompts.repl_results_message(
             outputs, notes, small=self.small, context_read=self.read_context
         )
