@@ -5,6 +5,8 @@ as this test's descendant worker processes; the stand-in over HTTP plays every m
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 import threading
 from pathlib import Path
 
@@ -112,3 +114,13 @@ def test_live_sandboxes_stay_under_the_cap_at_depth_3(standin: StandIn) -> None:
     told = [r for r in standin.requests if "max_sandboxes" in r.messages[-1]["content"]]
     assert told, "the model was not told"
     assert live_workers() == 0  # every sandbox of the tree was closed
+
+
+def test_rlm_ask_takes_max_sandboxes_and_refuses_zero(tmp_path: Path) -> None:
+    (tmp_path / "a.txt").write_text("x")
+    proc = subprocess.run(
+        [sys.executable, "-m", "rlm_cli", "ask", "Q?", "--context", str(tmp_path / "a.txt"),
+         "--max-sandboxes", "0", "--no-save"],
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert proc.returncode == 2 and "--max-sandboxes" in proc.stderr
