@@ -48,6 +48,9 @@ with its own REPL (falls back to llm_query when recursion is not allowed).
 `extract_after(marker, max_len=128)`. Sub-calls: `ask(question, text)`, \
 `ask_chunks(question, chunks)` (batched, answers in order, NO_ANSWER where a chunk lacks it), \
 `ask_chunks_first(question, chunks)`, `pick_first_answer(answers)`.
+- Sources: in code, `FINAL(answer, sources=[passage, ...])` (or `cite(passage)` before) names \
+the text of `context` the answer rests on, copied verbatim, e.g. \
+`FINAL("4417", sources=[doc[i:i+300]])`.
 
 How to work:
 1. Look before you answer: print the type, length and a few short samples of `context`.
@@ -75,7 +78,9 @@ understanding, `llm_query(prompt)` returns a helper model's answer; the helper s
 prompt, so put the text itself in it (at most {sub_budget} characters).
 
 Rules: write one short ```repl block per reply and stop after it. Never write the output \
-yourself. Answer with FINAL(answer) only after you have seen output that contains the answer.
+yourself. Answer with FINAL(answer) only after you have seen output that contains the answer. \
+To show where it came from, answer in code with the text that holds it: \
+FINAL("tulip-42", sources=[doc[m.start() - 200: m.end() + 200]]).
 
 Example.
 Question: What is the password for the vault?

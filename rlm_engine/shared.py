@@ -77,6 +77,7 @@ class RunShared:
         self.sandbox_slots = threading.BoundedSemaphore(max(1, self.child_sandboxes))
         self.cancel = cancel
         self._on_event = on_event
+        self.sources: Any = None  # the run's SourceTracker (rlm_engine.sources), if any
         self._emit_lock = threading.Lock()
         self._ended = False
         self._providers: dict[ModelSpec, Provider] = {}
