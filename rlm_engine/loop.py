@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from rlm_engine import direct, history, prompts, router
+from rlm_engine.caps import repl_caps
 from rlm_engine.config import Credentials, ModelSpec, RunConfig
 from rlm_engine.errors import (
     BudgetExceeded,
@@ -222,14 +223,18 @@ class RLMRun:
         sub_spec = self.config.sub_model
         sub_budget = 20_000 if sub_spec.provider == "local" else 100_000
         existing = self.sandbox.show_vars() if self.depth == 0 else None
+        config = self.config
+        hint = None
+        if config.strategy_hints:
+            hint = prompts.strategy_hint(context_meta, sub_budget_chars=sub_budget)
+        system = prompts.system_prompt(
+            small=self.small, sub_budget_chars=sub_budget, helpers=config.helpers_in_prompt
+        )
         return [
-            {
-                "role": "system",
-                "content": prompts.system_prompt(small=self.small, sub_budget_chars=sub_budget),
-            },
+            {"role": "system", "content": system},
             {
                 "role": "user",
-                "content": prompts.first_user_message(self.question, context_meta, existing),
+                "content": prompts.first_user_message(self.question, context_meta, existing, hint),
             },
         ]
 
@@ -322,6 +327,7 @@ class RLMRun:
         elif final_line is not None:
             self.notice(prompts.FINAL_WITH_CODE_DISCARDED)
             notes.append(prompts.FINAL_WITH_CODE_DISCARDED)
+        notes.extend(self.repl_calls.take_notes())
         return None, prompts.repl_results_message(
             outputs, notes, small=self.small, context_read=self.read_context
         )
@@ -418,6 +424,7 @@ class RLMRun:
                 output_limit_chars=config.output_limit_chars,
                 max_concurrency=config.max_concurrency,
                 hidden_paths=self.sandbox.hidden_paths,
+                caps=self.sandbox.caps,
             ),
             root_spec=config.sub_model,
             depth=self.depth + 1,
@@ -474,12 +481,24 @@ def run_in_sandbox(
     on_event: EventCallback | None = None,
     cancel: threading.Event | None = None,
     run_id: str | None = None,
+    sources: Any = None,
 ) -> RunResult:
-    """Run one question in a sandbox whose `context` is already loaded."""
+    """Run one question in a sandbox whose `context` is already loaded. `sources`: a
+    CorpusIndex of that context, to report the passages the run saw and its answer's sources."""
     question = valid_text(question)  # e.g. from argv, decoded with surrogateescape
+    sandbox.caps = repl_caps(config)  # a session's next question may come with other caps
+    if sources is not None:
+        from rlm_engine.sources import SourceTracker
+
+        sources = SourceTracker(sources, on_event)
     shared = RunShared(
-        run_id or uuid.uuid4().hex, config, credentials, on_event, cancel or threading.Event()
+        run_id or uuid.uuid4().hex,
+        config,
+        credentials,
+        sources or on_event,
+        cancel or threading.Event(),
     )
+    shared.sources = sources
     run = RLMRun(shared, question=question, sandbox=sandbox, root_spec=config.root)
     try:
         outcome = run.execute(context_metadata(context), context)
