@@ -17,6 +17,7 @@ import streamlit as st
 from rlm_eval.results import compare, disagreements, pareto, summarise, to_csv, to_json
 from webui.eval_job import EvalPage
 from webui.review import draw_stored_run, when
+from webui.safe_text import safe_markdown
 from webui.trace import format_cost, format_seconds
 
 POLL_S = 0.5
@@ -45,7 +46,7 @@ def progress(page: EvalPage) -> None:
                 job.stop.set()
             return
         if job.error:
-            st.error(f"The evaluation stopped: {job.error}", icon=":material/error:")
+            st.error(safe_markdown(f"The evaluation stopped: {job.error}"), icon=":material/error:")
         else:
             st.caption(f"Evaluation {job.eval_id}: {job.status}.")
         if st.session_state.get("ev-ended") != job.eval_id:
@@ -80,7 +81,7 @@ def results(page: EvalPage, db: Any, prefs: Any) -> None:
     info = db.evals.get(page.shown_id) if page.shown_id else None
     if info is None:
         return
-    st.subheader(f"{info.name} · {info.status}")
+    st.subheader(safe_markdown(f"{info.name} · {info.status}"))
     st.caption(
         f"{info.id} · {len(info.cells)} of {info.total_cells} cells · "
         f"{format_seconds(info.elapsed_s)}"
@@ -139,7 +140,8 @@ def _summary_row(s: Any) -> dict[str, Any]:
 def _chart(summaries: list[Any]) -> None:
     unknown = [s.name for s in summaries if s.cost_usd is None]
     if unknown:
-        st.caption(f"Not on the chart (a price is unknown): {', '.join(unknown)}")
+        names = safe_markdown(", ".join(unknown))
+        st.caption(f"Not on the chart (a price is unknown): {names}")
     points = [(s.name, s.cost_usd, s.accuracy) for s in summaries if s.cost_usd is not None]
     if not points:
         return

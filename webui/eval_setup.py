@@ -17,6 +17,7 @@ from rlm_eval.suite import DEFAULT_QUESTIONS, KINDS, MAX_SIZE, MIN_SIZE
 from webui.compare_flow import unique_labels
 from webui.config_form import budgets_picker, method_picker, model_picker
 from webui.eval_job import EvalPage, start_job
+from webui.safe_text import safe_markdown
 from webui.state import Settings, kept
 from webui.trace import plural
 
@@ -84,9 +85,10 @@ def _upload(page: EvalPage, db: Any) -> None:
     try:
         questions = parse_set(upload.getvalue().decode("utf-8"), upload.name)
     except (SetError, UnicodeDecodeError) as exc:
-        st.error(f"{upload.name}: {exc}", icon=":material/error:")
+        st.error(safe_markdown(f"{upload.name}: {exc}"), icon=":material/error:")
         return
-    if st.button(f"Save {upload.name} ({plural(len(questions), 'question')})", key="ev-save-up"):
+    label = safe_markdown(f"Save {upload.name} ({plural(len(questions), 'question')})")
+    if st.button(label, key="ev-save-up"):
         page.set_id = db.evals.save_set(Path(upload.name).stem, [q.to_json() for q in questions])
         st.toast("Set saved.", icon=":material/check:")
         st.rerun()
@@ -101,7 +103,8 @@ def _edit(db: Any, saved: Any) -> list[Question] | None:
         {k: json.dumps(q[k]) if k == "expected" else q.get(k) for k in COLUMNS}
         for q in saved.questions
     ]
-    with st.expander(f"Questions of {saved.name} (edit, export)", icon=":material/edit_note:"):
+    title = safe_markdown(f"Questions of {saved.name} (edit, export)")
+    with st.expander(title, icon=":material/edit_note:"):
         st.caption('`expected` is JSON: "text", a number, or a list such as ["a", "b"].')
         edited = st.data_editor(
             rows,
@@ -120,7 +123,7 @@ def _edit(db: Any, saved: Any) -> list[Question] | None:
             try:
                 questions = _from_rows(edited)
             except SetError as exc:
-                st.error(f"Not saved: {exc}", icon=":material/error:")
+                st.error(safe_markdown(f"Not saved: {exc}"), icon=":material/error:")
             else:
                 db.evals.update_set(saved.id, saved.name, [q.to_json() for q in questions])
                 st.toast("Set saved.", icon=":material/check:")
@@ -274,7 +277,7 @@ def start(
             check(config)
         judge = judge_spec(judge_text.strip() or None, credentials)
     except ConfigError as exc:
-        st.error(str(exc), icon=":material/error:")
+        st.error(safe_markdown(str(exc)), icon=":material/error:")
         return
     if judge is None and any(q.grader == "judge" for q in questions):
         st.error(
