@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from rlm_cli import sources as cli_sources
+from rlm_cli.terminal import for_terminal, json_for_terminal
 from rlm_engine.errors import RLMError
 
 
@@ -88,7 +89,7 @@ def _list(args: argparse.Namespace) -> int:
         if args.json:
             print(json.dumps([asdict(run) for run in runs], indent=2))
         else:
-            print(format_run_list(runs))
+            print(for_terminal(format_run_list(runs)))
         return 0
 
     return _with_db(args, action)
@@ -124,7 +125,8 @@ def _show(args: argparse.Namespace) -> int:
             sources = db.run_sources(args.run_id)
             print(json.dumps({"run": summary, "events": events, "sources": sources}, indent=2))
         else:
-            print(format_trace(run, events, db.run_sources(args.run_id)))
+            sources = db.run_sources(args.run_id)
+            print(for_terminal(format_trace(run, events, sources)))  # no escapes obeyed
         return 0
 
     return _with_db(args, action)
@@ -137,7 +139,7 @@ def _export(args: argparse.Namespace) -> int:
             return _fail(f"no run {args.run_id!r} in {db.url}; see `rlm runs list`.")
         text = json.dumps(data, indent=2, ensure_ascii=False) + "\n"
         if args.output is None:
-            sys.stdout.write(text)
+            sys.stdout.write(json_for_terminal(text))
             return 0
         try:
             args.output.write_text(text, encoding="utf-8")
