@@ -173,3 +173,13 @@ def _sentence_stop(text: str, hi: int, ceil: int) -> int:
 
 def _overlaps(a: Passage, b: Passage) -> bool:
     return a.document_index == b.document_index and a.start < b.end and b.start < a.end
+
+
+def part_spans(answer: str, text: str) -> list[tuple[int, int]]:
+    """Where the answer's distinctive parts occur in `text` (to highlight them)."""
+    spans = [
+        (m.start(), m.end())
+        for part in distinctive_parts(answer)
+        for m in _pattern(part.text).finditer(text)
+    ]
+    return sorted(set(spans))
