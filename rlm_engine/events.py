@@ -132,6 +132,7 @@ class FinalAnswer(Event):
     type: ClassVar[str] = "final_answer"
     answer: str
     source: Literal["code", "text", "forced"]
+    unsupported: bool = False  # accepted although it appears in no REPL output the model saw
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -148,6 +149,7 @@ class RunFinished(Event):
     output_tokens: int
     cost_usd: float | None  # None if any call had an unknown price
     elapsed_s: float
+    unsupported: bool = False  # the answer rests on no REPL output the model saw
 
 
 EVENT_TYPES: dict[str, type[Event]] = {
