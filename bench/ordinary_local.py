@@ -5,7 +5,8 @@ a lookup, a count, a total, a maximum, a list, over agreements and invoices spre
 documents. Methods, both on the local model (default Qwen2.5-Coder-1.5B, temperature 0):
 
 - rlm:    `rlm_engine.run` with the documents as `context` (a list, one entry per document);
-- direct: one call with the documents in the prompt, cut to what fits the model's window.
+- direct: the engine's direct reading (`method="direct"`): one call with the documents in the
+  prompt, cut to what fits the model's window.
 
 Prints a Markdown table per size and per kind (right, median seconds), and writes every answer
 with the RLM's whole trajectory to a JSON file (`--out`), so failures can be read.
@@ -26,12 +27,10 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from ordinary_suite import KINDS, build  # noqa: E402
+from ordinary_suite import KINDS, build
 
-from rlm_engine import Budgets, Credentials, ModelSpec, RunConfig, run  # noqa: E402
-from rlm_engine.errors import ProviderError  # noqa: E402
-from rlm_engine.events import Event  # noqa: E402
-from rlm_engine.providers import make_provider  # noqa: E402
+from rlm_engine import Budgets, Credentials, ModelSpec, RunConfig, run
+from rlm_engine.events import Event
 
 
 def ask_rlm(
@@ -71,26 +70,21 @@ def ask_rlm(
     }
 
 
-def ask_direct(spec: ModelSpec, docs: list[str], question: str, window: int) -> dict[str, Any]:
-    """The documents first (so that their prefix is cached across questions), cut to fit."""
-    provider = make_provider(spec, Credentials())
-    corpus = "\n\n".join(f"--- document {i} ---\n{doc}" for i, doc in enumerate(docs))
-    chars = min(len(corpus), window)
-    while True:
-        prompt = f"Documents:\n{corpus[:chars]}\n\nQuestion: {question}\nAnswer briefly."
-        try:
-            reply = provider.complete([{"role": "user", "content": prompt}], max_tokens=96)
-            break
-        except ProviderError as exc:
-            if "does not fit" not in str(exc) or chars < 1000:
-                raise
-            chars = int(chars * 0.85)
+def ask_direct(spec: ModelSpec, docs: list[str], question: str, max_time_s: float) -> dict:
+    """The engine's direct reading (`method="direct"`): the documents in one prompt, cut to the
+    model's window."""
+    config = RunConfig(
+        root=spec,
+        budgets=Budgets(max_time_s=max_time_s),
+        request_timeout_s=max_time_s,
+        method="direct",  # type: ignore[call-arg]  (the router: not in the baseline engine)
+    )
+    result = run(question, docs, config, credentials=Credentials())
     return {
-        "answer": reply.text,
-        "status": "completed",
-        "chars_given": chars,
-        "input_tokens": reply.usage.input_tokens,
-        "output_tokens": reply.usage.output_tokens,
+        "answer": result.answer or result.error or "",
+        "status": result.status,
+        "input_tokens": result.input_tokens,
+        "output_tokens": result.output_tokens,
     }
 
 
@@ -103,7 +97,6 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--label", default="", help="a name for this configuration")
     parser.add_argument("--config", default="{}", help="extra RunConfig fields, JSON")
-    parser.add_argument("--window-chars", type=int, default=48_000, help="direct: first cut")
     parser.add_argument("--max-time", type=float, default=240.0, help="RLM: seconds/question")
     parser.add_argument("--out", type=Path, default=Path(tempfile.gettempdir()) / "ordinary.json")
     args = parser.parse_args()
@@ -119,7 +112,7 @@ def main() -> None:
                 if method == "rlm":
                     outcome = ask_rlm(spec, docs, q.text, args.max_time, extra)
                 else:
-                    outcome = ask_direct(spec, docs, q.text, args.window_chars)
+                    outcome = ask_direct(spec, docs, q.text, args.max_time)
                 record = {
                     "label": args.label,
                     "size": size,

@@ -66,8 +66,8 @@ def agreement(rng: random.Random, provider: str, number: int) -> tuple[str, dict
     money = _money(value, rng.randrange(3))
     if style == 0:
         text = (
-            f"SERVICE AGREEMENT No. SA-{number}\n\nBetween {provider} (the \"Provider\") and "
-            f"{client} (the \"Client\").\n\nEffective date: {_date_text(year - 3, month, day, 0)}\n"
+            f'SERVICE AGREEMENT No. SA-{number}\n\nBetween {provider} (the "Provider") and '
+            f'{client} (the "Client").\n\nEffective date: {_date_text(year - 3, month, day, 0)}\n'
             f"Renewal date: {renew}\nAnnual contract value: {money}\nNotice period: "
             f"{rng.choice([30, 60, 90])} days\n\n1. SCOPE. The Provider shall deliver the "
             "services described in Schedule A.\n2. TERM. This AGREEMENT renews automatically on "
@@ -197,7 +197,8 @@ def questions(rng: random.Random, agreements: list[dict], invoices: list[dict]) 
     out.append(Question("max", rng.choice(["Which provider has the highest yearly value?",
                         "Which service provider's agreement is worth the most per year?"]),
                         best["provider"], names=[best["provider"]],
-                        not_names=[x["provider"] for x in agreements if x is not best]))  # fmt: skip
+                        not_names=[x["provider"] for x in agreements
+                                   if x is not best]))  # fmt: skip
     top = max(invoices, key=lambda x: x["amount"])
     out.append(Question("max", "Which invoice has the largest total? Give its number.",
                         top["number"], names=[top["number"]]))  # fmt: skip
@@ -205,12 +206,14 @@ def questions(rng: random.Random, agreements: list[dict], invoices: list[dict]) 
     listed = [x["provider"] for x in agreements if x["year"] == year]
     out.append(Question("list", f"Which contracts renew in {year}? List the providers.",
                         ", ".join(listed), names=listed,
-                        not_names=[x["provider"] for x in agreements if x["year"] != year]))  # fmt: skip
+                        not_names=[x["provider"] for x in agreements
+                                   if x["year"] != year]))  # fmt: skip
     vendor = rng.choice(sorted({x["vendor"] for x in invoices}))
     nums = [x["number"] for x in invoices if x["vendor"] == vendor]
     out.append(Question("list", f"List the invoice numbers of the invoices from {vendor}.",
                         ", ".join(nums), names=nums,
-                        not_names=[x["number"] for x in invoices if x["vendor"] != vendor]))  # fmt: skip
+                        not_names=[x["number"] for x in invoices
+                                   if x["vendor"] != vendor]))  # fmt: skip
     return out
 
 
@@ -237,5 +240,7 @@ def grade(q: Question, answer: str) -> bool:
     if any(name.lower() in low for name in q.not_names):
         return False
     if q.numbers:
-        return any(abs(n - q.numbers[0]) <= 0.005 * max(1.0, q.numbers[0]) for n in numbers_in(answer))
+        return any(
+            abs(n - q.numbers[0]) <= 0.005 * max(1.0, q.numbers[0]) for n in numbers_in(answer)
+        )
     return True

@@ -12,6 +12,9 @@ from typing import Any, Literal
 
 ProviderName = Literal["openai", "anthropic", "local"]
 PromptVariant = Literal["auto", "default", "small"]
+Method = Literal["auto", "rlm", "direct"]
+"""How a question is answered: the RLM; the root model reading the corpus itself (`direct`); or
+`auto`, direct when the corpus fits the root model's window (rlm_engine.router decides)."""
 
 
 @dataclass(frozen=True)
@@ -83,6 +86,14 @@ class RunConfig:
     # the first message shows this many characters of the first document (None: the prompt
     # variant's default, see prompts.peek_chars; 0: none, the root sees only metadata)
     first_peek_chars: int | None = None
+    method: Method = "rlm"
+    # the root model's context window in tokens (None: known from the price table or the local
+    # server's window; unknown otherwise, and auto then never reads directly)
+    window_tokens: int | None = None
+    # auto reads directly up to this many corpus tokens (None: the window minus the margin)
+    direct_threshold_tokens: int | None = None
+    # tokens of the window kept for the instructions, the question and the answer
+    answer_margin_tokens: int = 2_048
 
     @property
     def sub_model(self) -> ModelSpec:

@@ -7,9 +7,10 @@ Every event carries `run_id` (the top-level run) and `depth` (0 for the root RLM
 started by `rlm_query`, ...). Events of a child RLM also carry `parent_call_id`: the id of the
 `rlm_query` sub-call that started it. Times are UNIX seconds (`time.time()`).
 
-Order within one run: RunStarted, then per iteration RootResponse followed by one CodeExecuted per
-code block (with the sub-calls made by that block between SubCallStarted/SubCallFinished pairs),
-Notice events wherever the model must be told something, FinalAnswer, and RunFinished last.
+Order within one run: RunStarted, MethodChosen (depth 0), then per iteration RootResponse followed
+by one CodeExecuted per code block (with the sub-calls made by that block between
+SubCallStarted/SubCallFinished pairs), Notice events wherever the model must be told something,
+FinalAnswer, and RunFinished last.
 """
 
 from __future__ import annotations
@@ -64,6 +65,20 @@ class RunStarted(Event):
     question: str
     config: dict[str, Any]
     context_meta: dict[str, Any]  # type, total_chars, n_documents, document lengths
+
+
+@dataclass(frozen=True, kw_only=True)
+class MethodChosen(Event):
+    """How the run answers (rlm_engine.router): the RLM, or the root model reading the corpus
+    itself, and why (`reason` is shown as is: "read directly: 5,100 tokens fit ...")."""
+
+    type: ClassVar[str] = "method_chosen"
+    method: Literal["rlm", "direct"]
+    requested: Literal["auto", "rlm", "direct"]
+    reason: str
+    corpus_tokens: int  # estimated
+    window_tokens: int | None  # the root model's window; None: unknown
+    cut: bool = False  # direct, but the corpus was cut to fit the window
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -131,7 +146,7 @@ class Notice(Event):
 class FinalAnswer(Event):
     type: ClassVar[str] = "final_answer"
     answer: str
-    source: Literal["code", "text", "forced"]
+    source: Literal["code", "text", "forced", "direct"]
     unsupported: bool = False  # accepted although it appears in no REPL output the model saw
 
 
@@ -150,12 +165,14 @@ class RunFinished(Event):
     cost_usd: float | None  # None if any call had an unknown price
     elapsed_s: float
     unsupported: bool = False  # the answer rests on no REPL output the model saw
+    method: Literal["rlm", "direct"] = "rlm"  # how the answer was found
 
 
 EVENT_TYPES: dict[str, type[Event]] = {
     cls.type: cls
     for cls in (
         RunStarted,
+        MethodChosen,
         RootResponse,
         CodeExecuted,
         SubCallStarted,

@@ -15,8 +15,16 @@ from rlm_engine.sandbox import Sandbox
 class Session:
     """Owns the sandbox subprocess of one corpus. Close it (or use `with`) to stop the worker."""
 
-    def __init__(self, context: Context, credentials: Credentials | None = None) -> None:
+    def __init__(
+        self,
+        context: Context,
+        credentials: Credentials | None = None,
+        *,
+        hidden_paths: tuple[str, ...] = (),
+    ) -> None:
+        """`hidden_paths`: host directories the sandbox hides from model code (see Sandbox)."""
         self.context = context
+        self.hidden_paths = tuple(hidden_paths)
         self.credentials = credentials or Credentials.from_env()
         self._sandbox: Sandbox | None = None
         self._lock = threading.Lock()  # one run at a time per sandbox
@@ -50,12 +58,20 @@ class Session:
                 exec_timeout_s=config.exec_timeout_s,
                 output_limit_chars=config.output_limit_chars,
                 max_concurrency=config.max_concurrency,
+                hidden_paths=self.hidden_paths,
             )
             sandbox.load_context(self.context)
             self._sandbox = sandbox
         # A follow-up question may come with other settings: the output limit is per run.
         self._sandbox.output_limit_chars = config.output_limit_chars
         return self._sandbox
+
+    def variables(self) -> dict[str, str]:
+        """The REPL's variables as name -> repr; empty before the first run."""
+        if self._sandbox is None:
+            return {}
+        with self._lock:
+            return self._sandbox.var_reprs()
 
     def close(self) -> None:
         if self._sandbox is not None:
@@ -78,7 +94,8 @@ def run(
     on_event: EventCallback | None = None,
     cancel: threading.Event | None = None,
     run_id: str | None = None,
+    hidden_paths: tuple[str, ...] = (),
 ) -> RunResult:
     """One question, one fresh sandbox, closed afterwards."""
-    with Session(context, credentials) as session:
+    with Session(context, credentials, hidden_paths=hidden_paths) as session:
         return session.run(question, config, on_event=on_event, cancel=cancel, run_id=run_id)

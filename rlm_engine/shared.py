@@ -16,7 +16,8 @@ from rlm_engine.config import Credentials, ModelSpec, RunConfig
 from rlm_engine.errors import Cancelled
 from rlm_engine.events import Event, RunFinished, Usage
 from rlm_engine.limits import BudgetTracker
-from rlm_engine.providers import Provider, make_provider
+from rlm_engine.providers import Completion, Message, Provider, make_provider
+from rlm_engine.text import valid_text
 
 log = logging.getLogger(__name__)
 
@@ -96,11 +97,13 @@ class RunShared:
     def provider(self, spec: ModelSpec) -> Provider:
         with self._providers_lock:
             if spec not in self._providers:
-                self._providers[spec] = make_provider(
-                    spec,
-                    self.credentials,
-                    timeout_s=self.config.request_timeout_s,
-                    max_retries=self.config.max_retries,
+                self._providers[spec] = ValidText(
+                    make_provider(
+                        spec,
+                        self.credentials,
+                        timeout_s=self.config.request_timeout_s,
+                        max_retries=self.config.max_retries,
+                    )
                 )
             return self._providers[spec]
 
@@ -142,3 +145,30 @@ class RunShared:
     def close(self) -> None:
         for provider in self._providers.values():
             provider.close()
+
+
+class ValidText(Provider):
+    """A provider whose requests and replies hold valid text only: model code can print lone
+    surrogates (valid JSON, invalid UTF-8), which would fail the request body's encoding."""
+
+    def __init__(self, inner: Provider) -> None:
+        self.inner = inner
+        self.name, self.model = inner.name, inner.model
+
+    def complete(
+        self,
+        messages: list[Message],
+        *,
+        stop: list[str] | None = None,
+        max_tokens: int | None = None,
+        temperature: float | None = None,
+    ) -> Completion:
+        sent: list[Message] = [
+            {"role": m["role"], "content": valid_text(m["content"])} for m in messages
+        ]
+        done = self.inner.complete(sent, stop=stop, max_tokens=max_tokens, temperature=temperature)
+        text = valid_text(done.text)
+        return done if text is done.text else Completion(text, done.usage, done.model)
+
+    def close(self) -> None:
+        self.inner.close()

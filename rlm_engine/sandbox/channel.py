@@ -15,6 +15,8 @@ import struct
 import threading
 from typing import Any
 
+from rlm_engine.text import valid_tree
+
 _HEADER = struct.Struct(">I")
 MAX_FRAME = 512 * 1024 * 1024  # a worker's frame above this is treated as hostile
 
@@ -69,7 +71,7 @@ class Connection:
                 msg = json.loads(body)
                 if not isinstance(msg, dict):
                     break
-                self.inbox.put(msg)
+                self.inbox.put(valid_tree(msg))  # lone surrogates (valid JSON) -> U+FFFD
         except (OSError, ValueError):
             pass
         self.inbox.put(None)

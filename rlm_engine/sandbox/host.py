@@ -49,7 +49,14 @@ _failed_modes: set[str] = set()  # modes that did not start here: not tried agai
 class _Worker:
     """One worker process and its channel; the output pipe is drained into a short tail."""
 
-    def __init__(self, plan: Plan, workdir: Path, memory_limit_mb: int, disk_limit_mb: int) -> None:
+    def __init__(
+        self,
+        plan: Plan,
+        workdir: Path,
+        memory_limit_mb: int,
+        disk_limit_mb: int,
+        hidden: tuple[str, ...] = (),
+    ) -> None:
         host_end, child_end = socket.socketpair()
         try:
             self.proc = launch.spawn(
@@ -58,6 +65,7 @@ class _Worker:
                 fd=child_end.fileno(),
                 memory_limit_mb=memory_limit_mb,
                 disk_limit_mb=disk_limit_mb,
+                hidden=hidden,
             )
         finally:
             child_end.close()
@@ -140,7 +148,12 @@ class Sandbox:
         max_concurrency: int = 8,
         workdir: Path | None = None,
         disk_limit_mb: int = 256,
+        hidden_paths: tuple[str, ...] = (),
     ) -> None:
+        """`hidden_paths`: host directories model code must not read (the data directory, the
+        database's, the models'): covered wherever there is a mount namespace. The engine does
+        not know where storage lives, so the composition roots (CLI, app) name them."""
+        self.hidden_paths = tuple(str(p) for p in hidden_paths)
         self.exec_timeout_s = exec_timeout_s
         self.output_limit_chars = output_limit_chars
         self.memory_limit_mb = memory_limit_mb
@@ -198,7 +211,9 @@ class Sandbox:
         failures = []
         for plan in candidates:
             workdir = self._ensure_workdir(plan)
-            worker = _Worker(plan, workdir, self.memory_limit_mb, self.disk_limit_mb)
+            worker = _Worker(
+                plan, workdir, self.memory_limit_mb, self.disk_limit_mb, self.hidden_paths
+            )
             ready = _next_message(worker, time.monotonic() + START_TIMEOUT_S)
             if isinstance(ready, dict) and ready.get("op") == "ready":
                 worker.located()
@@ -270,6 +285,12 @@ class Sandbox:
         with self._lock:
             self.start()
             return dict(self._request({"op": "show_vars"}, REQUEST_TIMEOUT_S).get("value") or {})
+
+    def var_reprs(self) -> dict[str, str]:
+        """The REPL's variables: name -> repr (cut to 500 characters)."""
+        with self._lock:
+            self.start()
+            return dict(self._request({"op": "var_reprs"}, REQUEST_TIMEOUT_S).get("value") or {})
 
     def execute(
         self,

@@ -256,6 +256,19 @@ def show_vars(state: State) -> dict[str, str]:
     }
 
 
+def var_reprs(state: State, limit: int = 500) -> dict[str, str]:
+    """The REPL's variables: name -> repr, each cut to `limit` characters (a repr that raises is
+    named as such, not fatal)."""
+    out = {}
+    for name in show_vars(state):
+        try:
+            text = repr(state.namespace[name])
+        except Exception as exc:
+            text = f"<repr failed: {type(exc).__name__}>"
+        out[name] = text if len(text) <= limit else text[:limit] + "..."
+    return out
+
+
 def format_error(exc: BaseException) -> tuple[str, str]:
     """A short traceback without the worker's own frames, and its last line."""
     only = traceback.format_exception_only(type(exc), exc)
@@ -342,6 +355,8 @@ def handle(state: State, msg: dict) -> dict:
         return {"op": "result", "value": _text(value) if has else None}
     if op == "show_vars":
         return {"op": "result", "value": show_vars(state)}
+    if op == "var_reprs":
+        return {"op": "result", "value": var_reprs(state)}
     return {"op": "result", "error": f"unknown op {op!r}"}
 
 
