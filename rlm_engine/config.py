@@ -94,6 +94,10 @@ class RunConfig:
     direct_threshold_tokens: int | None = None
     # tokens of the window kept for the instructions, the question and the answer
     answer_margin_tokens: int = 2_048
+    # the system prompt lists the REPL helpers (peek, find, ask_chunks, ...; in the REPL always)
+    helpers_in_prompt: bool = True
+    # the first message says which strategy suits the corpus's size (read, search, chunk)
+    strategy_hints: bool = True
 
     @property
     def sub_model(self) -> ModelSpec:

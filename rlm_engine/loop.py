@@ -226,15 +226,19 @@ class RLMRun:
         sub_spec = self.config.sub_model
         sub_budget = 20_000 if sub_spec.provider == "local" else 100_000
         existing = self.sandbox.show_vars() if self.depth == 0 else None
+        config = self.config
+        hint = None
+        if config.strategy_hints:
+            hint = prompts.strategy_hint(context_meta, sub_budget_chars=sub_budget)
+        system = prompts.system_prompt(
+            small=self.small, sub_budget_chars=sub_budget, helpers=config.helpers_in_prompt
+        )
         return [
-            {
-                "role": "system",
-                "content": prompts.system_prompt(small=self.small, sub_budget_chars=sub_budget),
-            },
+            {"role": "system", "content": system},
             {
                 "role": "user",
                 "content": prompts.first_user_message(
-                    self.question, context_meta, existing, self.peek()
+                    self.question, context_meta, existing, hint, self.peek()
                 ),
             },
         ]

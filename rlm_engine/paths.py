@@ -20,16 +20,18 @@ def _private_dir(path: Path) -> Path:
     return path
 
 
-def data_dir() -> Path:
-    """`RLM_DATA_DIR`, or the platform's user data directory. Created on first use, mode 0700."""
+def _data_dir_path() -> Path:
     configured = os.environ.get("RLM_DATA_DIR")
     if configured:
-        path = Path(configured).expanduser()
-    else:
-        import platformdirs
+        return Path(configured).expanduser()
+    import platformdirs
 
-        path = Path(platformdirs.user_data_dir("rlm-workbench", appauthor=False))
-    return _private_dir(path)
+    return Path(platformdirs.user_data_dir("rlm-workbench", appauthor=False))
+
+
+def data_dir() -> Path:
+    """`RLM_DATA_DIR`, or the platform's user data directory. Created on first use, mode 0700."""
+    return _private_dir(_data_dir_path())
 
 
 def default_db_url() -> str:
@@ -43,6 +45,21 @@ def models_dir() -> Path:
 
 def logs_dir() -> Path:
     return _private_dir(data_dir() / "logs")
+
+
+def known_private_dirs() -> tuple[str, ...]:
+    """What every sandbox hides even when its caller names nothing: the data directory, the
+    models directory and the directory of a `sqlite:///` RLM_DB_URL (none of them created)."""
+    dirs: list[Path] = []
+    try:
+        data = _data_dir_path()
+        dirs += [data, data / "models"]
+    except ImportError:  # a stdlib-only interpreter: the default lies in home, hidden anyway
+        pass
+    url = os.environ.get("RLM_DB_URL", "")
+    if url.startswith("sqlite:///") and len(url) > len("sqlite:///"):
+        dirs.append(Path(url[len("sqlite:///") :].split("?")[0]).expanduser().parent)
+    return tuple(dict.fromkeys(os.path.realpath(d) for d in dirs))
 
 
 def private_dirs(*extra: str | Path | None) -> tuple[str, ...]:

@@ -11,33 +11,12 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+
+from rlm_eval.questions import Question
 
 MIN_SIZE = 8_000
 MAX_SIZE = 4_000_000
 DEFAULT_QUESTIONS = 10
-
-
-@dataclass(frozen=True)
-class Question:
-    """One line of a set: what is asked, the expected answer, and how it is graded."""
-
-    id: str
-    question: str
-    expected: str | int | float | list[Any]
-    grader: str
-    tolerance: float | None = None
-
-    def to_json(self) -> dict[str, Any]:
-        line: dict[str, Any] = {
-            "id": self.id,
-            "question": self.question,
-            "expected": self.expected,
-            "grader": self.grader,
-        }
-        if self.tolerance is not None:
-            line["tolerance"] = self.tolerance
-        return line
 
 
 @dataclass

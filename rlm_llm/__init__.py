@@ -89,7 +89,9 @@ def register_commands(cli: click.Group) -> None:
         )
         recorder, close_recorder = _recorder(save, db, corpus)
         try:
-            outcome = run(question, corpus.context, config, on_event=recorder)
+            outcome = run(
+                question, corpus.context, config, on_event=recorder, hidden_paths=_hidden(db)
+            )
         finally:
             close_recorder()
         if not no_log and _logs_on():
@@ -105,6 +107,15 @@ def register_commands(cli: click.Group) -> None:
 
 def _logs_on() -> bool:
     return not (llm.user_dir() / "logs-off").exists()
+
+
+def _hidden(db_url: str | None) -> tuple[str, ...]:
+    """The directories the sandbox hides from model code: RLM Workbench's data and models
+    directories and the SQLite file's directory of --db (every saved run lives there)."""
+    from rlm_engine.paths import private_dirs
+    from storage import sqlite_dir
+
+    return private_dirs(db_url and sqlite_dir(db_url))
 
 
 def _recorder(save: bool, db_url: str | None, corpus: Any) -> tuple[Any, Any]:

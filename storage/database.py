@@ -28,6 +28,7 @@ from storage.engine import (
     sqlite_path,
 )
 from storage.errors import DatabaseLocked, DatabaseReadOnly, StorageError
+from storage.evals import EvalStore
 from storage.models import Comparison, Run
 from storage.recorder import Recorder
 from storage.records import ComparisonInfo, CorpusInfo, ModelTotals, RunDetail, RunSummary
@@ -113,6 +114,11 @@ class Database:
         """Events the recorders hold in memory (the database could not take them yet) or
         refused: non-zero means a saved run is, for now, incomplete."""
         return sum(recorder.pending + recorder.dropped for recorder in list(self._recorders))
+
+    @property
+    def evals(self) -> EvalStore:
+        """Question sets and evaluations (storage.evals)."""
+        return EvalStore(self)
 
     @property
     def unsaved_reason(self) -> str:

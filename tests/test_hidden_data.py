@@ -231,3 +231,24 @@ def test_proc_cmdline_shows_no_jail_configuration(outside: Path) -> None:
     assert "jail.py" in out or "worker.py" in out, out  # the probe did read a command line
     for leak in (workdir, str(outside), '"uid"', "rlimits", "hide"):
         assert leak not in out, (leak, out)
+
+
+def test_a_sandbox_hides_the_data_dir_even_when_not_told(
+    outside: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A composition root that names nothing (a library user, a new front end) still gets the
+    data directory and a sqlite:/// RLM_DB_URL's directory hidden: the engine knows those."""
+    data, other = outside / "data", outside / "other"
+    for folder in (data, other):
+        folder.mkdir(mode=0o755)
+        (folder / "runs.db").write_text(SECRET)
+        (folder / "runs.db").chmod(0o644)
+    monkeypatch.setenv("RLM_DATA_DIR", str(data))
+    monkeypatch.setenv("RLM_DB_URL", f"sqlite:///{other}/runs.db")
+    paths = [str(data / "runs.db"), str(other / "runs.db")]
+    with Sandbox(exec_timeout_s=30) as box:
+        out = box.execute(READ_FILES.format(paths=paths, secret=SECRET), Recorder()).output
+        assert box.isolation is not None
+        if not box.isolation.walled_fs:
+            pytest.skip("no mount namespace here: covered by permissions (see the uid test)")
+    assert out.count("FileNotFoundError") == 2, out

@@ -30,6 +30,7 @@ from rlm_engine.errors import SandboxError
 from rlm_engine.sandbox import launch, reaper
 from rlm_engine.sandbox.calls import Execution
 from rlm_engine.sandbox.channel import Connection
+from rlm_engine.sandbox.frames import FrameError
 from rlm_engine.sandbox.launch import Isolation, Plan
 from rlm_engine.sandbox.types import ExecResult, SandboxHandler, StopSignal
 
@@ -344,6 +345,10 @@ class Sandbox:
                 else:
                     notes.append(f"[{error}; the REPL worker was restarted: {self._lost()}]")
                     reply = None
+            elif isinstance(reply, FrameError):  # model code wrote to the channel, or a bug
+                error = f"SandboxError: the REPL worker sent a malformed message ({reply})"
+                notes.append(f"[{error}; it was restarted: {self._lost()}]")
+                reply = None
             elif reply is _DEAD:
                 with contextlib.suppress(subprocess.TimeoutExpired):
                     worker.proc.wait(timeout=2)  # let its exit status land
@@ -419,7 +424,10 @@ class Sandbox:
         reply = self._wait(worker, time.monotonic() + timeout, None) if sent else _DEAD
         if isinstance(reply, dict) and not reply.get("error"):
             return reply
-        why = reply.get("error") if isinstance(reply, dict) else worker.describe_exit()
+        if isinstance(reply, dict):
+            why = reply.get("error")
+        else:
+            why = str(reply) if isinstance(reply, FrameError) else worker.describe_exit()
         worker.kill()
         raise SandboxError(f"The REPL worker failed to answer {msg['op']!r} ({why}); run it again.")
 

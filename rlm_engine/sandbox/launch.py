@@ -33,9 +33,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from rlm_engine.errors import SandboxError
+from rlm_engine.paths import known_private_dirs
 
 HERE = Path(__file__).resolve().parent
 WORKER = HERE / "worker.py"
+REPL_HELPERS = HERE / "repl_helpers.py"  # loaded by the worker: bound into the jail beside it
 JAIL = HERE / "jail.py"
 NS_FLAGS = ["--net", "--pid", "--mount", "--ipc", "--uts", "--fork", "--kill-child", "--mount-proc"]
 FILE_SIZE_LIMIT = 64 * 1024 * 1024
@@ -210,11 +212,14 @@ def config(
         "readonly": plan.init,
         "workdir_tmpfs": workdir_tmpfs(plan, disk_limit_mb),
         "subreaper": not plan.init,  # no PID 1 of our own: orphans must stay the worker's
-        "hide": [*hidden_dirs(), *(os.path.realpath(h) for h in hidden)] if plan.init else [],
+        "hide": [*hidden_dirs(), *known_private_dirs(), *map(os.path.realpath, hidden)]
+        if plan.init
+        else [],
         "expose": [
             os.path.realpath(sysconfig.get_config_var("prefix") or sys.base_prefix),
             python,
             str(WORKER),
+            str(REPL_HELPERS),
             str(workdir),
         ],
     }

@@ -34,7 +34,9 @@ import traceback
 
 _HEADER = struct.Struct(">I")
 _THIS_FILE = os.path.abspath(__file__)
-_HELPERS = ("llm_query", "llm_query_batched", "rlm_query", "FINAL", "FINAL_VAR", "SHOW_VARS")
+_HELPERS = {"llm_query", "llm_query_batched", "rlm_query", "FINAL", "FINAL_VAR", "SHOW_VARS"}
+_HELPERS_FILE = os.path.join(os.path.dirname(_THIS_FILE), "repl_helpers.py")
+_OWN_FILES = {_THIS_FILE, _HELPERS_FILE}  # frames left out of the model's tracebacks
 
 
 class Channel:
@@ -246,6 +248,20 @@ def install_helpers(state: State) -> None:
 
     for fn in (llm_query, llm_query_batched, rlm_query, FINAL, FINAL_VAR, SHOW_VARS):
         ns[fn.__name__] = fn
+    load_repl_helpers(ns, llm_query, llm_query_batched)
+
+
+def load_repl_helpers(ns: dict, llm_query: object, llm_query_batched: object) -> None:
+    """peek, find, ask_chunks & co. from repl_helpers.py (stdlib-only too), loaded by path:
+    `python -I` keeps this directory off sys.path."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("rlm_repl_helpers", _HELPERS_FILE)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    module.install(ns, llm_query, llm_query_batched)
+    _HELPERS.update(module.NAMES)
 
 
 def show_vars(state: State) -> dict[str, str]:
@@ -272,7 +288,7 @@ def var_reprs(state: State, limit: int = 500) -> dict[str, str]:
 def format_error(exc: BaseException) -> tuple[str, str]:
     """A short traceback without the worker's own frames, and its last line."""
     only = traceback.format_exception_only(type(exc), exc)
-    frames = [f for f in traceback.extract_tb(exc.__traceback__) if f.filename != _THIS_FILE]
+    frames = [f for f in traceback.extract_tb(exc.__traceback__) if f.filename not in _OWN_FILES]
     text = "".join(only)
     if frames and not isinstance(exc, SyntaxError):
         stack = "".join(traceback.StackSummary.from_list(frames).format())
