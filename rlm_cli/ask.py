@@ -300,12 +300,20 @@ def _print_result(result: dict[str, Any], *, as_json: bool) -> None:
         out = {k: result[k] for k in _JSON_KEYS}
         if result["status"] not in ("completed", "limit"):
             out["error"] = result["error"]
+        if result.get("unsupported"):  # an extension, present only when true (like "error")
+            out["unsupported"] = True
         print(json.dumps(out, ensure_ascii=False))
     elif result["status"] in ("completed", "limit"):
+        if result.get("unsupported"):
+            print(f"warning: {UNSUPPORTED_WARNING}", file=sys.stderr)
         print(result["answer"])
     else:
         print(f"error: {result['error']}", file=sys.stderr)
 
+
+UNSUPPORTED_WARNING = (
+    "the answer appears in no REPL output the model saw: it is unsupported (check it)"
+)
 
 _JSON_KEYS = (
     "run_id",

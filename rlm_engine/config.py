@@ -47,6 +47,23 @@ class Budgets:
 
 
 @dataclass(frozen=True)
+class GuardConfig:
+    """Guards against a model answering from nothing or repeating itself (rlm_engine.guards).
+
+    `None` means the prompt variant's default: on for the small-model variant, off otherwise.
+    """
+
+    # a FINAL that appears in no REPL output the model saw is refused, then accepted as unsupported
+    require_evidence: bool | None = None
+    # how many such answers are refused before one is accepted (and marked unsupported)
+    evidence_refusals: int = 2
+    # the same code with the same output, or the same sub-call prompt, is pointed out to the model
+    note_repeats: bool = True
+    # an llm_query whose prompt is the question and holds no text from `context` is refused
+    refuse_question_only: bool = True
+
+
+@dataclass(frozen=True)
 class RunConfig:
     """What a run needs besides the question, the context and the keys."""
 
@@ -65,6 +82,10 @@ class RunConfig:
     # prompt variant's default, see prompts.history_limit_chars)
     max_history_chars: int | None = None
     max_retries: int = 3
+    guards: GuardConfig = field(default_factory=GuardConfig)
+    # the first message shows this many characters of the first document (None: the prompt
+    # variant's default, see prompts.peek_chars; 0: none, the root sees only metadata)
+    first_peek_chars: int | None = None
     method: Method = "rlm"
     # the root model's context window in tokens (None: known from the price table or the local
     # server's window; unknown otherwise, and auto then never reads directly)
@@ -93,6 +114,10 @@ class RunConfig:
         if data.get("sub"):
             data["sub"] = ModelSpec(**data["sub"])
         data["budgets"] = Budgets(**data.get("budgets", {}))
+        guards = data.get("guards") or {}
+        data["guards"] = GuardConfig(
+            **{k: v for k, v in guards.items() if k in GuardConfig.__dataclass_fields__}
+        )
         data["price_overrides"] = {
             k: tuple(v) for k, v in (data.get("price_overrides") or {}).items()
         }

@@ -147,6 +147,7 @@ class FinalAnswer(Event):
     type: ClassVar[str] = "final_answer"
     answer: str
     source: Literal["code", "text", "forced", "direct"]
+    unsupported: bool = False  # accepted although it appears in no REPL output the model saw
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -163,6 +164,7 @@ class RunFinished(Event):
     output_tokens: int
     cost_usd: float | None  # None if any call had an unknown price
     elapsed_s: float
+    unsupported: bool = False  # the answer rests on no REPL output the model saw
     method: Literal["rlm", "direct"] = "rlm"  # how the answer was found
 
 

@@ -39,6 +39,7 @@ from rlm_engine.events import (
     RunStatus,
     Usage,
 )
+from rlm_engine.guards import RunGuards
 from rlm_engine.limits import Spend
 from rlm_engine.parsing import bare_code, find_code_blocks, find_final, without_final
 from rlm_engine.providers import Message
@@ -66,6 +67,7 @@ class RunResult:
     output_tokens: int
     cost_usd: float | None
     elapsed_s: float
+    unsupported: bool = False  # the answer appears in no REPL output the model saw
     method: str = "rlm"  # "direct": the root model read the corpus itself
 
     def to_dict(self) -> dict[str, Any]:
@@ -77,6 +79,7 @@ class _Outcome:
     status: RunStatus
     answer: str | None = None
     error: str | None = None
+    unsupported: bool = False
 
 
 class RLMRun:
@@ -109,6 +112,7 @@ class RLMRun:
         self.read_context = False
         self.history_elided = False
         self.spend = Spend()  # this RLM's calls and its children's: an rlm_query call's usage
+        self.guards = RunGuards(self.config.guards, question, small=self.small)
         self.method = "rlm"  # how the answer was found: "direct" once a direct read answered
         self.repl_calls = ReplCalls(self)
 
@@ -196,7 +200,7 @@ class RLMRun:
             messages.append({"role": "assistant", "content": reply})
             answer, follow_up = self.handle_reply(reply)
             if answer is not None:
-                return _Outcome("completed", answer=answer)
+                return _Outcome("completed", answer=answer, unsupported=self.guards.unsupported)
             messages.append({"role": "user", "content": follow_up})
 
     def fit_history(self, messages: list[Message]) -> None:
@@ -233,9 +237,20 @@ class RLMRun:
             {"role": "system", "content": system},
             {
                 "role": "user",
-                "content": prompts.first_user_message(self.question, context_meta, existing, hint),
+                "content": prompts.first_user_message(
+                    self.question, context_meta, existing, hint, self.peek()
+                ),
             },
         ]
+
+    def peek(self) -> str | None:
+        """The start of the first document, when the configuration shows one."""
+        chars = prompts.peek_chars(self.config.first_peek_chars)
+        context = self.sandbox.context
+        if not chars or not context:
+            return None
+        first = context if isinstance(context, str) else context[0]
+        return first[:chars]
 
     def budget_reason(self) -> str | None:
         limit = self.config.budgets.max_iterations
@@ -302,30 +317,40 @@ class RLMRun:
             return self.resolve_final_line(final_line.kind, final_line.value)
 
         outputs: list[str] = []
+        notes: list[str] = []
         for index, code in enumerate(blocks):
             result = self.run_block(index, code)
             if result is None:  # the time budget is used up: the loop forces an answer next
                 break
             outputs.append(result.output)
+            notes += self.noticed(self.guards.after_block(code, result.output, self.iteration))
             if result.final is not None:
-                self.finish(result.final, "code")
-                return result.final, ""
+                refusal = self.guards.judge_final(result.final)
+                if refusal is None:
+                    self.finish(result.final, "code")
+                    return result.final, ""
+                self.notice(refusal)
+                notes.append(refusal)
+                final_line = None  # this reply's answer was refused: a FINAL line too
+                break
             self.halt.check()
-
-        notes: list[str] = []
+        notes += self.noticed(self.guards.prompt_notes())
         if self.small and not self.read_context:
             # Small models ask the helper the question itself, which never sees the corpus.
             self.read_context = any("context" in code for code in blocks)
             if not self.read_context:
                 notes.append(prompts.CONTEXT_NOT_READ)
         if final_line is not None and final_line.kind == "FINAL_VAR":
-            answer, note = self.resolve_final_line("FINAL_VAR", final_line.value)
+            # resolved after the code ran, whose output the model has not seen: not `seen_var`
+            answer, note = self.resolve_final_line("FINAL_VAR", final_line.value, seen_var=False)
             if answer is not None:
                 return answer, ""
             notes.append(note)
         elif final_line is not None:
             self.notice(prompts.FINAL_WITH_CODE_DISCARDED)
             notes.append(prompts.FINAL_WITH_CODE_DISCARDED)
+        for code, output in zip(blocks, outputs, strict=False):
+            self.guards.shown(code, prompts.shown_output(output, small=self.small))
         return None, prompts.repl_results_message(
             outputs, notes, small=self.small, context_read=self.read_context
         )
@@ -354,17 +379,22 @@ class RLMRun:
         )
         return result
 
-    def resolve_final_line(self, kind: str, value: str) -> tuple[str | None, str]:
-        if kind == "FINAL":
-            self.finish(value, "text")
-            return value, ""
-        resolved = self.sandbox.get_var(value)
-        if resolved is None:
+    def resolve_final_line(
+        self, kind: str, value: str, *, seen_var: bool = True
+    ) -> tuple[str | None, str]:
+        """The answer of a FINAL/FINAL_VAR line, or (None, the note that says why not)."""
+        answer = value if kind == "FINAL" else self.sandbox.get_var(value)
+        if answer is None:
             note = prompts.final_var_missing(value)
             self.notice(note)
             return None, note
-        self.finish(resolved, "text")
-        return resolved, ""
+        variable = value if kind == "FINAL_VAR" and seen_var else None
+        refusal = self.guards.judge_final(answer, variable)
+        if refusal is not None:
+            self.notice(refusal)
+            return None, refusal
+        self.finish(answer, "text")
+        return answer, ""
 
     def forced_answer(self, messages: list[Message], reason: str) -> _Outcome:
         """One last root call, allowed past the budget, asking for the best answer so far."""
@@ -374,8 +404,9 @@ class RLMRun:
         self.fit_history(messages)
         reply = self.root_call(messages, forced=True)
         answer = self.forced_answer_text(reply or "")
-        self.emit(FinalAnswer, answer=answer, source="forced")
-        return _Outcome("limit", answer=answer)
+        self.guards.judge_forced(answer)
+        self.emit(FinalAnswer, answer=answer, source="forced", unsupported=self.guards.unsupported)
+        return _Outcome("limit", answer=answer, unsupported=self.guards.unsupported)
 
     def forced_answer_text(self, reply: str) -> str:
         """The forced reply's answer: its FINAL line, the variable its FINAL_VAR names, or else
@@ -403,6 +434,7 @@ class RLMRun:
             output_tokens=tracker.output_tokens,
             cost_usd=tracker.total_cost_usd,
             elapsed_s=tracker.elapsed_s,
+            unsupported=outcome.unsupported,
             method=self.method,
         )
         fields = result.to_dict()
@@ -445,10 +477,16 @@ class RLMRun:
         return outcome
 
     def finish(self, answer: str, source: str) -> None:
-        self.emit(FinalAnswer, answer=answer, source=source)
+        self.emit(FinalAnswer, answer=answer, source=source, unsupported=self.guards.unsupported)
 
     def notice(self, message: str) -> None:
         self.emit(Notice, iteration=self.iteration, message=message)
+
+    def noticed(self, messages: list[str]) -> list[str]:
+        """Notices for what the model is about to be told (the trace shows which guard fired)."""
+        for message in messages:
+            self.notice(message)
+        return messages
 
 
 def cost_budget_unenforceable(limit: float, models: list[str]) -> str:

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from rlm_engine.config import ModelSpec
 from rlm_engine.errors import BudgetExceeded, RLMError
 from rlm_engine.events import SubCallFinished, SubCallStarted, Usage
+from rlm_engine.guards import QUESTION_ONLY_REFUSED
 from rlm_engine.shared import OutOfTime
 
 if TYPE_CHECKING:
@@ -84,6 +85,10 @@ class ReplCalls:
         return call_id
 
     def _sub_call(self, prompt: str) -> str:
+        run = self.run
+        if run.guards.refuses_prompt(prompt, run.question, run.sandbox.context):
+            run.notice(QUESTION_ONLY_REFUSED)
+            raise RLMError(QUESTION_ONLY_REFUSED)
         spec = self.shared.config.sub_model
         call_id = self._start_call("llm", spec, prompt)
         try:

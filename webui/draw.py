@@ -63,6 +63,12 @@ def draw_totals(totals: Totals) -> None:
     cols[4].metric("Time", format_seconds(totals.elapsed_s))
 
 
+UNSUPPORTED_ANSWER = (
+    "Unsupported: this answer appears in no REPL output the model saw (it was asked for evidence "
+    "and answered without it). Check it before you rely on it."
+)
+
+
 def draw_answer(trace: Trace, *, key: str, error: str | None = None) -> None:
     """The answer, prominently (in a container keyed `{key}-answer`); or why there is none."""
     error = trace.error or error
@@ -71,6 +77,8 @@ def draw_answer(trace: Trace, *, key: str, error: str | None = None) -> None:
             st.warning(
                 "A budget ended this run: the answer below was forced.", icon=":material/timer:"
             )
+        if trace.unsupported:
+            st.warning(UNSUPPORTED_ANSWER, icon=":material/help:")
         with st.container(border=True, key=f"{key}-answer"):
             st.markdown("**Answer**")
             st.markdown(trace.answer)

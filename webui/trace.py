@@ -90,6 +90,7 @@ class Trace:
     method: str | None = None  # "rlm" or "direct", once the router chose
     method_reason: str | None = None  # why, as the engine said it
     answer: str | None = None
+    unsupported: bool = False  # the answer appears in no REPL output the model saw
     status: str | None = None  # None while running
     error: str | None = None
     totals: Totals = field(default_factory=Totals)
@@ -175,6 +176,7 @@ def _fold(events: list[dict[str, Any]], by_parent: dict[str | None, list[dict[st
             target.append(event.get("message", ""))
         elif kind == "final_answer":
             trace.answer = event.get("answer")
+            trace.unsupported = bool(event.get("unsupported"))
         elif kind == "run_finished":
             trace.status = event.get("status")
             trace.error = event.get("error")
