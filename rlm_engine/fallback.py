@@ -16,6 +16,7 @@ from rlm_engine.sandbox.repl_helpers import is_answer, question_prompt
 
 if TYPE_CHECKING:
     from rlm_engine.loop import Context, RLMRun
+    from rlm_engine.stall import Fired
 
 _WORD = re.compile(r"[^\W_]{4,}")
 
@@ -66,3 +67,51 @@ def run_fallback(run: RLMRun, context: Context, *, chunk_chars: int, max_chunks:
     except Exception:  # a refused or failed reduce call: the first chunk's answer stands
         return found[0]
     return combined.strip() if is_answer(combined) else found[0]
+
+
+def rescue(run: RLMRun, fired: Fired) -> tuple[str | None, str]:
+    """What a fired idle limit or stall rule leads to: (the run's final answer, "") when the
+    fallback ends the run, else (None, the note for the model). The fallback runs once per RLM;
+    a model that stalls again after it was offered the fallback's answer ends with that answer."""
+    watch = run.watch
+    if watch.fallback == "off" or (watch.fallback_ran and watch.offered is None):
+        run.guard_fired(fired, "noted")
+        return None, f"{fired.message} {TRY_ANOTHER_WAY}"
+    run.guard_fired(fired, "fallback")
+    if watch.offered is not None:
+        run.finish(watch.offered, "fallback")
+        return watch.offered, ""
+    watch.fallback_ran = True
+    context = run.sandbox.context or ""
+    chunk_chars = (20_000 if run.config.sub_model.provider == "local" else 100_000) // 2
+    answer = run_fallback(
+        run, context, chunk_chars=chunk_chars, max_chunks=run.config.guards.fallback_max_chunks
+    )
+    if answer is None:
+        run.notice(FALLBACK_FOUND_NOTHING)
+        return None, f"{fired.message} {FALLBACK_FOUND_NOTHING} {TRY_ANOTHER_WAY}"
+    if watch.fallback == "answer":
+        run.finish(answer, "fallback")
+        return answer, ""
+    watch.offered = answer
+    note = fallback_offer(answer)
+    run.notice(note)
+    return None, f"{fired.message} {note}"
+
+
+TRY_ANOTHER_WAY = (
+    "Do something different: search `context` for other words (find(...)), print another part "
+    "of it, or ask a sub-model about a passage (ask(question, text))."
+)
+FALLBACK_FOUND_NOTHING = (
+    "The engine read the corpus in chunks with the sub model (a fallback) and found no answer."
+)
+
+
+def fallback_offer(answer: str) -> str:
+    shown = answer if len(answer) <= 300 else answer[:300] + "..."
+    return (
+        "The engine read the corpus in chunks with the sub model (a fallback); its answer: "
+        f"{shown!r}. If that answers the question, reply with FINAL(...) and that answer; "
+        "otherwise write a ```repl block that checks it."
+    )

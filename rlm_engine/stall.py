@@ -4,7 +4,8 @@
   none before at least one sub-call (`final_needs_sub_call`). A gated FINAL is refused and the
   model told why; it counts as an idle reply.
 - Idle limit: replies with neither code nor an accepted final answer (`max_idle_replies` in a row).
-- Stall rule: the same code block, or the same sub-call prompt, sent `stall_repeats` times, or
+- Stall rule: the same code block, or the same sub-call prompt, in `stall_repeats` turns (the
+  same prompt sent many times by one block, e.g. `ask_chunks` over equal chunks, is one), or
   `stall_iterations` turns of code in a row that printed nothing new.
 
 The idle limit and the stall rule end in the fallback (rlm_engine.fallback) unless it is off.
@@ -16,7 +17,6 @@ about replies. rlm_engine.guards holds the evidence and repeat notes; both are c
 from __future__ import annotations
 
 import re
-from collections import Counter
 from dataclasses import dataclass
 
 from rlm_engine.config import GuardConfig
@@ -33,7 +33,7 @@ DEFAULTS = {
         "fallback": "answer",
     },
     "default": {
-        "final_needs_code": True,
+        "final_needs_code": False,
         "final_needs_sub_call": False,
         "max_idle_replies": 5,
         "stall_repeats": 3,
@@ -70,31 +70,32 @@ class Watch:
         self.blocks_run = 0
         self.sub_calls = 0
         self.idle = 0
-        self._codes: Counter[str] = Counter()
-        self._prompts: Counter[str] = Counter()
+        self._turns: dict[str, set[int]] = {}  # code or prompt -> the turns it was sent in
         self._outputs: set[str] = set()
         self._new_output = False
         self._quiet_turns = 0
         self._repeat: str | None = None
+        self.fallback_ran = False  # the fallback runs once per RLM
+        self.offered: str | None = None  # the fallback's answer, once offered to the model
 
     def observe(self, event: Event) -> None:
         """Count what this RLM ran and asked (its own events only)."""
         if isinstance(event, CodeExecuted):
             self.blocks_run += 1
-            code = _squash(event.code)
-            self._codes[code] += 1
-            if self._codes[code] == self.stall_repeats and self.stall_repeats:
-                self._repeat = "the same code block"
+            self._count("code", event.code, event.iteration, "the same code block")
             output = _squash(event.output)
             if output and output not in self._outputs:
                 self._outputs.add(output)
                 self._new_output = True
         elif isinstance(event, SubCallStarted):
             self.sub_calls += 1
-            prompt = _squash(event.prompt)
-            self._prompts[prompt] += 1
-            if self._prompts[prompt] == self.stall_repeats and self.stall_repeats:
-                self._repeat = "the same sub-call prompt"
+            self._count("prompt", event.prompt, event.iteration, "the same sub-call prompt")
+
+    def _count(self, kind: str, text: str, turn: int, what: str) -> None:
+        turns = self._turns.setdefault(f"{kind}:{_squash(text)}", set())
+        turns.add(turn)
+        if self.stall_repeats and len(turns) == self.stall_repeats:
+            self._repeat = what
 
     def gate_final(self) -> Fired | None:
         """Why a final answer may not be accepted yet, if it may not."""
@@ -108,7 +109,8 @@ class Watch:
         """A reply with neither code nor an accepted answer; the idle limit when reached."""
         self.idle += 1
         if self.max_idle_replies and self.idle >= self.max_idle_replies:
-            return Fired("idle_replies", idle_limit(self.idle))
+            replies, self.idle = self.idle, 0
+            return Fired("idle_replies", idle_limit(replies))
         return None
 
     def code_turn(self) -> Fired | None:
@@ -118,7 +120,7 @@ class Watch:
         self._new_output = False
         if self._repeat is not None:
             what, self._repeat = self._repeat, None
-            return Fired("stall_repeat", stalled(f"{what} {self.stall_repeats} times"))
+            return Fired("stall_repeat", stalled(f"{what} in {self.stall_repeats} turns"))
         if self.stall_iterations and self._quiet_turns >= self.stall_iterations:
             self._quiet_turns = 0
             turns = f"{self.stall_iterations} turns of code that printed nothing new"
