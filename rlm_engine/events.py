@@ -11,6 +11,9 @@ Order within one run: RunStarted, MethodChosen (depth 0), then per iteration Roo
 by one CodeExecuted per code block (with the sub-calls made by that block between
 SubCallStarted/SubCallFinished pairs), Notice events wherever the model must be told something,
 FinalAnswer, and RunFinished last.
+Provenance (rlm_engine.sources): a PassagesFound follows the CodeExecuted or SubCallStarted whose
+text holds corpus passages, a CitationChecked each citation, and SourcesFound comes just before
+the top-level RunFinished.
 """
 
 from __future__ import annotations
@@ -181,6 +184,46 @@ class RunFinished(Event):
     fallback: bool = False  # the answer is the engine's fallback's (rlm_engine.fallback)
 
 
+@dataclass(frozen=True, kw_only=True)
+class PassagesFound(Event):
+    """The corpus passages held by a REPL output (`origin="code"`: the block `block_index` of
+    `iteration`) or by a sub-call's prompt (`origin="sub_call"`: the call `call_id`). Each
+    passage: {"document", "document_index", "page", "start", "end", "text"}."""
+
+    type: ClassVar[str] = "passages_found"
+    origin: Literal["code", "sub_call"]
+    iteration: int
+    block_index: int | None = None
+    call_id: str | None = None
+    passages: list[dict[str, Any]] = field(default_factory=list)
+
+
+@dataclass(frozen=True, kw_only=True)
+class CitationChecked(Event):
+    """A citation of the model (`cite(...)` or `FINAL(..., sources=[...])`), checked against the
+    corpus: `accepted` with its passages, or dropped (`reason`), never shown as a source."""
+
+    type: ClassVar[str] = "citation_checked"
+    iteration: int
+    text: str
+    accepted: bool
+    reason: str | None = None
+    passages: list[dict[str, Any]] = field(default_factory=list)
+
+
+@dataclass(frozen=True, kw_only=True)
+class SourcesFound(Event):
+    """The answer's sources, best first (cited ones first), just before the RunFinished of the
+    top-level run. `sources` empty: no passage of the corpus contains this answer."""
+
+    type: ClassVar[str] = "sources_found"
+    answer: str | None
+    sources: list[dict[str, Any]] = field(default_factory=list)
+    cited: int = 0  # the first `cited` sources are the model's own, checked citations
+    rejected: int = 0  # citations dropped: not in the corpus verbatim
+    elapsed_s: float = 0.0  # time spent matching during the whole run
+
+
 EVENT_TYPES: dict[str, type[Event]] = {
     cls.type: cls
     for cls in (
@@ -194,6 +237,9 @@ EVENT_TYPES: dict[str, type[Event]] = {
         GuardFired,
         FinalAnswer,
         RunFinished,
+        PassagesFound,
+        CitationChecked,
+        SourcesFound,
     )
 }
 

@@ -182,6 +182,16 @@ class RunGuards:
         if not is_empty_result(output):
             self._codes_seen.append(code)
 
+    def cited(self, text: str, context: str | Iterable[str] | None) -> None:
+        """A citation (`cite`, `FINAL(..., sources=[...])`) that is verbatim in `context` is
+        evidence, although the model has not seen it printed: the user sees it as a source."""
+        quoted = normalise(text)
+        if len(quoted) < 8 or context is None:
+            return
+        docs = [context] if isinstance(context, str) else context
+        if any(quoted in normalise(doc) for doc in docs):
+            self.evidence.saw(text)
+
     def judge_final(self, answer: str, variable: str | None = None) -> str | None:
         """None to accept the answer; else the note that refuses it. An answer without evidence
         is refused `evidence_refusals` times, then accepted and marked unsupported.

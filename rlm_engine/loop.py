@@ -561,12 +561,23 @@ def run_in_sandbox(
     on_event: EventCallback | None = None,
     cancel: threading.Event | None = None,
     run_id: str | None = None,
+    sources: Any = None,
 ) -> RunResult:
-    """Run one question in a sandbox whose `context` is already loaded."""
+    """Run one question in a sandbox whose `context` is already loaded. `sources`: a
+    CorpusIndex of that context, to report the passages the run saw and its answer's sources."""
     question = valid_text(question)  # e.g. from argv, decoded with surrogateescape
+    if sources is not None:
+        from rlm_engine.sources import SourceTracker
+
+        sources = SourceTracker(sources, on_event)
     shared = RunShared(
-        run_id or uuid.uuid4().hex, config, credentials, on_event, cancel or threading.Event()
+        run_id or uuid.uuid4().hex,
+        config,
+        credentials,
+        sources or on_event,
+        cancel or threading.Event(),
     )
+    shared.sources = sources
     run = RLMRun(shared, question=question, sandbox=sandbox, root_spec=config.root)
     try:
         outcome = run.execute(context_metadata(context), context)

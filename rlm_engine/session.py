@@ -1,11 +1,14 @@
 """A session: one corpus loaded into one long-lived sandbox, asked one question after another.
 
-Variables the model creates persist across follow-up questions because the sandbox does.
+Variables the model creates persist across follow-up questions because the sandbox does. The
+corpus's source index (rlm_engine.sources) is built on the first question and kept too.
 """
 
 from __future__ import annotations
 
 import threading
+from collections.abc import Sequence
+from typing import Any
 
 from rlm_engine.config import Credentials, RunConfig
 from rlm_engine.loop import Context, EventCallback, RunResult, run_in_sandbox
@@ -21,11 +24,18 @@ class Session:
         credentials: Credentials | None = None,
         *,
         hidden_paths: tuple[str, ...] = (),
+        documents: Sequence[Any] | None = None,
+        sources: bool = True,
     ) -> None:
-        """`hidden_paths`: host directories the sandbox hides from model code (see Sandbox)."""
+        """`hidden_paths`: host directories the sandbox hides from model code (see Sandbox).
+        `documents`: the corpus's documents (names, page offsets) in `context`'s order, so
+        that sources name files and pages; `sources=False` skips provenance altogether."""
         self.context = context
         self.hidden_paths = tuple(hidden_paths)
         self.credentials = credentials or Credentials.from_env()
+        self.documents = documents
+        self.track_sources = sources
+        self._index: Any = None
         self._sandbox: Sandbox | None = None
         self._lock = threading.Lock()  # one run at a time per sandbox
 
@@ -50,7 +60,16 @@ class Session:
                 on_event=on_event,
                 cancel=cancel,
                 run_id=run_id,
+                sources=self.index() if self.track_sources else None,
             )
+
+    def index(self) -> Any:
+        """The corpus's CorpusIndex, built on first use and kept for the session's life."""
+        if self._index is None:
+            from rlm_engine.sources import CorpusIndex, source_documents
+
+            self._index = CorpusIndex(source_documents(self.context, self.documents))
+        return self._index
 
     def _ensure_sandbox(self, config: RunConfig) -> Sandbox:
         if self._sandbox is None:
@@ -95,7 +114,8 @@ def run(
     cancel: threading.Event | None = None,
     run_id: str | None = None,
     hidden_paths: tuple[str, ...] = (),
+    documents: Sequence[Any] | None = None,
 ) -> RunResult:
     """One question, one fresh sandbox, closed afterwards."""
-    with Session(context, credentials, hidden_paths=hidden_paths) as session:
+    with Session(context, credentials, hidden_paths=hidden_paths, documents=documents) as session:
         return session.run(question, config, on_event=on_event, cancel=cancel, run_id=run_id)

@@ -73,6 +73,7 @@ class RunShared:
         self.tracker = BudgetTracker(config.budgets)
         self.cancel = cancel
         self._on_event = on_event
+        self.sources: Any = None  # the run's SourceTracker (rlm_engine.sources), if any
         self._emit_lock = threading.Lock()
         self._ended = False
         self._providers: dict[ModelSpec, Provider] = {}

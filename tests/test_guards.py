@@ -237,3 +237,26 @@ def test_default_prompts_keep_their_wording() -> None:
     message = prompts.repl_results_message(["3\n"], [], small=False)
     assert message.endswith("give your answer with FINAL(...).")
     assert EMPTY_OUTPUT in prompts.repl_results_message(["\n"], [], small=False)
+
+
+def test_final_in_code_with_a_verbatim_source_is_supported(standin_env: StandIn) -> None:
+    code = (
+        "import re\nm = re.search(r'Renewal date: (\\S+)', context[0])\n"
+        "FINAL(m.group(1).rstrip('.'), sources=[context[0][m.start():m.end()]])"
+    )
+    standin_env.enqueue(repl(code), model=ROOT)
+    result, _ = ask("When does the agreement renew?")
+    assert (result.answer, result.unsupported, result.iterations) == ("2027-03-14", False, 1)
+
+
+def test_final_in_code_with_an_invented_source_is_refused(standin_env: StandIn) -> None:
+    standin_env.enqueue(
+        repl("FINAL('2031-01-01', sources=['Renewal date: 2031-01-01'])"),
+        "FINAL(2027-03-14)",
+        model=ROOT,
+    )
+    result, events = ask("When does the agreement renew?")
+    # the refused answer made the model look: the second answer is not in any output either,
+    # so it is refused too; the run goes on to the scripted end
+    assert any("was not accepted" in n.message for n in events.of(Notice))
+    assert result.answer != "2031-01-01" or result.unsupported

@@ -34,7 +34,15 @@ import traceback
 
 _HEADER = struct.Struct(">I")
 _THIS_FILE = os.path.abspath(__file__)
-_HELPERS = {"llm_query", "llm_query_batched", "rlm_query", "FINAL", "FINAL_VAR", "SHOW_VARS"}
+_HELPERS = {
+    "llm_query",
+    "llm_query_batched",
+    "rlm_query",
+    "FINAL",
+    "FINAL_VAR",
+    "SHOW_VARS",
+    "cite",
+}
 _HELPERS_FILE = os.path.join(os.path.dirname(_THIS_FILE), "repl_helpers.py")
 _OWN_FILES = {_THIS_FILE, _HELPERS_FILE}  # frames left out of the model's tracebacks
 
@@ -225,9 +233,19 @@ def install_helpers(state: State) -> None:
         """A child RLM on `context` (default: the prompt itself)."""
         return _text(state.call("rlm_query", _text(prompt), _context_arg(context)))
 
-    def FINAL(value: object) -> None:
-        """Set the final answer; the run ends once this block finishes."""
+    def cite(text: object) -> str:
+        """Name a passage of `context` as a source of the answer (checked: verbatim text only)."""
+        if isinstance(text, dict):
+            text = text.get("text") or text.get("snippet") or ""
+        return _text(state.call("cite", _text(text)))
+
+    def FINAL(value: object, sources: object = None) -> None:
+        """Set the final answer (with `sources`: passages of `context` it rests on, each cited);
+        the run ends once this block finishes."""
         state.final = _text(value)
+        if sources is not None:
+            for source in [sources] if isinstance(sources, (str, dict)) else list(sources):
+                cite(source)
 
     def FINAL_VAR(name: object) -> None:
         """Set the final answer to the value of the REPL variable `name`."""
@@ -246,7 +264,7 @@ def install_helpers(state: State) -> None:
         """The REPL's variables: name -> type name."""
         return show_vars(state)
 
-    for fn in (llm_query, llm_query_batched, rlm_query, FINAL, FINAL_VAR, SHOW_VARS):
+    for fn in (llm_query, llm_query_batched, rlm_query, FINAL, FINAL_VAR, SHOW_VARS, cite):
         ns[fn.__name__] = fn
     load_repl_helpers(ns, llm_query, llm_query_batched)
 
