@@ -118,7 +118,7 @@ class RLMRun:
         self.history_elided = False
         self.spend = Spend()  # this RLM's calls and its children's: an rlm_query call's usage
         self.guards = RunGuards(self.config.guards, question, small=self.small)
-        self.watch = Watch(self.config.guards, small=self.small)
+        self.watch = Watch(self.config.guards, small=self.small, top=depth == 0)
         self.method = "rlm"  # how the answer was found: "direct" once a direct read answered
         self.repl_calls = ReplCalls(self)
 

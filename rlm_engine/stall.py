@@ -8,7 +8,9 @@
   same prompt sent many times by one block, e.g. `ask_chunks` over equal chunks, is one), or
   `stall_iterations` turns of code in a row that printed nothing new.
 
-The idle limit and the stall rule end in the fallback (rlm_engine.fallback) unless it is off.
+The idle limit and the stall rule end in the fallback (rlm_engine.fallback) unless it is off;
+they watch the top-level RLM only (a child RLM lives within its caller's code block, which
+bounds it).
 `Watch` reads the run's own events (CodeExecuted, SubCallStarted), so the loop only tells it
 about replies. rlm_engine.guards holds the evidence and repeat notes; both are configured in
 `GuardConfig`.
@@ -54,7 +56,7 @@ class Fired:
 class Watch:
     """The answer gates, the idle limit and the stall rule of one RLM."""
 
-    def __init__(self, config: GuardConfig, *, small: bool) -> None:
+    def __init__(self, config: GuardConfig, *, small: bool, top: bool = True) -> None:
         defaults = DEFAULTS["small" if small else "default"]
 
         def pick(name: str) -> object:
@@ -67,6 +69,8 @@ class Watch:
         self.stall_repeats = int(pick("stall_repeats"))  # type: ignore[call-overload]
         self.stall_iterations = int(pick("stall_iterations"))  # type: ignore[call-overload]
         self.fallback = str(pick("fallback"))
+        if not top:
+            self.max_idle_replies = self.stall_repeats = self.stall_iterations = 0
         self.blocks_run = 0
         self.sub_calls = 0
         self.idle = 0
