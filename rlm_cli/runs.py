@@ -14,6 +14,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
+from rlm_cli.terminal import for_terminal, json_for_terminal
 from rlm_engine.errors import RLMError
 
 
@@ -87,7 +88,7 @@ def _list(args: argparse.Namespace) -> int:
         if args.json:
             print(json.dumps([asdict(run) for run in runs], indent=2))
         else:
-            print(format_run_list(runs))
+            print(for_terminal(format_run_list(runs)))
         return 0
 
     return _with_db(args, action)
@@ -122,7 +123,7 @@ def _show(args: argparse.Namespace) -> int:
             }
             print(json.dumps({"run": summary, "events": events}, indent=2))
         else:
-            print(format_trace(run, events))
+            print(for_terminal(format_trace(run, events)))  # model text: no escapes obeyed
         return 0
 
     return _with_db(args, action)
@@ -135,7 +136,7 @@ def _export(args: argparse.Namespace) -> int:
             return _fail(f"no run {args.run_id!r} in {db.url}; see `rlm runs list`.")
         text = json.dumps(data, indent=2, ensure_ascii=False) + "\n"
         if args.output is None:
-            sys.stdout.write(text)
+            sys.stdout.write(json_for_terminal(text))
             return 0
         try:
             args.output.write_text(text, encoding="utf-8")
