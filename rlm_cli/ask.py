@@ -49,6 +49,13 @@ def add_run_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--sub-base-url")
     p.add_argument("--max-iterations", type=_positive_int, default=Budgets.max_iterations)
     p.add_argument("--max-depth", type=_positive_int, default=Budgets.max_depth)
+    p.add_argument(
+        "--max-sandboxes",
+        type=_positive_int,
+        default=RunConfig.max_sandboxes,
+        metavar="N",
+        help="live sandboxes in the run's tree of child RLMs, the top-level one included",
+    )
     p.add_argument("--max-sub-calls", type=_non_negative_int, default=Budgets.max_sub_calls)
     p.add_argument("--max-cost", type=_non_negative_float, metavar="USD")
     p.add_argument("--max-tokens", type=_positive_int)
@@ -178,6 +185,7 @@ def build_config(args: argparse.Namespace, credentials: Credentials) -> RunConfi
         price_overrides=dict(args.price or []),
         request_timeout_s=args.request_timeout,
         max_history_chars=args.max_history,
+        max_sandboxes=args.max_sandboxes,
         method=args.method,
         window_tokens=args.window_tokens,
         direct_threshold_tokens=args.direct_threshold,

@@ -14,7 +14,7 @@ import threading
 
 from rlm_engine.corpus import Document, FileProblem
 
-__all__ = ["normalise_pdfium_text", "pdfium_pages", "pypdf_pages", "read_pdf"]
+__all__ = ["PdfReader", "normalise_pdfium_text", "pdfium_pages", "pypdf_pages", "read_pdf"]
 
 Pages = tuple[list[str], list[int]]
 """Each page's text, and the 1-based numbers of pages that could not be read (left empty)."""
@@ -55,6 +55,30 @@ def read_pdf(name: str, data: bytes, sha256: str) -> tuple[Document | None, list
             return None, [read]
         pages = read
     return _document(name, sha256, *pages)
+
+
+class PdfReader:
+    """The PDFs of one load, each cut at `max_chars` characters of text."""
+
+    def __init__(self, max_chars: int) -> None:
+        self.max_chars = max_chars
+
+    def read(
+        self, name: str, data: bytes, sha256: str
+    ) -> tuple[Document | None, list[FileProblem]]:
+        doc, notes = read_pdf(name, data, sha256)
+        if doc is not None and doc.chars > self.max_chars:
+            from dataclasses import replace
+
+            from rlm_engine.corpus import cut_notice
+
+            offsets = tuple(o for o in doc.page_offsets if o < self.max_chars)
+            notes.append(cut_notice(name, self.max_chars, doc.chars))
+            doc = replace(doc, text=doc.text[: self.max_chars], page_offsets=offsets)
+        return doc, notes
+
+    def close(self) -> None:
+        pass
 
 
 def pdfium_pages(data: bytes) -> Pages | None:
