@@ -252,11 +252,11 @@ def test_final_in_code_with_a_verbatim_source_is_supported(standin_env: StandIn)
 def test_final_in_code_with_an_invented_source_is_refused(standin_env: StandIn) -> None:
     standin_env.enqueue(
         repl("FINAL('2031-01-01', sources=['Renewal date: 2031-01-01'])"),
+        repl("print(context[0])"),
         "FINAL(2027-03-14)",
         model=ROOT,
     )
-    result, events = ask("When does the agreement renew?")
-    # the refused answer made the model look: the second answer is not in any output either,
-    # so it is refused too; the run goes on to the scripted end
-    assert any("was not accepted" in n.message for n in events.of(Notice))
-    assert result.answer != "2031-01-01" or result.unsupported
+    result, _ = ask("When does the agreement renew?")
+    assert (result.answer, result.unsupported, result.iterations) == ("2027-03-14", False, 3)
+    after_invented = last_user_message(standin_env, 1)
+    assert "FINAL(2031-01-01) was not accepted" in after_invented
