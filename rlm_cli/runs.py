@@ -23,8 +23,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     commands = parser.add_subparsers(dest="runs_command", required=True)
 
     listing = commands.add_parser("list", help="saved runs, newest first")
-    listing.add_argument("--limit", type=int, default=20, metavar="N")
-    listing.add_argument("--offset", type=int, default=0, metavar="N")
+    listing.add_argument("--limit", type=_bounded(1, MAX_LIMIT), default=20, metavar="N")
+    listing.add_argument("--offset", type=_bounded(0, MAX_OFFSET), default=0, metavar="N")
     listing.add_argument("--status", help="completed, limit, failed, cancelled, interrupted, ...")
     listing.add_argument("--model", help="root or sub model name")
     listing.add_argument("--search", metavar="TEXT", help="text in the question or the answer")
@@ -48,6 +48,25 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         sub.add_argument("--json", action="store_true", help="print JSON")
 
 
+MAX_LIMIT = 1_000_000  # runs listed at once
+MAX_OFFSET = 2**62  # below SQLite's and PostgreSQL's largest integer
+
+
+def _bounded(low: int, high: int) -> Any:
+    """An argparse type: a whole number in [low, high]; argparse names the flag and exits 2."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"{value} is not between {low:,} and {high:,}")
+        return value
+
+    return parse
+
+
 def _fail(message: str) -> int:
     print(f"error: {message}", file=sys.stderr)
     return 1
@@ -68,9 +87,6 @@ def _with_db(args: argparse.Namespace, action: Any) -> int:
 
 
 def _list(args: argparse.Namespace) -> int:
-    if args.limit < 1 or args.offset < 0:
-        return _fail("--limit must be at least 1 and --offset at least 0.")
-
     def action(db: Any) -> int:
         corpus_id = None
         if args.corpus is not None:
