@@ -65,6 +65,11 @@ class RunConfig:
     # prompt variant's default, see prompts.history_limit_chars)
     max_history_chars: int | None = None
     max_retries: int = 3
+    # caps on what model code makes the host hold, send or store (rlm_engine/caps.py)
+    max_prompt_chars: int = 4_000_000  # one llm_query prompt (also: the sub model's window)
+    max_batch_prompts: int = 1_000  # prompts in one llm_query_batched
+    max_answer_chars: int = 1_000_000  # a FINAL answer is cut here, with a marker
+    max_sandboxes: int = 8  # live sandboxes in one run's tree, the top-level one included
     method: Method = "rlm"
     # the root model's context window in tokens (None: known from the price table or the local
     # server's window; unknown otherwise, and auto then never reads directly)

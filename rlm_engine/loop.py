@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from rlm_engine import direct, history, prompts, router
+from rlm_engine.caps import repl_caps
 from rlm_engine.config import Credentials, ModelSpec, RunConfig
 from rlm_engine.errors import (
     BudgetExceeded,
@@ -326,6 +327,7 @@ class RLMRun:
         elif final_line is not None:
             self.notice(prompts.FINAL_WITH_CODE_DISCARDED)
             notes.append(prompts.FINAL_WITH_CODE_DISCARDED)
+        notes.extend(self.repl_calls.take_notes())
         return None, prompts.repl_results_message(
             outputs, notes, small=self.small, context_read=self.read_context
         )
@@ -422,6 +424,7 @@ class RLMRun:
                 output_limit_chars=config.output_limit_chars,
                 max_concurrency=config.max_concurrency,
                 hidden_paths=self.sandbox.hidden_paths,
+                caps=self.sandbox.caps,
             ),
             root_spec=config.sub_model,
             depth=self.depth + 1,
@@ -483,6 +486,7 @@ def run_in_sandbox(
     """Run one question in a sandbox whose `context` is already loaded. `sources`: a
     CorpusIndex of that context, to report the passages the run saw and its answer's sources."""
     question = valid_text(question)  # e.g. from argv, decoded with surrogateescape
+    sandbox.caps = repl_caps(config)  # a session's next question may come with other caps
     if sources is not None:
         from rlm_engine.sources import SourceTracker
 

@@ -10,6 +10,7 @@ from typing import Any
 
 import streamlit as st
 
+from webui.safe_text import safe_markdown
 from webui.trace import (
     CodeBlock,
     Iteration,
@@ -73,12 +74,12 @@ def draw_answer(trace: Trace, *, key: str, error: str | None = None) -> None:
             )
         with st.container(border=True, key=f"{key}-answer"):
             st.markdown("**Answer**")
-            st.markdown(trace.answer)
+            st.markdown(safe_markdown(trace.answer))
     if trace.status == "cancelled":  # a stop is the user's choice, not a failure
         if not trace.answer:
             st.info(stopped_message(trace.totals), icon=":material/stop_circle:")
     elif trace.status == "failed" or (error and not trace.answer):
-        st.error(error or "The run failed.", icon=":material/error:")
+        st.error(safe_markdown(error) or "The run failed.", icon=":material/error:")
 
 
 def stopped_message(totals: Totals) -> str:
@@ -99,13 +100,14 @@ def draw_iterations(
     if start == 0:
         if trace.method_reason:
             icon = ":material/menu_book:" if trace.method == "direct" else ":material/account_tree:"
-            st.caption(f"{icon} {trace.method_reason}")
+            st.caption(f"{icon} {safe_markdown(trace.method_reason)}")
         for note in trace.notices:
-            st.caption(f":material/info: {note}")
+            st.caption(f":material/info: {safe_markdown(note)}")
     last = len(trace.iterations) - 1
     for position in range(start, len(trace.iterations) if stop is None else stop):
         iteration = trace.iterations[position]
-        with st.expander(_iteration_title(iteration), expanded=live and position == last):
+        title = safe_markdown(_iteration_title(iteration))
+        with st.expander(title, expanded=live and position == last):
             draw_iteration(iteration, key=f"{key}-it{position}")
 
 
@@ -129,14 +131,14 @@ def _iteration_title(iteration: Iteration) -> str:
 def draw_iteration(iteration: Iteration, *, key: str) -> None:
     if iteration.reasoning:
         st.markdown("**Reasoning**")
-        st.markdown(iteration.reasoning)
+        st.markdown(safe_markdown(iteration.reasoning))
     for block in iteration.blocks:
         _draw_block(block, key=f"{key}-b{block.index}")
     if iteration.running_sub_calls:
         st.markdown(":blue[:material/progress_activity: Code running…]")
         _draw_sub_calls(iteration.running_sub_calls, key=f"{key}-running")
     for note in iteration.notices:
-        st.caption(f":material/info: {note}")
+        st.caption(f":material/info: {safe_markdown(note)}")
 
 
 def _draw_block(block: CodeBlock, *, key: str) -> None:
@@ -150,7 +152,7 @@ def _draw_block(block: CodeBlock, *, key: str) -> None:
     st.markdown(label)
     st.code(block.output or "(no output)", language="text", wrap_lines=True)
     if block.error:
-        st.error(block.error)
+        st.error(safe_markdown(block.error))
     if block.sub_calls:
         _draw_sub_calls(block.sub_calls, key=key)
 
@@ -191,14 +193,15 @@ def _sub_call_row(number: int, call: SubCall) -> dict[str, Any]:
 def _draw_sub_call(call: SubCall) -> None:
     with st.container(border=True):
         st.caption(
-            f"{call.kind} · {call.model} · {call.input_tokens:,} in / {call.output_tokens:,} out "
-            f"tokens · {format_cost(call.cost_usd)} · {format_seconds(call.elapsed_s)}"
+            f"{call.kind} · {safe_markdown(call.model)} · {call.input_tokens:,} in / "
+            f"{call.output_tokens:,} out tokens · {format_cost(call.cost_usd)} · "
+            f"{format_seconds(call.elapsed_s)}"
         )
         st.markdown("**Prompt**")
         st.code(call.prompt, language="text", wrap_lines=True)
         st.markdown("**Response**")
         if call.error:
-            st.error(call.error)
+            st.error(safe_markdown(call.error))
         else:
             st.code(call.response or "…", language="text", wrap_lines=True)
         if call.child is not None:
@@ -209,14 +212,14 @@ def _draw_child(trace: Trace) -> None:
     """A child RLM's iterations, flat (expanders cannot nest)."""
     st.markdown(f"**Child RLM** · {plural(len(trace.iterations), 'iteration')}")
     for iteration in trace.iterations:
-        st.markdown(f"*{_iteration_title(iteration)}*")
+        st.markdown(f"*{safe_markdown(_iteration_title(iteration))}*")
         if iteration.reasoning:
-            st.markdown(iteration.reasoning)
+            st.markdown(safe_markdown(iteration.reasoning))
         for block in iteration.blocks:
             st.code(block.code, language="python")
             st.code(block.output or "(no output)", language="text", wrap_lines=True)
     if trace.answer:
-        st.markdown(f"Child answer: {trace.answer}")
+        st.markdown(f"Child answer: {safe_markdown(trace.answer)}")
 
 
 def _preview(text: str, limit: int = _PREVIEW) -> str:

@@ -11,6 +11,7 @@ import streamlit as st
 
 from webui.draw import draw_answer, draw_iterations, draw_totals, status_badge
 from webui.runner import RunHandle
+from webui.safe_text import safe_markdown
 from webui.trace import activity, build_trace
 
 POLL_S = 0.5
@@ -64,4 +65,4 @@ def _draw_final(handle: RunHandle, *, key: str) -> None:
 
 def _draw_warnings(handle: RunHandle) -> None:
     for warning in handle.warnings:
-        st.warning(warning, icon=":material/database:")
+        st.warning(safe_markdown(warning), icon=":material/database:")
