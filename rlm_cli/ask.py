@@ -16,6 +16,7 @@ import sys
 import threading
 from typing import Any
 
+from rlm_cli.terminal import for_terminal, json_for_terminal
 from rlm_engine.config import Budgets, Credentials, ModelSpec, RunConfig
 from rlm_engine.defaults import default_provider, suggested_model
 from rlm_engine.errors import RLMError
@@ -27,7 +28,7 @@ from rlm_engine.events import (
     RootResponse,
     RunFinished,
 )
-from rlm_engine.text import valid_text, valid_tree
+from rlm_engine.text import valid_tree
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -197,7 +198,7 @@ def ask(args: argparse.Namespace) -> int:
 
     corpus = load_paths(args.context)
     for problem in corpus.problems:
-        print(f"warning: {problem.message}", file=sys.stderr)
+        print(f"warning: {for_terminal(problem.message)}", file=sys.stderr)
     if not corpus.documents:
         print("error: no readable document in --context", file=sys.stderr)
         return 2
@@ -234,7 +235,7 @@ def ask(args: argparse.Namespace) -> int:
     if unsaved:
         print(
             f"warning: {unsaved} events of run {result.run_id} could not be saved "
-            f"({valid_text(why) or 'reason unknown'}): the saved run is incomplete.",
+            f"({for_terminal(why) or 'reason unknown'}): the saved run is incomplete.",
             file=sys.stderr,
         )
     _print_result(result.to_dict(), as_json=args.json)
@@ -274,7 +275,7 @@ def _print_warnings(event: Event) -> None:
     """With --json: what the engine says about the run itself, before its first root turn (e.g. a
     cost budget it cannot enforce); stdout stays one JSON object."""
     if isinstance(event, Notice) and event.depth == 0 and event.iteration == 0:
-        print(f"warning: {event.message}", file=sys.stderr)
+        print(f"warning: {for_terminal(event.message)}", file=sys.stderr)
 
 
 def _print_progress(event: Event) -> None:
@@ -285,11 +286,12 @@ def _print_progress(event: Event) -> None:
         print(f"{indent}{label}: {tokens}, {event.elapsed_s:.1f} s", file=sys.stderr)
     elif isinstance(event, CodeExecuted):
         status = f"error: {event.error}" if event.error else f"{event.output_chars:,} chars out"
+        status = for_terminal(status)
         print(f"{indent}  code block {event.block_index + 1}: {status}", file=sys.stderr)
     elif isinstance(event, MethodChosen):
-        print(f"method: {event.reason}", file=sys.stderr)
+        print(f"method: {for_terminal(event.reason)}", file=sys.stderr)
     elif isinstance(event, Notice):
-        print(f"{indent}  note: {event.message}", file=sys.stderr)
+        print(f"{indent}  note: {for_terminal(event.message)}", file=sys.stderr)
     elif isinstance(event, RunFinished) and event.depth == 0:
         cost = "unknown cost" if event.cost_usd is None else f"${event.cost_usd:.4f}"
         print(
@@ -310,13 +312,13 @@ def _print_result(result: dict[str, Any], *, as_json: bool) -> None:
             out["error"] = result["error"]
         if result.get("unsupported"):  # an extension, present only when true (like "error")
             out["unsupported"] = True
-        print(json.dumps(out, ensure_ascii=False))
+        print(json_for_terminal(json.dumps(out, ensure_ascii=False)))
     elif result["status"] in ("completed", "limit"):
         if result.get("unsupported"):
             print(f"warning: {UNSUPPORTED_WARNING}", file=sys.stderr)
-        print(result["answer"])
+        print(for_terminal(result["answer"]))
     else:
-        print(f"error: {result['error']}", file=sys.stderr)
+        print(f"error: {for_terminal(result['error'])}", file=sys.stderr)
 
 
 UNSUPPORTED_WARNING = (
