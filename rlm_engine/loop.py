@@ -17,7 +17,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from rlm_engine import direct, history, prompts, router
+from rlm_engine import direct, fallback, history, prompts, router
 from rlm_engine.caps import repl_caps
 from rlm_engine.config import Credentials, ModelSpec, RunConfig
 from rlm_engine.errors import (
@@ -32,6 +32,7 @@ from rlm_engine.events import (
     CodeExecuted,
     Event,
     FinalAnswer,
+    GuardFired,
     MethodChosen,
     Notice,
     RootResponse,
@@ -47,6 +48,7 @@ from rlm_engine.providers import Message
 from rlm_engine.repl_calls import ReplCalls
 from rlm_engine.sandbox import ExecResult, Sandbox
 from rlm_engine.shared import EventCallback, Halt, OutOfTime, RunShared
+from rlm_engine.stall import Fired, Watch
 from rlm_engine.text import describe_error, valid_text
 
 log = logging.getLogger(__name__)
@@ -70,6 +72,7 @@ class RunResult:
     elapsed_s: float
     unsupported: bool = False  # the answer appears in no REPL output the model saw
     method: str = "rlm"  # "direct": the root model read the corpus itself
+    fallback: bool = False  # the answer is the engine's fallback's (rlm_engine.fallback)
 
     def to_dict(self) -> dict[str, Any]:
         return {name: getattr(self, name) for name in self.__dataclass_fields__}
@@ -81,6 +84,7 @@ class _Outcome:
     answer: str | None = None
     error: str | None = None
     unsupported: bool = False
+    fallback: bool = False
 
 
 class RLMRun:
@@ -114,19 +118,20 @@ class RLMRun:
         self.history_elided = False
         self.spend = Spend()  # this RLM's calls and its children's: an rlm_query call's usage
         self.guards = RunGuards(self.config.guards, question, small=self.small)
+        self.watch = Watch(self.config.guards, small=self.small, top=depth == 0)
         self.method = "rlm"  # how the answer was found: "direct" once a direct read answered
         self.repl_calls = ReplCalls(self)
 
     # -- events ---------------------------------------------------------------------------
     def emit(self, cls: type[Event], **fields: Any) -> None:
-        self.shared.emit(
-            cls(
-                run_id=self.shared.run_id,
-                depth=self.depth,
-                parent_call_id=self.parent_call_id,
-                **fields,
-            )
+        event = cls(
+            run_id=self.shared.run_id,
+            depth=self.depth,
+            parent_call_id=self.parent_call_id,
+            **fields,
         )
+        self.watch.observe(event)
+        self.shared.emit(event)
 
     # -- the loop -------------------------------------------------------------------------
     def execute(self, context_meta: dict[str, Any], context: Context | None = None) -> _Outcome:
@@ -199,10 +204,49 @@ class RLMRun:
             if reply is None:  # the time budget ran out during the call: budget_reason says so
                 continue
             messages.append({"role": "assistant", "content": reply})
+            blocks_before = self.watch.blocks_run
             answer, follow_up = self.handle_reply(reply)
+            if answer is None:
+                answer, follow_up = self.after_turn(
+                    self.watch.blocks_run > blocks_before, follow_up
+                )
             if answer is not None:
-                return _Outcome("completed", answer=answer, unsupported=self.guards.unsupported)
+                return _Outcome(
+                    "completed",
+                    answer=answer,
+                    unsupported=self.guards.unsupported,
+                    fallback=self.watch.fallback_ran and answer == self.watch.offered,
+                )
             messages.append({"role": "user", "content": follow_up})
+
+    def after_turn(self, ran_code: bool, follow_up: str) -> tuple[str | None, str]:
+        """The idle limit and the stall rule (rlm_engine.stall); one that fires runs the fallback,
+        whose answer may end the run."""
+        fired = self.watch.code_turn() if ran_code else self.watch.idle_reply()
+        if fired is None:
+            return None, follow_up
+        answer, note = fallback.rescue(self, fired)
+        if answer is not None:
+            self.watch.offered = answer  # marks the outcome as the fallback's
+            return answer, ""
+        return None, f"{follow_up}\n\n{note}"
+
+    def judge(self, answer: str, variable: str | None = None) -> str | None:
+        """None to accept a final answer; else why not (the answer gates, then the evidence)."""
+        gate = self.watch.gate_final()
+        if gate is not None:
+            self.guard_fired(gate, "refused")
+            return gate.message
+        return self.guards.judge_final(answer, variable)
+
+    def guard_fired(self, fired: Fired, action: str) -> None:
+        self.emit(
+            GuardFired,
+            iteration=self.iteration,
+            guard=fired.guard,
+            action=action,
+            message=fired.message,
+        )
 
     def fit_history(self, messages: list[Message]) -> None:
         """Past the configured size, the oldest REPL outputs give way (said once per RLM)."""
@@ -326,7 +370,7 @@ class RLMRun:
             outputs.append(result.output)
             notes += self.noticed(self.guards.after_block(code, result.output, self.iteration))
             if result.final is not None:
-                refusal = self.guards.judge_final(result.final)
+                refusal = self.judge(result.final)
                 if refusal is None:
                     self.finish(result.final, "code")
                     return result.final, ""
@@ -391,7 +435,7 @@ class RLMRun:
             self.notice(note)
             return None, note
         variable = value if kind == "FINAL_VAR" and seen_var else None
-        refusal = self.guards.judge_final(answer, variable)
+        refusal = self.judge(answer, variable)
         if refusal is not None:
             self.notice(refusal)
             return None, refusal
@@ -438,6 +482,7 @@ class RLMRun:
             elapsed_s=tracker.elapsed_s,
             unsupported=outcome.unsupported,
             method=self.method,
+            fallback=outcome.fallback,
         )
         fields = result.to_dict()
         fields.pop("run_id")
