@@ -23,6 +23,7 @@ from rlm_engine.errors import RLMError
 from rlm_engine.events import (
     CodeExecuted,
     Event,
+    GuardFired,
     MethodChosen,
     Notice,
     RootResponse,
@@ -290,6 +291,9 @@ def _print_progress(event: Event) -> None:
         print(f"{indent}  code block {event.block_index + 1}: {status}", file=sys.stderr)
     elif isinstance(event, MethodChosen):
         print(f"method: {for_terminal(event.reason)}", file=sys.stderr)
+    elif isinstance(event, GuardFired):
+        fired = f"guard {event.guard} ({event.action}): {event.message}"
+        print(f"{indent}  {for_terminal(fired)}", file=sys.stderr)
     elif isinstance(event, Notice):
         print(f"{indent}  note: {for_terminal(event.message)}", file=sys.stderr)
     elif isinstance(event, RunFinished) and event.depth == 0:
@@ -310,12 +314,29 @@ def _print_result(result: dict[str, Any], *, as_json: bool) -> None:
         out = {k: result[k] for k in _JSON_KEYS}
         if result["status"] not in ("completed", "limit"):
             out["error"] = result["error"]
+        if result.get("unsupported"):  # an extension, present only when true (like "error")
+            out["unsupported"] = True
+        if result.get("fallback"):  # an extension, present only when true: the engine's answer
+            out["fallback"] = True
         print(json_for_terminal(json.dumps(out, ensure_ascii=False)))
     elif result["status"] in ("completed", "limit"):
+        if result.get("unsupported"):
+            print(f"warning: {UNSUPPORTED_WARNING}", file=sys.stderr)
+        if result.get("fallback"):
+            print(f"note: {FALLBACK_NOTE}", file=sys.stderr)
         print(for_terminal(result["answer"]))
     else:
         print(f"error: {for_terminal(result['error'])}", file=sys.stderr)
 
+
+UNSUPPORTED_WARNING = (
+    "the answer appears in no REPL output the model saw: it is unsupported (check it)"
+)
+
+FALLBACK_NOTE = (
+    "the run stalled; this answer is the engine's fallback (the sub model read the corpus in "
+    "chunks)"
+)
 
 _JSON_KEYS = (
     "run_id",

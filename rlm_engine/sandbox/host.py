@@ -251,6 +251,11 @@ class Sandbox:
         self.start()
 
     # --- the REPL -------------------------------------------------------------------------------
+    @property
+    def context(self) -> str | list[str] | None:
+        """The `context` last loaded (the host's copy), for checks made on the host side."""
+        return self._context
+
     def load_context(self, context: str | list[str]) -> None:
         """Set `context` in the worker; kept here too so that a restart reloads it."""
         if not isinstance(context, str) and not (
