@@ -130,6 +130,8 @@ def test_show_and_list_read_it_back(standin_env: StandIn, set_file: Path, doc: P
         (ran["eval_id"], "completed", 10)
     ]
     assert rlm("eval", "show", "ev-nope").returncode == 1
+    rows = rlm("eval", "show", ran["eval_id"], "--csv").stdout.splitlines()
+    assert rows[0].startswith("question_id,question,expected,config") and len(rows) == 11
 
 
 def test_bad_set_line_is_named_and_exits_2(set_file: Path, doc: Path) -> None:
