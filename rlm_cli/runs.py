@@ -1,6 +1,8 @@
-"""`rlm runs list | show RUN_ID | export RUN_ID`: read the runs that `rlm ask` and the app saved.
+"""`rlm runs list | show RUN_ID | export RUN_ID | import FILE`: the runs `rlm ask` and the app
+saved.
 
-Exit codes: 0 ok, 1 unknown run or database failure (with a message on stderr), 2 bad usage.
+Exit codes: 0 ok, 1 unknown run or database failure (with a message on stderr), 2 bad usage
+(including a FILE that is not a valid run export).
 """
 
 from __future__ import annotations
@@ -40,7 +42,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     export.add_argument("-o", "--output", type=Path, metavar="FILE", help="default: stdout")
     export.set_defaults(func=_export)
 
-    for sub in (listing, show, export):
+    importing = commands.add_parser("import", help="store a run exported by `rlm runs export`")
+    importing.add_argument("file", type=Path, metavar="FILE")
+    importing.set_defaults(func=_import)
+
+    for sub in (listing, show, export, importing):
         sub.add_argument(
             "--db", metavar="URL", help="database URL (default: RLM_DB_URL or data dir)"
         )
@@ -162,6 +168,37 @@ def _export(args: argparse.Namespace) -> int:
         return 0
 
     return _with_db(args, action)
+
+
+def _import(args: argparse.Namespace) -> int:
+    """Prints the new run's id; a file that is not a valid export exits 2 and stores nothing."""
+    from storage.errors import ExportFormatError
+
+    try:
+        data = json.loads(args.file.read_text(encoding="utf-8"))
+    except OSError as exc:
+        return _bad_file(f"cannot read {args.file}: {exc.strerror or exc}.")
+    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
+        why = "nested too deeply" if isinstance(exc, RecursionError) else "not JSON"
+        return _bad_file(f"{args.file} is {why}: it is not a run export of `rlm runs export`.")
+
+    def action(db: Any) -> int:
+        try:
+            run_id = db.import_run(data)
+        except ExportFormatError as exc:
+            return _bad_file(f"{args.file}: {exc}")
+        run = db.get_run(run_id)
+        joined = f", asked of corpus {run.corpus_name!r}" if run and run.corpus_name else ""
+        print(for_terminal(f"imported run {run_id} into {db.url}{joined}"), file=sys.stderr)
+        print(run_id)
+        return 0
+
+    return _with_db(args, action)
+
+
+def _bad_file(message: str) -> int:
+    print(f"error: {for_terminal(message)}", file=sys.stderr)
+    return 2
 
 
 # formatting ---------------------------------------------------------------------------------
