@@ -102,10 +102,12 @@ def with_db(args: argparse.Namespace, action: Any) -> int:
     from rlm_engine.paths import default_db_url
     from storage import Database
 
+    from rlm_eval.configs import ConfigError
+
     try:
         with Database.open(args.db or default_db_url()) as db:
             return action(db)
-    except RLMError as exc:
+    except (RLMError, ConfigError) as exc:  # e.g. a stored configuration this version refuses
         return failure(str(exc))
 
 
