@@ -100,9 +100,8 @@ def resume(args: argparse.Namespace) -> int:
 
 def with_db(args: argparse.Namespace, action: Any) -> int:
     from rlm_engine.paths import default_db_url
-    from storage import Database
-
     from rlm_eval.configs import ConfigError
+    from storage import Database
 
     try:
         with Database.open(args.db or default_db_url()) as db:
