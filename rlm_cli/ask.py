@@ -18,12 +18,13 @@ from typing import Any
 
 from rlm_cli import sources as cli_sources
 from rlm_cli.terminal import for_terminal, json_for_terminal
-from rlm_engine.config import Budgets, Credentials, ModelSpec, RunConfig
+from rlm_engine.config import Budgets, Credentials, GuardConfig, ModelSpec, RunConfig
 from rlm_engine.defaults import default_provider, suggested_model
 from rlm_engine.errors import RLMError
 from rlm_engine.events import (
     CodeExecuted,
     Event,
+    GuardFired,
     MethodChosen,
     Notice,
     RootResponse,
@@ -100,6 +101,17 @@ def add_run_options(p: argparse.ArgumentParser) -> None:
         metavar="TOKENS",
         help="auto reads directly up to this many corpus tokens (default: the window less "
         f"{RunConfig.answer_margin_tokens:,} for the answer)",
+    )
+    p.add_argument(
+        "--fallback",
+        choices=("off", "offer", "answer"),
+        help="when a run stalls, the engine's fallback answers (answer), is shown to the model "
+        "(offer) or does not run (off); default: answer for the small prompt, offer otherwise",
+    )
+    p.add_argument(
+        "--no-stall-guards",
+        action="store_true",
+        help="no answer gates, idle limit or stall rule (and so no fallback)",
     )
     save = p.add_mutually_exclusive_group()
     save.add_argument("--db", metavar="URL")
@@ -192,7 +204,22 @@ def build_config(args: argparse.Namespace, credentials: Credentials) -> RunConfi
         method=args.method,
         window_tokens=args.window_tokens,
         direct_threshold_tokens=args.direct_threshold,
+        guards=_guards(args),
     )
+
+
+def _guards(args: argparse.Namespace) -> GuardConfig:
+    """--fallback and --no-stall-guards; the other guards keep their defaults."""
+    if args.no_stall_guards:
+        return GuardConfig(
+            final_needs_code=False,
+            final_needs_sub_call=False,
+            max_idle_replies=0,
+            stall_repeats=0,
+            stall_iterations=0,
+            fallback="off",
+        )
+    return GuardConfig(fallback=args.fallback)
 
 
 def ask(args: argparse.Namespace) -> int:
@@ -239,7 +266,14 @@ def ask(args: argparse.Namespace) -> int:
     finally:
         signal.signal(signal.SIGINT, previous)
         unsaved, why = closer()
-    if unsaved:
+    lost = getattr(recorder, "lost", None)  # the database file was deleted or replaced
+    if lost:
+        print(
+            f"warning: run {result.run_id} was NOT saved: {for_terminal(lost)}. Its answer is "
+            "below; ask again to have it in the database.",
+            file=sys.stderr,
+        )
+    elif unsaved:
         print(
             f"warning: {unsaved} events of run {result.run_id} could not be saved "
             f"({for_terminal(why) or 'reason unknown'}): the saved run is incomplete.",
@@ -297,6 +331,9 @@ def _print_progress(event: Event) -> None:
         print(f"{indent}  code block {event.block_index + 1}: {status}", file=sys.stderr)
     elif isinstance(event, MethodChosen):
         print(f"method: {for_terminal(event.reason)}", file=sys.stderr)
+    elif isinstance(event, GuardFired):
+        fired = f"guard {event.guard} ({event.action}): {event.message}"
+        print(f"{indent}  {for_terminal(fired)}", file=sys.stderr)
     elif isinstance(event, Notice):
         print(f"{indent}  note: {for_terminal(event.message)}", file=sys.stderr)
     elif isinstance(event, RunFinished) and event.depth == 0:
@@ -318,8 +355,16 @@ def _print_result(result: dict[str, Any], *, as_json: bool) -> None:
         out["sources"] = cli_sources.as_json(result.get("sources") or [])  # an extension
         if result["status"] not in ("completed", "limit"):
             out["error"] = result["error"]
+        if result.get("unsupported"):  # an extension, present only when true (like "error")
+            out["unsupported"] = True
+        if result.get("fallback"):  # an extension, present only when true: the engine's answer
+            out["fallback"] = True
         print(json_for_terminal(json.dumps(out, ensure_ascii=False)))
     elif result["status"] in ("completed", "limit"):
+        if result.get("unsupported"):
+            print(f"warning: {UNSUPPORTED_WARNING}", file=sys.stderr)
+        if result.get("fallback"):
+            print(f"note: {FALLBACK_NOTE}", file=sys.stderr)
         print(for_terminal(result["answer"]))
         if result["answer"] is not None:
             lines = cli_sources.source_lines(result.get("sources") or [])
@@ -327,6 +372,15 @@ def _print_result(result: dict[str, Any], *, as_json: bool) -> None:
     else:
         print(f"error: {for_terminal(result['error'])}", file=sys.stderr)
 
+
+UNSUPPORTED_WARNING = (
+    "the answer appears in no REPL output the model saw: it is unsupported (check it)"
+)
+
+FALLBACK_NOTE = (
+    "the run stalled; this answer is the engine's fallback (the sub model read the corpus in "
+    "chunks)"
+)
 
 _JSON_KEYS = (
     "run_id",

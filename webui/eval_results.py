@@ -244,8 +244,13 @@ def _matrix(info: Any, db: Any) -> None:
 
 
 def _compare(info: Any, db: Any) -> None:
-    others = [e for e in db.evals.list() if e.id != info.id and e.set_id == info.set_id]
-    if not others or info.set_id is None:
+    same = [(q["id"], q["question"]) for q in info.questions]
+    others = [
+        e
+        for e in db.evals.list()
+        if e.id != info.id and [(q["id"], q["question"]) for q in e.questions] == same
+    ]
+    if not others:
         return
     with st.expander("Compare with another evaluation of this set", icon=":material/difference:"):
         by_id = {e.id: e for e in others}
