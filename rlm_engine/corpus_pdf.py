@@ -126,6 +126,8 @@ class PdfReader:
             texts.append(text[start : start + length])
             start += length
         doc, notes = _document(name, sha256, texts, list(meta["unreadable"]))
+        if doc is not None:  # its bytes, to show its pages (sources highlighted)
+            doc = dataclasses.replace(doc, data=data)
         if meta.get("cut") and doc is not None:
             from rlm_engine.corpus import cut_notice
 
