@@ -36,6 +36,7 @@ __all__ = [
 
 DEFAULT_PDF_MEMORY_MB = 1024
 DEFAULT_PDF_TIMEOUT_S = 120
+START_TIMEOUT_S = 60.0  # the child's imports, before any file's deadline starts
 _IDLE: list[tuple[int, subprocess.Popen]] = []  # (memory cap, child): kept warm between loads
 _IDLE_LOCK = threading.Lock()
 _MAX_IDLE = 1
@@ -101,7 +102,10 @@ class PdfReader:
             return read_pdf(name, data, sha256)  # says: not a PDF
         from rlm_engine.pdf_child import read_frame, write_frame
 
-        child = self._start()
+        try:
+            child = self._start()
+        except OSError as exc:
+            return None, [FileProblem(name, f"{name}: the PDF extractor did not start ({exc}).")]
         deadline = time.monotonic() + self.timeout_s
         try:
             assert child.stdin is not None and child.stdout is not None
@@ -153,14 +157,23 @@ class PdfReader:
             "LANG": "C.UTF-8",
             "PYTHONPATH": os.pathsep.join(p for p in sys.path if p),
         }  # no keys: PDFium parses hostile bytes
-        self._child = subprocess.Popen(
+        from rlm_engine.pdf_child import READY
+
+        child = subprocess.Popen(
             [sys.executable, "-m", "rlm_engine.pdf_child", str(self.memory_mb)],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL,
             env=env,
         )
-        return self._child
+        assert child.stdout is not None
+        if not _wait_readable(child.stdout, time.monotonic() + START_TIMEOUT_S) or (
+            child.stdout.read(1) != READY
+        ):
+            _kill(child)
+            raise OSError(f"no answer within {START_TIMEOUT_S:g} s")
+        self._child = child
+        return child
 
     def close(self) -> None:
         """The load is over: a healthy child waits for the next load, any other is killed."""
