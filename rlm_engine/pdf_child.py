@@ -21,13 +21,13 @@ import struct
 import sys
 from typing import BinaryIO
 
-_HEAD, _BODY = struct.Struct(">I"), struct.Struct(">Q")
+HEAD, BODY = struct.Struct(">I"), struct.Struct(">Q")  # the two length prefixes of a frame
 READY = b"R"  # the child's first byte: imports done, waiting for files
 
 
 def write_frame(out: BinaryIO, meta: dict, body: bytes) -> None:
     head = json.dumps(meta).encode()
-    out.write(_HEAD.pack(len(head)) + head + _BODY.pack(len(body)))
+    out.write(HEAD.pack(len(head)) + head + BODY.pack(len(body)))
     out.write(body)
     out.flush()
 
@@ -40,9 +40,9 @@ def _read_exact(stream: BinaryIO, n: int) -> bytes:
 
 
 def read_frame(stream: BinaryIO) -> tuple[dict, bytes]:
-    (size,) = _HEAD.unpack(_read_exact(stream, _HEAD.size))
+    (size,) = HEAD.unpack(_read_exact(stream, HEAD.size))
     meta = json.loads(_read_exact(stream, size))
-    (size,) = _BODY.unpack(_read_exact(stream, _BODY.size))
+    (size,) = BODY.unpack(_read_exact(stream, BODY.size))
     return meta, _read_exact(stream, size)
 
 
