@@ -17,7 +17,7 @@ import threading
 from typing import Any
 
 from rlm_cli.terminal import for_terminal, json_for_terminal
-from rlm_engine.config import Budgets, Credentials, ModelSpec, RunConfig
+from rlm_engine.config import Budgets, Credentials, GuardConfig, ModelSpec, RunConfig
 from rlm_engine.defaults import default_provider, suggested_model
 from rlm_engine.errors import RLMError
 from rlm_engine.events import (
@@ -99,6 +99,17 @@ def add_run_options(p: argparse.ArgumentParser) -> None:
         metavar="TOKENS",
         help="auto reads directly up to this many corpus tokens (default: the window less "
         f"{RunConfig.answer_margin_tokens:,} for the answer)",
+    )
+    p.add_argument(
+        "--fallback",
+        choices=("off", "offer", "answer"),
+        help="when a run stalls, the engine's fallback answers (answer), is shown to the model "
+        "(offer) or does not run (off); default: answer for the small prompt, offer otherwise",
+    )
+    p.add_argument(
+        "--no-stall-guards",
+        action="store_true",
+        help="no answer gates, idle limit or stall rule (and so no fallback)",
     )
     save = p.add_mutually_exclusive_group()
     save.add_argument("--db", metavar="URL")
@@ -191,7 +202,22 @@ def build_config(args: argparse.Namespace, credentials: Credentials) -> RunConfi
         method=args.method,
         window_tokens=args.window_tokens,
         direct_threshold_tokens=args.direct_threshold,
+        guards=_guards(args),
     )
+
+
+def _guards(args: argparse.Namespace) -> GuardConfig:
+    """--fallback and --no-stall-guards; the other guards keep their defaults."""
+    if args.no_stall_guards:
+        return GuardConfig(
+            final_needs_code=False,
+            final_needs_sub_call=False,
+            max_idle_replies=0,
+            stall_repeats=0,
+            stall_iterations=0,
+            fallback="off",
+        )
+    return GuardConfig(fallback=args.fallback)
 
 
 def ask(args: argparse.Namespace) -> int:
@@ -233,7 +259,14 @@ def ask(args: argparse.Namespace) -> int:
     finally:
         signal.signal(signal.SIGINT, previous)
         unsaved, why = closer()
-    if unsaved:
+    lost = getattr(recorder, "lost", None)  # the database file was deleted or replaced
+    if lost:
+        print(
+            f"warning: run {result.run_id} was NOT saved: {for_terminal(lost)}. Its answer is "
+            "below; ask again to have it in the database.",
+            file=sys.stderr,
+        )
+    elif unsaved:
         print(
             f"warning: {unsaved} events of run {result.run_id} could not be saved "
             f"({for_terminal(why) or 'reason unknown'}): the saved run is incomplete.",

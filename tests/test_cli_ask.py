@@ -256,3 +256,19 @@ def test_a_fallback_answer_is_marked_in_json(standin_env: StandIn, corpus_dir: P
     assert proc.returncode == 0, proc.stderr
     out = json.loads(proc.stdout)
     assert (out["answer"], out["fallback"], out["iterations"]) == ("Tuesday", True, 3)
+
+
+@pytest.mark.parametrize("flag", [["--fallback", "off"], ["--no-stall-guards"]])
+def test_the_fallback_can_be_switched_off(
+    standin_env: StandIn, corpus_dir: Path, flag: list[str]
+) -> None:
+    standin_env.on(lambda req: "Tuesday", model=SUB)
+    standin_env.on(lambda req: "I am not sure.", model=ROOT)
+    proc = rlm(
+        "ask", "When is the meeting?", "--context", str(corpus_dir), "--provider", "openai",
+        "--model", ROOT, "--sub-model", SUB, "--prompt-variant", "small", "--no-save", "--json",
+        "--max-iterations", "4", *flag,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    out = json.loads(proc.stdout)
+    assert (out["status"], out["sub_calls"], "fallback" in out) == ("limit", 0, False)
