@@ -259,7 +259,14 @@ def ask(args: argparse.Namespace) -> int:
     finally:
         signal.signal(signal.SIGINT, previous)
         unsaved, why = closer()
-    if unsaved:
+    lost = getattr(recorder, "lost", None)  # the database file was deleted or replaced
+    if lost:
+        print(
+            f"warning: run {result.run_id} was NOT saved: {for_terminal(lost)}. Its answer is "
+            "below; ask again to have it in the database.",
+            file=sys.stderr,
+        )
+    elif unsaved:
         print(
             f"warning: {unsaved} events of run {result.run_id} could not be saved "
             f"({for_terminal(why) or 'reason unknown'}): the saved run is incomplete.",
