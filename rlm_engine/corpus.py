@@ -225,7 +225,7 @@ def _walk(root: Path, root_name: str) -> tuple[list[tuple[str, Path]], list[File
 
 class _Extraction:
     """One load's files -> documents or problems; never raises for a bad file. PDFs of the load
-    share one extraction child process (corpus_pdf), started at the first and closed at the end."""
+    share one extraction child process (corpus_pdf.PdfReader), kept warm for the next load."""
 
     def __init__(self, documents: list[Document], problems: list[FileProblem]) -> None:
         from rlm_engine.corpus_read import max_document_chars
