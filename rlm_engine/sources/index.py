@@ -130,6 +130,12 @@ class CorpusIndex:
         order = np.argsort(hashes, kind="stable")
         self._hashes = hashes[order]
         self._positions = positions[order]
+        # A bit per hash bucket, 16 buckets per sample: most of a query's grams are ruled out by
+        # one look-up in this small table before the (slower) binary search.
+        bits = max(16, int(len(hashes) * 16).bit_length())
+        self._mask = np.uint64((1 << bits) - 1)
+        self._bits = np.zeros(1 << bits, dtype=np.bool_)
+        self._bits[(hashes & self._mask).astype(np.int64)] = True
 
     @property
     def total_chars(self) -> int:
@@ -156,8 +162,11 @@ class CorpusIndex:
         if n <= 0 or not len(self._hashes):
             return []
         grams = _gram_hashes(query, 1)
-        lo = np.searchsorted(self._hashes, grams, side="left")
-        hi = np.searchsorted(self._hashes, grams, side="right")
+        maybe = np.flatnonzero(self._bits[(grams & self._mask).astype(np.int64)])
+        lo = np.zeros(len(grams), dtype=np.int64)
+        hi = np.zeros(len(grams), dtype=np.int64)
+        lo[maybe] = np.searchsorted(self._hashes, grams[maybe], side="left")
+        hi[maybe] = np.searchsorted(self._hashes, grams[maybe], side="right")
         # A gram sampled in many places is common text: a real passage has rarer grams too.
         hits = np.flatnonzero((hi > lo) & (hi - lo <= COMMON_GRAM))
         matches: list[tuple[int, int, list[tuple[int, int]]]] = []  # query range, corpus ranges
