@@ -16,8 +16,9 @@ import sys
 import threading
 from typing import Any
 
+from rlm_cli import sources as cli_sources
 from rlm_cli.terminal import for_terminal, json_for_terminal
-from rlm_engine.config import Budgets, Credentials, ModelSpec, RunConfig
+from rlm_engine.config import Budgets, Credentials, GuardConfig, ModelSpec, RunConfig
 from rlm_engine.defaults import default_provider, suggested_model
 from rlm_engine.errors import RLMError
 from rlm_engine.events import (
@@ -28,6 +29,7 @@ from rlm_engine.events import (
     Notice,
     RootResponse,
     RunFinished,
+    SourcesFound,
 )
 from rlm_engine.text import valid_tree
 
@@ -99,6 +101,17 @@ def add_run_options(p: argparse.ArgumentParser) -> None:
         metavar="TOKENS",
         help="auto reads directly up to this many corpus tokens (default: the window less "
         f"{RunConfig.answer_margin_tokens:,} for the answer)",
+    )
+    p.add_argument(
+        "--fallback",
+        choices=("off", "offer", "answer"),
+        help="when a run stalls, the engine's fallback answers (answer), is shown to the model "
+        "(offer) or does not run (off); default: answer for the small prompt, offer otherwise",
+    )
+    p.add_argument(
+        "--no-stall-guards",
+        action="store_true",
+        help="no answer gates, idle limit or stall rule (and so no fallback)",
     )
     save = p.add_mutually_exclusive_group()
     save.add_argument("--db", metavar="URL")
@@ -191,7 +204,22 @@ def build_config(args: argparse.Namespace, credentials: Credentials) -> RunConfi
         method=args.method,
         window_tokens=args.window_tokens,
         direct_threshold_tokens=args.direct_threshold,
+        guards=_guards(args),
     )
+
+
+def _guards(args: argparse.Namespace) -> GuardConfig:
+    """--fallback and --no-stall-guards; the other guards keep their defaults."""
+    if args.no_stall_guards:
+        return GuardConfig(
+            final_needs_code=False,
+            final_needs_sub_call=False,
+            max_idle_replies=0,
+            stall_repeats=0,
+            stall_iterations=0,
+            fallback="off",
+        )
+    return GuardConfig(fallback=args.fallback)
 
 
 def ask(args: argparse.Namespace) -> int:
@@ -209,11 +237,15 @@ def ask(args: argparse.Namespace) -> int:
     recorder, closer = open_recorder(args, corpus)
     progress = _print_warnings if args.json else _print_progress
 
+    sources: list[dict[str, Any]] = []
+
     def on_event(event: Event) -> None:
         if recorder is not None:
             recorder(event)
         if progress is not None:
             progress(event)
+        if isinstance(event, SourcesFound):
+            sources[:] = [{**s, "cited": n < event.cited} for n, s in enumerate(event.sources)]
 
     cancel = threading.Event()
     hidden = private_dirs_for(args.db)
@@ -229,17 +261,25 @@ def ask(args: argparse.Namespace) -> int:
             on_event=on_event,
             cancel=cancel,
             hidden_paths=hidden,
+            documents=corpus.documents,
         )
     finally:
         signal.signal(signal.SIGINT, previous)
         unsaved, why = closer()
-    if unsaved:
+    lost = getattr(recorder, "lost", None)  # the database file was deleted or replaced
+    if lost:
+        print(
+            f"warning: run {result.run_id} was NOT saved: {for_terminal(lost)}. Its answer is "
+            "below; ask again to have it in the database.",
+            file=sys.stderr,
+        )
+    elif unsaved:
         print(
             f"warning: {unsaved} events of run {result.run_id} could not be saved "
             f"({for_terminal(why) or 'reason unknown'}): the saved run is incomplete.",
             file=sys.stderr,
         )
-    _print_result(result.to_dict(), as_json=args.json)
+    _print_result({**result.to_dict(), "sources": sources}, as_json=args.json)
     return 0 if result.status in ("completed", "limit") else 1
 
 
@@ -312,6 +352,7 @@ def _print_result(result: dict[str, Any], *, as_json: bool) -> None:
         result = {**result, "status": "failed"}
     if as_json:
         out = {k: result[k] for k in _JSON_KEYS}
+        out["sources"] = cli_sources.as_json(result.get("sources") or [])  # an extension
         if result["status"] not in ("completed", "limit"):
             out["error"] = result["error"]
         if result.get("unsupported"):  # an extension, present only when true (like "error")
@@ -325,6 +366,9 @@ def _print_result(result: dict[str, Any], *, as_json: bool) -> None:
         if result.get("fallback"):
             print(f"note: {FALLBACK_NOTE}", file=sys.stderr)
         print(for_terminal(result["answer"]))
+        if result["answer"] is not None:
+            lines = cli_sources.source_lines(result.get("sources") or [])
+            print("\n" + for_terminal("\n".join(lines)))
     else:
         print(f"error: {for_terminal(result['error'])}", file=sys.stderr)
 
