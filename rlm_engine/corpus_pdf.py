@@ -13,6 +13,7 @@ holds more than the (capped) text.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import io
 import logging
 import os
@@ -79,7 +80,8 @@ def read_pdf(name: str, data: bytes, sha256: str) -> tuple[Document | None, list
         if isinstance(read, FileProblem):
             return None, [read]
         pages = read
-    return _document(name, sha256, *pages)
+    doc, notes = _document(name, sha256, *pages)
+    return (None if doc is None else dataclasses.replace(doc, data=data)), notes
 
 
 class PdfReader:
@@ -128,6 +130,8 @@ class PdfReader:
             texts.append(text[start : start + length])
             start += length
         doc, notes = _document(name, sha256, texts, list(meta["unreadable"]))
+        if doc is not None:  # its bytes, to show its pages (sources highlighted)
+            doc = dataclasses.replace(doc, data=data)
         if meta.get("cut") and doc is not None:
             from rlm_engine.corpus import cut_notice
 
