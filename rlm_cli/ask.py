@@ -16,6 +16,7 @@ import sys
 import threading
 from typing import Any
 
+from rlm_cli import sources as cli_sources
 from rlm_cli.terminal import for_terminal, json_for_terminal
 from rlm_engine.config import Budgets, Credentials, GuardConfig, ModelSpec, RunConfig
 from rlm_engine.defaults import default_provider, suggested_model
@@ -28,6 +29,7 @@ from rlm_engine.events import (
     Notice,
     RootResponse,
     RunFinished,
+    SourcesFound,
 )
 from rlm_engine.text import valid_tree
 
@@ -235,11 +237,15 @@ def ask(args: argparse.Namespace) -> int:
     recorder, closer = open_recorder(args, corpus)
     progress = _print_warnings if args.json else _print_progress
 
+    sources: list[dict[str, Any]] = []
+
     def on_event(event: Event) -> None:
         if recorder is not None:
             recorder(event)
         if progress is not None:
             progress(event)
+        if isinstance(event, SourcesFound):
+            sources[:] = [{**s, "cited": n < event.cited} for n, s in enumerate(event.sources)]
 
     cancel = threading.Event()
     hidden = private_dirs_for(args.db)
@@ -255,6 +261,7 @@ def ask(args: argparse.Namespace) -> int:
             on_event=on_event,
             cancel=cancel,
             hidden_paths=hidden,
+            documents=corpus.documents,
         )
     finally:
         signal.signal(signal.SIGINT, previous)
@@ -272,7 +279,7 @@ def ask(args: argparse.Namespace) -> int:
             f"({for_terminal(why) or 'reason unknown'}): the saved run is incomplete.",
             file=sys.stderr,
         )
-    _print_result(result.to_dict(), as_json=args.json)
+    _print_result({**result.to_dict(), "sources": sources}, as_json=args.json)
     return 0 if result.status in ("completed", "limit") else 1
 
 
@@ -345,6 +352,7 @@ def _print_result(result: dict[str, Any], *, as_json: bool) -> None:
         result = {**result, "status": "failed"}
     if as_json:
         out = {k: result[k] for k in _JSON_KEYS}
+        out["sources"] = cli_sources.as_json(result.get("sources") or [])  # an extension
         if result["status"] not in ("completed", "limit"):
             out["error"] = result["error"]
         if result.get("unsupported"):  # an extension, present only when true (like "error")
@@ -358,6 +366,9 @@ def _print_result(result: dict[str, Any], *, as_json: bool) -> None:
         if result.get("fallback"):
             print(f"note: {FALLBACK_NOTE}", file=sys.stderr)
         print(for_terminal(result["answer"]))
+        if result["answer"] is not None:
+            lines = cli_sources.source_lines(result.get("sources") or [])
+            print("\n" + for_terminal("\n".join(lines)))
     else:
         print(f"error: {for_terminal(result['error'])}", file=sys.stderr)
 

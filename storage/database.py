@@ -14,7 +14,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine, make_url
 
-from storage import corpora, export, queries
+from storage import corpora, export, queries, sources
 from storage.engine import (
     WRITE,
     can_write,
@@ -305,6 +305,21 @@ class Database:
         """The run's events in order, as dicts (rlm_engine.events.event_from_dict reads them)."""
         with self._read() as connection:
             return queries.run_events(connection, run_id)
+
+    def run_sources(self, run_id: str) -> list[dict[str, Any]]:
+        """The answer's sources, best first (storage.sources)."""
+        with self._read() as connection:
+            return sources.run_sources(connection, run_id)
+
+    def run_passages(self, run_id: str) -> list[dict[str, Any]]:
+        """The corpus passages each REPL output and sub-call prompt held (storage.sources)."""
+        with self._read() as connection:
+            return sources.run_passages(connection, run_id)
+
+    def corpus_document(self, corpus_id: int, index: int) -> dict[str, Any] | None:
+        """A corpus's document `index` with its text, page offsets and PDF bytes."""
+        with self._read() as connection:
+            return sources.corpus_document(connection, corpus_id, index)
 
     def delete_run(self, run_id: str) -> bool:
         with self._write() as connection:

@@ -30,6 +30,7 @@ class SubCall:
     error: str | None = None
     done: bool = False
     child: Trace | None = None  # the child RLM of an `rlm_query` call
+    passages: list[dict[str, Any]] = field(default_factory=list)  # corpus text in the prompt
 
 
 @dataclass
@@ -42,6 +43,7 @@ class CodeBlock:
     error: str | None
     restarted: bool
     sub_calls: list[SubCall] = field(default_factory=list)
+    passages: list[dict[str, Any]] = field(default_factory=list)  # corpus text in the output
 
 
 @dataclass
@@ -96,6 +98,7 @@ class Trace:
     status: str | None = None  # None while running
     error: str | None = None
     totals: Totals = field(default_factory=Totals)
+    sources: list[dict[str, Any]] | None = None  # the answer's sources; None: not reported
 
 
 def build_trace(events: list[dict[str, Any]], *, now: float | None = None) -> Trace:
@@ -170,6 +173,12 @@ def _fold(events: list[dict[str, Any]], by_parent: dict[str | None, list[dict[st
                 call.elapsed_s = event.get("elapsed_s")
                 call.error = event.get("error")
                 call.done = True
+        elif kind == "passages_found":
+            _add_passages(trace, calls, event)
+        elif kind == "sources_found":
+            cited = int(event.get("cited") or 0)
+            found = event.get("sources") or []
+            trace.sources = [{**s, "cited": n < cited} for n, s in enumerate(found)]
         elif kind == "method_chosen":
             trace.method = event.get("method")
             trace.method_reason = event.get("reason")
@@ -192,6 +201,20 @@ def _fold(events: list[dict[str, Any]], by_parent: dict[str | None, list[dict[st
                 trace.answer = event.get("answer")
             trace.fallback = trace.fallback or bool(event.get("fallback"))
     return trace
+
+
+def _add_passages(trace: Trace, calls: dict[str, SubCall], event: dict[str, Any]) -> None:
+    """A PassagesFound joins the code block or sub-call it describes."""
+    passages = list(event.get("passages") or [])
+    if event.get("origin") == "sub_call":
+        call = calls.get(event.get("call_id") or "")
+        if call is not None:
+            call.passages = passages
+        return
+    for block in reversed(_iteration(trace, event).blocks):
+        if block.index == event.get("block_index"):
+            block.passages = passages
+            return
 
 
 GUARD_ACTIONS = {
