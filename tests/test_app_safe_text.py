@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from rlm_engine.corpus import load_files
 from tests.apptest import open_app, record_run
 from webui.compare_view import word_diff
 from webui.safe_text import ZWSP, safe_html, safe_markdown
@@ -96,3 +97,13 @@ def test_compare_draws_answers_labels_and_diffs_through_the_rule(app_db: Any) ->
     _assert_all_safe(_drawn_texts(at) + [t.label for t in at.tabs])
     (diff,) = [h.proto.body for h in at.get("html")]
     assert "<img" not in diff and "&lt;img" in diff
+
+
+def test_corpora_draws_a_shared_corpus_name_through_the_rule(app_db: Any) -> None:
+    """A corpus name comes from another visitor's upload on a shared server."""
+    documents = load_files([("n.txt", b"notes")]).documents
+    corpus = app_db.save_corpus(f"Notes {PAYLOADS[0]} {PAYLOADS[1]}", documents)
+    at = open_app("pages/corpora.py")
+    at = at.selectbox(key="corpora-open").set_value(corpus.id).run()
+    assert not at.exception
+    _assert_all_safe(_drawn_texts(at))
