@@ -25,6 +25,7 @@ from rlm_engine.events import (
     Event,
     FinalAnswer,
     Notice,
+    RootDelta,
     RootResponse,
     RunFinished,
     RunStarted,
@@ -37,6 +38,7 @@ from rlm_engine.providers import Message
 from rlm_engine.repl_calls import ReplCalls
 from rlm_engine.sandbox import ExecResult, Sandbox
 from rlm_engine.shared import EventCallback, Halt, OutOfTime, RunShared
+from rlm_engine.subcall_cache import SubCallCache, corpus_fingerprint
 
 log = logging.getLogger(__name__)
 
@@ -57,6 +59,8 @@ class RunResult:
     output_tokens: int
     cost_usd: float | None
     elapsed_s: float
+    cached_tokens: int = 0  # of input_tokens: read from the providers' prompt caches
+    cache_write_tokens: int = 0  # of input_tokens: written to them
 
     def to_dict(self) -> dict[str, Any]:
         return {name: getattr(self, name) for name in self.__dataclass_fields__}
@@ -203,16 +207,25 @@ class RLMRun:
         provider = self.shared.provider(self.root_spec)
         sent = list(messages)  # the loop goes on appending while an abandoned call may still read
         started = time.monotonic()
+        number = self.iteration if forced else self.iteration + 1
+        stream = DeltaStream(self, number) if self.depth == 0 else None
         try:
             completion = self.shared.wait_for(
                 lambda: provider.complete(
-                    sent, stop=self.stop, temperature=0.0 if self.small else None
+                    sent,
+                    stop=self.stop,
+                    temperature=0.0 if self.small else None,
+                    on_text=stream,
+                    conversation=self.parent_call_id or self.shared.run_id,
                 ),
                 deadline=None if forced else tracker.deadline,
                 halt=self.halt,
             )
         except OutOfTime:
             return None
+        finally:
+            if stream is not None:
+                stream.close()
         cost = self.shared.cost(self.root_spec, completion.usage)
         tracker.add_usage(completion.usage, cost)
         self.spend.add(completion.usage, cost)
@@ -229,6 +242,8 @@ class RLMRun:
             cost_usd=cost,
             elapsed_s=time.monotonic() - started,
             forced=forced,
+            tokens_per_s=completion.tokens_per_s,
+            first_token_s=completion.first_token_s,
         )
         return completion.text
 
@@ -347,6 +362,8 @@ class RLMRun:
             output_tokens=tracker.output_tokens,
             cost_usd=tracker.total_cost_usd,
             elapsed_s=tracker.elapsed_s,
+            cached_tokens=tracker.spend.usage.cached_tokens,
+            cache_write_tokens=tracker.spend.usage.cache_write_tokens,
         )
         fields = result.to_dict()
         fields.pop("run_id")
@@ -393,6 +410,38 @@ class RLMRun:
         self.emit(Notice, iteration=self.iteration, message=message)
 
 
+class DeltaStream:
+    """Turns the pieces of a streaming root reply into RootDelta events, at most one per
+    `DELTA_EVERY_S` (a local model makes ~20 pieces a second; the UI polls twice a second).
+    What is held back when the reply ends is not sent: its RootResponse carries the whole text."""
+
+    def __init__(self, run: RLMRun, iteration: int) -> None:
+        self.run = run
+        self.iteration = iteration
+        self.sent = 0  # characters already sent
+        self.pending: list[str] = []
+        self.last = 0.0
+        self.closed = False
+
+    def __call__(self, piece: str) -> None:
+        self.pending.append(piece)
+        now = time.monotonic()
+        if now - self.last < DELTA_EVERY_S or self.closed:
+            return
+        self.last = now
+        text = "".join(self.pending)
+        self.pending.clear()
+        self.run.emit(RootDelta, iteration=self.iteration, offset=self.sent, text=text)
+        self.sent += len(text)
+
+    def close(self) -> None:
+        """No more events: an abandoned call's late pieces must not follow its RootResponse."""
+        self.closed = True
+
+
+DELTA_EVERY_S = 0.2
+
+
 def cost_budget_unenforceable(limit: float, models: list[str]) -> str:
     """The notice for a cost budget over models without a known price."""
     names = " and ".join(models)
@@ -420,10 +469,21 @@ def run_in_sandbox(
     on_event: EventCallback | None = None,
     cancel: threading.Event | None = None,
     run_id: str | None = None,
+    sub_call_cache: SubCallCache | None = None,
+    corpus: str | None = None,
 ) -> RunResult:
-    """Run one question in a sandbox whose `context` is already loaded."""
+    """Run one question in a sandbox whose `context` is already loaded. `corpus`: the context's
+    fingerprint (computed here when a sub-call cache is used and none is given)."""
+    if config.sub_call_cache and sub_call_cache is not None and corpus is None:
+        corpus = corpus_fingerprint(context)
     shared = RunShared(
-        run_id or uuid.uuid4().hex, config, credentials, on_event, cancel or threading.Event()
+        run_id or uuid.uuid4().hex,
+        config,
+        credentials,
+        on_event,
+        cancel or threading.Event(),
+        sub_call_cache=sub_call_cache,
+        corpus=corpus or "",
     )
     run = RLMRun(shared, question=question, sandbox=sandbox, root_spec=config.root)
     try:

@@ -10,14 +10,26 @@ import threading
 from rlm_engine.config import Credentials, RunConfig
 from rlm_engine.loop import Context, EventCallback, RunResult, run_in_sandbox
 from rlm_engine.sandbox import Sandbox
+from rlm_engine.subcall_cache import SubCallCache, corpus_fingerprint
 
 
 class Session:
-    """Owns the sandbox subprocess of one corpus. Close it (or use `with`) to stop the worker."""
+    """Owns the sandbox subprocess of one corpus. Close it (or use `with`) to stop the worker.
 
-    def __init__(self, context: Context, credentials: Credentials | None = None) -> None:
+    `sub_call_cache`: where identical sub-calls are answered from, for runs whose config sets
+    `sub_call_cache` (storage's `Database.sub_call_cache()`)."""
+
+    def __init__(
+        self,
+        context: Context,
+        credentials: Credentials | None = None,
+        *,
+        sub_call_cache: SubCallCache | None = None,
+    ) -> None:
         self.context = context
         self.credentials = credentials or Credentials.from_env()
+        self.sub_call_cache = sub_call_cache
+        self._fingerprint: str | None = None
         self._sandbox: Sandbox | None = None
         self._lock = threading.Lock()  # one run at a time per sandbox
 
@@ -33,6 +45,9 @@ class Session:
         """Run one question to the end (blocking). Call it from a worker thread in a UI."""
         with self._lock:
             sandbox = self._ensure_sandbox(config)
+            cache = self.sub_call_cache if config.sub_call_cache else None
+            if cache is not None and self._fingerprint is None:
+                self._fingerprint = corpus_fingerprint(self.context)
             return run_in_sandbox(
                 question,
                 sandbox,
@@ -42,6 +57,8 @@ class Session:
                 on_event=on_event,
                 cancel=cancel,
                 run_id=run_id,
+                sub_call_cache=cache,
+                corpus=self._fingerprint,
             )
 
     def _ensure_sandbox(self, config: RunConfig) -> Sandbox:
@@ -78,7 +95,8 @@ def run(
     on_event: EventCallback | None = None,
     cancel: threading.Event | None = None,
     run_id: str | None = None,
+    sub_call_cache: SubCallCache | None = None,
 ) -> RunResult:
     """One question, one fresh sandbox, closed afterwards."""
-    with Session(context, credentials) as session:
+    with Session(context, credentials, sub_call_cache=sub_call_cache) as session:
         return session.run(question, config, on_event=on_event, cancel=cancel, run_id=run_id)

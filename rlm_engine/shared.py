@@ -17,6 +17,7 @@ from rlm_engine.errors import Cancelled
 from rlm_engine.events import Event, RunFinished, Usage
 from rlm_engine.limits import BudgetTracker
 from rlm_engine.providers import Provider, make_provider
+from rlm_engine.subcall_cache import SubCallCache
 
 log = logging.getLogger(__name__)
 
@@ -65,6 +66,8 @@ class RunShared:
         credentials: Credentials,
         on_event: EventCallback | None,
         cancel: threading.Event,
+        sub_call_cache: SubCallCache | None = None,
+        corpus: str = "",
     ) -> None:
         self.run_id = run_id
         self.config = config
@@ -76,6 +79,9 @@ class RunShared:
         self._ended = False
         self._providers: dict[ModelSpec, Provider] = {}
         self._providers_lock = threading.Lock()
+        # the store of sub-call answers, when the config asks for it and the caller gave one
+        self.sub_call_cache = sub_call_cache if config.sub_call_cache else None
+        self.corpus = corpus  # the corpus' fingerprint: cached answers belong to one corpus
 
     def emit(self, event: Event) -> None:
         """Deliver an event; a failing consumer is logged, never allowed to kill the run.
