@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from webui import corpus_panel
-from webui.config_form import budgets_picker, model_picker, run_config
+from webui.config_form import METHOD_TITLES, budgets_picker, method_picker, model_picker, run_config
 from webui.live import draw_handle
 from webui.resources import database, shown_errors
 from webui.runner import start_run
@@ -41,9 +41,11 @@ with st.expander("Models and budgets", icon=":material/tune:"):
     root = model_picker("Root", key="ask-root", role="root", credentials=credentials)
     sub = model_picker("Sub", key="ask-sub", role="sub", credentials=credentials)
     budgets = budgets_picker(key="ask-budgets")
-config = run_config(root, sub, budgets, prefs.price_overrides)
+    method = method_picker(key="ask")
+config = run_config(root, sub, budgets, prefs.price_overrides, method=method)
 st.caption(
     f"Root **{root.label}** · sub **{sub.label}** · up to {budgets.max_iterations} iterations"
+    f" · method **{METHOD_TITLES[method]}**"
 )
 
 # --- the conversation ---------------------------------------------------------------------------

@@ -10,7 +10,7 @@ from rlm_engine.paths import data_dir
 from webui import downloads
 from webui.prices import price_editor
 from webui.resources import safe_db_url
-from webui.state import settings
+from webui.state import Settings, settings
 
 prefs = settings()
 st.title("Settings")
@@ -19,7 +19,9 @@ st.subheader("API keys and endpoints")
 st.caption(
     "Keys are kept in this browser session's memory only: never saved, never logged, never sent "
     "to the code the model writes. Environment variables (OPENAI_API_KEY, ANTHROPIC_API_KEY, "
-    "OPENAI_BASE_URL, ANTHROPIC_BASE_URL) work too; what you type here wins."
+    "OPENAI_BASE_URL, ANTHROPIC_BASE_URL) work too; what you type here wins. "
+    "**A base URL typed here needs a key typed with it**: the server's key is only ever sent to "
+    "the server's own endpoint (type any text if your endpoint needs no key)."
 )
 FIELDS = [
     ("openai_api_key", "OpenAI API key", "OPENAI_API_KEY", True),
@@ -42,9 +44,18 @@ with st.form("keys", border=True):
         )
     saved = st.form_submit_button("Use for this session", type="primary")
 if saved:
-    for name, value in values.items():
-        setattr(prefs, name, value.strip())
-    st.toast("Settings apply to new runs in this session.", icon=":material/check:")
+    typed = Settings(**{name: value.strip() for name, value in values.items()})
+    if typed.missing_keys():
+        st.error(
+            f"Type a key for the base URL of {' and '.join(typed.missing_keys())}: a base URL "
+            "typed here is never sent the server's key (any text will do if the endpoint needs "
+            "none). Nothing was changed.",
+            icon=":material/key_off:",
+        )
+    else:
+        for name, value in values.items():
+            setattr(prefs, name, value.strip())
+        st.toast("Settings apply to new runs in this session.", icon=":material/check:")
 
 credentials = prefs.credentials()
 st.markdown(

@@ -11,13 +11,13 @@ import sys
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from rlm_cli import ask, model, runs
+    from rlm_cli import ask, chat, evaluate, model, runs
 
     parser = argparse.ArgumentParser(
         prog="rlm", description="Ask questions of large corpora with Recursive Language Models."
     )
     subparsers = parser.add_subparsers(dest="command", required=True)
-    for module in (ask, runs, model):
+    for module in (ask, chat, runs, model, evaluate):
         module.register(subparsers)
     return parser
 

@@ -1,8 +1,9 @@
-"""`rlm ask`: one question over files or directories, headless. Contract: ../shared/DESIGN.md.
+"""`rlm ask`: one question over files or directories, headless. Contract: docs/contract.md.
 
 `--timeout` is the run's wall-time budget; `--exec-timeout` limits one code block. Extensions
 beyond the contract: --max-tokens, --output-limit, --max-history, --prompt-variant,
---request-timeout, --price.
+--request-timeout, --price, --method (default rlm: programs that drive the CLI rely on an RLM run),
+--window-tokens, --direct-threshold. `--json` adds "method" ("rlm" or "direct").
 """
 
 from __future__ import annotations
@@ -18,12 +19,27 @@ from typing import Any
 from rlm_engine.config import Budgets, Credentials, ModelSpec, RunConfig
 from rlm_engine.defaults import default_provider, suggested_model
 from rlm_engine.errors import RLMError
-from rlm_engine.events import CodeExecuted, Event, Notice, RootResponse, RunFinished
+from rlm_engine.events import (
+    CodeExecuted,
+    Event,
+    MethodChosen,
+    Notice,
+    RootResponse,
+    RunFinished,
+)
+from rlm_engine.text import valid_text, valid_tree
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser("ask", help="Ask a question of files or directories.")
     p.add_argument("question")
+    add_run_options(p)
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.set_defaults(func=ask)
+
+
+def add_run_options(p: argparse.ArgumentParser) -> None:
+    """The corpus, model, budget and database options, shared by `rlm ask` and `rlm chat`."""
     p.add_argument("--context", nargs="+", required=True, metavar="PATH")
     p.add_argument("--provider", choices=("openai", "anthropic", "local"))
     p.add_argument("--model")
@@ -55,11 +71,29 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--prompt-variant", choices=("auto", "default", "small"), default="auto")
     p.add_argument("--no-sub-calls", action="store_true")
+    p.add_argument(
+        "--method",
+        choices=("auto", "rlm", "direct"),
+        default="rlm",
+        help="rlm (default); direct: the root model reads the corpus itself (cut to its window); "
+        "auto: direct when the corpus fits the root model's window, else rlm",
+    )
+    p.add_argument(
+        "--window-tokens",
+        type=_positive_int,
+        metavar="TOKENS",
+        help="the root model's context window (default: known for catalogued models)",
+    )
+    p.add_argument(
+        "--direct-threshold",
+        type=_non_negative_int,
+        metavar="TOKENS",
+        help="auto reads directly up to this many corpus tokens (default: the window less "
+        f"{RunConfig.answer_margin_tokens:,} for the answer)",
+    )
     save = p.add_mutually_exclusive_group()
     save.add_argument("--db", metavar="URL")
     save.add_argument("--no-save", action="store_true")
-    p.add_argument("--json", action="store_true", help="print one JSON object")
-    p.set_defaults(func=ask)
 
 
 def _positive_int(text: str) -> int:
@@ -144,6 +178,9 @@ def build_config(args: argparse.Namespace, credentials: Credentials) -> RunConfi
         price_overrides=dict(args.price or []),
         request_timeout_s=args.request_timeout,
         max_history_chars=args.max_history,
+        method=args.method,
+        window_tokens=args.window_tokens,
+        direct_threshold_tokens=args.direct_threshold,
     )
 
 
@@ -159,7 +196,7 @@ def ask(args: argparse.Namespace) -> int:
 
     credentials = Credentials.from_env()
     config = build_config(args, credentials)
-    recorder, closer = _recorder(args, corpus)
+    recorder, closer = open_recorder(args, corpus)
     progress = _print_warnings if args.json else _print_progress
 
     def on_event(event: Event) -> None:
@@ -169,6 +206,7 @@ def ask(args: argparse.Namespace) -> int:
             progress(event)
 
     cancel = threading.Event()
+    hidden = private_dirs_for(args.db)
     previous = signal.signal(signal.SIGINT, lambda *_: cancel.set())
     try:
         from rlm_engine.session import run
@@ -180,25 +218,35 @@ def ask(args: argparse.Namespace) -> int:
             credentials=credentials,
             on_event=on_event,
             cancel=cancel,
+            hidden_paths=hidden,
         )
     finally:
         signal.signal(signal.SIGINT, previous)
-        unsaved = closer()
+        unsaved, why = closer()
     if unsaved:
         print(
-            f"warning: {unsaved} events of run {result.run_id} could not be saved (the database "
-            "was locked or unreachable): the saved run is incomplete.",
+            f"warning: {unsaved} events of run {result.run_id} could not be saved "
+            f"({valid_text(why) or 'reason unknown'}): the saved run is incomplete.",
             file=sys.stderr,
         )
     _print_result(result.to_dict(), as_json=args.json)
     return 0 if result.status in ("completed", "limit") else 1
 
 
-def _recorder(args: argparse.Namespace, corpus: Any) -> tuple[Any, Any]:
+def private_dirs_for(db_url: str | None) -> tuple[str, ...]:
+    """What the sandbox hides from model code: the data and models directories, and the
+    directories of the SQLite files of --db and RLM_DB_URL (every saved run lives there)."""
+    from rlm_engine.paths import default_db_url, private_dirs
+    from storage import sqlite_dir
+
+    return private_dirs(sqlite_dir(default_db_url()), db_url and sqlite_dir(db_url))
+
+
+def open_recorder(args: argparse.Namespace, corpus: Any) -> tuple[Any, Any]:
     """A storage recorder for the run, unless --no-save, and what closes it (returning how many
-    events could not be saved); storage failures are said, not fatal."""
+    events could not be saved, and why); storage failures are said, not fatal."""
     if args.no_save:
-        return None, lambda: 0
+        return None, lambda: (0, "")
     from rlm_engine.paths import default_db_url
     from storage import Database
 
@@ -208,10 +256,10 @@ def _recorder(args: argparse.Namespace, corpus: Any) -> tuple[Any, Any]:
         if len(corpus.documents) > 3:
             name += f" and {len(corpus.documents) - 3} more"
         saved = db.save_corpus(name, list(corpus.documents))
-        return db.recorder(corpus_id=saved.id), db.close
+        return db.recorder(corpus_id=saved.id), lambda: (db.close(), db.unsaved_reason)
     except RLMError as exc:
         print(f"warning: the run will not be saved: {exc}", file=sys.stderr)
-        return None, lambda: 0
+        return None, lambda: (0, "")
 
 
 def _print_warnings(event: Event) -> None:
@@ -230,6 +278,8 @@ def _print_progress(event: Event) -> None:
     elif isinstance(event, CodeExecuted):
         status = f"error: {event.error}" if event.error else f"{event.output_chars:,} chars out"
         print(f"{indent}  code block {event.block_index + 1}: {status}", file=sys.stderr)
+    elif isinstance(event, MethodChosen):
+        print(f"method: {event.reason}", file=sys.stderr)
     elif isinstance(event, Notice):
         print(f"{indent}  note: {event.message}", file=sys.stderr)
     elif isinstance(event, RunFinished) and event.depth == 0:
@@ -243,6 +293,7 @@ def _print_progress(event: Event) -> None:
 
 
 def _print_result(result: dict[str, Any], *, as_json: bool) -> None:
+    result = valid_tree(result)  # lone surrogates in an answer become U+FFFD: stdout takes it
     if result["status"] == "cancelled":  # the contract knows three statuses; Ctrl-C is a failure
         result = {**result, "status": "failed"}
     if as_json:
@@ -266,4 +317,5 @@ _JSON_KEYS = (
     "output_tokens",
     "cost_usd",
     "elapsed_s",
+    "method",  # an extension: "rlm" or "direct"
 )

@@ -219,6 +219,8 @@ def _event_lines(event: dict[str, Any]) -> list[str]:
         if event.get("error"):
             return [*lines, f"{indent}    error: {event['error']}"]
         return [*lines, f"{indent}    response:", *_block(event.get("response"), indent + "    ")]
+    if kind == "method_chosen":
+        return [f"{indent}method: {event.get('reason')}"]
     if kind == "notice":
         return [f"{indent}  ! {event.get('message')}"]
     if kind == "final_answer":

@@ -23,10 +23,12 @@ from rlm_engine.errors import (
 from rlm_engine.events import Event, Usage, event_from_dict
 
 if TYPE_CHECKING:
+    from rlm_engine.api import RLM, Result
     from rlm_engine.loop import RunResult
     from rlm_engine.session import Session, run
 
 __all__ = [
+    "RLM",
     "BudgetExceeded",
     "Budgets",
     "Cancelled",
@@ -39,6 +41,7 @@ __all__ = [
     "ProviderError",
     "ProviderUnavailable",
     "RLMError",
+    "Result",
     "RunConfig",
     "RunResult",
     "SandboxError",
@@ -49,6 +52,8 @@ __all__ = [
 ]
 
 _LAZY = {
+    "RLM": "rlm_engine.api",
+    "Result": "rlm_engine.api",
     "Session": "rlm_engine.session",
     "run": "rlm_engine.session",
     "RunResult": "rlm_engine.loop",
@@ -56,7 +61,7 @@ _LAZY = {
 
 
 def __getattr__(name: str) -> Any:
-    """Session, run and RunResult import the sandbox and loop modules only when first used."""
+    """RLM, Session, run and RunResult import the sandbox and loop modules only when first used."""
     if name in _LAZY:
         import importlib
 

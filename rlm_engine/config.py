@@ -12,6 +12,9 @@ from typing import Any, Literal
 
 ProviderName = Literal["openai", "anthropic", "local"]
 PromptVariant = Literal["auto", "default", "small"]
+Method = Literal["auto", "rlm", "direct"]
+"""How a question is answered: the RLM; the root model reading the corpus itself (`direct`); or
+`auto`, direct when the corpus fits the root model's window (rlm_engine.router decides)."""
 
 
 @dataclass(frozen=True)
@@ -65,6 +68,18 @@ class RunConfig:
     # answer an identical sub-call (model, prompt, parameters) over the same corpus from the
     # session's sub-call cache, at $0 (needs a cache: the app's and the CLI's database)
     sub_call_cache: bool = False
+    method: Method = "rlm"
+    # the root model's context window in tokens (None: known from the price table or the local
+    # server's window; unknown otherwise, and auto then never reads directly)
+    window_tokens: int | None = None
+    # auto reads directly up to this many corpus tokens (None: the window minus the margin)
+    direct_threshold_tokens: int | None = None
+    # tokens of the window kept for the instructions, the question and the answer
+    answer_margin_tokens: int = 2_048
+    # the system prompt lists the REPL helpers (peek, find, ask_chunks, ...; in the REPL always)
+    helpers_in_prompt: bool = True
+    # the first message says which strategy suits the corpus's size (read, search, chunk)
+    strategy_hints: bool = True
 
     @property
     def sub_model(self) -> ModelSpec:

@@ -1,9 +1,10 @@
 """Files (PDF, text) -> documents -> the REPL's `context`.
 
-The contract (DESIGN.md): a text file becomes its exact text (UTF-8, undecodable bytes replaced,
-no header added); a PDF becomes its pages' text joined by a form feed `\\f`, with the offset where
-each page starts kept in `Document.page_offsets`; one string per file, in the order given, a
-directory's files sorted by path. `context` is a `str` for one document, `list[str]` for several.
+The contract (docs/contract.md): a text file becomes its exact text (UTF-8, undecodable bytes
+replaced, no header added); a PDF becomes its pages' text joined by a form feed `\\f`, with the
+offset where each page starts kept in `Document.page_offsets`; one string per file, in the order
+given, a directory's files sorted by path. `context` is a `str` for one document, `list[str]` for
+several.
 
 A bad file never stops a load: it becomes a `FileProblem` with a message saying what to do, and
 the other files still load. `CorpusError` is raised only when the call itself is wrong.

@@ -7,10 +7,14 @@ Every event carries `run_id` (the top-level run) and `depth` (0 for the root RLM
 started by `rlm_query`, ...). Events of a child RLM also carry `parent_call_id`: the id of the
 `rlm_query` sub-call that started it. Times are UNIX seconds (`time.time()`).
 
-Order within one run: RunStarted, then per iteration (RootDelta pieces while a depth-0 root reply
-streams, then) RootResponse followed by one CodeExecuted per
-code block (with the sub-calls made by that block between SubCallStarted/SubCallFinished pairs),
-Notice events wherever the model must be told something, FinalAnswer, and RunFinished last.
+Order within one run: RunStarted, MethodChosen (depth 0), then per iteration (RootDelta pieces
+while a depth-0 root reply streams, then) RootResponse followed
+by one CodeExecuted per code block (with the sub-calls made by that block between
+SubCallStarted/SubCallFinished pairs), Notice events wherever the model must be told something,
+FinalAnswer, and RunFinished last.
+Provenance (rlm_engine.sources): a PassagesFound follows the CodeExecuted or SubCallStarted whose
+text holds corpus passages, a CitationChecked each citation, and SourcesFound comes just before
+the top-level RunFinished.
 """
 
 from __future__ import annotations
@@ -75,6 +79,20 @@ class RunStarted(Event):
     question: str
     config: dict[str, Any]
     context_meta: dict[str, Any]  # type, total_chars, n_documents, document lengths
+
+
+@dataclass(frozen=True, kw_only=True)
+class MethodChosen(Event):
+    """How the run answers (rlm_engine.router): the RLM, or the root model reading the corpus
+    itself, and why (`reason` is shown as is: "read directly: 5,100 tokens fit ...")."""
+
+    type: ClassVar[str] = "method_chosen"
+    method: Literal["rlm", "direct"]
+    requested: Literal["auto", "rlm", "direct"]
+    reason: str
+    corpus_tokens: int  # estimated
+    window_tokens: int | None  # the root model's window; None: unknown
+    cut: bool = False  # direct, but the corpus was cut to fit the window
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -159,7 +177,7 @@ class Notice(Event):
 class FinalAnswer(Event):
     type: ClassVar[str] = "final_answer"
     answer: str
-    source: Literal["code", "text", "forced"]
+    source: Literal["code", "text", "forced", "direct"]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -178,12 +196,54 @@ class RunFinished(Event):
     elapsed_s: float
     cached_tokens: int = 0  # of input_tokens: read from providers' prompt caches
     cache_write_tokens: int = 0  # of input_tokens: written to them
+    method: Literal["rlm", "direct"] = "rlm"  # how the answer was found
+
+
+@dataclass(frozen=True, kw_only=True)
+class PassagesFound(Event):
+    """The corpus passages held by a REPL output (`origin="code"`: the block `block_index` of
+    `iteration`) or by a sub-call's prompt (`origin="sub_call"`: the call `call_id`). Each
+    passage: {"document", "document_index", "page", "start", "end", "text"}."""
+
+    type: ClassVar[str] = "passages_found"
+    origin: Literal["code", "sub_call"]
+    iteration: int
+    block_index: int | None = None
+    call_id: str | None = None
+    passages: list[dict[str, Any]] = field(default_factory=list)
+
+
+@dataclass(frozen=True, kw_only=True)
+class CitationChecked(Event):
+    """A citation of the model (`cite(...)` or `FINAL(..., sources=[...])`), checked against the
+    corpus: `accepted` with its passages, or dropped (`reason`), never shown as a source."""
+
+    type: ClassVar[str] = "citation_checked"
+    iteration: int
+    text: str
+    accepted: bool
+    reason: str | None = None
+    passages: list[dict[str, Any]] = field(default_factory=list)
+
+
+@dataclass(frozen=True, kw_only=True)
+class SourcesFound(Event):
+    """The answer's sources, best first (cited ones first), just before the RunFinished of the
+    top-level run. `sources` empty: no passage of the corpus contains this answer."""
+
+    type: ClassVar[str] = "sources_found"
+    answer: str | None
+    sources: list[dict[str, Any]] = field(default_factory=list)
+    cited: int = 0  # the first `cited` sources are the model's own, checked citations
+    rejected: int = 0  # citations dropped: not in the corpus verbatim
+    elapsed_s: float = 0.0  # time spent matching during the whole run
 
 
 EVENT_TYPES: dict[str, type[Event]] = {
     cls.type: cls
     for cls in (
         RunStarted,
+        MethodChosen,
         RootResponse,
         RootDelta,
         CodeExecuted,
@@ -192,6 +252,9 @@ EVENT_TYPES: dict[str, type[Event]] = {
         Notice,
         FinalAnswer,
         RunFinished,
+        PassagesFound,
+        CitationChecked,
+        SourcesFound,
     )
 }
 

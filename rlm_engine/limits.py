@@ -1,7 +1,7 @@
 """Budgets counted across the whole tree of calls of one run (root, sub-calls, child RLMs).
 
 One `BudgetTracker` is shared by a run and all its children; it is thread-safe because batched
-sub-calls report from several threads at once. What counts (DESIGN.md, "Counting"):
+sub-calls report from several threads at once. What counts (docs/contract.md, "Counting"):
 
 - `iterations`: root turns of the top-level RLM (its forced-answer call not counted);
 - `sub_calls`: every model call made for the REPL: each `llm_query` (each prompt of a batch, the

@@ -17,13 +17,21 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from rlm_engine import history, prompts
+from rlm_engine import direct, history, prompts, router
 from rlm_engine.config import Credentials, ModelSpec, RunConfig
-from rlm_engine.errors import BudgetExceeded, Cancelled, RLMError
+from rlm_engine.errors import (
+    BudgetExceeded,
+    Cancelled,
+    ProviderAuthError,
+    ProviderError,
+    ProviderUnavailable,
+    RLMError,
+)
 from rlm_engine.events import (
     CodeExecuted,
     Event,
     FinalAnswer,
+    MethodChosen,
     Notice,
     RootDelta,
     RootResponse,
@@ -39,6 +47,7 @@ from rlm_engine.repl_calls import ReplCalls
 from rlm_engine.sandbox import ExecResult, Sandbox
 from rlm_engine.shared import EventCallback, Halt, OutOfTime, RunShared
 from rlm_engine.subcall_cache import SubCallCache, corpus_fingerprint
+from rlm_engine.text import describe_error, valid_text
 
 log = logging.getLogger(__name__)
 
@@ -61,6 +70,7 @@ class RunResult:
     elapsed_s: float
     cached_tokens: int = 0  # of input_tokens: read from the providers' prompt caches
     cache_write_tokens: int = 0  # of input_tokens: written to them
+    method: str = "rlm"  # "direct": the root model read the corpus itself
 
     def to_dict(self) -> dict[str, Any]:
         return {name: getattr(self, name) for name in self.__dataclass_fields__}
@@ -103,6 +113,7 @@ class RLMRun:
         self.read_context = False
         self.history_elided = False
         self.spend = Spend()  # this RLM's calls and its children's: an rlm_query call's usage
+        self.method = "rlm"  # how the answer was found: "direct" once a direct read answered
         self.repl_calls = ReplCalls(self)
 
     # -- events ---------------------------------------------------------------------------
@@ -117,9 +128,10 @@ class RLMRun:
         )
 
     # -- the loop -------------------------------------------------------------------------
-    def execute(self, context_meta: dict[str, Any]) -> _Outcome:
+    def execute(self, context_meta: dict[str, Any], context: Context | None = None) -> _Outcome:
         """The whole RLM: its events from RunStarted on, and how it ended (never raises for
-        what a model or a budget does)."""
+        what a model or a budget does). With `context` (the top-level run) the router may have
+        the root model read it directly instead."""
         self.emit(
             RunStarted,
             question=self.question,
@@ -128,15 +140,51 @@ class RLMRun:
         )
         if self.depth == 0:
             self.warn_if_cost_unenforceable()
-        messages = self.initial_messages(context_meta)
         try:
-            return self.iterate(messages)
+            if context is not None:
+                outcome = self.route(context, int(context_meta.get("total_chars") or 0))
+                if outcome is not None:
+                    return outcome
+            return self.iterate(self.initial_messages(context_meta))
         except Cancelled as exc:
             return _Outcome("cancelled", error=str(exc))
         except BudgetExceeded as exc:  # a child RLM's root call refused: it cannot even answer
             return _Outcome("limit", error=str(exc))
         except RLMError as exc:
             return _Outcome("failed", error=str(exc))
+
+    def route(self, context: Context, total_chars: int) -> _Outcome | None:
+        """The router's choice (a MethodChosen event) and, for a direct read, its outcome; None
+        when the RLM answers (chosen, or auto's direct read refused by the provider)."""
+        choice = router.choose(self.config, total_chars, self.root_spec)
+        self.emit(
+            MethodChosen,
+            method=choice.method,
+            requested=choice.requested,
+            reason=choice.reason,
+            corpus_tokens=choice.corpus_tokens,
+            window_tokens=choice.window_tokens,
+            cut=choice.cut,
+        )
+        if choice.method == "rlm":
+            return None
+        reason = self.budget_reason()
+        if reason:
+            return _Outcome("limit", error=f"The budget is used up ({reason}).")
+        try:
+            answer = direct.read(self, context, choice)
+        except (ProviderAuthError, ProviderUnavailable):
+            raise
+        except ProviderError as exc:
+            if choice.requested != "auto":
+                raise
+            self.notice(f"Reading directly failed ({exc}); the RLM answers instead.")
+            return None
+        if answer is None:
+            reason = self.budget_reason() or "max_time_s"
+            return _Outcome("limit", error=f"The budget ran out during the direct read ({reason}).")
+        self.method = "direct"
+        return _Outcome("completed", answer=answer)
 
     def iterate(self, messages: list[Message]) -> _Outcome:
         """Root turns until a final answer; a used-up budget earns one forced-answer call."""
@@ -178,14 +226,18 @@ class RLMRun:
         sub_spec = self.config.sub_model
         sub_budget = 20_000 if sub_spec.provider == "local" else 100_000
         existing = self.sandbox.show_vars() if self.depth == 0 else None
+        config = self.config
+        hint = None
+        if config.strategy_hints:
+            hint = prompts.strategy_hint(context_meta, sub_budget_chars=sub_budget)
+        system = prompts.system_prompt(
+            small=self.small, sub_budget_chars=sub_budget, helpers=config.helpers_in_prompt
+        )
         return [
-            {
-                "role": "system",
-                "content": prompts.system_prompt(small=self.small, sub_budget_chars=sub_budget),
-            },
+            {"role": "system", "content": system},
             {
                 "role": "user",
-                "content": prompts.first_user_message(self.question, context_meta, existing),
+                "content": prompts.first_user_message(self.question, context_meta, existing, hint),
             },
         ]
 
@@ -195,7 +247,9 @@ class RLMRun:
             return f"max_iterations: {limit} iterations done"
         return self.shared.tracker.exhausted()
 
-    def root_call(self, messages: list[Message], *, forced: bool = False) -> str | None:
+    def root_call(
+        self, messages: list[Message], *, forced: bool = False, stop: bool = True
+    ) -> str | None:
         """One call of the root model; None if the time budget ran out first (the call is
         dropped). The forced-answer call is allowed past the time budget, not past a cancel.
 
@@ -213,7 +267,7 @@ class RLMRun:
             completion = self.shared.wait_for(
                 lambda: provider.complete(
                     sent,
-                    stop=self.stop,
+                    stop=self.stop if stop else None,
                     temperature=0.0 if self.small else None,
                     on_text=stream,
                     conversation=self.parent_call_id or self.shared.run_id,
@@ -364,6 +418,7 @@ class RLMRun:
             elapsed_s=tracker.elapsed_s,
             cached_tokens=tracker.spend.usage.cached_tokens,
             cache_write_tokens=tracker.spend.usage.cache_write_tokens,
+            method=self.method,
         )
         fields = result.to_dict()
         fields.pop("run_id")
@@ -381,6 +436,7 @@ class RLMRun:
                 exec_timeout_s=config.exec_timeout_s,
                 output_limit_chars=config.output_limit_chars,
                 max_concurrency=config.max_concurrency,
+                hidden_paths=self.sandbox.hidden_paths,
             ),
             root_spec=config.sub_model,
             depth=self.depth + 1,
@@ -469,28 +525,36 @@ def run_in_sandbox(
     on_event: EventCallback | None = None,
     cancel: threading.Event | None = None,
     run_id: str | None = None,
+    sources: Any = None,
     sub_call_cache: SubCallCache | None = None,
     corpus: str | None = None,
 ) -> RunResult:
-    """Run one question in a sandbox whose `context` is already loaded. `corpus`: the context's
-    fingerprint (computed here when a sub-call cache is used and none is given)."""
+    """Run one question in a sandbox whose `context` is already loaded. `sources`: a
+    CorpusIndex of that context, to report the passages the run saw and its answer's sources.
+    `corpus`: the context's fingerprint for the sub-call cache (computed here when needed)."""
+    question = valid_text(question)  # e.g. from argv, decoded with surrogateescape
     if config.sub_call_cache and sub_call_cache is not None and corpus is None:
         corpus = corpus_fingerprint(context)
+    if sources is not None:
+        from rlm_engine.sources import SourceTracker
+
+        sources = SourceTracker(sources, on_event)
     shared = RunShared(
         run_id or uuid.uuid4().hex,
         config,
         credentials,
-        on_event,
+        sources or on_event,
         cancel or threading.Event(),
         sub_call_cache=sub_call_cache,
         corpus=corpus or "",
     )
+    shared.sources = sources
     run = RLMRun(shared, question=question, sandbox=sandbox, root_spec=config.root)
     try:
-        outcome = run.execute(context_metadata(context))
+        outcome = run.execute(context_metadata(context), context)
     except Exception as exc:  # an engine bug must still end the run with a RunFinished event
         log.exception("Run %s crashed", shared.run_id)
-        outcome = _Outcome("failed", error=f"Internal error: {exc!r}")
+        outcome = _Outcome("failed", error=f"Internal error: {describe_error(exc)}")
     finally:
         shared.close()
     return run.emit_finished(outcome)

@@ -15,7 +15,7 @@ from typing import Any
 from rlm_engine.config import ModelSpec
 from rlm_engine.events import Usage
 
-__all__ = ["cost_usd"]
+__all__ = ["context_window", "cost_usd"]
 
 PER_MILLION = 1_000_000
 
@@ -44,6 +44,15 @@ def cost_usd(
         cache_write_tokens=usage.cache_write_tokens,
     )
     return float(model.calc_price(counts, provider).total_price)
+
+
+def context_window(spec: ModelSpec) -> int | None:
+    """The model's context window in tokens, as the genai-prices table knows it (None: unknown)."""
+    if spec.provider == "local":
+        return None
+    found = _lookup(spec.provider, spec.base_url, spec.model)
+    window = getattr(found[1], "context_window", None) if found else None
+    return int(window) if window else None
 
 
 @lru_cache(maxsize=256)

@@ -14,6 +14,10 @@ from typing import Any
 from rlm_engine.config import ModelSpec, RunConfig
 
 SMALL_MODEL_STOP = ["REPL output", "```output", "\nOutput:"]
+MANY_DOCUMENTS = 20
+"""From this many documents on, the strategy hint says: search them, then read the matches."""
+HUGE_CORPUS_SUB_CALLS = 10
+"""A corpus larger than this many sub-calls can read is huge: search, else chunk and batch."""
 SMALL_MODEL_OUTPUT_CHARS = 2_500
 """A small model's 16k-token window cannot hold 20,000 characters of output per block."""
 HISTORY_LIMIT_CHARS = 300_000
@@ -38,6 +42,15 @@ Much faster than a loop of llm_query.
 with its own REPL (falls back to llm_query when recursion is not allowed).
 - `FINAL(answer)`: finish with this answer. `FINAL_VAR(name)`: finish with a variable's value.
 - `SHOW_VARS()`: list the variables you created.
+- Helpers over `context`: `peek(n=2000)` / `tail(n=2000)` (its first / last characters), \
+`find(pattern, regex=False)` (case-insensitive; a list of dicts with `doc`, `offset`, `match`, \
+`snippet`), `chunk(size, overlap=0)`, `chunk_documents(docs_per_chunk)`, \
+`extract_after(marker, max_len=128)`. Sub-calls: `ask(question, text)`, \
+`ask_chunks(question, chunks)` (batched, answers in order, NO_ANSWER where a chunk lacks it), \
+`ask_chunks_first(question, chunks)`, `pick_first_answer(answers)`.
+- Sources: in code, `FINAL(answer, sources=[passage, ...])` (or `cite(passage)` before) names \
+the text of `context` the answer rests on, copied verbatim, e.g. \
+`FINAL("4417", sources=[doc[i:i+300]])`.
 
 How to work:
 1. Look before you answer: print the type, length and a few short samples of `context`.
@@ -65,7 +78,9 @@ understanding, `llm_query(prompt)` returns a helper model's answer; the helper s
 prompt, so put the text itself in it (at most {sub_budget} characters).
 
 Rules: write one short ```repl block per reply and stop after it. Never write the output \
-yourself. Answer with FINAL(answer) only after you have seen output that contains the answer.
+yourself. Answer with FINAL(answer) only after you have seen output that contains the answer. \
+To show where it came from, answer in code with the text that holds it: \
+FINAL("tulip-42", sources=[doc[m.start() - 200: m.end() + 200]]).
 
 Example.
 Question: What is the password for the vault?
@@ -95,24 +110,83 @@ def history_limit_chars(*, small: bool) -> int:
     return SMALL_MODEL_HISTORY_LIMIT_CHARS if small else HISTORY_LIMIT_CHARS
 
 
-def system_prompt(*, small: bool, sub_budget_chars: int = 100_000) -> str:
+_SMALL_HELPERS = """
+Helpers you can call in the REPL: find(words) returns the matches as dicts with "doc", "offset" \
+and "snippet"; ask_chunks(question, chunks) asks the helper model about each chunk (make them \
+with chunk(8000) or chunk_documents(5)) and returns its answers in order, NO_ANSWER where a \
+chunk does not hold the answer; pick_first_answer(answers) gives the first real answer. Also \
+peek(n), tail(n), ask(question, text), ask_chunks_first(question, chunks), extract_after(marker).
+
+Example with find.
+```repl
+for m in find("vault"):
+    print(m["doc"], m["snippet"])
+```
+Example with ask_chunks, when a search finds nothing useful.
+```repl
+answers = ask_chunks("What is the password for the vault?", chunk(8000))
+print(pick_first_answer(answers))
+```
+"""
+
+
+def system_prompt(*, small: bool, sub_budget_chars: int = 100_000, helpers: bool = True) -> str:
+    """The system prompt of a variant; `helpers=False` leaves out the lines on the REPL helpers
+    (they are in the REPL either way), to measure what they buy."""
     template = _SMALL_SYSTEM if small else _DEFAULT_SYSTEM
-    return template.format(sub_budget=f"{sub_budget_chars:,}")
+    text = template.format(sub_budget=f"{sub_budget_chars:,}")
+    if not helpers:
+        return "\n".join(line for line in text.split("\n") if "Helpers over" not in line)
+    return text + _SMALL_HELPERS if small else text
 
 
 def stop_sequences(*, small: bool) -> list[str] | None:
     return list(SMALL_MODEL_STOP) if small else None
 
 
+def strategy_hint(context_meta: dict[str, Any], *, sub_budget_chars: int) -> str:
+    """One line on the strategy that suits the corpus's size (rlm-rs's dynamic prompting): a
+    corpus one sub-call can read is read; many documents are searched, then read; a huge one is
+    searched, else chunked and batched."""
+    total = int(context_meta.get("total_chars") or 0)
+    n_docs = int(context_meta.get("n_documents") or 1)
+    if total <= sub_budget_chars:
+        return (
+            f"Strategy: `context` is small ({total:,} characters): print it, or ask() about it "
+            "in one sub-call, and answer from what you read."
+        )
+    if total > HUGE_CORPUS_SUB_CALLS * sub_budget_chars:
+        return (
+            f"Strategy: `context` is huge ({total:,} characters): search it with find() for "
+            "words of the question; if that finds nothing, split it with chunk() and ask the "
+            "chunks with ask_chunks() in batches, then combine the answers."
+        )
+    if n_docs >= MANY_DOCUMENTS:
+        return (
+            f"Strategy: {n_docs:,} documents: search them with find() for words of the question, "
+            "then read the documents that match (print them, or ask() about them)."
+        )
+    return (
+        "Strategy: search `context` with find() for words of the question and print the text "
+        "around the matches; ask() a sub-model about passages that need reading."
+    )
+
+
 def first_user_message(
-    question: str, context_meta: dict[str, Any], existing_vars: dict[str, str] | None = None
+    question: str,
+    context_meta: dict[str, Any],
+    existing_vars: dict[str, str] | None = None,
+    hint: str | None = None,
 ) -> str:
-    """The question plus a description of `context`: never the content itself."""
+    """The question plus a description of `context` (never the content itself) and, when given,
+    the strategy hint for its size."""
     lines = [
         f"Question: {question}",
         "",
         "The REPL variable `context` holds: " + json.dumps(context_meta, ensure_ascii=False),
     ]
+    if hint:
+        lines += ["", hint]
     if existing_vars:
         names = ", ".join(f"{name} ({kind})" for name, kind in existing_vars.items())
         lines += [

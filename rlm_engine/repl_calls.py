@@ -58,6 +58,12 @@ class ReplCalls:
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="sub-call") as pool:
             return list(pool.map(one, prompts_))
 
+    def cite(self, text: str) -> str:
+        """A citation of the answer's source, checked against the corpus (rlm_engine.sources)."""
+        if self.shared.sources is None:
+            return "Citations are not checked in this run: nothing was recorded."
+        return str(self.shared.sources.cite(str(text), self.run))
+
     def rlm_query(self, prompt: str, context: Any | None = None) -> str:
         if self.run.depth + 1 >= self.shared.config.budgets.max_depth:
             return self._sub_call(str(prompt))

@@ -1,11 +1,14 @@
 """A session: one corpus loaded into one long-lived sandbox, asked one question after another.
 
-Variables the model creates persist across follow-up questions because the sandbox does.
+Variables the model creates persist across follow-up questions because the sandbox does. The
+corpus's source index (rlm_engine.sources) is built on the first question and kept too.
 """
 
 from __future__ import annotations
 
 import threading
+from collections.abc import Sequence
+from typing import Any
 
 from rlm_engine.config import Credentials, RunConfig
 from rlm_engine.loop import Context, EventCallback, RunResult, run_in_sandbox
@@ -24,12 +27,22 @@ class Session:
         context: Context,
         credentials: Credentials | None = None,
         *,
+        hidden_paths: tuple[str, ...] = (),
+        documents: Sequence[Any] | None = None,
+        sources: bool = True,
         sub_call_cache: SubCallCache | None = None,
     ) -> None:
+        """`hidden_paths`: host directories the sandbox hides from model code (see Sandbox).
+        `documents`: the corpus's documents (names, page offsets) in `context`'s order, so
+        that sources name files and pages; `sources=False` skips provenance altogether."""
         self.context = context
+        self.hidden_paths = tuple(hidden_paths)
         self.credentials = credentials or Credentials.from_env()
         self.sub_call_cache = sub_call_cache
         self._fingerprint: str | None = None
+        self.documents = documents
+        self.track_sources = sources
+        self._index: Any = None
         self._sandbox: Sandbox | None = None
         self._lock = threading.Lock()  # one run at a time per sandbox
 
@@ -59,7 +72,16 @@ class Session:
                 run_id=run_id,
                 sub_call_cache=cache,
                 corpus=self._fingerprint,
+                sources=self.index() if self.track_sources else None,
             )
+
+    def index(self) -> Any:
+        """The corpus's CorpusIndex, built on first use and kept for the session's life."""
+        if self._index is None:
+            from rlm_engine.sources import CorpusIndex, source_documents
+
+            self._index = CorpusIndex(source_documents(self.context, self.documents))
+        return self._index
 
     def _ensure_sandbox(self, config: RunConfig) -> Sandbox:
         if self._sandbox is None:
@@ -67,12 +89,20 @@ class Session:
                 exec_timeout_s=config.exec_timeout_s,
                 output_limit_chars=config.output_limit_chars,
                 max_concurrency=config.max_concurrency,
+                hidden_paths=self.hidden_paths,
             )
             sandbox.load_context(self.context)
             self._sandbox = sandbox
         # A follow-up question may come with other settings: the output limit is per run.
         self._sandbox.output_limit_chars = config.output_limit_chars
         return self._sandbox
+
+    def variables(self) -> dict[str, str]:
+        """The REPL's variables as name -> repr; empty before the first run."""
+        if self._sandbox is None:
+            return {}
+        with self._lock:
+            return self._sandbox.var_reprs()
 
     def close(self) -> None:
         if self._sandbox is not None:
@@ -95,8 +125,16 @@ def run(
     on_event: EventCallback | None = None,
     cancel: threading.Event | None = None,
     run_id: str | None = None,
+    hidden_paths: tuple[str, ...] = (),
+    documents: Sequence[Any] | None = None,
     sub_call_cache: SubCallCache | None = None,
 ) -> RunResult:
     """One question, one fresh sandbox, closed afterwards."""
-    with Session(context, credentials, sub_call_cache=sub_call_cache) as session:
+    with Session(
+        context,
+        credentials,
+        hidden_paths=hidden_paths,
+        documents=documents,
+        sub_call_cache=sub_call_cache,
+    ) as session:
         return session.run(question, config, on_event=on_event, cancel=cancel, run_id=run_id)

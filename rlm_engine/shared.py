@@ -10,14 +10,17 @@ import logging
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any, TypeVar
 
 from rlm_engine.config import Credentials, ModelSpec, RunConfig
 from rlm_engine.errors import Cancelled
 from rlm_engine.events import Event, RunFinished, Usage
 from rlm_engine.limits import BudgetTracker
-from rlm_engine.providers import Provider, make_provider
+from rlm_engine.providers import Completion, Message, Provider, make_provider
+from rlm_engine.providers.base import OnText
 from rlm_engine.subcall_cache import SubCallCache
+from rlm_engine.text import valid_text
 
 log = logging.getLogger(__name__)
 
@@ -75,6 +78,7 @@ class RunShared:
         self.tracker = BudgetTracker(config.budgets)
         self.cancel = cancel
         self._on_event = on_event
+        self.sources: Any = None  # the run's SourceTracker (rlm_engine.sources), if any
         self._emit_lock = threading.Lock()
         self._ended = False
         self._providers: dict[ModelSpec, Provider] = {}
@@ -102,11 +106,13 @@ class RunShared:
     def provider(self, spec: ModelSpec) -> Provider:
         with self._providers_lock:
             if spec not in self._providers:
-                self._providers[spec] = make_provider(
-                    spec,
-                    self.credentials,
-                    timeout_s=self.config.request_timeout_s,
-                    max_retries=self.config.max_retries,
+                self._providers[spec] = ValidText(
+                    make_provider(
+                        spec,
+                        self.credentials,
+                        timeout_s=self.config.request_timeout_s,
+                        max_retries=self.config.max_retries,
+                    )
                 )
             return self._providers[spec]
 
@@ -148,3 +154,39 @@ class RunShared:
     def close(self) -> None:
         for provider in self._providers.values():
             provider.close()
+
+
+class ValidText(Provider):
+    """A provider whose requests and replies hold valid text only: model code can print lone
+    surrogates (valid JSON, invalid UTF-8), which would fail the request body's encoding."""
+
+    def __init__(self, inner: Provider) -> None:
+        self.inner = inner
+        self.name, self.model = inner.name, inner.model
+
+    def complete(
+        self,
+        messages: list[Message],
+        *,
+        stop: list[str] | None = None,
+        max_tokens: int | None = None,
+        temperature: float | None = None,
+        on_text: OnText | None = None,
+        conversation: str | None = None,
+    ) -> Completion:
+        sent: list[Message] = [
+            {"role": m["role"], "content": valid_text(m["content"])} for m in messages
+        ]
+        done = self.inner.complete(
+            sent,
+            stop=stop,
+            max_tokens=max_tokens,
+            temperature=temperature,
+            on_text=on_text,
+            conversation=conversation,
+        )
+        text = valid_text(done.text)
+        return done if text is done.text else replace(done, text=text)
+
+    def close(self) -> None:
+        self.inner.close()

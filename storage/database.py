@@ -24,9 +24,11 @@ from storage.engine import (
     guarded,
     migrate,
     read_only_url,
+    restrict_sqlite_files,
     sqlite_path,
 )
 from storage.errors import DatabaseLocked, DatabaseReadOnly, StorageError
+from storage.evals import EvalStore
 from storage.models import Comparison, Run
 from storage.recorder import Recorder
 from storage.records import ComparisonInfo, CorpusInfo, ModelTotals, RunDetail, RunSummary
@@ -68,6 +70,8 @@ class Database:
             if not can_write(path):  # list and read runs; recording is refused
                 read_only = True
                 parsed = read_only_url(path)
+            else:
+                restrict_sqlite_files(path)
         try:
             engine = create_engine(parsed, lock_timeout_s=lock_timeout_s)
         except (ImportError, sa.exc.ArgumentError) as exc:
@@ -110,6 +114,17 @@ class Database:
         """Events the recorders hold in memory (the database could not take them yet) or
         refused: non-zero means a saved run is, for now, incomplete."""
         return sum(recorder.pending + recorder.dropped for recorder in list(self._recorders))
+
+    @property
+    def evals(self) -> EvalStore:
+        """Question sets and evaluations (storage.evals)."""
+        return EvalStore(self)
+
+    @property
+    def unsaved_reason(self) -> str:
+        """Why events could not be saved, in words (after `close()` too), or "" if all were."""
+        reasons = [r.problem for r in list(self._recorders) if r.problem]
+        return "; ".join(dict.fromkeys(reasons))
 
     @property
     def dialect(self) -> str:

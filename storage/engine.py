@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 import sqlite3
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from urllib.parse import parse_qsl
 
@@ -49,6 +49,27 @@ def sqlite_path(url: sa.URL) -> Path | None:
     if url.database.startswith("file:"):
         return None
     return Path(url.database)
+
+
+def sqlite_dir(url: str) -> str | None:
+    """The directory of the SQLite file behind `url` (what a sandbox must hide), else None."""
+    try:
+        path = sqlite_path(make_url(url))
+    except sa.exc.ArgumentError:
+        return None
+    return None if path is None else os.path.realpath(path.expanduser().parent)
+
+
+def restrict_sqlite_files(path: Path) -> None:
+    """The database and its -wal/-shm files are the owner's only (0600): they hold every user's
+    questions and documents. SQLite gives -wal and -shm the database file's mode, so the file is
+    created 0600 before SQLite first opens it; files of an older version are tightened."""
+    with suppress(FileExistsError):
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    for file in (path, _wal(path), path.with_name(path.name + "-shm")):
+        with suppress(OSError):  # absent, or not ours: we keep what we cannot change
+            if file.stat().st_uid == os.geteuid() and file.stat().st_mode & 0o077:
+                file.chmod(0o600)
 
 
 def create_engine(url: str | sa.URL, *, lock_timeout_s: float) -> Engine:

@@ -23,6 +23,7 @@ from sqlalchemy.engine import Connection
 from storage.errors import StorageError
 from storage.models import CodeBlock, EventRow, Iteration, Run, SubCall
 from storage.scrub import scrub, scrub_text
+from storage.storable import storable
 
 RUNS, EVENTS = Run.__table__, EventRow.__table__
 ITERATIONS, CODE_BLOCKS, SUB_CALLS = Iteration.__table__, CodeBlock.__table__, SubCall.__table__
@@ -36,7 +37,7 @@ def event_dict(event: Any) -> dict[str, Any]:
     data = event.to_dict() if hasattr(event, "to_dict") else dict(event)
     if "type" not in data or "run_id" not in data:
         raise StorageError(f"Not an event (needs 'type' and 'run_id'): {sorted(data)[:8]}")
-    data = scrub(data)
+    data = storable(scrub(data))
     for key in ("config", "context_meta"):
         if isinstance(data.get(key), dict):
             data[key] = scrub(data[key], urls=True)

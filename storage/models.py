@@ -172,3 +172,74 @@ class SubCall(Base):
     started_at: Mapped[float] = mapped_column(Float)
     finished_at: Mapped[float | None] = mapped_column(Float)
     __table_args__ = (Index("ix_sub_calls_run_call", "run_id", "call_id"),)
+
+
+class EvalSet(Base):
+    """A named question set; `questions` holds its lines as dicts (question, expected, grader,
+    id, tolerance, ...), validated by rlm_eval before they get here."""
+
+    __tablename__ = "eval_sets"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(300))
+    questions: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+    created_at: Mapped[float] = mapped_column(Float)
+    updated_at: Mapped[float] = mapped_column(Float)
+
+
+class Evaluation(Base):
+    """A set run under several configurations. `questions` is the set as it was when the
+    evaluation started (a later edit of the set changes no result); `configs` are
+    [{"name", "settings": {KEY: VALUE}}]; `elapsed_s` adds up the time of every sitting."""
+
+    __tablename__ = "evaluations"
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(String(300))
+    set_id: Mapped[int | None] = mapped_column(ForeignKey("eval_sets.id", ondelete="SET NULL"))
+    questions: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+    corpus_id: Mapped[int | None] = mapped_column(ForeignKey("corpora.id", ondelete="SET NULL"))
+    configs: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+    judge: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    parallel: Mapped[int] = mapped_column(Integer)
+    repeat: Mapped[int] = mapped_column(Integer)
+    max_cost_usd: Mapped[float | None] = mapped_column(Float)
+    status: Mapped[str] = mapped_column(String(20), index=True)
+    error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[float] = mapped_column(Float, index=True)
+    finished_at: Mapped[float | None] = mapped_column(Float)
+    elapsed_s: Mapped[float] = mapped_column(Float)
+    writer: Mapped[str | None] = mapped_column(String(200))
+
+
+class EvalCell(Base):
+    """One question under one configuration (one repeat): its run, answer and grade."""
+
+    __tablename__ = "eval_cells"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    evaluation_id: Mapped[str] = mapped_column(ForeignKey("evaluations.id", ondelete="CASCADE"))
+    question_id: Mapped[str] = mapped_column(String(200))
+    config_name: Mapped[str] = mapped_column(String(200))
+    repeat: Mapped[int] = mapped_column(Integer)
+    run_id: Mapped[str | None] = mapped_column(ForeignKey("runs.id", ondelete="SET NULL"))
+    status: Mapped[str] = mapped_column(String(20))
+    answer: Mapped[str | None] = mapped_column(Text)
+    error: Mapped[str | None] = mapped_column(Text)
+    passed: Mapped[bool] = mapped_column(Boolean)
+    score: Mapped[float] = mapped_column(Float)
+    grade: Mapped[dict[str, Any]] = mapped_column(JSON)
+    iterations: Mapped[int] = mapped_column(Integer)
+    sub_calls: Mapped[int] = mapped_column(Integer)
+    input_tokens: Mapped[int] = mapped_column(Integer)
+    output_tokens: Mapped[int] = mapped_column(Integer)
+    cost_usd: Mapped[float | None] = mapped_column(Float)
+    elapsed_s: Mapped[float] = mapped_column(Float)
+    finished_at: Mapped[float] = mapped_column(Float)
+    __table_args__ = (
+        Index(
+            "ix_eval_cells_cell",
+            "evaluation_id",
+            "question_id",
+            "config_name",
+            "repeat",
+            unique=True,
+        ),
+    )

@@ -68,6 +68,7 @@ class Recorder:
         self._retry_at = 0.0
         self._retry_s = 0.0
         self.dropped = 0  # events refused for good (not an outage)
+        self._refusal: str | None = None  # why the last refused event was refused
 
     @property
     def pending(self) -> int:
@@ -78,6 +79,13 @@ class Recorder:
     def error(self) -> StorageError | None:
         """Why events are pending (the outage's error), or None."""
         return self._outage if self._backlog else None
+
+    @property
+    def problem(self) -> str | None:
+        """Why events are missing, in words (the outage, or why one was refused), or None."""
+        if self._backlog and self._outage is not None:
+            return str(self._outage)
+        return self._refusal if self.dropped else None
 
     def __call__(self, event: Any) -> None:
         data = event_dict(event)  # not an event: raises, nothing is queued
@@ -123,6 +131,7 @@ class Recorder:
                 self._backlog.popleft()
                 self.dropped += 1
                 refused = refused or exc
+                self._refusal = f"an event was refused: {type(exc).__name__}: {exc}"[:500]
                 log.error("An event of run %s could not be saved: %s", data["run_id"], exc)
                 continue
             self._backlog.popleft()

@@ -48,3 +48,5 @@ def test_events_a_locked_database_kept_out_are_a_warning(
     holders[0].close()
     assert handle.result.answer == "kept going"
     assert any("could not be saved" in warning for warning in handle.warnings)
+    # the warning names the real cause, from the database's own error
+    assert any("locked by another program" in warning for warning in handle.warnings)

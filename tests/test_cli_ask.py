@@ -1,4 +1,4 @@
-"""`rlm ask` as a real subprocess: the CLI contract of DESIGN.md, against the stand-in."""
+"""`rlm ask` as a real subprocess: the CLI contract of docs/contract.md, against the stand-in."""
 
 from __future__ import annotations
 
@@ -53,11 +53,12 @@ def test_ask_json_reports_the_run(standin_env: StandIn, corpus_dir: Path) -> Non
     out = json.loads(proc.stdout)
     assert set(out) == {
         "run_id", "status", "answer", "iterations", "sub_calls",
-        "input_tokens", "output_tokens", "cost_usd", "elapsed_s",
+        "input_tokens", "output_tokens", "cost_usd", "elapsed_s", "method",
     }  # fmt: skip
     assert (out["status"], out["answer"], out["iterations"], out["sub_calls"]) == (
         "completed", "Tuesday", 2, 1,
     )  # fmt: skip
+    assert out["method"] == "rlm"  # the default: programs that drive the CLI expect an RLM run
     assert out["input_tokens"] > 0 and out["output_tokens"] > 0
     # the documents arrived in sorted order, one string each
     assert "Tuesday" in standin_env.requests[1].prompt
@@ -95,6 +96,7 @@ def test_a_database_locked_mid_run_is_a_warning_not_a_failure(
     out = json.loads(proc.stdout)
     assert out["answer"] == "kept going"
     assert f"events of run {out['run_id']} could not be saved" in proc.stderr
+    assert "locked by another program" in proc.stderr  # the real cause, not a guess
 
 
 def test_no_save_writes_no_database(
@@ -208,3 +210,37 @@ def test_price_flag_prices_the_run(standin_env: StandIn, corpus_dir: Path) -> No
     out = json.loads(proc.stdout)
     assert out["cost_usd"] == out["input_tokens"]  # $1,000,000 per million input tokens
     assert "cannot be enforced" not in proc.stderr
+
+
+def test_method_direct_reads_the_corpus_in_one_call(standin_env: StandIn, corpus_dir: Path) -> None:
+    standin_env.enqueue("Tuesday", model=ROOT)
+    proc = rlm(
+        "ask", "When is the meeting?", "--context", str(corpus_dir), "--provider", "openai",
+        "--model", ROOT, "--method", "direct", "--no-save", "--json",
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    out = json.loads(proc.stdout)
+    assert (out["method"], out["answer"], out["iterations"]) == ("direct", "Tuesday", 1)
+    assert "The meeting is on Tuesday." in standin_env.requests[0].prompt
+
+
+def test_method_auto_with_a_window_reads_a_small_corpus_directly(
+    standin_env: StandIn, corpus_dir: Path
+) -> None:
+    standin_env.enqueue("Tuesday", model=ROOT)
+    proc = rlm(
+        "ask", "When is the meeting?", "--context", str(corpus_dir), "--provider", "openai",
+        "--model", ROOT, "--method", "auto", "--window-tokens", "16384", "--no-save",
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "Tuesday"
+    assert "method: read directly: about 179 tokens fit the 16,384-token window." in proc.stderr
+
+
+@pytest.mark.parametrize(
+    "flags", [["--method", "sometimes"], ["--window-tokens", "0"], ["--direct-threshold", "-1"]]
+)
+def test_bad_router_flags_are_usage_errors(corpus_dir: Path, flags: list[str]) -> None:
+    proc = rlm("ask", "q", "--context", str(corpus_dir), "--no-save", *flags)
+    assert proc.returncode == 2
+    assert flags[0] in proc.stderr

@@ -8,7 +8,7 @@ import streamlit as st
 
 from rlm_engine.defaults import default_provider, suggested_model
 from webui.compare_view import draw_entries, entry_from_handle, entry_from_summary
-from webui.config_form import budgets_picker, model_picker, run_config
+from webui.config_form import budgets_picker, method_picker, model_picker, run_config
 from webui.review import when
 from webui.runner import start_run
 from webui.state import CompareState, Settings, Workspace, kept
@@ -63,7 +63,8 @@ def new_comparison(state: CompareState, db: Any, prefs: Settings, ws: Workspace)
                 credentials=credentials,
                 stacked=(count or 2) > 2,
             )
-            specs.append((root, sub))
+            method = method_picker(key=f"cmp-{position}")
+            specs.append((root, sub, method))
     with st.expander("Budgets (the same for every configuration)", icon=":material/tune:"):
         budgets = budgets_picker(key="cmp-budgets")
     with st.form("cmp-ask", border=False):  # Ctrl+Enter in the question runs the comparison
@@ -82,14 +83,20 @@ def new_comparison(state: CompareState, db: Any, prefs: Settings, ws: Workspace)
         if not question.strip():
             st.warning("Type a question first.", icon=":material/edit:")
             return
-        configs = [run_config(r, s, budgets, prefs.price_overrides) for r, s in specs]
-        labels = unique_labels([f"{r.label} → {s.label}" for r, s in specs])
+        configs = [run_config(r, s, budgets, prefs.price_overrides, method=m) for r, s, m in specs]
+        labels = unique_labels([_label(r, s, m) for r, s, m in specs])
         start(state, db, credentials, corpus_id, question.strip(), configs, labels)
         st.rerun()
     if state.handles:
         st.divider()
         st.subheader(state.question)
         draw_live(state)
+
+
+def _label(root: Any, sub: Any, method: str) -> str:
+    """A configuration's label: its models, and its method unless it is the default (auto)."""
+    label = f"{root.label} → {sub.label}"
+    return label if method == "auto" else f"{label} · {method}"
 
 
 def unique_labels(labels: list[str]) -> list[str]:
@@ -128,12 +135,14 @@ def start(
 ) -> None:
     """One engine session (own sandbox) per configuration, all running at once, all recorded."""
     from rlm_engine import Session
+    from webui.resources import hidden_paths
 
     context = db.corpus_context(corpus_id)
+    hidden = hidden_paths()
     comparison_id = db.create_comparison(question, corpus_id, labels)
     handles = []
     for label, config in zip(labels, configs, strict=True):
-        session = Session(context, credentials=credentials)
+        session = Session(context, credentials=credentials, hidden_paths=hidden)
         recorder = db.recorder(corpus_id=corpus_id, comparison_id=comparison_id, label=label)
         handles.append(
             start_run(

@@ -17,6 +17,12 @@ from rlm_engine.providers import PROVIDERS
 from webui.state import kept
 
 PROVIDER_TITLES = {"openai": "OpenAI", "anthropic": "Anthropic", "local": "Local (offline)"}
+METHOD_TITLES = {"auto": "Auto", "rlm": "RLM", "direct": "Direct"}
+METHOD_HELP = (
+    "Auto: the root model reads the documents itself when they fit its window (one call, "
+    "seconds), else the RLM works on them. RLM: always the RLM. Direct: always one call that "
+    "reads the documents, cut to the window if they do not fit."
+)
 
 
 def local_model_problem(name: str) -> str | None:
@@ -124,3 +130,18 @@ def run_config(
     return RunConfig(
         root=root, sub=sub, budgets=budgets, price_overrides=dict(price_overrides), **extra
     )
+
+
+def method_picker(*, key: str) -> str:
+    """How the question is answered: auto (the app's default), RLM or direct reading."""
+    chosen = kept(
+        st.segmented_control,
+        "Method",
+        key=f"{key}-method",
+        default="auto",
+        options=list(METHOD_TITLES),
+        format_func=METHOD_TITLES.__getitem__,
+        required=True,
+        help=METHOD_HELP,
+    )
+    return chosen or "auto"

@@ -257,6 +257,7 @@ def ensure_saved(ws: Any, db: Any) -> None:
 def make_session(ws: Any, db: Any, credentials: Any) -> Any:
     """An engine session (one sandbox) over the workspace's corpus."""
     from rlm_engine import Session
+    from webui.resources import hidden_paths
 
     context = ws.corpus.context if ws.corpus is not None else db.corpus_context(ws.corpus_id)
-    return Session(context, credentials=credentials)
+    return Session(context, credentials=credentials, hidden_paths=hidden_paths())

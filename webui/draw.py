@@ -97,6 +97,9 @@ def draw_iterations(
 ) -> None:
     """One expander per iteration (those in [start, stop)); while live, the newest one is open."""
     if start == 0:
+        if trace.method_reason:
+            icon = ":material/menu_book:" if trace.method == "direct" else ":material/account_tree:"
+            st.caption(f"{icon} {trace.method_reason}")
         for note in trace.notices:
             st.caption(f":material/info: {note}")
     last = len(trace.iterations) - 1

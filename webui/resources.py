@@ -9,7 +9,7 @@ from typing import Any
 
 import streamlit as st
 
-from rlm_engine.paths import default_db_url
+from rlm_engine.paths import default_db_url, private_dirs
 from webui.runner import user_message
 
 log = logging.getLogger(__name__)
@@ -25,6 +25,14 @@ def _open_database(url: str) -> Any:
 def database() -> Any:
     """The app's database (one per URL and process). Never mutate what this returns."""
     return _open_database(default_db_url())
+
+
+def hidden_paths() -> tuple[str, ...]:
+    """What every sandbox of the app hides from model code: the data directory, the models
+    directory and the SQLite file's directory (every user's runs and documents live there)."""
+    from storage import sqlite_dir
+
+    return private_dirs(sqlite_dir(default_db_url()))
 
 
 def safe_db_url(url: str | None = None) -> str:

@@ -26,6 +26,9 @@ class Recorder(Protocol):
 
     def close(self) -> int: ...
 
+    @property
+    def problem(self) -> str | None: ...
+
 
 class RunsQuestions(Protocol):
     """What a handle needs from an engine session (rlm_engine.Session)."""
@@ -88,7 +91,7 @@ class RunHandle:
         except Exception as exc:
             message = f"This run could not be saved: {user_message(exc)}"
         else:
-            message = _unsaved_warning(unsaved) if unsaved else ""
+            message = _unsaved_warning(unsaved, recorder.problem) if unsaved else ""
         if message:
             with self._lock:
                 self._warn(message)
@@ -99,10 +102,10 @@ class RunHandle:
             self.warnings.append(message)
 
 
-def _unsaved_warning(unsaved: int) -> str:
+def _unsaved_warning(unsaved: int, why: str | None = None) -> str:
     return (
-        f"{unsaved} events of this run could not be saved (the database was locked or "
-        "unreachable): History shows it incomplete."
+        f"{unsaved} events of this run could not be saved ({why or 'reason unknown'}): "
+        "History shows it incomplete."
     )
 
 

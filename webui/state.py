@@ -33,15 +33,46 @@ class Settings:
     price_overrides: dict[str, tuple[float, float]] = field(default_factory=dict)
 
     def credentials(self) -> Credentials:
-        return Credentials.from_env(
-            openai_api_key=self.openai_api_key.strip() or None,
-            anthropic_api_key=self.anthropic_api_key.strip() or None,
-            openai_base_url=self.openai_base_url.strip() or None,
-            anthropic_base_url=self.anthropic_base_url.strip() or None,
+        """The session's keys and endpoints. A base URL typed here takes only a key typed here:
+        the environment's key goes to the environment's base URL (or the provider's default) and
+        nowhere else, so a visitor cannot have the server's key sent to an address of theirs."""
+        env = Credentials.from_env()
+        openai_key, openai_url = _key_for_url(
+            self.openai_api_key, self.openai_base_url, env.openai_api_key, env.openai_base_url
         )
+        anthropic_key, anthropic_url = _key_for_url(
+            self.anthropic_api_key,
+            self.anthropic_base_url,
+            env.anthropic_api_key,
+            env.anthropic_base_url,
+        )
+        return Credentials(
+            openai_api_key=openai_key,
+            anthropic_api_key=anthropic_key,
+            openai_base_url=openai_url,
+            anthropic_base_url=anthropic_url,
+        )
+
+    def missing_keys(self) -> list[str]:
+        """The providers whose typed base URL has no typed key (refused by the Settings form)."""
+        pairs = {
+            "OpenAI": (self.openai_api_key, self.openai_base_url),
+            "Anthropic": (self.anthropic_api_key, self.anthropic_base_url),
+        }
+        return [name for name, (key, url) in pairs.items() if url.strip() and not key.strip()]
 
     def __repr__(self) -> str:  # keys never show up in logs or tracebacks
         return "Settings(***)"
+
+
+def _key_for_url(
+    typed_key: str, typed_url: str, env_key: str | None, env_url: str | None
+) -> tuple[str | None, str | None]:
+    """(key, base URL) for one provider: a typed URL never gets the environment's key."""
+    key, url = typed_key.strip() or None, typed_url.strip() or None
+    if url:
+        return key, url
+    return key or env_key, env_url
 
 
 def _close_quietly(session: Any) -> None:

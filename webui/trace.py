@@ -87,6 +87,8 @@ class Trace:
     started_at: float | None = None
     iterations: list[Iteration] = field(default_factory=list)
     notices: list[str] = field(default_factory=list)  # before the first iteration
+    method: str | None = None  # "rlm" or "direct", once the router chose
+    method_reason: str | None = None  # why, as the engine said it
     answer: str | None = None
     status: str | None = None  # None while running
     error: str | None = None
@@ -165,6 +167,9 @@ def _fold(events: list[dict[str, Any]], by_parent: dict[str | None, list[dict[st
                 call.elapsed_s = event.get("elapsed_s")
                 call.error = event.get("error")
                 call.done = True
+        elif kind == "method_chosen":
+            trace.method = event.get("method")
+            trace.method_reason = event.get("reason")
         elif kind == "notice":
             target = trace.iterations[-1].notices if trace.iterations else trace.notices
             target.append(event.get("message", ""))

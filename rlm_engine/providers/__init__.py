@@ -2,13 +2,38 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from rlm_engine.config import Credentials, ModelSpec
 from rlm_engine.errors import ConfigError
 from rlm_engine.providers.base import Completion, Message, Provider
 
-__all__ = ["PROVIDERS", "Completion", "Message", "Provider", "make_provider"]
+__all__ = [
+    "PROVIDERS",
+    "Completion",
+    "Message",
+    "Provider",
+    "ProviderFactory",
+    "make_provider",
+    "provider_names",
+    "register_provider",
+]
 
 PROVIDERS = ("openai", "anthropic", "local")
+
+# (spec, credentials, timeout_s, max_retries) -> Provider
+ProviderFactory = Callable[[ModelSpec, Credentials, float, int], Provider]
+_REGISTERED: dict[str, ProviderFactory] = {}
+
+
+def register_provider(name: str, factory: ProviderFactory) -> None:
+    """Let a host program (e.g. the `llm` plugin) add a provider under `name`, for this process."""
+    _REGISTERED[name] = factory
+
+
+def provider_names() -> tuple[str, ...]:
+    """The built-in providers, then those registered in this process."""
+    return PROVIDERS + tuple(name for name in _REGISTERED if name not in PROVIDERS)
 
 
 def make_provider(
@@ -19,6 +44,8 @@ def make_provider(
     max_retries: int = 3,
 ) -> Provider:
     """Build the provider for `spec`. SDKs are imported here, on first use, not at import time."""
+    if spec.provider in _REGISTERED:
+        return _REGISTERED[spec.provider](spec, credentials, timeout_s, max_retries)
     if spec.provider == "openai":
         from rlm_engine.providers.openai import OpenAIProvider
 

@@ -118,6 +118,11 @@ def _env_tokens(name: str, default: int) -> int:
         raise ConfigError(f"{name} must be a number of tokens, not {configured!r}.") from None
 
 
+def context_window() -> int:
+    """The window, in tokens, every local model is served with (one request may use all of it)."""
+    return _env_tokens("RLM_LOCAL_N_CTX", DEFAULT_N_CTX)
+
+
 def _server_for(path: Path) -> _LocalServer:
     """The shared server for `path`, loading the model on first use (seconds, once)."""
     global _atexit_registered
@@ -125,9 +130,7 @@ def _server_for(path: Path) -> _LocalServer:
     with _servers_lock:
         server = _servers.get(key)
         if server is None:
-            server = _LocalServer(
-                key, _env_tokens("RLM_LOCAL_N_CTX", DEFAULT_N_CTX), os.cpu_count() or 2
-            )
+            server = _LocalServer(key, context_window(), os.cpu_count() or 2)
             _servers[key] = server
             if not _atexit_registered:
                 atexit.register(shutdown_local_servers)

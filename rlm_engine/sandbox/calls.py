@@ -82,6 +82,11 @@ class Execution:
             return str(self._call(lambda: handler.llm_query(str(args[0]))))
         if method == "llm_query_batched":
             return self._batch([str(p) for p in args[0]])
+        if method == "cite":
+            cite = getattr(handler, "cite", None)
+            if cite is None:
+                raise RuntimeError("cite is not available in this REPL")
+            return str(cite(str(args[0])))
         if method == "rlm_query":
             context = args[1] if len(args) > 1 else None
             return str(self._call(lambda: handler.rlm_query(str(args[0]), context)))

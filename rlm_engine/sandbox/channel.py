@@ -2,7 +2,8 @@
 
 Frames are a 4-byte big-endian length, then UTF-8 JSON (the worker has the same few lines). A
 reader thread turns frames into messages on `inbox`, so the host never blocks on a worker: it
-waits on the queue with a deadline. `None` on the inbox means the worker is gone or spoke garbage.
+waits on the queue with a deadline. `None` on the inbox means the worker is gone, a `FrameError`
+that it sent something that is not a message (frames.py: every frame is untrusted).
 """
 
 from __future__ import annotations
@@ -15,14 +16,16 @@ import struct
 import threading
 from typing import Any
 
+from rlm_engine.sandbox.frames import MAX_FRAME_BYTES as MAX_FRAME
+from rlm_engine.sandbox.frames import FrameError, parse_frame
+
 _HEADER = struct.Struct(">I")
-MAX_FRAME = 512 * 1024 * 1024  # a worker's frame above this is treated as hostile
 
 
 class Connection:
     def __init__(self, sock: socket.socket) -> None:
         self.sock = sock
-        self.inbox: queue.Queue[dict[str, Any] | None] = queue.Queue()
+        self.inbox: queue.Queue[dict[str, Any] | FrameError | None] = queue.Queue()
         self._send_lock = threading.Lock()
         self.closed = False
         self._reader = threading.Thread(target=self._read_loop, daemon=True, name="rlm-sandbox-rx")
@@ -57,29 +60,37 @@ class Connection:
         self.sock.close()
 
     def _read_loop(self) -> None:
+        """Frames -> messages until the worker is gone (None) or speaks garbage (a FrameError,
+        then nothing more is read: the stream can no longer be trusted to be in step)."""
+        end: FrameError | None = None
         try:
             while True:
                 header = self._exactly(_HEADER.size)
                 if header is None:
                     break
                 size = _HEADER.unpack(header)[0]
-                body = self._exactly(size) if size <= MAX_FRAME else None
+                if size > MAX_FRAME:
+                    end = FrameError(f"a frame of {size:,} bytes, over the {MAX_FRAME:,} limit")
+                    break
+                body = self._exactly(size)
                 if body is None:
                     break
-                msg = json.loads(body)
-                if not isinstance(msg, dict):
-                    break
-                self.inbox.put(msg)
-        except (OSError, ValueError):
+                self.inbox.put(parse_frame(body))
+        except FrameError as exc:
+            end = exc
+        except OSError:
             pass
-        self.inbox.put(None)
+        except Exception as exc:  # never let the reader die silently: the host would wait
+            end = FrameError(f"an unreadable frame ({type(exc).__name__})")
+        self.inbox.put(end)
 
     def _exactly(self, n: int) -> bytes | None:
-        buf = bytearray(n)
-        view, got = memoryview(buf), 0
-        while got < n:
-            k = self.sock.recv_into(view[got:], min(n - got, 1 << 22))
-            if not k:
+        """n bytes, or None at the end of the stream; memory grows with what arrives, not with
+        what a header claims."""
+        buf = bytearray()
+        while len(buf) < n:
+            chunk = self.sock.recv(min(n - len(buf), 1 << 22))
+            if not chunk:
                 return None
-            got += k
+            buf += chunk
         return bytes(buf)

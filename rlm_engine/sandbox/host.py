@@ -30,6 +30,7 @@ from rlm_engine.errors import SandboxError
 from rlm_engine.sandbox import launch, reaper
 from rlm_engine.sandbox.calls import Execution
 from rlm_engine.sandbox.channel import Connection
+from rlm_engine.sandbox.frames import FrameError
 from rlm_engine.sandbox.launch import Isolation, Plan
 from rlm_engine.sandbox.types import ExecResult, SandboxHandler, StopSignal
 
@@ -49,7 +50,14 @@ _failed_modes: set[str] = set()  # modes that did not start here: not tried agai
 class _Worker:
     """One worker process and its channel; the output pipe is drained into a short tail."""
 
-    def __init__(self, plan: Plan, workdir: Path, memory_limit_mb: int, disk_limit_mb: int) -> None:
+    def __init__(
+        self,
+        plan: Plan,
+        workdir: Path,
+        memory_limit_mb: int,
+        disk_limit_mb: int,
+        hidden: tuple[str, ...] = (),
+    ) -> None:
         host_end, child_end = socket.socketpair()
         try:
             self.proc = launch.spawn(
@@ -58,6 +66,7 @@ class _Worker:
                 fd=child_end.fileno(),
                 memory_limit_mb=memory_limit_mb,
                 disk_limit_mb=disk_limit_mb,
+                hidden=hidden,
             )
         finally:
             child_end.close()
@@ -140,7 +149,12 @@ class Sandbox:
         max_concurrency: int = 8,
         workdir: Path | None = None,
         disk_limit_mb: int = 256,
+        hidden_paths: tuple[str, ...] = (),
     ) -> None:
+        """`hidden_paths`: host directories model code must not read (the data directory, the
+        database's, the models'): covered wherever there is a mount namespace. The engine does
+        not know where storage lives, so the composition roots (CLI, app) name them."""
+        self.hidden_paths = tuple(str(p) for p in hidden_paths)
         self.exec_timeout_s = exec_timeout_s
         self.output_limit_chars = output_limit_chars
         self.memory_limit_mb = memory_limit_mb
@@ -198,7 +212,9 @@ class Sandbox:
         failures = []
         for plan in candidates:
             workdir = self._ensure_workdir(plan)
-            worker = _Worker(plan, workdir, self.memory_limit_mb, self.disk_limit_mb)
+            worker = _Worker(
+                plan, workdir, self.memory_limit_mb, self.disk_limit_mb, self.hidden_paths
+            )
             ready = _next_message(worker, time.monotonic() + START_TIMEOUT_S)
             if isinstance(ready, dict) and ready.get("op") == "ready":
                 worker.located()
@@ -266,6 +282,12 @@ class Sandbox:
             self.start()
             return dict(self._request({"op": "show_vars"}, REQUEST_TIMEOUT_S).get("value") or {})
 
+    def var_reprs(self) -> dict[str, str]:
+        """The REPL's variables: name -> repr (cut to 500 characters)."""
+        with self._lock:
+            self.start()
+            return dict(self._request({"op": "var_reprs"}, REQUEST_TIMEOUT_S).get("value") or {})
+
     def execute(
         self,
         code: str,
@@ -318,6 +340,10 @@ class Sandbox:
                 else:
                     notes.append(f"[{error}; the REPL worker was restarted: {self._lost()}]")
                     reply = None
+            elif isinstance(reply, FrameError):  # model code wrote to the channel, or a bug
+                error = f"SandboxError: the REPL worker sent a malformed message ({reply})"
+                notes.append(f"[{error}; it was restarted: {self._lost()}]")
+                reply = None
             elif reply is _DEAD:
                 with contextlib.suppress(subprocess.TimeoutExpired):
                     worker.proc.wait(timeout=2)  # let its exit status land
@@ -393,7 +419,10 @@ class Sandbox:
         reply = self._wait(worker, time.monotonic() + timeout, None) if sent else _DEAD
         if isinstance(reply, dict) and not reply.get("error"):
             return reply
-        why = reply.get("error") if isinstance(reply, dict) else worker.describe_exit()
+        if isinstance(reply, dict):
+            why = reply.get("error")
+        else:
+            why = str(reply) if isinstance(reply, FrameError) else worker.describe_exit()
         worker.kill()
         raise SandboxError(f"The REPL worker failed to answer {msg['op']!r} ({why}); run it again.")
 

@@ -1,6 +1,7 @@
 """Starts the worker behind the walls the OS allows. Standalone, stdlib-only.
 
-Run by the host as `python -I -S jail.py CONFIG_JSON`, usually under
+Run by the host as `python -I -S jail.py FD` (FD: a pipe carrying the JSON configuration, kept out
+of argv, which model code can read in /proc/1/cmdline), usually under
 `unshare [--user --map-root-user] --net --pid --mount --ipc --uts --fork --kill-child --mount-proc`,
 which makes this process PID 1 of fresh namespaces with its own /proc. Then, in order:
 
@@ -185,8 +186,14 @@ def serve_as_init(cfg: dict) -> None:
             os._exit(128 - code if code < 0 else code)  # killed by signal N: 128 + N, as a shell
 
 
+def read_config(fd: int) -> dict:
+    """The configuration the host writes on the pipe `fd`, read to its end; the fd is closed."""
+    with open(fd, "rb") as pipe:
+        return json.loads(pipe.read())
+
+
 def main() -> None:
-    cfg = json.loads(sys.argv[1])
+    cfg = read_config(int(sys.argv[1]))
     if cfg.get("init"):
         build_walls(
             cfg["expose"], cfg["hide"], cfg["workdir"], cfg["readonly"], cfg.get("workdir_tmpfs")

@@ -12,8 +12,9 @@ The strongest mode the OS permits wins; weaker ones are fallbacks with a logged 
 With namespaces the filesystem is read-only but for the workdir, a size-capped tmpfs of the
 sandbox's own (a write past the cap fails with ENOSPC; the files die with the worker), and the host
 user's home, /tmp, /var/tmp, /dev/shm and /run/user/UID are hidden (API keys, agent sockets, the
-user's files). Every mode: a scrubbed environment, rlimits (memory, file size, core dumps,
-processes), a fresh private working directory, `python -I -S`.
+user's files), and so are the directories the caller names (the data directory, the database's).
+Every mode: a scrubbed environment, rlimits (memory, file size, core dumps, processes), a fresh
+private working directory, `python -I -S`.
 
 `RLM_SANDBOX_ISOLATION=<mode>` forces one mode (tests use it to exercise the fallbacks).
 """
@@ -32,9 +33,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from rlm_engine.errors import SandboxError
+from rlm_engine.paths import known_private_dirs
 
 HERE = Path(__file__).resolve().parent
 WORKER = HERE / "worker.py"
+REPL_HELPERS = HERE / "repl_helpers.py"  # loaded by the worker: bound into the jail beside it
 JAIL = HERE / "jail.py"
 NS_FLAGS = ["--net", "--pid", "--mount", "--ipc", "--uts", "--fork", "--kill-child", "--mount-proc"]
 FILE_SIZE_LIMIT = 64 * 1024 * 1024
@@ -183,13 +186,20 @@ def workdir_tmpfs(plan: Plan, disk_limit_mb: int) -> str | None:
     return f"size={disk_limit_mb}m,nr_inodes={WORKDIR_INODES},mode=700,uid={owner},gid={owner}"
 
 
-def command(
-    plan: Plan, *, workdir: Path, fd: int, memory_limit_mb: int, disk_limit_mb: int
-) -> list[str]:
-    """The argv that starts jail.py, and through it the worker."""
+def config(
+    plan: Plan,
+    *,
+    workdir: Path,
+    fd: int,
+    memory_limit_mb: int,
+    disk_limit_mb: int,
+    hidden: tuple[str, ...] = (),
+) -> dict:
+    """What jail.py needs to build the walls and start the worker. `hidden`: more host
+    directories to cover (the data directory, the database's, the models')."""
     python = python_executable()
     uid = plan.isolation.uid if plan.drop_uid else None
-    cfg = {
+    return {
         "init": plan.init,
         "uid": uid,
         "gid": uid,
@@ -202,31 +212,59 @@ def command(
         "readonly": plan.init,
         "workdir_tmpfs": workdir_tmpfs(plan, disk_limit_mb),
         "subreaper": not plan.init,  # no PID 1 of our own: orphans must stay the worker's
-        "hide": hidden_dirs() if plan.init else [],
+        "hide": [*hidden_dirs(), *known_private_dirs(), *map(os.path.realpath, hidden)]
+        if plan.init
+        else [],
         "expose": [
             os.path.realpath(sysconfig.get_config_var("prefix") or sys.base_prefix),
             python,
             str(WORKER),
+            str(REPL_HELPERS),
             str(workdir),
         ],
     }
-    return [*plan.prefix, python, "-I", "-S", str(JAIL), json.dumps(cfg)]
 
 
 def spawn(
-    plan: Plan, *, workdir: Path, fd: int, memory_limit_mb: int, disk_limit_mb: int
+    plan: Plan,
+    *,
+    workdir: Path,
+    fd: int,
+    memory_limit_mb: int,
+    disk_limit_mb: int,
+    hidden: tuple[str, ...] = (),
 ) -> subprocess.Popen:
-    """Start the jail; its stdout/stderr (and fd-level writes of model code) go to one pipe."""
-    argv = command(
-        plan, workdir=workdir, fd=fd, memory_limit_mb=memory_limit_mb, disk_limit_mb=disk_limit_mb
-    )
-    return subprocess.Popen(
-        argv,
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        pass_fds=(fd,),
-        env=scrubbed_env(workdir),
-        cwd=str(workdir),
-        start_new_session=True,
-    )
+    """Start the jail; its stdout/stderr (and fd-level writes of model code) go to one pipe.
+
+    The jail's configuration (host paths, uid, what is hidden) travels on a pipe, not in argv:
+    model code can read /proc/1/cmdline (the jail's) and /proc/self/cmdline."""
+    cfg = json.dumps(
+        config(
+            plan,
+            workdir=workdir,
+            fd=fd,
+            memory_limit_mb=memory_limit_mb,
+            disk_limit_mb=disk_limit_mb,
+            hidden=hidden,
+        )
+    ).encode()
+    read_end, write_end = os.pipe()
+    try:
+        proc = subprocess.Popen(
+            [*plan.prefix, python_executable(), "-I", "-S", str(JAIL), str(read_end)],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            pass_fds=(fd, read_end),
+            env=scrubbed_env(workdir),
+            cwd=str(workdir),
+            start_new_session=True,
+        )
+    except BaseException:
+        os.close(write_end)
+        raise
+    finally:
+        os.close(read_end)
+    with contextlib.suppress(BrokenPipeError), open(write_end, "wb") as pipe:
+        pipe.write(cfg)  # a jail that failed to start leaves a broken pipe: its exit says why
+    return proc

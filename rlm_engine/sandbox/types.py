@@ -19,6 +19,8 @@ class SandboxHandler(Protocol):
 
     def rlm_query(self, prompt: str, context: Any | None) -> str: ...
 
+    # Optional: `cite(text) -> str` (a handler without it makes `cite` raise in the REPL).
+
 
 class StopSignal(Protocol):
     """What `Sandbox.execute(stop=...)` looks at: a `threading.Event`, or anything that can say

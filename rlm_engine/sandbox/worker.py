@@ -34,7 +34,17 @@ import traceback
 
 _HEADER = struct.Struct(">I")
 _THIS_FILE = os.path.abspath(__file__)
-_HELPERS = ("llm_query", "llm_query_batched", "rlm_query", "FINAL", "FINAL_VAR", "SHOW_VARS")
+_HELPERS = {
+    "llm_query",
+    "llm_query_batched",
+    "rlm_query",
+    "FINAL",
+    "FINAL_VAR",
+    "SHOW_VARS",
+    "cite",
+}
+_HELPERS_FILE = os.path.join(os.path.dirname(_THIS_FILE), "repl_helpers.py")
+_OWN_FILES = {_THIS_FILE, _HELPERS_FILE}  # frames left out of the model's tracebacks
 
 
 class Channel:
@@ -223,9 +233,19 @@ def install_helpers(state: State) -> None:
         """A child RLM on `context` (default: the prompt itself)."""
         return _text(state.call("rlm_query", _text(prompt), _context_arg(context)))
 
-    def FINAL(value: object) -> None:
-        """Set the final answer; the run ends once this block finishes."""
+    def cite(text: object) -> str:
+        """Name a passage of `context` as a source of the answer (checked: verbatim text only)."""
+        if isinstance(text, dict):
+            text = text.get("text") or text.get("snippet") or ""
+        return _text(state.call("cite", _text(text)))
+
+    def FINAL(value: object, sources: object = None) -> None:
+        """Set the final answer (with `sources`: passages of `context` it rests on, each cited);
+        the run ends once this block finishes."""
         state.final = _text(value)
+        if sources is not None:
+            for source in [sources] if isinstance(sources, (str, dict)) else list(sources):
+                cite(source)
 
     def FINAL_VAR(name: object) -> None:
         """Set the final answer to the value of the REPL variable `name`."""
@@ -244,8 +264,22 @@ def install_helpers(state: State) -> None:
         """The REPL's variables: name -> type name."""
         return show_vars(state)
 
-    for fn in (llm_query, llm_query_batched, rlm_query, FINAL, FINAL_VAR, SHOW_VARS):
+    for fn in (llm_query, llm_query_batched, rlm_query, FINAL, FINAL_VAR, SHOW_VARS, cite):
         ns[fn.__name__] = fn
+    load_repl_helpers(ns, llm_query, llm_query_batched)
+
+
+def load_repl_helpers(ns: dict, llm_query: object, llm_query_batched: object) -> None:
+    """peek, find, ask_chunks & co. from repl_helpers.py (stdlib-only too), loaded by path:
+    `python -I` keeps this directory off sys.path."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("rlm_repl_helpers", _HELPERS_FILE)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    module.install(ns, llm_query, llm_query_batched)
+    _HELPERS.update(module.NAMES)
 
 
 def show_vars(state: State) -> dict[str, str]:
@@ -256,10 +290,23 @@ def show_vars(state: State) -> dict[str, str]:
     }
 
 
+def var_reprs(state: State, limit: int = 500) -> dict[str, str]:
+    """The REPL's variables: name -> repr, each cut to `limit` characters (a repr that raises is
+    named as such, not fatal)."""
+    out = {}
+    for name in show_vars(state):
+        try:
+            text = repr(state.namespace[name])
+        except Exception as exc:
+            text = f"<repr failed: {type(exc).__name__}>"
+        out[name] = text if len(text) <= limit else text[:limit] + "..."
+    return out
+
+
 def format_error(exc: BaseException) -> tuple[str, str]:
     """A short traceback without the worker's own frames, and its last line."""
     only = traceback.format_exception_only(type(exc), exc)
-    frames = [f for f in traceback.extract_tb(exc.__traceback__) if f.filename != _THIS_FILE]
+    frames = [f for f in traceback.extract_tb(exc.__traceback__) if f.filename not in _OWN_FILES]
     text = "".join(only)
     if frames and not isinstance(exc, SyntaxError):
         stack = "".join(traceback.StackSummary.from_list(frames).format())
@@ -342,6 +389,8 @@ def handle(state: State, msg: dict) -> dict:
         return {"op": "result", "value": _text(value) if has else None}
     if op == "show_vars":
         return {"op": "result", "value": show_vars(state)}
+    if op == "var_reprs":
+        return {"op": "result", "value": var_reprs(state)}
     return {"op": "result", "error": f"unknown op {op!r}"}
 
 

@@ -1,0 +1,167 @@
+"""The REPL helpers (peek, tail, find, chunk, chunk_documents, ask, ask_chunks, ask_chunks_first,
+pick_first_answer, extract_after) inside the real sandbox; the model-calling ones through a whole
+run against the stand-in, so that budgets, events and costs are the real ones."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+
+import pytest
+
+from rlm_engine.events import SubCallFinished, SubCallStarted
+from rlm_engine.sandbox import Sandbox
+from tests.fixtures.sandbox import Recorder
+from tests.standin import Reply, StandIn
+from tests.test_loop import ROOT, SUB, ask, make_config, repl
+
+DOCS = ["Alpha report. The code is 7431.", "Beta: nothing here.", "Gamma ends. CODE is 99."]
+
+
+@pytest.fixture
+def box() -> Iterator[Sandbox]:
+    with Sandbox(exec_timeout_s=30, output_limit_chars=20_000) as sandbox:
+        sandbox.load_context(DOCS)
+        yield sandbox
+
+
+def value(box: Sandbox, expression: str, handler: Recorder | None = None) -> object:
+    """The JSON value of `expression` evaluated in the REPL."""
+    result = box.execute(f"import json\nprint(json.dumps({expression}))", handler or Recorder())
+    assert result.error is None, result.output
+    return json.loads(result.output)
+
+
+def test_peek_and_tail_read_the_corpus_across_documents(box: Sandbox) -> None:
+    joined = "\n\n".join(DOCS)
+    assert value(box, "peek(40)") == joined[:40]
+    assert value(box, "tail(10)") == joined[-10:]
+    assert value(box, "peek()") == joined  # shorter than the default 2,000
+    assert value(box, "tail(0)") == ""
+
+
+def test_find_literal_gives_document_offset_and_snippet(box: Sandbox) -> None:
+    matches = value(box, "find('code is', width=5)")
+    assert [(m["doc"], m["offset"], m["match"]) for m in matches] == [
+        (0, DOCS[0].index("code is"), "code is"),
+        (2, DOCS[2].index("CODE is"), "CODE is"),  # case-insensitive
+    ]
+    start = DOCS[0].index("code is")
+    assert matches[0]["snippet"] == DOCS[0][start - 5 : start + len("code is") + 5]
+    assert value(box, "find('.')") and value(box, "find('a.c')") == []  # literal: . is a dot
+
+
+def test_find_regex_and_document_boundaries(box: Sandbox) -> None:
+    matches = value(box, r"find(r'\d{2,4}', regex=True)")
+    assert [(m["doc"], m["match"]) for m in matches] == [(0, "7431"), (2, "99")]
+    # a match never spans two documents: "7431." ends doc 0, "Beta" starts doc 1
+    assert value(box, r"find(r'7431\.\s*Beta', regex=True)") == []
+    assert len(value(box, "find('a', max_matches=2)")) == 2
+
+
+def test_helpers_handle_unicode_offsets() -> None:
+    docs = ["İstanbul café — naïve 東京 crème", "ZÜRICH ünd 東京"]
+    with Sandbox(exec_timeout_s=30) as sandbox:
+        sandbox.load_context(docs)
+        matches = value(sandbox, "find('東京')")
+        assert [(m["doc"], m["offset"]) for m in matches] == [
+            (0, docs[0].index("東京")),
+            (1, docs[1].index("東京")),
+        ]
+        assert value(sandbox, "[m['match'] for m in find('zürich')]") == ["ZÜRICH"]
+        assert value(sandbox, "extract_after('naïve', 3)") == "東京"
+        assert value(sandbox, "extract_after('CAFÉ')") == "— naïve 東京 crème"
+
+
+def test_chunk_and_chunk_documents(box: Sandbox) -> None:
+    joined = "\n\n".join(DOCS)
+    chunks = value(box, "chunk(20)")
+    assert "".join(chunks) == joined and all(len(c) <= 20 for c in chunks)
+    overlapping = value(box, "chunk(20, overlap=5)")
+    assert overlapping[1][:5] == overlapping[0][-5:]
+    assert overlapping[-1].endswith(joined[-5:])
+    assert value(box, "chunk_documents(2)") == ["\n\n".join(DOCS[:2]), DOCS[2]]
+    bad = box.execute("chunk(10, overlap=10)", Recorder())
+    assert bad.error is not None and "overlap < size" in bad.output
+    assert "repl_helpers.py" not in bad.output  # the model sees its own frames only
+
+
+def test_extract_after_reads_to_the_end_of_the_line(box: Sandbox) -> None:
+    assert value(box, "extract_after('The code is')") == "7431."
+    assert value(box, "extract_after('code is', max_len=3)") == "74"  # " 74" stripped
+    assert value(box, "extract_after('absent')") is None
+
+
+@pytest.mark.parametrize("empty", ["", []])
+def test_helpers_on_an_empty_corpus(empty: str | list[str]) -> None:
+    with Sandbox(exec_timeout_s=30) as sandbox:
+        sandbox.load_context(empty)
+        assert value(
+            sandbox,
+            "[peek(), tail(), find('x'), chunk(5), chunk_documents(1), extract_after('x')]",
+        ) == ["", "", [], [], [] if empty == [] else [""], None]
+
+
+def test_pick_first_answer_skips_non_answers(box: Sandbox) -> None:
+    answers = ["NO_ANSWER", "", "Error: budget", "Not found in the snippet.", "7431", "99"]
+    assert value(box, f"pick_first_answer({answers!r})") == "7431"
+    assert value(box, "pick_first_answer(['NO_ANSWER.', 'I do not know'])") is None
+
+
+def test_helpers_are_not_listed_as_variables(box: Sandbox) -> None:
+    box.execute("mine = 1", Recorder())
+    assert box.show_vars() == {"context": "list", "mine": "int"}
+
+
+# --- the helpers that call a model: through a real run ---------------------------------------
+def sub_answers(request) -> str:  # the stand-in's sub model: answers only from a snippet
+    return "7431" if "7431" in request.prompt else "NO_ANSWER"
+
+
+def test_ask_chunks_are_sub_calls_in_order_counted_and_priced(standin_env: StandIn) -> None:
+    standin_env.on(lambda req: Reply(sub_answers(req), input_tokens=100, output_tokens=10), SUB)
+    standin_env.enqueue(
+        repl("answers = ask_chunks('What is the code?', context)\nprint(answers)"),
+        "FINAL_VAR(answers)",
+        model=ROOT,
+    )
+    config = make_config(price_overrides={SUB: (1.0, 2.0), ROOT: (0.0, 0.0)})
+    result, events = ask("What is the code?", DOCS, config)
+    assert result.answer == "['7431', 'NO_ANSWER', 'NO_ANSWER']"
+    assert result.sub_calls == 3
+    prompts = [e.prompt for e in events.of(SubCallStarted)]
+    assert sorted(prompts) == sorted(
+        f"Question: What is the code?\nSnippet:\n{doc}" + prompts[0][prompts[0].index("\n\n") :]
+        for doc in DOCS
+    )
+    assert result.cost_usd == pytest.approx(3 * (100 * 1.0 + 10 * 2.0) / 1e6)
+
+
+def test_ask_and_ask_chunks_first_stop_at_the_answer(standin_env: StandIn) -> None:
+    standin_env.on(lambda req: sub_answers(req), SUB)
+    chunks = ["nothing"] * 5 + ["The code is 7431."] + ["more"] * 6  # the answer in batch 2
+    code = f"first = ask_chunks_first('Code?', {chunks!r})\none = ask('Code?', 'x')\n"
+    standin_env.enqueue(repl(code + "print(first, one)"), "FINAL_VAR(first)", model=ROOT)
+    result, events = ask("Code?", "ctx")
+    assert result.answer == "7431"
+    assert result.sub_calls == 8 + 1  # two batches of 4, then ask
+    assert all(e.error is None for e in events.of(SubCallFinished))
+
+
+def test_model_calling_helpers_are_refused_past_the_sub_call_budget(
+    standin_env: StandIn,
+) -> None:
+    from rlm_engine import Budgets
+
+    standin_env.on(lambda req: "7431", SUB)
+    standin_env.enqueue(
+        repl("answers = ask_chunks('Code?', ['a', 'b', 'c'])\nprint(answers)"),
+        repl("try:\n    ask('Code?', 'd')\nexcept RuntimeError as exc:\n    print('refused', exc)"),
+        "FINAL(done)",
+        model=ROOT,
+    )
+    result, events = ask("Code?", "ctx", make_config(budgets=Budgets(max_sub_calls=2)))
+    assert result.sub_calls == 2
+    outputs = [e.output for e in events.events if e.type == "code_executed"]
+    assert outputs[0].count("'7431'") == 2 and "max_sub_calls" in outputs[0]
+    assert outputs[1].startswith("refused") and "max_sub_calls" in outputs[1]
