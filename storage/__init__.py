@@ -20,6 +20,8 @@ Writing (each call is one short transaction; thread-safe):
     db.create_comparison(question, corpus_id, labels) -> int;  db.delete_comparison(id) -> bool
     db.delete_run(run_id) -> bool;  db.import_run(export_dict, corpus_id=None) -> run_id
     db.mark_interrupted() -> list[run_id]                  # also done by open()
+    db.sub_call_cache() -> SubCallStore        # get(key) / put(key, model, response): the
+                                               #   engine's opt-in SubCallCache (one table)
 Reading (frozen records from storage.records; no sessions escape):
     db.list_runs(*, corpus_id, model, status, text, since, until, comparison_id,
                  limit=50, offset=0) -> list[RunSummary]   # newest first

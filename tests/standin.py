@@ -36,6 +36,7 @@ from tests.standin_cache import (
     PromptCache,
     TooManyBreakpoints,
     anthropic_blocks,
+    check_breakpoints,
 )
 from tests.standin_stream import send_anthropic_stream, send_openai_stream
 
@@ -348,6 +349,12 @@ class _Handler(BaseHTTPRequestHandler):
         if request.api_key == BAD_KEY:
             self._error(request.api, 401, "Incorrect API key provided.")
             return
+        if request.api == "anthropic":
+            try:
+                check_breakpoints(request.body)
+            except TooManyBreakpoints as exc:
+                self._error(request.api, 400, str(exc))
+                return
         reply = standin._next_reply(request)
         if reply.hang:
             standin._closing.wait(HANG_LIMIT_S)
@@ -367,11 +374,7 @@ class _Handler(BaseHTTPRequestHandler):
         output_tokens = reply.output_tokens
         if output_tokens is None:
             output_tokens = estimate_tokens(text)
-        try:
-            cached = self._cache_usage(request, prompt, input_tokens)
-        except TooManyBreakpoints as exc:
-            self._error(request.api, 400, str(exc))
-            return
+        cached = self._cache_usage(request, prompt, input_tokens)
         stream = bool(request.body.get("stream"))
         if request.api == "openai":
             if stream:

@@ -62,11 +62,6 @@ class PromptCache:
     def anthropic(self, model: str, blocks: list[tuple[str, bool]]) -> CacheUsage:
         """`blocks`: (text, marked with cache_control) for system, then message blocks."""
         marks = [i for i, (_, marked) in enumerate(blocks) if marked]
-        if len(marks) > ANTHROPIC_MAX_BREAKPOINTS:
-            raise TooManyBreakpoints(
-                f"A maximum of {ANTHROPIC_MAX_BREAKPOINTS} blocks with cache_control may be "
-                f"provided. Found {len(marks)}."
-            )
         if not marks:
             return CacheUsage()
         least = ANTHROPIC_MIN_TOKENS if self.min_tokens is None else self.min_tokens
@@ -91,6 +86,16 @@ class PromptCache:
                 if tokens(prefixes[mark]) >= least:
                     written.add(prefixes[mark])
         return CacheUsage(read=read, written=write)
+
+
+def check_breakpoints(body: dict[str, Any]) -> None:
+    """Raise TooManyBreakpoints as the API does (before anything else is looked at)."""
+    found = sum(marked for _, marked in anthropic_blocks(body))
+    if found > ANTHROPIC_MAX_BREAKPOINTS:
+        raise TooManyBreakpoints(
+            f"A maximum of {ANTHROPIC_MAX_BREAKPOINTS} blocks with cache_control may be "
+            f"provided. Found {found}."
+        )
 
 
 def anthropic_blocks(body: dict[str, Any]) -> list[tuple[str, bool]]:

@@ -260,4 +260,15 @@ def make_session(ws: Any, db: Any, credentials: Any) -> Any:
     from webui.resources import hidden_paths
 
     context = ws.corpus.context if ws.corpus is not None else db.corpus_context(ws.corpus_id)
-    return Session(context, credentials=credentials, hidden_paths=hidden_paths())
+    return Session(
+        context,
+        credentials=credentials,
+        hidden_paths=hidden_paths(),
+        sub_call_cache=sub_call_store(db),
+    )
+
+
+def sub_call_store(db: Any) -> Any:
+    """The database's sub-call cache, or None for a read-only database (the runs pay as usual;
+    the config's flag only asks for a cache)."""
+    return None if db.read_only else db.sub_call_cache()

@@ -31,6 +31,8 @@ class Settings:
     anthropic_base_url: str = ""
     # model name -> (USD per million input tokens, USD per million output tokens)
     price_overrides: dict[str, tuple[float, float]] = field(default_factory=dict)
+    # answer identical sub-calls over the same corpus from the database, at $0 (RunConfig)
+    sub_call_cache: bool = False
 
     def credentials(self) -> Credentials:
         """The session's keys and endpoints. A base URL typed here takes only a key typed here:
