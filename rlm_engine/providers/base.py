@@ -67,9 +67,9 @@ class Provider(ABC):
     `ProviderError` otherwise. They must be safe to call from several threads at once.
 
     `on_text`: stream the reply, handing each piece to it as it comes. `conversation`: a key for
-    a conversation that goes on (the root's turns): the provider keeps its prefix cached
-    (Anthropic cache_control breakpoints, llama.cpp's KV cache in a slot of its own); one-off
-    calls (sub-calls) pass None.
+    a conversation that goes on (the root's turns): the provider marks its prefix for caching
+    where the API needs that (Anthropic's cache_control breakpoints; OpenAI and llama.cpp reuse
+    a repeated prefix by themselves); one-off calls (sub-calls) pass None.
     """
 
     name: str

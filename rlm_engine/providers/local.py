@@ -7,11 +7,12 @@ the GIL). The server also listens on 127.0.0.1 on a random port; it requires a r
 this process knows, so model-written code in the sandbox cannot use it to dodge the budgets.
 At most `N_PARALLEL` requests run at once; the others wait in line.
 
-Turns of one conversation (the root model's) repeat the same prefix (system prompt and history):
-each conversation keeps a slot of its own (`id_slot`), so its KV cache is still there next turn
-and only the new tokens are read (`cache_prompt`); a conversation never evicts another's slot
-while it lasts. One-off calls (sub-calls) take any idle slot; a prefix they push out of a slot is
-kept in llama.cpp's prompt cache in RAM (`CACHE_RAM_MIB`) and restored from there.
+Turns of one conversation (the root model's) repeat the same prefix (system prompt and history),
+so only the new tokens are read (`cache_prompt`): llama.cpp gives a request the idle slot whose
+cached prompt shares the most with it, and a prompt pushed out of a slot (by another session or a
+sub-call) is kept in its prompt cache in RAM (`CACHE_RAM_MIB`) and restored when its conversation
+comes back. Pinning a conversation to a slot (`id_slot`) was measured worse: a pinned request
+is not restored from RAM, so two sessions alternating lost their prefixes (tests/test_local.py).
 """
 
 from __future__ import annotations
@@ -20,7 +21,6 @@ import atexit
 import os
 import secrets
 import threading
-from collections import OrderedDict
 from pathlib import Path
 from typing import Any
 
@@ -66,24 +66,6 @@ class _LocalServer:
         self.path = path
         self.n_ctx = n_ctx
         self._slots = threading.BoundedSemaphore(N_PARALLEL)
-        self._owners: OrderedDict[str, int] = OrderedDict()  # conversation -> slot, oldest first
-        self._owners_lock = threading.Lock()
-
-    def slot_for(self, conversation: str) -> int:
-        """The slot of `conversation`: its own while it lasts; a new one gets a free slot, or the
-        slot of the conversation that went longest without a turn."""
-        with self._owners_lock:
-            if conversation in self._owners:
-                self._owners.move_to_end(conversation)
-                return self._owners[conversation]
-            taken = set(self._owners.values())
-            free = [slot for slot in range(N_PARALLEL) if slot not in taken]
-            if free:
-                slot = free[0]
-            else:
-                _, slot = self._owners.popitem(last=False)
-            self._owners[conversation] = slot
-            return slot
 
     def chat(self, request: dict[str, Any], on_chunk: Any = None) -> dict[str, Any] | None:
         """The reply, or None when streamed (each chunk went to `on_chunk`)."""
@@ -116,6 +98,11 @@ def _env_tokens(name: str, default: int) -> int:
         return max(1, int(configured))
     except ValueError:
         raise ConfigError(f"{name} must be a number of tokens, not {configured!r}.") from None
+
+
+def _reuse_prompts() -> bool:
+    """KV-cache reuse across calls; `RLM_LOCAL_PROMPT_CACHE=0` turns it off (to measure it)."""
+    return os.environ.get("RLM_LOCAL_PROMPT_CACHE", "1").strip() not in ("0", "false", "no")
 
 
 def context_window() -> int:
@@ -180,10 +167,9 @@ class LocalProvider(Provider):
             "temperature": 0.0 if temperature is None else temperature,
             # llama.cpp's own limit on generation time; prompt processing is not interrupted
             "t_max_predict_ms": int(self._timeout_s * 1000),
-            "cache_prompt": True,  # keep the prompt's KV cache: the next turn starts from it
+            # keep the prompt's KV cache: the next turn starts from it
+            "cache_prompt": _reuse_prompts(),
         }
-        if conversation is not None:
-            request["id_slot"] = server.slot_for(conversation)
         if stop:
             request["stop"] = list(stop)
         clock = StreamClock(on_text)
