@@ -468,8 +468,9 @@ class RLMRun:
 
 class DeltaStream:
     """Turns the pieces of a streaming root reply into RootDelta events, at most one per
-    `DELTA_EVERY_S` (a local model makes ~20 pieces a second; the UI polls twice a second).
-    What is held back when the reply ends is not sent: its RootResponse carries the whole text."""
+    `DELTA_EVERY_S` (a model makes 20-100 pieces a second; the UI polls twice a second). Pieces
+    held back are sent by a timer, so a reply that stalls still shows what came; nothing is sent
+    once the call is over: its RootResponse carries the whole text."""
 
     def __init__(self, run: RLMRun, iteration: int) -> None:
         self.run = run
@@ -478,13 +479,30 @@ class DeltaStream:
         self.pending: list[str] = []
         self.last = 0.0
         self.closed = False
+        self.timer: threading.Timer | None = None
+        self.lock = threading.Lock()
 
     def __call__(self, piece: str) -> None:
-        self.pending.append(piece)
-        now = time.monotonic()
-        if now - self.last < DELTA_EVERY_S or self.closed:
+        with self.lock:
+            self.pending.append(piece)
+            wait = self.last + DELTA_EVERY_S - time.monotonic()
+            if wait <= 0:
+                self._flush()
+            elif self.timer is None:
+                self.timer = threading.Timer(wait, self._on_timer)
+                self.timer.daemon = True
+                self.timer.start()
+
+    def _on_timer(self) -> None:
+        with self.lock:
+            self.timer = None
+            self._flush()
+
+    def _flush(self) -> None:
+        """Send what is pending as one event. Call with the lock held."""
+        if self.closed or not self.pending:
             return
-        self.last = now
+        self.last = time.monotonic()
         text = "".join(self.pending)
         self.pending.clear()
         self.run.emit(RootDelta, iteration=self.iteration, offset=self.sent, text=text)
@@ -492,7 +510,10 @@ class DeltaStream:
 
     def close(self) -> None:
         """No more events: an abandoned call's late pieces must not follow its RootResponse."""
-        self.closed = True
+        with self.lock:
+            self.closed = True
+            if self.timer is not None:
+                self.timer.cancel()
 
 
 DELTA_EVERY_S = 0.2

@@ -38,7 +38,7 @@ from tests.standin_cache import (
     anthropic_blocks,
     check_breakpoints,
 )
-from tests.standin_stream import send_anthropic_stream, send_openai_stream
+from tests.standin_stream import Pacing, send_anthropic_stream, send_openai_stream
 
 __all__ = ["BAD_KEY", "Reply", "Request", "Rule", "StandIn", "estimate_tokens"]
 
@@ -65,6 +65,9 @@ class Reply:
     retry_after: float | None = None  # sent as a Retry-After header
     ignore_stop: bool = False  # answer the whole text, like a server that ignores stop sequences
     chunk_delay_s: float = 0.0  # when streamed: the pause between pieces of the text
+    # when streamed: after this many characters, wait until `stream_gate` is set (or 60 s)
+    stream_gate: threading.Event | None = None
+    gate_at: int = 0
 
 
 @dataclass(frozen=True)
@@ -381,13 +384,13 @@ class _Handler(BaseHTTPRequestHandler):
                 include_usage = (request.body.get("stream_options") or {}).get("include_usage")
                 usage = _openai_usage(input_tokens, output_tokens, cached)
                 send_openai_stream(self, request.model, text, usage if include_usage else None,
-                                   reply.chunk_delay_s)  # fmt: skip
+                                   Pacing.of(reply))  # fmt: skip
                 return
             payload = _openai_body(request.model, text, input_tokens, output_tokens, cached)
         else:
             usage = _anthropic_usage(input_tokens, output_tokens, cached)
             if stream:
-                send_anthropic_stream(self, request.model, text, stop, usage, reply.chunk_delay_s)
+                send_anthropic_stream(self, request.model, text, stop, usage, Pacing.of(reply))
                 return
             payload = _anthropic_body(request.model, text, stop, usage)
         self._send(200, payload)

@@ -7,15 +7,40 @@ arrive; the connection closes after the last event.
 from __future__ import annotations
 
 import json
+import threading
 import time
 import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any
 
 PIECE_CHARS = 8
+GATE_LIMIT_S = 60.0
 
 
-def pieces(text: str) -> list[str]:
-    return [text[i : i + PIECE_CHARS] for i in range(0, len(text), PIECE_CHARS)]
+@dataclass(frozen=True)
+class Pacing:
+    """How a reply streams: `delay_s` between pieces; after `gate_at` characters, a wait for
+    `gate` (a test shows what arrived so far, then lets the rest come)."""
+
+    delay_s: float = 0.0
+    gate: threading.Event | None = None
+    gate_at: int = 0
+
+    @classmethod
+    def of(cls, reply: Any) -> Pacing:
+        return cls(reply.chunk_delay_s, reply.stream_gate, reply.gate_at)
+
+    def pieces(self, text: str) -> Iterator[str]:
+        sent = 0
+        for i in range(0, len(text), PIECE_CHARS):
+            if self.gate is not None and sent >= self.gate_at:
+                self.gate.wait(GATE_LIMIT_S)
+            if self.delay_s:
+                time.sleep(self.delay_s)
+            piece = text[i : i + PIECE_CHARS]
+            sent += len(piece)
+            yield piece
 
 
 def _start(handler: Any) -> None:
@@ -35,7 +60,7 @@ def _event(handler: Any, data: Any, name: str | None = None) -> None:
 
 
 def send_openai_stream(
-    handler: Any, model: str, text: str, usage: dict[str, Any] | None, delay_s: float
+    handler: Any, model: str, text: str, usage: dict[str, Any] | None, pacing: Pacing
 ) -> None:
     """chat.completion.chunk events; the usage chunk (no choices) last when asked for."""
     base = {
@@ -47,9 +72,7 @@ def send_openai_stream(
     _start(handler)
     first = {"index": 0, "delta": {"role": "assistant", "content": ""}, "finish_reason": None}
     _event(handler, {**base, "choices": [first]})
-    for piece in pieces(text):
-        if delay_s:
-            time.sleep(delay_s)
+    for piece in pacing.pieces(text):
         choice = {"index": 0, "delta": {"content": piece}, "finish_reason": None}
         _event(handler, {**base, "choices": [choice]})
     _event(handler, {**base, "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]})
@@ -59,7 +82,7 @@ def send_openai_stream(
 
 
 def send_anthropic_stream(
-    handler: Any, model: str, text: str, stop: str | None, usage: dict[str, Any], delay_s: float
+    handler: Any, model: str, text: str, stop: str | None, usage: dict[str, Any], pacing: Pacing
 ) -> None:
     """message_start (input and cache tokens), text deltas, message_delta (output tokens)."""
     message = {
@@ -80,9 +103,7 @@ def send_anthropic_stream(
         "content_block": {"type": "text", "text": ""},
     }
     _event(handler, block, "content_block_start")
-    for piece in pieces(text):
-        if delay_s:
-            time.sleep(delay_s)
+    for piece in pacing.pieces(text):
         delta = {"type": "content_block_delta", "index": 0,
                  "delta": {"type": "text_delta", "text": piece}}  # fmt: skip
         _event(handler, delta, "content_block_delta")

@@ -72,13 +72,14 @@ def _tokens_help(totals: Totals) -> str:
     return f"{text} ({cache} of the input; priced at the cache rates)" if cache else text
 
 
-def draw_streaming(text: str | None) -> None:
-    """The root model's reply as it streams in (replaced by the iteration once complete)."""
+def draw_streaming(text: str | None, *, key: str) -> None:
+    """The root model's reply as it streams in (in a container keyed `{key}-streaming`); the
+    iteration replaces it once complete."""
     if text is None:
         return
-    with st.container(border=True, key="streaming-reply"):
+    with st.container(border=True, key=f"{key}-streaming"):
         st.caption(":blue[:material/progress_activity:] The root model is writing…")
-        st.code(text or "…", language="markdown", wrap_lines=True)
+        st.code(text or "…", language="text", wrap_lines=True)
 
 
 def draw_answer(trace: Trace, *, key: str, error: str | None = None) -> None:

@@ -42,7 +42,7 @@ def draw_handle(handle: RunHandle, *, key: str, stop_button: bool = True) -> Non
         if handle.done or len(now.iterations) - 1 > settled:
             st.rerun()
         draw_iterations(now, key=key, live=True, start=settled)
-        draw_streaming(now.streaming)
+        draw_streaming(now.streaming, key=key)
         st.caption(f":blue[:material/progress_activity:] {activity(events)}")
         draw_totals(now.totals)
         if stop_button:
