@@ -9,6 +9,7 @@ from webui.config_form import METHOD_TITLES, budgets_picker, method_picker, mode
 from webui.live import draw_handle
 from webui.resources import database, shown_errors
 from webui.runner import start_run
+from webui.safe_text import safe_markdown
 from webui.state import settings, workspace
 
 ws = workspace()
@@ -46,14 +47,14 @@ config = run_config(
     root, sub, budgets, prefs.price_overrides, method=method, sub_call_cache=prefs.sub_call_cache
 )
 st.caption(
-    f"Root **{root.label}** · sub **{sub.label}** · up to {budgets.max_iterations} iterations"
-    f" · method **{METHOD_TITLES[method]}**"
+    f"Root **{safe_markdown(root.label)}** · sub **{safe_markdown(sub.label)}** · "
+    f"up to {budgets.max_iterations} iterations · method **{METHOD_TITLES[method]}**"
 )
 
 # --- the conversation ---------------------------------------------------------------------------
 for position, handle in enumerate(ws.conversation):
     with st.chat_message("user"):
-        st.markdown(handle.question)
+        st.markdown(safe_markdown(handle.question))
     with st.chat_message("assistant", avatar=":material/account_tree:"):
         draw_handle(handle, key=f"ask-run-{position}")
 

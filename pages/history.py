@@ -9,6 +9,7 @@ import streamlit as st
 
 from webui.resources import database, shown_errors
 from webui.review import RUN_COLUMNS, STATUSES, draw_stored_run, run_row, when
+from webui.safe_text import safe_markdown
 from webui.state import kept
 from webui.trace import plural
 
@@ -89,7 +90,7 @@ with shown_errors("The history could not be read"):
     )
     if run_id is not None:
         summary = by_id[run_id]
-        st.subheader(summary.question)
+        st.subheader(safe_markdown(summary.question))
         actions = st.columns([1, 1, 4])
         export = db.export_run(run_id)
         actions[0].download_button(

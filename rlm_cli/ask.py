@@ -16,18 +16,20 @@ import sys
 import threading
 from typing import Any
 
-from rlm_engine.config import Budgets, Credentials, ModelSpec, RunConfig
+from rlm_cli.terminal import for_terminal, json_for_terminal
+from rlm_engine.config import Budgets, Credentials, GuardConfig, ModelSpec, RunConfig
 from rlm_engine.defaults import default_provider, suggested_model
 from rlm_engine.errors import RLMError
 from rlm_engine.events import (
     CodeExecuted,
     Event,
+    GuardFired,
     MethodChosen,
     Notice,
     RootResponse,
     RunFinished,
 )
-from rlm_engine.text import valid_text, valid_tree
+from rlm_engine.text import valid_tree
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -49,6 +51,13 @@ def add_run_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--sub-base-url")
     p.add_argument("--max-iterations", type=_positive_int, default=Budgets.max_iterations)
     p.add_argument("--max-depth", type=_positive_int, default=Budgets.max_depth)
+    p.add_argument(
+        "--max-sandboxes",
+        type=_positive_int,
+        default=RunConfig.max_sandboxes,
+        metavar="N",
+        help="live sandboxes in the run's tree of child RLMs, the top-level one included",
+    )
     p.add_argument("--max-sub-calls", type=_non_negative_int, default=Budgets.max_sub_calls)
     p.add_argument("--max-cost", type=_non_negative_float, metavar="USD")
     p.add_argument("--max-tokens", type=_positive_int)
@@ -96,6 +105,17 @@ def add_run_options(p: argparse.ArgumentParser) -> None:
         metavar="TOKENS",
         help="auto reads directly up to this many corpus tokens (default: the window less "
         f"{RunConfig.answer_margin_tokens:,} for the answer)",
+    )
+    p.add_argument(
+        "--fallback",
+        choices=("off", "offer", "answer"),
+        help="when a run stalls, the engine's fallback answers (answer), is shown to the model "
+        "(offer) or does not run (off); default: answer for the small prompt, offer otherwise",
+    )
+    p.add_argument(
+        "--no-stall-guards",
+        action="store_true",
+        help="no answer gates, idle limit or stall rule (and so no fallback)",
     )
     save = p.add_mutually_exclusive_group()
     save.add_argument("--db", metavar="URL")
@@ -184,11 +204,27 @@ def build_config(args: argparse.Namespace, credentials: Credentials) -> RunConfi
         price_overrides=dict(args.price or []),
         request_timeout_s=args.request_timeout,
         max_history_chars=args.max_history,
+        max_sandboxes=args.max_sandboxes,
         method=args.method,
         window_tokens=args.window_tokens,
         direct_threshold_tokens=args.direct_threshold,
         sub_call_cache=getattr(args, "sub_call_cache", False),
+        guards=_guards(args),
     )
+
+
+def _guards(args: argparse.Namespace) -> GuardConfig:
+    """--fallback and --no-stall-guards; the other guards keep their defaults."""
+    if args.no_stall_guards:
+        return GuardConfig(
+            final_needs_code=False,
+            final_needs_sub_call=False,
+            max_idle_replies=0,
+            stall_repeats=0,
+            stall_iterations=0,
+            fallback="off",
+        )
+    return GuardConfig(fallback=args.fallback)
 
 
 def ask(args: argparse.Namespace) -> int:
@@ -196,7 +232,7 @@ def ask(args: argparse.Namespace) -> int:
 
     corpus = load_paths(args.context)
     for problem in corpus.problems:
-        print(f"warning: {problem.message}", file=sys.stderr)
+        print(f"warning: {for_terminal(problem.message)}", file=sys.stderr)
     if not corpus.documents:
         print("error: no readable document in --context", file=sys.stderr)
         return 2
@@ -237,7 +273,7 @@ def ask(args: argparse.Namespace) -> int:
     if unsaved:
         print(
             f"warning: {unsaved} events of run {result.run_id} could not be saved "
-            f"({valid_text(why) or 'reason unknown'}): the saved run is incomplete.",
+            f"({for_terminal(why) or 'reason unknown'}): the saved run is incomplete.",
             file=sys.stderr,
         )
     _print_result(result.to_dict(), as_json=args.json)
@@ -291,7 +327,7 @@ def _print_warnings(event: Event) -> None:
     """With --json: what the engine says about the run itself, before its first root turn (e.g. a
     cost budget it cannot enforce); stdout stays one JSON object."""
     if isinstance(event, Notice) and event.depth == 0 and event.iteration == 0:
-        print(f"warning: {event.message}", file=sys.stderr)
+        print(f"warning: {for_terminal(event.message)}", file=sys.stderr)
 
 
 def _print_progress(event: Event) -> None:
@@ -305,11 +341,15 @@ def _print_progress(event: Event) -> None:
         print(f"{indent}{label}: {tokens}, {event.elapsed_s:.1f} s{speed}", file=sys.stderr)
     elif isinstance(event, CodeExecuted):
         status = f"error: {event.error}" if event.error else f"{event.output_chars:,} chars out"
+        status = for_terminal(status)
         print(f"{indent}  code block {event.block_index + 1}: {status}", file=sys.stderr)
     elif isinstance(event, MethodChosen):
-        print(f"method: {event.reason}", file=sys.stderr)
+        print(f"method: {for_terminal(event.reason)}", file=sys.stderr)
+    elif isinstance(event, GuardFired):
+        fired = f"guard {event.guard} ({event.action}): {event.message}"
+        print(f"{indent}  {for_terminal(fired)}", file=sys.stderr)
     elif isinstance(event, Notice):
-        print(f"{indent}  note: {event.message}", file=sys.stderr)
+        print(f"{indent}  note: {for_terminal(event.message)}", file=sys.stderr)
     elif isinstance(event, RunFinished) and event.depth == 0:
         cost = "unknown cost" if event.cost_usd is None else f"${event.cost_usd:.4f}"
         print(
@@ -328,12 +368,29 @@ def _print_result(result: dict[str, Any], *, as_json: bool) -> None:
         out = {k: result[k] for k in _JSON_KEYS}
         if result["status"] not in ("completed", "limit"):
             out["error"] = result["error"]
-        print(json.dumps(out, ensure_ascii=False))
+        if result.get("unsupported"):  # an extension, present only when true (like "error")
+            out["unsupported"] = True
+        if result.get("fallback"):  # an extension, present only when true: the engine's answer
+            out["fallback"] = True
+        print(json_for_terminal(json.dumps(out, ensure_ascii=False)))
     elif result["status"] in ("completed", "limit"):
-        print(result["answer"])
+        if result.get("unsupported"):
+            print(f"warning: {UNSUPPORTED_WARNING}", file=sys.stderr)
+        if result.get("fallback"):
+            print(f"note: {FALLBACK_NOTE}", file=sys.stderr)
+        print(for_terminal(result["answer"]))
     else:
-        print(f"error: {result['error']}", file=sys.stderr)
+        print(f"error: {for_terminal(result['error'])}", file=sys.stderr)
 
+
+UNSUPPORTED_WARNING = (
+    "the answer appears in no REPL output the model saw: it is unsupported (check it)"
+)
+
+FALLBACK_NOTE = (
+    "the run stalled; this answer is the engine's fallback (the sub model read the corpus in "
+    "chunks)"
+)
 
 _JSON_KEYS = (
     "run_id",

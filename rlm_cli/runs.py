@@ -1,6 +1,8 @@
-"""`rlm runs list | show RUN_ID | export RUN_ID`: read the runs that `rlm ask` and the app saved.
+"""`rlm runs list | show RUN_ID | export RUN_ID | import FILE`: the runs `rlm ask` and the app
+saved.
 
-Exit codes: 0 ok, 1 unknown run or database failure (with a message on stderr), 2 bad usage.
+Exit codes: 0 ok, 1 unknown run or database failure (with a message on stderr), 2 bad usage
+(including a FILE that is not a valid run export).
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
+from rlm_cli.terminal import for_terminal, json_for_terminal
 from rlm_engine.errors import RLMError
 
 
@@ -22,8 +25,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     commands = parser.add_subparsers(dest="runs_command", required=True)
 
     listing = commands.add_parser("list", help="saved runs, newest first")
-    listing.add_argument("--limit", type=int, default=20, metavar="N")
-    listing.add_argument("--offset", type=int, default=0, metavar="N")
+    listing.add_argument("--limit", type=_bounded(1, MAX_LIMIT), default=20, metavar="N")
+    listing.add_argument("--offset", type=_bounded(0, MAX_OFFSET), default=0, metavar="N")
     listing.add_argument("--status", help="completed, limit, failed, cancelled, interrupted, ...")
     listing.add_argument("--model", help="root or sub model name")
     listing.add_argument("--search", metavar="TEXT", help="text in the question or the answer")
@@ -39,12 +42,35 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     export.add_argument("-o", "--output", type=Path, metavar="FILE", help="default: stdout")
     export.set_defaults(func=_export)
 
-    for sub in (listing, show, export):
+    importing = commands.add_parser("import", help="store a run exported by `rlm runs export`")
+    importing.add_argument("file", type=Path, metavar="FILE")
+    importing.set_defaults(func=_import)
+
+    for sub in (listing, show, export, importing):
         sub.add_argument(
             "--db", metavar="URL", help="database URL (default: RLM_DB_URL or data dir)"
         )
     for sub in (listing, show):
         sub.add_argument("--json", action="store_true", help="print JSON")
+
+
+MAX_LIMIT = 1_000_000  # runs listed at once
+MAX_OFFSET = 2**62  # below SQLite's and PostgreSQL's largest integer
+
+
+def _bounded(low: int, high: int) -> Any:
+    """An argparse type: a whole number in [low, high]; argparse names the flag and exits 2."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"{value} is not between {low:,} and {high:,}")
+        return value
+
+    return parse
 
 
 def _fail(message: str) -> int:
@@ -67,9 +93,6 @@ def _with_db(args: argparse.Namespace, action: Any) -> int:
 
 
 def _list(args: argparse.Namespace) -> int:
-    if args.limit < 1 or args.offset < 0:
-        return _fail("--limit must be at least 1 and --offset at least 0.")
-
     def action(db: Any) -> int:
         corpus_id = None
         if args.corpus is not None:
@@ -87,7 +110,7 @@ def _list(args: argparse.Namespace) -> int:
         if args.json:
             print(json.dumps([asdict(run) for run in runs], indent=2))
         else:
-            print(format_run_list(runs))
+            print(for_terminal(format_run_list(runs)))
         return 0
 
     return _with_db(args, action)
@@ -122,7 +145,7 @@ def _show(args: argparse.Namespace) -> int:
             }
             print(json.dumps({"run": summary, "events": events}, indent=2))
         else:
-            print(format_trace(run, events))
+            print(for_terminal(format_trace(run, events)))  # model text: no escapes obeyed
         return 0
 
     return _with_db(args, action)
@@ -135,7 +158,7 @@ def _export(args: argparse.Namespace) -> int:
             return _fail(f"no run {args.run_id!r} in {db.url}; see `rlm runs list`.")
         text = json.dumps(data, indent=2, ensure_ascii=False) + "\n"
         if args.output is None:
-            sys.stdout.write(text)
+            sys.stdout.write(json_for_terminal(text))
             return 0
         try:
             args.output.write_text(text, encoding="utf-8")
@@ -145,6 +168,37 @@ def _export(args: argparse.Namespace) -> int:
         return 0
 
     return _with_db(args, action)
+
+
+def _import(args: argparse.Namespace) -> int:
+    """Prints the new run's id; a file that is not a valid export exits 2 and stores nothing."""
+    from storage.errors import ExportFormatError
+
+    try:
+        data = json.loads(args.file.read_text(encoding="utf-8"))
+    except OSError as exc:
+        return _bad_file(f"cannot read {args.file}: {exc.strerror or exc}.")
+    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
+        why = "nested too deeply" if isinstance(exc, RecursionError) else "not JSON"
+        return _bad_file(f"{args.file} is {why}: it is not a run export of `rlm runs export`.")
+
+    def action(db: Any) -> int:
+        try:
+            run_id = db.import_run(data)
+        except ExportFormatError as exc:
+            return _bad_file(f"{args.file}: {exc}")
+        run = db.get_run(run_id)
+        joined = f", asked of corpus {run.corpus_name!r}" if run and run.corpus_name else ""
+        print(for_terminal(f"imported run {run_id} into {db.url}{joined}"), file=sys.stderr)
+        print(run_id)
+        return 0
+
+    return _with_db(args, action)
+
+
+def _bad_file(message: str) -> int:
+    print(f"error: {for_terminal(message)}", file=sys.stderr)
+    return 2
 
 
 # formatting ---------------------------------------------------------------------------------
@@ -219,6 +273,8 @@ def _event_lines(event: dict[str, Any]) -> list[str]:
         if event.get("error"):
             return [*lines, f"{indent}    error: {event['error']}"]
         return [*lines, f"{indent}    response:", *_block(event.get("response"), indent + "    ")]
+    if kind == "guard_fired":
+        return [f"{indent}  ! guard {event.get('guard')} ({event.get('action')})"]
     if kind == "method_chosen":
         return [f"{indent}method: {event.get('reason')}"]
     if kind == "notice":

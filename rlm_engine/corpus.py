@@ -18,7 +18,7 @@ import os
 import statistics
 from collections import Counter
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Literal
 
@@ -45,10 +45,6 @@ _EXTENSIONS = """
 """
 TEXT_EXTENSIONS = frozenset(_EXTENSIONS.split())
 """Extensions read as text in a directory (plus files without an extension that look like text)."""
-
-_SNIFF_BYTES = 8192
-_UTF8_BOM = b"\xef\xbb\xbf"
-_UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
 
 
 @dataclass(frozen=True)
@@ -122,7 +118,12 @@ class Corpus:
 def load_paths(
     paths: Iterable[str | Path] | str | Path, *, on_progress: ProgressCallback | None = None
 ) -> Corpus:
-    """Load files and directories, in the order given; a directory's files sorted by path."""
+    """Load files and directories, in the order given; a directory's files sorted by path.
+
+    Only regular files are read (FIFOs, devices, sockets and links to them are skipped with a
+    notice), each up to `RLM_MAX_FILE_MB` (corpus_read)."""
+    from rlm_engine.corpus_read import max_file_bytes, read_regular_file
+
     if isinstance(paths, str | Path):
         paths = [paths]
     items = list(paths)
@@ -139,35 +140,30 @@ def load_paths(
             found, notes = _walk(path, name)
             sources.extend((rel, file, True) for rel, file in found)
             problems.extend(notes)
-        elif path.is_file():
-            sources.append((name, path, False))
         elif path.exists():
-            problems.append(
-                FileProblem(name, f"{name} is not a regular file: give a file or a directory.")
-            )
+            sources.append((name, path, False))
         else:
             problems.append(FileProblem(name, f"{name} does not exist: check the path."))
     documents: list[Document] = []
-    for done, (name, path, walked) in enumerate(sources, start=1):
-        try:
-            data = path.read_bytes()
-        except OSError as exc:
-            problems.append(
-                FileProblem(
-                    name, f"{name} could not be read ({exc.strerror}): check its permissions."
-                )
-            )
-        else:
-            _add(documents, problems, name, data, from_directory=walked)
-        if on_progress:
-            on_progress(done, len(sources), name)
+    limit = max_file_bytes()
+    with _Extraction(documents, problems) as extraction:
+        for done, (name, path, walked) in enumerate(sources, start=1):
+            data = read_regular_file(name, path, limit)
+            if isinstance(data, FileProblem):
+                problems.append(data)
+            else:
+                extraction.add(name, data, from_directory=walked)
+            if on_progress:
+                on_progress(done, len(sources), name)
     return Corpus(tuple(documents), tuple(problems))
 
 
 def load_files(
     files: Iterable[tuple[str, bytes]], *, on_progress: ProgressCallback | None = None
 ) -> Corpus:
-    """Load uploads given as (name, bytes), in the order given."""
+    """Load uploads given as (name, bytes), in the order given; each up to `RLM_MAX_FILE_MB`."""
+    from rlm_engine.corpus_read import max_file_bytes, too_large
+
     items = list(files)
     if not items:
         raise CorpusError("No files were given: upload at least one file.")
@@ -181,10 +177,15 @@ def load_files(
             raise CorpusError("Each upload must be a (name, bytes) pair.")
     documents: list[Document] = []
     problems: list[FileProblem] = []
-    for done, (name, data) in enumerate(items, start=1):
-        _add(documents, problems, name, bytes(data), from_directory=False)
-        if on_progress:
-            on_progress(done, len(items), name)
+    limit = max_file_bytes()
+    with _Extraction(documents, problems) as extraction:
+        for done, (name, data) in enumerate(items, start=1):
+            if len(data) > limit:
+                problems.append(too_large(name, len(data), limit))
+            else:
+                extraction.add(name, bytes(data), from_directory=False)
+            if on_progress:
+                on_progress(done, len(items), name)
     return Corpus(tuple(documents), tuple(problems))
 
 
@@ -220,53 +221,66 @@ def _walk(root: Path, root_name: str) -> tuple[list[tuple[str, Path]], list[File
     return [("/".join(parts), path) for parts, path in found], notes
 
 
-def _add(
-    documents: list[Document],
-    problems: list[FileProblem],
-    name: str,
-    data: bytes,
-    *,
-    from_directory: bool,
-) -> None:
-    """Turn one file's bytes into a document, or a problem; never raises for a bad file."""
-    if not data:
-        problems.append(FileProblem(name, f"{name} is empty: nothing to load."))
-        return
-    sha256 = hashlib.sha256(data).hexdigest()
-    suffix = Path(name).suffix.lower()
-    if suffix == ".pdf" or (suffix not in TEXT_EXTENSIONS and data.startswith(b"%PDF-")):
-        from rlm_engine.corpus_pdf import read_pdf  # here: corpus_pdf imports this module
+class _Extraction:
+    """One load's files -> documents or problems; never raises for a bad file. PDFs of the load
+    share one extraction child process (corpus_pdf), started at the first and closed at the end."""
 
-        doc, notes = read_pdf(name, data, sha256)
-        problems.extend(notes)
-        if doc:
-            documents.append(doc)
-        return
-    if suffix not in TEXT_EXTENSIONS and _looks_binary(data):
-        problems.append(
-            FileProblem(
-                name,
-                f"{name} looks like a binary file, not text: skipped. "
-                "Convert it to text or PDF to include it.",
-                fatal=not from_directory,
-            )
-        )
-        return
-    documents.append(Document(name, "text", _decode(data), sha256))
+    def __init__(self, documents: list[Document], problems: list[FileProblem]) -> None:
+        from rlm_engine.corpus_read import max_document_chars
+
+        self.documents, self.problems = documents, problems
+        self.max_chars = max_document_chars()
+        self._pdfs: Any = None
+
+    def __enter__(self) -> _Extraction:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._pdfs is not None:
+            self._pdfs.close()
+
+    def add(self, name: str, data: bytes, *, from_directory: bool) -> None:
+        if not data:
+            self.problems.append(FileProblem(name, f"{name} is empty: nothing to load."))
+            return
+        sha256 = hashlib.sha256(data).hexdigest()
+        suffix = Path(name).suffix.lower()
+        if suffix == ".pdf" or (suffix not in TEXT_EXTENSIONS and data.startswith(b"%PDF-")):
+            from rlm_engine.corpus_pdf import PdfReader  # here: corpus_pdf imports this module
+
+            if self._pdfs is None:
+                self._pdfs = PdfReader(self.max_chars)
+            doc, notes = self._pdfs.read(name, data, sha256)
+            self.problems.extend(notes)
+            if doc:
+                self.documents.append(doc)
+            return
+        from rlm_engine.corpus_text import decode_text
+
+        text, notes = decode_text(name, data)
+        if text is None and suffix not in TEXT_EXTENSIONS and from_directory:
+            notes = [replace(n, fatal=False) for n in notes]  # no extension: skipping is expected
+        self.problems.extend(notes)
+        if text is not None:
+            self.documents.append(Document(name, "text", self._capped(name, text), sha256))
+
+    def _capped(self, name: str, text: str) -> str:
+        """The text cut to the per-document cap, with a notice naming the file."""
+        if len(text) <= self.max_chars:
+            return text
+        self.problems.append(cut_notice(name, self.max_chars, len(text)))
+        return text[: self.max_chars]
 
 
-def _looks_binary(data: bytes) -> bool:
-    head = data[:_SNIFF_BYTES]
-    return not head.startswith(_UTF16_BOMS) and b"\x00" in head
-
-
-def _decode(data: bytes) -> str:
-    """UTF-8 with undecodable bytes replaced; a byte-order mark is an encoding, not text."""
-    if data.startswith(_UTF16_BOMS):
-        return data.decode("utf-16", errors="replace")
-    if data.startswith(_UTF8_BOM):
-        data = data[len(_UTF8_BOM) :]
-    return data.decode("utf-8", errors="replace")
+def cut_notice(name: str, kept: int, total: int | None) -> FileProblem:
+    """The notice for a document cut at the per-document cap (`total` None: not known)."""
+    of = f" of its {total:,}" if total is not None else ""
+    return FileProblem(
+        name,
+        f"{name}: only the first {kept:,}{of} characters were loaded (the per-document cap; "
+        "raise RLM_MAX_DOCUMENT_CHARS to load more).",
+        fatal=False,
+    )
 
 
 # --- what the root model is told about `context` -------------------------------------------

@@ -13,9 +13,11 @@ import uuid
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
+from rlm_engine.caps import check_prompt
 from rlm_engine.config import ModelSpec
 from rlm_engine.errors import BudgetExceeded, RLMError
 from rlm_engine.events import SubCallFinished, SubCallStarted, Usage
+from rlm_engine.guards import QUESTION_ONLY_REFUSED
 from rlm_engine.shared import OutOfTime
 from rlm_engine.subcall_cache import sub_call_key
 
@@ -28,6 +30,11 @@ CHILD_STOP_S = 5.0
 """How long a block's end waits for an abandoned child RLM to stop (its code block may need to
 be interrupted, which takes up to 2 s)."""
 _BLOCK_ENDED = "The code block ended before this call returned; its answer was dropped."
+SANDBOX_WAIT_POLL_S = 0.1
+SANDBOXES_FULL = (
+    "rlm_query ran as a plain llm_query (no child RLM, no context): the run already has "
+    "{live} live sandboxes, its cap (max_sandboxes). Call rlm_query from fewer threads at once."
+)
 
 
 class ReplCalls:
@@ -43,6 +50,8 @@ class ReplCalls:
         self._open: dict[str, float] = {}  # call id -> start (monotonic) of calls not finished
         self._children: dict[str, RLMRun] = {}  # call id -> child RLM of an open rlm_query
         self._open_lock = threading.Lock()
+        self._block = 0  # counts ended blocks: a call waiting for a sandbox sees its block end
+        self._notes: list[str] = []  # for the model, with the next REPL results
 
     def llm_query(self, prompt: str) -> str:
         return self._sub_call(str(prompt))
@@ -59,7 +68,9 @@ class ReplCalls:
             return list(pool.map(one, prompts_))
 
     def cite(self, text: str) -> str:
-        """A citation of the answer's source, checked against the corpus (rlm_engine.sources)."""
+        """A citation of the answer's source, checked against the corpus (rlm_engine.sources).
+        Text that is verbatim in `context` is also evidence for the answer (rlm_engine.guards)."""
+        self.run.guards.cited(str(text), self.run.sandbox.context)
         if self.shared.sources is None:
             return "Citations are not checked in this run: nothing was recorded."
         return str(self.shared.sources.cite(str(text), self.run))
@@ -67,13 +78,61 @@ class ReplCalls:
     def rlm_query(self, prompt: str, context: Any | None = None) -> str:
         if self.run.depth + 1 >= self.shared.config.budgets.max_depth:
             return self._sub_call(str(prompt))
-        return self._child_rlm(str(prompt), prompt if context is None else context)
+        if not self._take_sandbox():
+            self._note_once(SANDBOXES_FULL.format(live=self.shared.config.max_sandboxes))
+            return self._sub_call(str(prompt))
+        try:
+            return self._child_rlm(str(prompt), prompt if context is None else context)
+        finally:
+            self.shared.sandbox_slots.release()
+
+    def _take_sandbox(self) -> bool:
+        """A slot for one more live sandbox in the run's tree (False: none, fall back).
+
+        The top-level RLM's calls wait for a slot; deeper ones never wait, so every child RLM
+        ends in bounded time and frees its slot (no deadlock). A wait ends with its block.
+        """
+        slots = self.shared.sandbox_slots
+        if self.shared.child_sandboxes == 0:
+            return False
+        if slots.acquire(blocking=False):
+            return True
+        if self.run.depth > 0:
+            return False
+        block = self._block
+        while not slots.acquire(timeout=SANDBOX_WAIT_POLL_S):
+            self.run.halt.check()
+            if self._block != block:
+                raise RLMError("rlm_query: its code block ended while it waited for a sandbox")
+            deadline = self.shared.tracker.deadline
+            if deadline is not None and time.monotonic() >= deadline:
+                return False
+        if self._block != block:
+            slots.release()
+            raise RLMError("rlm_query: its code block ended while it waited for a sandbox")
+        return True
+
+    def _note_once(self, message: str) -> None:
+        """Tell the user (a Notice) and the model (with the next REPL results), once a block."""
+        with self._open_lock:
+            if message in self._notes:
+                return
+            self._notes.append(message)
+        self.run.notice(message)
+
+    def take_notes(self) -> list[str]:
+        """What the model must hear about this block's calls (said once)."""
+        with self._open_lock:
+            notes, self._notes = self._notes, []
+        return notes
 
     def _start_call(self, kind: str, spec: ModelSpec, prompt: str) -> str:
         """The checks and the SubCallStarted event of a call. An `llm` call is counted here; an
         `rlm` call is only a container (its child's root calls are counted one by one), but is
         refused up front when no call could pass, rather than start a sandbox for nothing."""
         self.run.halt.check()
+        check_prompt("llm_query" if kind == "llm" else "rlm_query", prompt,
+                     self.run.sandbox.caps.prompt_chars)  # fmt: skip
         if not self.shared.config.sub_calls_enabled:
             raise RLMError("Sub-calls are disabled for this run: work with code alone.")
         if kind == "llm":
@@ -94,6 +153,10 @@ class ReplCalls:
         return call_id
 
     def _sub_call(self, prompt: str) -> str:
+        run = self.run
+        if run.guards.refuses_prompt(prompt, run.question, run.sandbox.context):
+            run.notice(QUESTION_ONLY_REFUSED)
+            raise RLMError(QUESTION_ONLY_REFUSED)
         spec = self.shared.config.sub_model
         call_id = self._start_call("llm", spec, prompt)
         temperature = 0.0 if spec.provider == "local" else None
@@ -182,6 +245,7 @@ class ReplCalls:
         the sandbox drops their answers, so their SubCallFinished comes now, not after the
         block's CodeExecuted or the run's end; a late answer is not reported."""
         with self._open_lock:
+            self._block += 1
             open_ids = list(self._open)
             children = list(self._children.values())
         for child in children:  # nobody waits for their answers: they stop at their next step

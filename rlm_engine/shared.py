@@ -76,6 +76,10 @@ class RunShared:
         self.config = config
         self.credentials = credentials
         self.tracker = BudgetTracker(config.budgets)
+        # Sandboxes child RLMs may hold at once: each has its own uid, so no per-uid process
+        # limit caps the tree; the top-level RLM's sandbox is one of `max_sandboxes`.
+        self.child_sandboxes = max(0, config.max_sandboxes - 1)
+        self.sandbox_slots = threading.BoundedSemaphore(max(1, self.child_sandboxes))
         self.cancel = cancel
         self._on_event = on_event
         self.sources: Any = None  # the run's SourceTracker (rlm_engine.sources), if any

@@ -22,12 +22,15 @@ from storage.records import (
 RUNS, EVENTS, CORPORA = Run.__table__, EventRow.__table__, Corpus.__table__
 ITERATIONS, CODE_BLOCKS, SUB_CALLS = Iteration.__table__, CodeBlock.__table__, SubCall.__table__
 
+PREVIEW_CHARS = 2_000
+"""A listed run carries this much of its answer and error: listing never loads whole answers
+(`get_run` does)."""
 _SUMMARY_COLUMNS = [
     RUNS.c.id.label("run_id"),
     RUNS.c.question,
     RUNS.c.status,
-    RUNS.c.answer,
-    RUNS.c.error,
+    sa.func.substr(RUNS.c.answer, 1, PREVIEW_CHARS).label("answer"),
+    sa.func.substr(RUNS.c.error, 1, PREVIEW_CHARS).label("error"),
     RUNS.c.root_provider,
     RUNS.c.root_model,
     RUNS.c.sub_provider,
@@ -85,8 +88,11 @@ def run_filters(
     return where
 
 
-def _summary_select() -> sa.Select[Any]:
-    return sa.select(*_SUMMARY_COLUMNS).select_from(
+def _summary_select(*, whole: bool = False) -> sa.Select[Any]:
+    columns = list(_SUMMARY_COLUMNS)
+    if whole:
+        columns[3:5] = [RUNS.c.answer, RUNS.c.error]
+    return sa.select(*columns).select_from(
         RUNS.outerjoin(CORPORA, RUNS.c.corpus_id == CORPORA.c.id)
     )
 
@@ -115,7 +121,9 @@ def count_runs(connection: Connection, **filters: Any) -> int:
 
 def get_run(connection: Connection, run_id: str) -> RunDetail | None:
     row = connection.execute(
-        _summary_select().add_columns(RUNS.c.config, RUNS.c.context_meta).where(RUNS.c.id == run_id)
+        _summary_select(whole=True)
+        .add_columns(RUNS.c.config, RUNS.c.context_meta)
+        .where(RUNS.c.id == run_id)
     ).first()
     if row is None:
         return None

@@ -38,8 +38,8 @@ class RunSummary:
     run_id: str
     question: str
     status: str  # running, completed, limit, failed, cancelled, interrupted
-    answer: str | None
-    error: str | None
+    answer: str | None  # in a listing: its first 2,000 characters (queries.PREVIEW_CHARS)
+    error: str | None  # likewise
     root_provider: str
     root_model: str
     sub_provider: str | None

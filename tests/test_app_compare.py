@@ -11,7 +11,7 @@ from rlm_engine.corpus import load_files
 from tests.apptest import RUN_TIMEOUT_S, open_app, record_run
 from tests.standin import StandIn
 from webui.compare_flow import unique_labels
-from webui.compare_view import plain_text, word_diff
+from webui.compare_view import word_diff
 
 NOTES = b"The launch code is 7431. The backup code is 1111."
 
@@ -126,26 +126,11 @@ def test_word_diff_marks_removed_and_added_words(old: str, new: str, expected: s
     assert word_diff(old, new) == expected
 
 
-@pytest.mark.parametrize(
-    ("markdown", "plain"),
-    [
-        ("Revenue was **7431** (`x = 7431`).", "Revenue was 7431 (x = 7431)."),
-        ("# Total\n- one\n2. two\n> said", "Total\none\ntwo\nsaid"),
-        ("see [the report](http://x/r.pdf) *now*", "see the report now"),
-        ("```python\nprint(1)\n```", "\nprint(1)\n"),
-        ("snake_case_name and 2*3*4", "snake_case_name and 2*3*4"),
-    ],
-)
-def test_answers_are_compared_as_the_text_a_reader_sees(markdown: str, plain: str) -> None:
-    assert plain_text(markdown) == plain
-
-
-def test_the_difference_of_markdown_answers_shows_no_markup(app_db: Any) -> None:
+def test_the_difference_of_answers_is_of_their_text_as_written(app_db: Any) -> None:
     comparison_id = app_db.create_comparison("Which code?", None, ["a", "b"])
     for label, answer in (("a", "The code is **7431**."), ("b", "The code is `1111`.")):
         record_run(app_db, "Q", answer=answer, comparison_id=comparison_id, label=label)
     at = open_app("pages/compare.py")
     at = at.selectbox(key="cmp-saved").set_value(comparison_id).run()
     (diff,) = [h.proto.body for h in at.get("html")]
-    assert "<del>7431.</del> <ins>1111.</ins>" in diff
-    assert "**" not in diff and "`" not in diff
+    assert "<del>**7431**.</del> <ins>`1111`.</ins>" in diff  # nothing eaten, nothing drawn

@@ -11,6 +11,7 @@ from webui.compare_view import draw_entries, entry_from_handle, entry_from_summa
 from webui.config_form import budgets_picker, method_picker, model_picker, run_config
 from webui.review import when
 from webui.runner import start_run
+from webui.safe_text import safe_markdown
 from webui.state import CompareState, Settings, Workspace, kept
 from webui.trace import plural
 
@@ -89,7 +90,7 @@ def new_comparison(state: CompareState, db: Any, prefs: Settings, ws: Workspace)
         st.rerun()
     if state.handles:
         st.divider()
-        st.subheader(state.question)
+        st.subheader(safe_markdown(state.question))
         draw_live(state)
 
 
@@ -193,7 +194,7 @@ def saved_comparisons(db: Any) -> None:
     if comparison is None:
         st.warning("This comparison was deleted.")
         return
-    st.subheader(comparison.question)
+    st.subheader(safe_markdown(comparison.question))
     with st.popover("Delete comparison", icon=":material/delete:"):
         st.write("Delete this comparison? Its runs stay in History.")
         if st.button("Delete comparison", type="primary", key="cmp-saved-delete"):

@@ -7,8 +7,6 @@ hand-picked set of runs from History (from storage).
 from __future__ import annotations
 
 import difflib
-import html
-import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,6 +15,7 @@ import streamlit as st
 from webui.draw import draw_iterations, status_badge
 from webui.review import models_of, totals_of
 from webui.runner import RunHandle
+from webui.safe_text import safe_html, safe_markdown
 from webui.trace import Totals, Trace, build_trace, format_cost, format_seconds
 
 
@@ -49,35 +48,20 @@ def entry_from_summary(db: Any, summary: Any) -> Entry:
     return Entry(label, trace, totals_of(summary), summary.status, summary.error)
 
 
-_FENCE = re.compile(r"^\s*(```|~~~).*$", re.MULTILINE)
-_LINE_MARK = re.compile(r"^\s{0,3}(?:#{1,6}\s+|>\s?|[-*+]\s+|\d+[.)]\s+)", re.MULTILINE)
-_LINK = re.compile(r"!?\[([^\]]*)\]\([^)]*\)")
-_EMPHASIS = re.compile(r"(\*\*|__|~~|`+)(.+?)\1|(?<!\w)[*_](\S(?:.*?\S)?)[*_](?!\w)")
-
-
-def plain_text(markdown: str) -> str:
-    """What a reader sees of a Markdown answer: no markers of emphasis, code, lists, headings
-    or links (their text stays). The words the answers are compared by."""
-    text = _FENCE.sub("", markdown)
-    text = _LINE_MARK.sub("", text)
-    text = _LINK.sub(r"\1", text)
-    previous = None
-    while previous != text:  # nested emphasis, e.g. **`x`**
-        previous, text = text, _EMPHASIS.sub(lambda m: m.group(2) or m.group(3) or "", text)
-    return text
-
-
 def word_diff(old: str, new: str) -> str:
-    """`new` against `old`, word by word, as HTML: removed words struck out, added ones marked."""
+    """`new` against `old`, word by word, as HTML: removed words struck out, added ones marked.
+
+    The answers are compared as written (every character kept, `__init__` and `**` included)
+    and shown as text (`safe_html`): no markup of theirs is interpreted."""
     a, b = old.split(), new.split()
     parts: list[str] = []
     for op, i1, i2, j1, j2 in difflib.SequenceMatcher(None, a, b, autojunk=False).get_opcodes():
         if op in ("delete", "replace"):
-            parts.append(f"<del>{html.escape(' '.join(a[i1:i2]))}</del>")
+            parts.append(f"<del>{safe_html(' '.join(a[i1:i2]))}</del>")
         if op in ("insert", "replace"):
-            parts.append(f"<ins>{html.escape(' '.join(b[j1:j2]))}</ins>")
+            parts.append(f"<ins>{safe_html(' '.join(b[j1:j2]))}</ins>")
         if op == "equal":
-            parts.append(html.escape(" ".join(a[i1:i2])))
+            parts.append(safe_html(" ".join(a[i1:i2])))
     return " ".join(parts)
 
 
@@ -97,10 +81,10 @@ def draw_entries(entries: list[Entry], *, key: str) -> None:
     columns = st.columns(len(entries), border=True)
     for position, (column, entry) in enumerate(zip(columns, entries, strict=True)):
         with column:
-            st.markdown(f"**#{position + 1}** · **{entry.label}**")
+            st.markdown(f"**#{position + 1}** · **{safe_markdown(entry.label)}**")
             _draw_column(entry, key=f"{key}-{position}")
     st.markdown("**Traces**")
-    tabs = st.tabs([f"#{n} · {e.label}" for n, e in enumerate(entries, start=1)])
+    tabs = st.tabs([f"#{n} · {safe_markdown(e.label)}" for n, e in enumerate(entries, start=1)])
     for position, (tab, entry) in enumerate(zip(tabs, entries, strict=True)):
         with tab:
             if not entry.trace.iterations:
@@ -115,11 +99,15 @@ def _draw_column(entry: Entry, *, key: str) -> None:
     st.markdown(status_badge(entry.status))
     with st.container(key=f"{key}-answer"):
         if entry.answer:
-            st.markdown(entry.answer)
+            if entry.trace.unsupported:
+                st.caption(":material/help: unsupported: in no output the model saw")
+            if entry.trace.fallback:
+                st.caption(":material/alt_route: fallback answer: the run stalled")
+            st.markdown(safe_markdown(entry.answer))
         elif entry.status == "cancelled":
             st.info("Stopped before an answer.", icon=":material/stop_circle:")
         elif entry.error:
-            st.error(entry.error, icon=":material/error:")
+            st.error(safe_markdown(entry.error), icon=":material/error:")
         elif entry.status in (None, "running"):
             st.caption("Working…")
         else:
@@ -138,16 +126,17 @@ def _draw_differences(entries: list[Entry], *, key: str) -> None:
     base = entries[0]
     st.subheader("Differences between answers")
     st.caption(
-        f"Each answer against **{base.label}**: removed words struck out, added ones marked."
+        f"Each answer, as written, against **{safe_markdown(base.label)}**: removed words struck "
+        "out, added ones marked."
     )
     with st.container(key=f"{key}-diff"):
-        base_text = plain_text(base.answer)
+        base_text = base.answer
         for entry in entries[1:]:
-            text = plain_text(entry.answer)
+            text, label = entry.answer, safe_markdown(entry.label)
             if base_text.split() == text.split():
-                st.markdown(f"**{entry.label}**: the same answer.")
+                st.markdown(f"**{label}**: the same answer.")
                 continue
-            st.markdown(f"**{entry.label}** · {similarity(base_text, text):.0%} of words in common")
+            st.markdown(f"**{label}** · {similarity(base_text, text):.0%} of words in common")
             st.html(f"{_DIFF_STYLE}<div class='rlm-diff'>{word_diff(base_text, text)}</div>")
 
 

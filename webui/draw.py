@@ -10,6 +10,7 @@ from typing import Any
 
 import streamlit as st
 
+from webui.safe_text import safe_markdown
 from webui.trace import (
     CodeBlock,
     Iteration,
@@ -82,6 +83,16 @@ def draw_streaming(text: str | None, *, key: str) -> None:
         st.code(text or "…", language="text", wrap_lines=True)
 
 
+FALLBACK_ANSWER = (
+    "Fallback answer: the run stalled, so the engine had the sub model read the corpus in chunks "
+    "and combined their answers. Check it against the trace."
+)
+UNSUPPORTED_ANSWER = (
+    "Unsupported: this answer appears in no REPL output the model saw (it was asked for evidence "
+    "and answered without it). Check it before you rely on it."
+)
+
+
 def draw_answer(trace: Trace, *, key: str, error: str | None = None) -> None:
     """The answer, prominently (in a container keyed `{key}-answer`); or why there is none."""
     error = trace.error or error
@@ -90,14 +101,18 @@ def draw_answer(trace: Trace, *, key: str, error: str | None = None) -> None:
             st.warning(
                 "A budget ended this run: the answer below was forced.", icon=":material/timer:"
             )
+        if trace.unsupported:
+            st.warning(UNSUPPORTED_ANSWER, icon=":material/help:")
+        if trace.fallback:
+            st.info(FALLBACK_ANSWER, icon=":material/alt_route:")
         with st.container(border=True, key=f"{key}-answer"):
             st.markdown("**Answer**")
-            st.markdown(trace.answer)
+            st.markdown(safe_markdown(trace.answer))
     if trace.status == "cancelled":  # a stop is the user's choice, not a failure
         if not trace.answer:
             st.info(stopped_message(trace.totals), icon=":material/stop_circle:")
     elif trace.status == "failed" or (error and not trace.answer):
-        st.error(error or "The run failed.", icon=":material/error:")
+        st.error(safe_markdown(error) or "The run failed.", icon=":material/error:")
 
 
 def stopped_message(totals: Totals) -> str:
@@ -118,13 +133,14 @@ def draw_iterations(
     if start == 0:
         if trace.method_reason:
             icon = ":material/menu_book:" if trace.method == "direct" else ":material/account_tree:"
-            st.caption(f"{icon} {trace.method_reason}")
+            st.caption(f"{icon} {safe_markdown(trace.method_reason)}")
         for note in trace.notices:
-            st.caption(f":material/info: {note}")
+            st.caption(f":material/info: {safe_markdown(note)}")
     last = len(trace.iterations) - 1
     for position in range(start, len(trace.iterations) if stop is None else stop):
         iteration = trace.iterations[position]
-        with st.expander(_iteration_title(iteration), expanded=live and position == last):
+        title = safe_markdown(_iteration_title(iteration))
+        with st.expander(title, expanded=live and position == last):
             draw_iteration(iteration, key=f"{key}-it{position}")
 
 
@@ -150,14 +166,17 @@ def _iteration_title(iteration: Iteration) -> str:
 def draw_iteration(iteration: Iteration, *, key: str) -> None:
     if iteration.reasoning:
         st.markdown("**Reasoning**")
-        st.markdown(iteration.reasoning)
+        st.markdown(safe_markdown(iteration.reasoning))
     for block in iteration.blocks:
         _draw_block(block, key=f"{key}-b{block.index}")
-    if iteration.running_sub_calls:
+    if iteration.running_sub_calls and iteration.fallback:
+        st.markdown(":material/alt_route: **The engine's fallback** asked the sub model:")
+        _draw_sub_calls(iteration.running_sub_calls, key=f"{key}-fallback")
+    elif iteration.running_sub_calls:
         st.markdown(":blue[:material/progress_activity: Code running…]")
         _draw_sub_calls(iteration.running_sub_calls, key=f"{key}-running")
     for note in iteration.notices:
-        st.caption(f":material/info: {note}")
+        st.caption(f":material/info: {safe_markdown(note)}")
 
 
 def _draw_block(block: CodeBlock, *, key: str) -> None:
@@ -171,7 +190,7 @@ def _draw_block(block: CodeBlock, *, key: str) -> None:
     st.markdown(label)
     st.code(block.output or "(no output)", language="text", wrap_lines=True)
     if block.error:
-        st.error(block.error)
+        st.error(safe_markdown(block.error))
     if block.sub_calls:
         _draw_sub_calls(block.sub_calls, key=key)
 
@@ -216,7 +235,7 @@ def _draw_sub_call(call: SubCall) -> None:
     with st.container(border=True):
         parts = [
             call.kind,
-            call.model,
+            safe_markdown(call.model),
             f"{call.input_tokens:,} in / {call.output_tokens:,} out tokens",
             cache_note(call.cached_tokens, 0),
             format_cost(call.cost_usd),
@@ -229,7 +248,7 @@ def _draw_sub_call(call: SubCall) -> None:
         st.code(call.prompt, language="text", wrap_lines=True)
         st.markdown("**Response**")
         if call.error:
-            st.error(call.error)
+            st.error(safe_markdown(call.error))
         else:
             st.code(call.response or "…", language="text", wrap_lines=True)
         if call.child is not None:
@@ -240,14 +259,14 @@ def _draw_child(trace: Trace) -> None:
     """A child RLM's iterations, flat (expanders cannot nest)."""
     st.markdown(f"**Child RLM** · {plural(len(trace.iterations), 'iteration')}")
     for iteration in trace.iterations:
-        st.markdown(f"*{_iteration_title(iteration)}*")
+        st.markdown(f"*{safe_markdown(_iteration_title(iteration))}*")
         if iteration.reasoning:
-            st.markdown(iteration.reasoning)
+            st.markdown(safe_markdown(iteration.reasoning))
         for block in iteration.blocks:
             st.code(block.code, language="python")
             st.code(block.output or "(no output)", language="text", wrap_lines=True)
     if trace.answer:
-        st.markdown(f"Child answer: {trace.answer}")
+        st.markdown(f"Child answer: {safe_markdown(trace.answer)}")
 
 
 def _preview(text: str, limit: int = _PREVIEW) -> str:

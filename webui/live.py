@@ -17,6 +17,7 @@ from webui.draw import (
     status_badge,
 )
 from webui.runner import RunHandle
+from webui.safe_text import safe_markdown
 from webui.trace import activity, build_trace
 
 POLL_S = 0.5  # also how often a streaming reply grows on screen
@@ -71,4 +72,4 @@ def _draw_final(handle: RunHandle, *, key: str) -> None:
 
 def _draw_warnings(handle: RunHandle) -> None:
     for warning in handle.warnings:
-        st.warning(warning, icon=":material/database:")
+        st.warning(safe_markdown(warning), icon=":material/database:")

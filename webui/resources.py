@@ -11,6 +11,7 @@ import streamlit as st
 
 from rlm_engine.paths import default_db_url, private_dirs
 from webui.runner import user_message
+from webui.safe_text import safe_markdown
 
 log = logging.getLogger(__name__)
 
@@ -52,5 +53,5 @@ def shown_errors(what: str = "") -> Iterator[None]:
     try:
         yield
     except Exception as exc:  # st.rerun/st.stop raise BaseExceptions: they pass through
-        message = user_message(exc)
+        message = safe_markdown(user_message(exc))
         st.error(f"{what}: {message}" if what else message, icon=":material/error:")

@@ -8,6 +8,7 @@ from typing import Any
 import streamlit as st
 
 from webui.draw import draw_answer, draw_iterations, draw_totals, status_badge
+from webui.safe_text import safe_markdown
 from webui.trace import Totals, build_trace, format_cost, format_seconds
 
 POLL_S = 1.0
@@ -95,8 +96,8 @@ def draw_stored_run(db: Any, summary: Any, *, key: str) -> None:
 
 def _draw_stored(db: Any, summary: Any, *, key: str) -> None:
     st.markdown(
-        f"{status_badge(summary.status)} · {models_of(summary)} · "
-        f"{summary.corpus_name or 'no corpus'} · {when(summary.started_at)}"
+        f"{status_badge(summary.status)} · {safe_markdown(models_of(summary))} · "
+        f"{safe_markdown(summary.corpus_name) or 'no corpus'} · {when(summary.started_at)}"
     )
     trace = build_trace(db.run_events(summary.run_id))
     if trace.status is None and summary.status != "running":

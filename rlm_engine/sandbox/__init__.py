@@ -2,6 +2,6 @@
 
 from rlm_engine.sandbox.host import Sandbox
 from rlm_engine.sandbox.launch import Isolation
-from rlm_engine.sandbox.types import ExecResult, SandboxHandler, StopSignal
+from rlm_engine.sandbox.types import ExecResult, ReplCaps, SandboxHandler, StopSignal
 
-__all__ = ["ExecResult", "Isolation", "Sandbox", "SandboxHandler", "StopSignal"]
+__all__ = ["ExecResult", "Isolation", "ReplCaps", "Sandbox", "SandboxHandler", "StopSignal"]

@@ -32,12 +32,15 @@ class Execution:
         slots: threading.BoundedSemaphore,
         width: int,
         send: Callable[[dict[str, Any]], object],
+        *,
+        batch_limit: int | None = None,
     ) -> None:
         self.id = exec_id  # None: no block runs (get_var, show_vars): every call is refused
         self.handler = handler
         self.slots = slots  # shared by the sandbox: max_concurrency handler calls at once
         self.width = width
         self.send = send
+        self.batch_limit = batch_limit  # prompts in one batch (the worker refuses more first)
         self._cond = threading.Condition()
         self._ended = exec_id is None
         self._active = 0
@@ -81,6 +84,11 @@ class Execution:
         if method == "llm_query":
             return str(self._call(lambda: handler.llm_query(str(args[0]))))
         if method == "llm_query_batched":
+            if self.batch_limit is not None and len(args[0]) > self.batch_limit:
+                raise ValueError(
+                    f"llm_query_batched: {len(args[0]):,} prompts in one batch, over the cap of "
+                    f"{self.batch_limit:,} (max_batch_prompts)"
+                )
             return self._batch([str(p) for p in args[0]])
         if method == "cite":
             cite = getattr(handler, "cite", None)

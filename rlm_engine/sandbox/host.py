@@ -32,7 +32,7 @@ from rlm_engine.sandbox.calls import Execution
 from rlm_engine.sandbox.channel import Connection
 from rlm_engine.sandbox.frames import FrameError
 from rlm_engine.sandbox.launch import Isolation, Plan
-from rlm_engine.sandbox.types import ExecResult, SandboxHandler, StopSignal
+from rlm_engine.sandbox.types import ExecResult, ReplCaps, SandboxHandler, StopSignal, cut
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +42,7 @@ REQUEST_TIMEOUT_S = 120.0
 LOST_VARIABLES = "`context` was reloaded; every other variable was lost."
 STOPPED_DURING = "Stopped: the run was stopped while this block ran"
 STOPPED_BEFORE = "Stopped: the run was stopped before this block could run"
+MARKER = 100  # room for the worker's own "cut" marker after a capped answer
 POLL_S = 0.05  # how often a wait looks at the caller's stop event
 _TIMEOUT, _DEAD, _STOPPED = object(), object(), object()
 _failed_modes: set[str] = set()  # modes that did not start here: not tried again by new sandboxes
@@ -150,6 +151,7 @@ class Sandbox:
         workdir: Path | None = None,
         disk_limit_mb: int = 256,
         hidden_paths: tuple[str, ...] = (),
+        caps: ReplCaps | None = None,
     ) -> None:
         """`hidden_paths`: host directories model code must not read (the data directory, the
         database's, the models'): covered wherever there is a mount namespace. The engine does
@@ -157,6 +159,7 @@ class Sandbox:
         self.hidden_paths = tuple(str(p) for p in hidden_paths)
         self.exec_timeout_s = exec_timeout_s
         self.output_limit_chars = output_limit_chars
+        self.caps = caps or ReplCaps()  # per run: a session's next question may change them
         self.memory_limit_mb = memory_limit_mb
         self.disk_limit_mb = disk_limit_mb  # the workdir's tmpfs where the jail makes one
         self.max_concurrency = max_concurrency
@@ -248,6 +251,11 @@ class Sandbox:
         self.start()
 
     # --- the REPL -------------------------------------------------------------------------------
+    @property
+    def context(self) -> str | list[str] | None:
+        """The `context` last loaded (the host's copy), for checks made on the host side."""
+        return self._context
+
     def load_context(self, context: str | list[str]) -> None:
         """Set `context` in the worker; kept here too so that a restart reloads it."""
         if not isinstance(context, str) and not (
@@ -274,7 +282,10 @@ class Sandbox:
         """str(value) of a REPL variable, None if there is none by that name."""
         with self._lock:
             self.start()
-            return self._request({"op": "get_var", "name": name}, REQUEST_TIMEOUT_S).get("value")
+            limit = self.caps.answer_chars
+            msg = {"op": "get_var", "name": name, "limit": limit}
+            value = self._request(msg, REQUEST_TIMEOUT_S).get("value")
+            return value if not isinstance(value, str) else cut(value, limit, slack=MARKER)
 
     def show_vars(self) -> dict[str, str]:
         """The REPL's variables: name -> type name."""
@@ -320,9 +331,11 @@ class Sandbox:
             begin = time.monotonic()
             worker = self._worker
             execution = Execution(
-                next(self._exec_ids), handler, self._slots, self.max_concurrency, worker.conn.send
-            )
-            msg = {"op": "exec", "id": execution.id, "code": code, "limit": self.output_limit_chars}
+                next(self._exec_ids), handler, self._slots, self.max_concurrency, worker.conn.send,
+                batch_limit=self.caps.batch_prompts,
+            )  # fmt: skip
+            msg = {"op": "exec", "id": execution.id, "code": code, "limit": self.output_limit_chars,
+                   "caps": self.caps.to_worker()}  # fmt: skip
             sent = worker.conn.send(msg)
             reply = self._wait(worker, begin + timeout, execution, stop) if sent else _DEAD
             error, grace_end = None, time.monotonic() + INTERRUPT_GRACE_S
@@ -385,7 +398,7 @@ class Sandbox:
             output_chars=chars,
             elapsed_s=elapsed,
             error=error or reply.get("error"),
-            final=None if final is None else str(final),
+            final=None if final is None else cut(final, self.caps.answer_chars, slack=MARKER),
             restarted=restarted,
         )
 
@@ -411,7 +424,7 @@ class Sandbox:
                 execution.dispatch(msg)
 
     def _request(
-        self, msg: dict[str, Any], timeout: float, raw: bytes | None = None
+        self, msg: dict[str, Any], timeout: float, raw: bytes | None = None, retry: bool = True
     ) -> dict[str, Any]:
         worker = self._worker
         assert worker is not None
@@ -419,6 +432,10 @@ class Sandbox:
         reply = self._wait(worker, time.monotonic() + timeout, None) if sent else _DEAD
         if isinstance(reply, dict) and not reply.get("error"):
             return reply
+        if isinstance(reply, FrameError) and retry:  # a thread of model code forged a frame
+            log.warning("sandbox: %s between blocks; the worker was restarted", reply)
+            self._restart()
+            return self._request(msg, timeout, raw, retry=False)
         if isinstance(reply, dict):
             why = reply.get("error")
         else:

@@ -29,6 +29,28 @@ class StopSignal(Protocol):
     def is_set(self) -> bool: ...
 
 
+def cut(text: str, limit: int, what: str = "answer", *, slack: int = 0) -> str:
+    """`text` cut to `limit` characters with a marker saying how long it was (the worker's rule);
+    `slack`: text up to that much longer is kept (it may carry the worker's marker already)."""
+    if len(text) <= limit + slack:
+        return text
+    return text[:limit] + f"\n... [{what} cut at {limit:,} of {len(text):,} characters]"
+
+
+@dataclass(frozen=True)
+class ReplCaps:
+    """Caps on what model code can make the host hold or send (README, "Configuration"): the
+    worker refuses or cuts first, the host enforces them again on what arrives."""
+
+    prompt_chars: int = 4_000_000  # one prompt of llm_query, llm_query_batched or rlm_query
+    batch_prompts: int = 1_000  # prompts in one llm_query_batched
+    answer_chars: int = 1_000_000  # a FINAL answer (and get_var's value) is cut here
+
+    def to_worker(self) -> dict[str, int]:
+        return {"prompt": self.prompt_chars, "batch": self.batch_prompts,
+                "answer": self.answer_chars}  # fmt: skip
+
+
 @dataclass(frozen=True)
 class ExecResult:
     """The outcome of one code block."""

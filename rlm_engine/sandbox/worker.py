@@ -21,6 +21,7 @@ import ast
 import builtins
 import contextlib
 import io
+import itertools
 import json
 import linecache
 import os
@@ -34,6 +35,8 @@ import traceback
 
 _HEADER = struct.Struct(">I")
 _THIS_FILE = os.path.abspath(__file__)
+MAX_SEND = 60 * 1024 * 1024  # the host refuses frames over 64 MiB: larger calls are refused here
+MAX_TEXT = 2_000_000  # outputs and answers are cut to at most this many characters
 _HELPERS = {
     "llm_query",
     "llm_query_batched",
@@ -60,6 +63,11 @@ class Channel:
         if self.closed:
             return
         data = json.dumps(msg).encode()
+        if len(data) > MAX_SEND:
+            raise ValueError(
+                f"this message is {len(data) / 2**20:,.0f} MiB as sent to the host, over the "
+                f"{MAX_SEND // 2**20} MiB the channel takes: split it into smaller pieces"
+            )
         with self.lock:
             self.sock.sendall(_HEADER.pack(len(data)) + data)
 
@@ -166,6 +174,8 @@ class State:
         self.commands: queue.Queue = queue.Queue()
         self.exec_count = 0
         self.namespace: dict = {"__name__": "__main__", "__builtins__": builtins}
+        # caps the host sets with each block (see the README's Configuration)
+        self.caps = {"prompt": 4_000_000, "batch": 1_000, "answer": 1_000_000}
 
     # --- calls to the host -------------------------------------------------------------------
     def call(self, method: str, *args: object) -> object:
@@ -177,7 +187,10 @@ class State:
         try:
             tag = self.current if self.busy else None
             msg = {"op": "call", "id": call_id, "exec": tag, "method": method, "args": list(args)}
-            self.channel.send(msg)
+            try:
+                self.channel.send(msg)
+            except ValueError as exc:
+                raise ValueError(f"{method}: {exc}") from None
             while not slot[0].wait(0.5):
                 if self.channel.closed:
                     raise RuntimeError(f"{method}: the host channel is closed")
@@ -206,6 +219,40 @@ def _text(value: object) -> str:
     return value if isinstance(value, str) else str(value)
 
 
+def _prompt(state: State, method: str, value: object) -> str:
+    """A prompt as text, refused in the REPL when it is over the cap (nothing is sent)."""
+    text, limit = _text(value), state.caps["prompt"]
+    if len(text) > limit:
+        raise ValueError(
+            f"{method}: the prompt has {len(text):,} characters, over the cap of {limit:,} "
+            "(max_prompt_chars, never more than the sub model's context window): split it into "
+            "smaller pieces"
+        )
+    return text
+
+
+def _batch(state: State, prompts: object) -> list[str]:
+    """At most the batch cap of prompts, refused before any is converted or sent."""
+    if isinstance(prompts, str):
+        raise TypeError("llm_query_batched takes a list of prompts, not one string")
+    limit = state.caps["batch"]
+    items = list(itertools.islice(iter(prompts), limit + 1))  # type: ignore[call-overload]
+    if len(items) > limit:
+        count = f"{len(prompts):,}" if hasattr(prompts, "__len__") else "more than that"
+        raise ValueError(
+            f"llm_query_batched: {count} prompts in one batch, over the cap of {limit:,} "
+            f"(max_batch_prompts): send them in batches of at most {limit:,}"
+        )
+    return [_prompt(state, "llm_query_batched", p) for p in items]
+
+
+def cut(text: str | None, limit: int, what: str = "answer") -> str | None:
+    """`text` cut to `limit` characters, with a marker saying how long it was."""
+    if text is None or len(text) <= limit:
+        return text
+    return text[:limit] + f"\n... [{what} cut at {limit:,} of {len(text):,} characters]"
+
+
 def _context_arg(value: object) -> object:
     if value is None or isinstance(value, str):
         return value
@@ -220,18 +267,17 @@ def install_helpers(state: State) -> None:
 
     def llm_query(prompt: str) -> str:
         """One sub-model call; returns its text."""
-        return _text(state.call("llm_query", _text(prompt)))
+        return _text(state.call("llm_query", _prompt(state, "llm_query", prompt)))
 
     def llm_query_batched(prompts: list[str]) -> list[str]:
         """Concurrent sub-calls, answers in order; a failed prompt yields an error string."""
-        if isinstance(prompts, str):
-            raise TypeError("llm_query_batched takes a list of prompts, not one string")
-        answers = state.call("llm_query_batched", [_text(p) for p in prompts])
+        answers = state.call("llm_query_batched", _batch(state, prompts))
         return [_text(a) for a in answers]  # type: ignore[union-attr]
 
     def rlm_query(prompt: str, context: object = None) -> str:
         """A child RLM on `context` (default: the prompt itself)."""
-        return _text(state.call("rlm_query", _text(prompt), _context_arg(context)))
+        text = _prompt(state, "rlm_query", prompt)
+        return _text(state.call("rlm_query", text, _context_arg(context)))
 
     def cite(text: object) -> str:
         """Name a passage of `context` as a source of the answer (checked: verbatim text only)."""
@@ -341,7 +387,8 @@ def do_exec(state: State, msg: dict) -> dict:
     state.final = None
     with state.exec_lock:
         dropped = state.capture.total
-        state.capture = Capture(int(msg.get("limit", 20_000)))
+        state.capture = Capture(min(int(msg.get("limit", 20_000)), MAX_TEXT))
+        state.caps.update(msg.get("caps") or {})
         state.current = msg.get("id")
         state.busy = True
         cancelled = state.interrupted == state.current and state.current is not None
@@ -358,8 +405,9 @@ def do_exec(state: State, msg: dict) -> dict:
         with state.exec_lock:
             state.busy = False
             cap, state.capture = state.capture, Capture(0)
+    final = cut(state.final, min(state.caps["answer"], MAX_TEXT))
     return {"op": "result", "output": cap.text(), "output_chars": cap.total, "error": error,
-            "final": state.final}  # fmt: skip
+            "final": final}  # fmt: skip
 
 
 def unpack_context(msg: dict) -> str | list[str]:
@@ -386,7 +434,8 @@ def handle(state: State, msg: dict) -> dict:
         name = msg.get("name")
         value = state.namespace.get(name) if isinstance(name, str) else None
         has = isinstance(name, str) and name in state.namespace
-        return {"op": "result", "value": _text(value) if has else None}
+        limit = min(int(msg.get("limit", MAX_TEXT)), MAX_TEXT)
+        return {"op": "result", "value": cut(_text(value), limit) if has else None}
     if op == "show_vars":
         return {"op": "result", "value": show_vars(state)}
     if op == "var_reprs":
@@ -448,7 +497,10 @@ def main() -> None:
         if os.getpid() != pid:
             os._exit(0)  # a child forked by model code finished the block: leave quietly
         reap_children()
-        channel.send(reply)
+        try:
+            channel.send(reply)
+        except ValueError as exc:  # a reply too large for the channel (outputs are capped)
+            channel.send({"op": "result", "output": "", "output_chars": 0, "error": str(exc)})
 
 
 if __name__ == "__main__":
