@@ -3,7 +3,7 @@
 One scripted conversation, the same in both modes: the small-model system prompt, a question
 over a 1M-character corpus, then turns whose history grows by a fixed reply and a REPL output of
 ~2,000 characters each (what the small prompt clips outputs to). Each turn is one streamed call
-of the real LocalProvider (`max_tokens` 48), timed end to end, with its first-token latency and
+of the real LocalProvider (`max_tokens` 8), timed end to end, with its first-token latency and
 the prompt tokens llama.cpp reports as cached. `RLM_LOCAL_PROMPT_CACHE=0` turns reuse off.
 
     flock /work/model.lock uv run python bench/speed_local.py [--turns 6] [--model NAME]
@@ -26,6 +26,7 @@ from rlm_engine import prompts
 from rlm_engine.config import ModelSpec
 from rlm_engine.providers.local import LocalProvider, shutdown_local_servers
 
+MAX_TOKENS = 8  # a short reply: the prompt, not the reply, is what reuse saves
 REPLY = (
     "```repl\nhits = [m.start() for m in re.finditer('invoice', context)]\nprint(hits[:20])\n```"
 )
@@ -59,7 +60,7 @@ def measure(model: str, turns: int, reuse: bool) -> list[dict[str, float]]:
     rows = []
     for messages in conversation(turns):
         started = time.monotonic()
-        done = provider.complete(messages, max_tokens=48, temperature=0.0, on_text=lambda _: None,
+        done = provider.complete(messages, max_tokens=MAX_TOKENS, temperature=0.0, on_text=lambda _: None,
                                  conversation=key)  # fmt: skip
         rows.append({
             "seconds": time.monotonic() - started,

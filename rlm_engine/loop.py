@@ -50,6 +50,7 @@ from rlm_engine.repl_calls import ReplCalls
 from rlm_engine.sandbox import ExecResult, Sandbox
 from rlm_engine.shared import EventCallback, Halt, OutOfTime, RunShared
 from rlm_engine.stall import Fired, Watch
+from rlm_engine.streaming import DeltaStream
 from rlm_engine.subcall_cache import SubCallCache, corpus_fingerprint
 from rlm_engine.text import describe_error, valid_text
 
@@ -322,7 +323,9 @@ class RLMRun:
         sent = list(messages)  # the loop goes on appending while an abandoned call may still read
         started = time.monotonic()
         number = self.iteration if forced else self.iteration + 1
-        stream = DeltaStream(self, number) if self.depth == 0 else None
+        stream = None
+        if self.depth == 0:
+            stream = DeltaStream(lambda **fields: self.emit(RootDelta, **fields), number)
         try:
             completion = self.shared.wait_for(
                 lambda: provider.complete(
@@ -550,59 +553,6 @@ class RLMRun:
         for message in messages:
             self.notice(message)
         return messages
-
-
-class DeltaStream:
-    """Turns the pieces of a streaming root reply into RootDelta events, at most one per
-    `DELTA_EVERY_S` (a model makes 20-100 pieces a second; the UI polls twice a second). Pieces
-    held back are sent by a timer, so a reply that stalls still shows what came; nothing is sent
-    once the call is over: its RootResponse carries the whole text."""
-
-    def __init__(self, run: RLMRun, iteration: int) -> None:
-        self.run = run
-        self.iteration = iteration
-        self.sent = 0  # characters already sent
-        self.pending: list[str] = []
-        self.last = 0.0
-        self.closed = False
-        self.timer: threading.Timer | None = None
-        self.lock = threading.Lock()
-
-    def __call__(self, piece: str) -> None:
-        with self.lock:
-            self.pending.append(piece)
-            wait = self.last + DELTA_EVERY_S - time.monotonic()
-            if wait <= 0:
-                self._flush()
-            elif self.timer is None:
-                self.timer = threading.Timer(wait, self._on_timer)
-                self.timer.daemon = True
-                self.timer.start()
-
-    def _on_timer(self) -> None:
-        with self.lock:
-            self.timer = None
-            self._flush()
-
-    def _flush(self) -> None:
-        """Send what is pending as one event. Call with the lock held."""
-        if self.closed or not self.pending:
-            return
-        self.last = time.monotonic()
-        text = "".join(self.pending)
-        self.pending.clear()
-        self.run.emit(RootDelta, iteration=self.iteration, offset=self.sent, text=text)
-        self.sent += len(text)
-
-    def close(self) -> None:
-        """No more events: an abandoned call's late pieces must not follow its RootResponse."""
-        with self.lock:
-            self.closed = True
-            if self.timer is not None:
-                self.timer.cancel()
-
-
-DELTA_EVERY_S = 0.2
 
 
 def cost_budget_unenforceable(limit: float, models: list[str]) -> str:
