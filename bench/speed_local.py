@@ -60,8 +60,10 @@ def measure(model: str, turns: int, reuse: bool) -> list[dict[str, float]]:
     rows = []
     for messages in conversation(turns):
         started = time.monotonic()
-        done = provider.complete(messages, max_tokens=MAX_TOKENS, temperature=0.0, on_text=lambda _: None,
-                                 conversation=key)  # fmt: skip
+        done = provider.complete(
+            messages, max_tokens=MAX_TOKENS, temperature=0.0, on_text=lambda _: None,
+            conversation=key,
+        )  # fmt: skip
         rows.append({
             "seconds": time.monotonic() - started,
             "first_token_s": done.first_token_s or 0.0,

@@ -10,6 +10,7 @@ from webui.live import draw_handle
 from webui.resources import database, shown_errors
 from webui.runner import start_run
 from webui.safe_text import safe_markdown
+from webui.sources_view import corpus_documents
 from webui.state import settings, workspace
 
 ws = workspace()
@@ -56,7 +57,11 @@ for position, handle in enumerate(ws.conversation):
     with st.chat_message("user"):
         st.markdown(safe_markdown(handle.question))
     with st.chat_message("assistant", avatar=":material/account_tree:"):
-        draw_handle(handle, key=f"ask-run-{position}")
+        draw_handle(
+            handle,
+            key=f"ask-run-{position}",
+            documents=corpus_documents(database(), ws.corpus_id),  # saved before each run
+        )
 
 if ws.conversation and ws.running is None:
     st.button(

@@ -16,6 +16,7 @@ import sys
 import threading
 from typing import Any
 
+from rlm_cli import sources as cli_sources
 from rlm_cli.terminal import for_terminal, json_for_terminal
 from rlm_engine.config import Budgets, Credentials, GuardConfig, ModelSpec, RunConfig
 from rlm_engine.defaults import default_provider, suggested_model
@@ -28,6 +29,7 @@ from rlm_engine.events import (
     Notice,
     RootResponse,
     RunFinished,
+    SourcesFound,
 )
 from rlm_engine.text import valid_tree
 
@@ -243,11 +245,15 @@ def ask(args: argparse.Namespace) -> int:
     cache, close_cache = open_sub_call_cache(args) if config.sub_call_cache else (None, None)
     progress = _print_warnings if args.json else _print_progress
 
+    sources: list[dict[str, Any]] = []
+
     def on_event(event: Event) -> None:
         if recorder is not None:
             recorder(event)
         if progress is not None:
             progress(event)
+        if isinstance(event, SourcesFound):
+            sources[:] = [{**s, "cited": n < event.cited} for n, s in enumerate(event.sources)]
 
     cancel = threading.Event()
     hidden = private_dirs_for(args.db)
@@ -264,19 +270,27 @@ def ask(args: argparse.Namespace) -> int:
             cancel=cancel,
             hidden_paths=hidden,
             sub_call_cache=cache,
+            documents=corpus.documents,
         )
     finally:
         signal.signal(signal.SIGINT, previous)
         unsaved, why = closer()
         if close_cache is not None:
             close_cache()
-    if unsaved:
+    lost = getattr(recorder, "lost", None)  # the database file was deleted or replaced
+    if lost:
+        print(
+            f"warning: run {result.run_id} was NOT saved: {for_terminal(lost)}. Its answer is "
+            "below; ask again to have it in the database.",
+            file=sys.stderr,
+        )
+    elif unsaved:
         print(
             f"warning: {unsaved} events of run {result.run_id} could not be saved "
             f"({for_terminal(why) or 'reason unknown'}): the saved run is incomplete.",
             file=sys.stderr,
         )
-    _print_result(result.to_dict(), as_json=args.json)
+    _print_result({**result.to_dict(), "sources": sources}, as_json=args.json)
     return 0 if result.status in ("completed", "limit") else 1
 
 
@@ -366,6 +380,7 @@ def _print_result(result: dict[str, Any], *, as_json: bool) -> None:
         result = {**result, "status": "failed"}
     if as_json:
         out = {k: result[k] for k in _JSON_KEYS}
+        out["sources"] = cli_sources.as_json(result.get("sources") or [])  # an extension
         if result["status"] not in ("completed", "limit"):
             out["error"] = result["error"]
         if result.get("unsupported"):  # an extension, present only when true (like "error")
@@ -379,6 +394,9 @@ def _print_result(result: dict[str, Any], *, as_json: bool) -> None:
         if result.get("fallback"):
             print(f"note: {FALLBACK_NOTE}", file=sys.stderr)
         print(for_terminal(result["answer"]))
+        if result["answer"] is not None:
+            lines = cli_sources.source_lines(result.get("sources") or [])
+            print("\n" + for_terminal("\n".join(lines)))
     else:
         print(f"error: {for_terminal(result['error'])}", file=sys.stderr)
 

@@ -29,20 +29,21 @@ class Session:
         *,
         hidden_paths: tuple[str, ...] = (),
         documents: Sequence[Any] | None = None,
-        sources: bool = True,
+        sources: Any = True,
         sub_call_cache: SubCallCache | None = None,
     ) -> None:
         """`hidden_paths`: host directories the sandbox hides from model code (see Sandbox).
         `documents`: the corpus's documents (names, page offsets) in `context`'s order, so
-        that sources name files and pages; `sources=False` skips provenance altogether."""
+        that sources name files and pages. `sources=False` skips provenance altogether; a
+        CorpusIndex (rlm_engine.sources) is used as is (sessions of one corpus share one)."""
         self.context = context
         self.hidden_paths = tuple(hidden_paths)
         self.credentials = credentials or Credentials.from_env()
         self.sub_call_cache = sub_call_cache
         self._fingerprint: str | None = None
         self.documents = documents
-        self.track_sources = sources
-        self._index: Any = None
+        self.track_sources = sources is not False
+        self._index: Any = None if isinstance(sources, bool) else sources
         self._sandbox: Sandbox | None = None
         self._lock = threading.Lock()  # one run at a time per sandbox
 

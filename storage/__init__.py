@@ -34,12 +34,9 @@ Reading (frozen records from storage.records; no sessions escape):
     db.list_corpora() -> list[CorpusInfo];  db.get_corpus(id) -> CorpusInfo | None (with documents)
     db.corpus_context(corpus_id) -> list[str];  db.document_text(document_id) -> str | None
     db.list_comparisons() -> list[ComparisonInfo];  db.get_comparison(id) (with its runs)
-<<<<<<< HEAD
     db.evals -> EvalStore: question sets and evaluations (storage.evals): save_set, list_sets,
         create, add_cell, finish, claim, list, get (with cells), delete
-=======
     sqlite_dir(url) -> str | None              # the SQLite file's directory: sandboxes hide it
->>>>>>> main
     db.close() -> int                          # flushes its recorders; events not saved
     db.read_only                               # a SQLite file or directory we cannot write:
                                                #   reading works, writes raise DatabaseReadOnly

@@ -28,6 +28,7 @@ KNOWN_EVENT_TYPES = frozenset(
         "sub_call_started",
         "sub_call_finished",
         "notice",
+        "guard_fired",
         "final_answer",
         "run_finished",
         "passages_found",
@@ -47,7 +48,7 @@ _INT_FIELDS += ("cached_tokens", "cache_write_tokens", "offset")
 _FLOAT_FIELDS = ("time", "elapsed_s", "cost_usd", "tokens_per_s", "first_token_s")
 _TEXT_FIELDS = ("question", "text", "model", "code", "output", "error", "call_id", "kind")
 _TEXT_FIELDS += ("prompt", "response", "message", "answer", "source", "status", "reason")
-_TEXT_FIELDS += ("parent_call_id", "method")
+_TEXT_FIELDS += ("parent_call_id", "method", "guard", "action")
 
 
 def check_export(data: Any) -> None:

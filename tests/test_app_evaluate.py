@@ -54,3 +54,14 @@ def test_edited_rows_are_checked_and_parsed() -> None:
     rows[1]["grader"], rows[2]["id"] = "set", "x"
     with pytest.raises(SetError, match="same id"):
         _from_rows(rows)
+
+
+def test_configuration_names_from_models_are_valid_names() -> None:
+    from rlm_engine.config import ModelSpec
+    from rlm_eval.configs import EvalConfig, check
+    from webui.eval_setup import _name
+
+    root, sub = ModelSpec("openai", "llama3:8b"), ModelSpec("openai", "qwen2,5")
+    name = _name(root, sub, "rlm")
+    check(EvalConfig(name, {"provider": "openai", "model": "llama3:8b"}))
+    assert name == "llama3/8b → qwen2 5 · rlm"

@@ -259,11 +259,16 @@ def make_session(ws: Any, db: Any, credentials: Any) -> Any:
     from rlm_engine import Session
     from webui.resources import hidden_paths
 
-    context = ws.corpus.context if ws.corpus is not None else db.corpus_context(ws.corpus_id)
+    if ws.corpus is not None:
+        context, documents = ws.corpus.context, ws.corpus.documents
+    else:
+        context = db.corpus_context(ws.corpus_id)
+        documents = db.get_corpus(ws.corpus_id).documents  # names and pages for sources
     return Session(
         context,
         credentials=credentials,
         hidden_paths=hidden_paths(),
+        documents=documents,
         sub_call_cache=sub_call_store(db),
     )
 

@@ -11,6 +11,7 @@ from typing import Any
 import streamlit as st
 
 from webui.safe_text import safe_markdown
+from webui.sources_view import DocumentLoader, draw_passages, draw_sources
 from webui.trace import (
     CodeBlock,
     Iteration,
@@ -93,8 +94,11 @@ UNSUPPORTED_ANSWER = (
 )
 
 
-def draw_answer(trace: Trace, *, key: str, error: str | None = None) -> None:
-    """The answer, prominently (in a container keyed `{key}-answer`); or why there is none."""
+def draw_answer(
+    trace: Trace, *, key: str, error: str | None = None, documents: DocumentLoader | None = None
+) -> None:
+    """The answer, prominently (in a container keyed `{key}-answer`), and its sources (opened
+    from `documents`, the corpus's documents by index); or why there is none."""
     error = trace.error or error
     if trace.answer:
         if trace.status == "limit":
@@ -108,6 +112,7 @@ def draw_answer(trace: Trace, *, key: str, error: str | None = None) -> None:
         with st.container(border=True, key=f"{key}-answer"):
             st.markdown("**Answer**")
             st.markdown(safe_markdown(trace.answer))
+        draw_sources(trace.sources, trace.answer, key=key, documents=documents)
     if trace.status == "cancelled":  # a stop is the user's choice, not a failure
         if not trace.answer:
             st.info(stopped_message(trace.totals), icon=":material/stop_circle:")
@@ -189,6 +194,7 @@ def _draw_block(block: CodeBlock, *, key: str) -> None:
         label += f" · cut to {len(block.output):,} of {block.output_chars:,} characters"
     st.markdown(label)
     st.code(block.output or "(no output)", language="text", wrap_lines=True)
+    draw_passages(block.passages, what="output")
     if block.error:
         st.error(safe_markdown(block.error))
     if block.sub_calls:
@@ -246,6 +252,7 @@ def _draw_sub_call(call: SubCall) -> None:
         st.caption(" · ".join(p for p in parts if p))
         st.markdown("**Prompt**")
         st.code(call.prompt, language="text", wrap_lines=True)
+        draw_passages(call.passages, what="prompt")
         st.markdown("**Response**")
         if call.error:
             st.error(safe_markdown(call.error))

@@ -226,7 +226,8 @@ def pick_configs(prefs: Settings) -> list[EvalConfig]:
 
 def _name(root: Any, sub: Any, method: str) -> str:
     name = root.model if sub.label == root.label else f"{root.model} → {sub.model}"
-    return f"{name} · {method}"[:70]
+    name = f"{name} · {method}".replace(":", "/").replace(",", " ")  # llama3:8b is a model name
+    return name[:70]
 
 
 def _settings(root: Any, sub: Any, method: str, budgets: Any, prices: dict) -> dict[str, str]:

@@ -9,6 +9,7 @@ import streamlit as st
 
 from webui.draw import draw_answer, draw_iterations, draw_totals, status_badge
 from webui.safe_text import safe_markdown
+from webui.sources_view import corpus_documents
 from webui.trace import Totals, build_trace, format_cost, format_seconds
 
 POLL_S = 1.0
@@ -105,4 +106,4 @@ def _draw_stored(db: Any, summary: Any, *, key: str) -> None:
     trace.error = trace.error or summary.error
     draw_iterations(trace, key=key)
     draw_totals(totals_of(summary))
-    draw_answer(trace, key=key)
+    draw_answer(trace, key=key, documents=corpus_documents(db, summary.corpus_id))

@@ -33,6 +33,7 @@ class SubCall:
     tokens_per_s: float | None = None
     cached: bool = False  # answered from the sub-call cache at $0
     child: Trace | None = None  # the child RLM of an `rlm_query` call
+    passages: list[dict[str, Any]] = field(default_factory=list)  # corpus text in the prompt
 
 
 @dataclass
@@ -45,6 +46,7 @@ class CodeBlock:
     error: str | None
     restarted: bool
     sub_calls: list[SubCall] = field(default_factory=list)
+    passages: list[dict[str, Any]] = field(default_factory=list)  # corpus text in the output
 
 
 @dataclass
@@ -106,6 +108,7 @@ class Trace:
     error: str | None = None
     totals: Totals = field(default_factory=Totals)
     streaming: str | None = None  # the root reply coming in (RootDelta), until its RootResponse
+    sources: list[dict[str, Any]] | None = None  # the answer's sources; None: not reported
 
 
 def build_trace(events: list[dict[str, Any]], *, now: float | None = None) -> Trace:
@@ -191,6 +194,12 @@ def _fold(events: list[dict[str, Any]], by_parent: dict[str | None, list[dict[st
                 call.cached_tokens = usage.get("cached_tokens", 0)
                 call.tokens_per_s = event.get("tokens_per_s")
                 call.cached = bool(event.get("cached"))
+        elif kind == "passages_found":
+            _add_passages(trace, calls, event)
+        elif kind == "sources_found":
+            cited = int(event.get("cited") or 0)
+            found = event.get("sources") or []
+            trace.sources = [{**s, "cited": n < cited} for n, s in enumerate(found)]
         elif kind == "method_chosen":
             trace.method = event.get("method")
             trace.method_reason = event.get("reason")
@@ -213,6 +222,20 @@ def _fold(events: list[dict[str, Any]], by_parent: dict[str | None, list[dict[st
                 trace.answer = event.get("answer")
             trace.fallback = trace.fallback or bool(event.get("fallback"))
     return trace
+
+
+def _add_passages(trace: Trace, calls: dict[str, SubCall], event: dict[str, Any]) -> None:
+    """A PassagesFound joins the code block or sub-call it describes."""
+    passages = list(event.get("passages") or [])
+    if event.get("origin") == "sub_call":
+        call = calls.get(event.get("call_id") or "")
+        if call is not None:
+            call.passages = passages
+        return
+    for block in reversed(_iteration(trace, event).blocks):
+        if block.index == event.get("block_index"):
+            block.passages = passages
+            return
 
 
 GUARD_ACTIONS = {

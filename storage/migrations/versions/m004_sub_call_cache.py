@@ -1,14 +1,14 @@
-"""m003_sub_call_cache: answers of sub-calls, for the opt-in sub-call cache.
+"""m004_sub_call_cache: answers of sub-calls, for the opt-in sub-call cache.
 
-Revision ID: m003_sub_call_cache
-Revises: m002_evaluations
+Revision ID: m004_sub_call_cache
+Revises: m003_sources
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "m003_sub_call_cache"
-down_revision = "m002_evaluations"
+revision = "m004_sub_call_cache"
+down_revision = "m003_sources"
 branch_labels = None
 depends_on = None
 
