@@ -1,5 +1,5 @@
 """The opt-in sub-call cache: an identical sub-call over the same corpus is answered from the
-database at $0 (real SQLite file, real sandbox, real HTTP to the stand-in)."""
+database at $0 (real SQLite file and PostgreSQL, real sandbox, real HTTP to the stand-in)."""
 
 from __future__ import annotations
 
@@ -52,8 +52,9 @@ def sub_calls(events: list[Event]) -> list[SubCallFinished]:
 
 
 @pytest.fixture
-def db(tmp_path: Path):
-    database = Database.open(f"sqlite:///{tmp_path / 'cache.db'}")
+def db(db_url: str):
+    """A real SQLite file, or a real PostgreSQL database (marked postgres)."""
+    database = Database.open(db_url)
     yield database
     database.close()
 
