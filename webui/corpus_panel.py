@@ -10,6 +10,7 @@ from typing import Any
 import streamlit as st
 
 from rlm_engine.corpus import Corpus, load_files
+from webui.safe_text import safe_markdown
 from webui.state import corpus_in_use
 from webui.trace import plural
 
@@ -196,7 +197,10 @@ def corpus_actions(ws: Any, db: Any, corpus: Any) -> None:
                 icon=":material/warning:",
             )
         else:
-            st.write(f"Delete **{corpus.name}** and its documents? Its runs stay in History.")
+            st.write(
+                f"Delete **{safe_markdown(corpus.name)}** and its documents? "
+                "Its runs stay in History."
+            )
         if st.button("Delete corpus", type="primary", key="corpora-delete", disabled=bool(busy)):
             db.delete_corpus(corpus.id)
             if ws.corpus_id == corpus.id:
