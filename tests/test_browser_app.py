@@ -35,6 +35,13 @@ def upload_pdf(page: Any) -> None:
     page.get_by_text("Tokens (estimate)", exact=True).wait_for()
 
 
+def use_rlm(page: Any) -> None:
+    """Choose the RLM method: Auto reads a small corpus directly, in one call, no iterations."""
+    page.get_by_text("Models and budgets").click()
+    page.get_by_role("radio", name="RLM", exact=True).click()
+    settled(page)
+
+
 def ask(page: Any, question: str) -> None:
     box = page.get_by_placeholder("Ask a question about these documents")
     box.fill(question)
@@ -72,6 +79,7 @@ def test_ask_shows_live_panels_then_the_answer(app_page: Any, app_server: AppSer
         lambda request: "FINAL(7431 thousand euros)" if gate.wait(60) else None, model=ROOT
     )
     upload_pdf(app_page)
+    use_rlm(app_page)
     ask(app_page, "What was the revenue?")
     app_page.get_by_text("Iteration 1 · ").first.wait_for()
     app_page.locator("[data-testid='stCode'] code").get_by_text("llm_query").wait_for()
