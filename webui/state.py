@@ -168,13 +168,17 @@ def kept(widget: Callable[..., Any], label: str, *, key: str, default: Any, **kw
 
 
 def corpus_in_use(corpus_id: Any) -> str | None:
-    """The page whose run is reading this saved corpus now ("Ask" or "Compare"), if any."""
+    """The page whose run is reading this saved corpus now ("Ask", "Compare" or "Evaluate")."""
     ws = workspace()
     if ws.running is not None and ws.corpus_id == corpus_id:
         return "Ask"
     comparison = compare_state()
     if comparison.running and comparison.corpus_id == corpus_id:
         return "Compare"
+    evaluation = st.session_state.get("rlm_evaluate")  # webui.eval_job.EvalPage
+    job = getattr(evaluation, "job", None)
+    if job is not None and not job.done and job.corpus_id == corpus_id:
+        return "Evaluate"
     return None
 
 
