@@ -17,6 +17,7 @@ from rlm_engine.paths import default_db_url
 from storage import Database
 from tests.data.make_pdf import make_pdf
 from tests.fixtures.browser import AppServer, save_screenshot
+from tests.standin import Reply
 
 pytestmark = pytest.mark.browser
 
@@ -221,3 +222,19 @@ def test_settings_page_shows_the_offline_model_and_storage(app_page: Any) -> Non
     app_page.get_by_text("is not downloaded").wait_for()
     app_page.get_by_text("Data directory:").wait_for()
     save_screenshot(app_page, "settings")
+
+
+def test_the_root_reply_streams_into_the_live_panel(app_page: Any, app_server: AppServer) -> None:
+    gate = threading.Event()
+    reply = "I will read the report's revenue line before answering.\nFINAL(7431 thousand euros)"
+    app_server.standin.enqueue(Reply(reply, stream_gate=gate, gate_at=40), model=ROOT)
+    upload_pdf(app_page)
+    ask(app_page, "What was the revenue?")
+    streaming = keyed(app_page, "ask-run-0-streaming")
+    # the first 40 characters (the first root call may take long on a loaded machine)
+    streaming.get_by_text("I will read the report").wait_for(timeout=120_000)
+    assert "7431" not in streaming.inner_text()  # the rest has not come yet
+    save_screenshot(app_page, "ask-streaming")
+    gate.set()
+    keyed(app_page, "ask-run-0-answer").get_by_text("7431 thousand euros").wait_for()
+    assert not streaming.is_visible()

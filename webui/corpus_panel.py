@@ -269,5 +269,15 @@ def make_session(ws: Any, db: Any, credentials: Any) -> Any:
         context = db.corpus_context(ws.corpus_id)
         documents = db.get_corpus(ws.corpus_id).documents  # names and pages for sources
     return Session(
-        context, credentials=credentials, hidden_paths=hidden_paths(), documents=documents
+        context,
+        credentials=credentials,
+        hidden_paths=hidden_paths(),
+        documents=documents,
+        sub_call_cache=sub_call_store(db),
     )
+
+
+def sub_call_store(db: Any) -> Any:
+    """The database's sub-call cache, or None for a read-only database (the runs pay as usual;
+    the config's flag only asks for a cache)."""
+    return None if db.read_only else db.sub_call_cache()
