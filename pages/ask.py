@@ -47,7 +47,9 @@ with st.expander("Models and budgets", icon=":material/tune:"):
     sub = model_picker("Sub", key="ask-sub", role="sub", credentials=credentials)
     budgets = budgets_picker(key="ask-budgets")
     method = method_picker(key="ask")
-config = run_config(root, sub, budgets, prefs.price_overrides, method=method)
+config = run_config(
+    root, sub, budgets, prefs.price_overrides, method=method, sub_call_cache=prefs.sub_call_cache
+)
 st.caption(
     f"Root **{safe_markdown(root.label)}** · sub **{safe_markdown(sub.label)}** · "
     f"up to {budgets.max_iterations} iterations · method **{METHOD_TITLES[method]}**"

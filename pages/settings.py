@@ -78,6 +78,16 @@ st.caption(
 )
 price_editor(prefs)
 
+st.subheader("Sub-call cache")
+prefs.sub_call_cache = st.toggle(
+    "Answer identical sub-calls from the database",
+    value=prefs.sub_call_cache,
+    key="settings-sub-call-cache",
+    help="A sub-call with the same model, prompt and parameters over the same corpus gets the "
+    "answer saved the first time, at $0 (marked cached in the trace). Off by default: a model "
+    "asked again may answer differently.",
+)
+
 st.subheader("Storage")
 st.markdown(f"Database: `{safe_db_url()}`")
 st.markdown(f"Data directory: `{data_dir()}`")

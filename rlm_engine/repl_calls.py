@@ -6,6 +6,7 @@ Each call is checked against the run's budgets, announced (SubCallStarted), made
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 import uuid
@@ -18,9 +19,12 @@ from rlm_engine.errors import BudgetExceeded, RLMError
 from rlm_engine.events import SubCallFinished, SubCallStarted, Usage
 from rlm_engine.guards import QUESTION_ONLY_REFUSED
 from rlm_engine.shared import OutOfTime
+from rlm_engine.subcall_cache import sub_call_key
 
 if TYPE_CHECKING:
     from rlm_engine.loop import RLMRun
+
+log = logging.getLogger(__name__)
 
 CHILD_STOP_S = 5.0
 """How long a block's end waits for an abandoned child RLM to stop (its code block may need to
@@ -164,13 +168,22 @@ class ReplCalls:
             run.notice(QUESTION_ONLY_REFUSED)
             raise RLMError(QUESTION_ONLY_REFUSED)
         spec = self.shared.config.sub_model
+<<<<<<< HEAD
         call_id = self._start_call("llm", spec, prompt, batch)
+=======
+        call_id = self._start_call("llm", spec, prompt)
+        temperature = 0.0 if spec.provider == "local" else None
+        key = self._cache_key(spec, prompt, temperature)
+        cached = self._cached(key)
+        if cached is not None:
+            self._finish_call(call_id, cached, (Usage(), 0.0), cached=True)
+            return cached
+>>>>>>> main
         try:
             provider = self.shared.provider(spec)
             completion = self.shared.wait_for(
                 lambda: provider.complete(
-                    [{"role": "user", "content": prompt}],
-                    temperature=0.0 if spec.provider == "local" else None,
+                    [{"role": "user", "content": prompt}], temperature=temperature
                 ),
                 deadline=self.shared.tracker.deadline,
                 halt=self.run.halt,
@@ -187,8 +200,37 @@ class ReplCalls:
         cost = self.shared.cost(spec, completion.usage)
         self.shared.tracker.add_usage(completion.usage, cost)
         self.run.spend.add(completion.usage, cost)
-        self._finish_call(call_id, completion.text, (completion.usage, cost))
+        self._finish_call(
+            call_id, completion.text, (completion.usage, cost), speed=completion.tokens_per_s
+        )
+        if key is not None:
+            self._keep(key, spec, completion.text)
         return completion.text
+
+    def _cache_key(self, spec: ModelSpec, prompt: str, temperature: float | None) -> str | None:
+        if self.shared.sub_call_cache is None:
+            return None
+        params = {"temperature": temperature, "max_tokens": None, "stop": None}
+        return sub_call_key(self.shared.corpus, spec, prompt, params)
+
+    def _cached(self, key: str | None) -> str | None:
+        """The stored answer for `key`; a store that fails is logged and skipped, never fatal."""
+        if key is None or self.shared.sub_call_cache is None:
+            return None
+        try:
+            return self.shared.sub_call_cache.get(key)
+        except Exception:
+            log.warning("The sub-call cache could not be read", exc_info=True)
+            return None
+
+    def _keep(self, key: str, spec: ModelSpec, response: str) -> None:
+        cache = self.shared.sub_call_cache
+        if cache is None:
+            return
+        try:
+            cache.put(key, spec.label, response)
+        except Exception:
+            log.warning("The sub-call cache could not be written", exc_info=True)
 
     def _child_rlm(self, prompt: str, context: Any) -> str:
         spec = self.shared.config.sub_model
@@ -235,6 +277,8 @@ class ReplCalls:
         usage_cost: tuple[Usage, float | None] | None,
         *,
         error: str | None = None,
+        speed: float | None = None,
+        cached: bool = False,
     ) -> None:
         """The SubCallFinished of an open call; nothing if the call was closed already."""
         with self._open_lock:
@@ -250,4 +294,6 @@ class ReplCalls:
             cost_usd=cost,
             elapsed_s=time.monotonic() - started,
             error=error,
+            tokens_per_s=speed,
+            cached=cached,
         )

@@ -10,6 +10,7 @@ from typing import Any
 import streamlit as st
 
 from rlm_engine.corpus import Corpus, load_files
+from webui.safe_text import safe_markdown
 from webui.state import corpus_in_use
 from webui.trace import plural
 
@@ -201,7 +202,10 @@ def corpus_actions(ws: Any, db: Any, corpus: Any) -> None:
                 icon=":material/warning:",
             )
         else:
-            st.write(f"Delete **{corpus.name}** and its documents? Its runs stay in History.")
+            st.write(
+                f"Delete **{safe_markdown(corpus.name)}** and its documents? "
+                "Its runs stay in History."
+            )
         if st.button("Delete corpus", type="primary", key="corpora-delete", disabled=bool(busy)):
             db.delete_corpus(corpus.id)
             if ws.corpus_id == corpus.id:
@@ -270,5 +274,15 @@ def make_session(ws: Any, db: Any, credentials: Any) -> Any:
         context = db.corpus_context(ws.corpus_id)
         documents = db.get_corpus(ws.corpus_id).documents  # names and pages for sources
     return Session(
-        context, credentials=credentials, hidden_paths=hidden_paths(), documents=documents
+        context,
+        credentials=credentials,
+        hidden_paths=hidden_paths(),
+        documents=documents,
+        sub_call_cache=sub_call_store(db),
     )
+
+
+def sub_call_store(db: Any) -> Any:
+    """The database's sub-call cache, or None for a read-only database (the runs pay as usual;
+    the config's flag only asks for a cache)."""
+    return None if db.read_only else db.sub_call_cache()

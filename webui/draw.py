@@ -18,9 +18,14 @@ from webui.trace import (
     SubCall,
     Totals,
     Trace,
+<<<<<<< HEAD
     batch_order,
+=======
+    cache_note,
+>>>>>>> main
     format_cost,
     format_seconds,
+    format_speed,
     format_tokens,
     plural,
 )
@@ -41,6 +46,7 @@ _SUB_CALL_COLUMNS = {
     "tokens": st.column_config.TextColumn("Tokens", width=60),
     "cost": st.column_config.TextColumn("Cost", width=70),
     "time": st.column_config.TextColumn("Time", width=60),
+    "speed": st.column_config.TextColumn("Speed", width=80),
     "kind": st.column_config.TextColumn("Kind", width=45),
     "model": st.column_config.TextColumn("Model", width=130),
     "prompt": st.column_config.TextColumn("Prompt", width="medium"),
@@ -60,10 +66,26 @@ def draw_totals(totals: Totals) -> None:
     cols[2].metric(
         "Tokens",
         format_tokens(totals.tokens),
-        help=f"{totals.input_tokens:,} in, {totals.output_tokens:,} out",
+        help=_tokens_help(totals),
     )
     cols[3].metric("Cost", format_cost(totals.cost_usd), help="Unknown when a price is unknown.")
     cols[4].metric("Time", format_seconds(totals.elapsed_s))
+
+
+def _tokens_help(totals: Totals) -> str:
+    text = f"{totals.input_tokens:,} in, {totals.output_tokens:,} out"
+    cache = cache_note(totals.cached_tokens, totals.cache_write_tokens)
+    return f"{text} ({cache} of the input; priced at the cache rates)" if cache else text
+
+
+def draw_streaming(text: str | None, *, key: str) -> None:
+    """The root model's reply as it streams in (in a container keyed `{key}-streaming`); the
+    iteration replaces it once complete."""
+    if text is None:
+        return
+    with st.container(border=True, key=f"{key}-streaming"):
+        st.caption(":blue[:material/progress_activity:] The root model is writing…")
+        st.code(text or "…", language="text", wrap_lines=True)
 
 
 FALLBACK_ANSWER = (
@@ -148,7 +170,13 @@ def _iteration_title(iteration: Iteration) -> str:
         n_blocks and plural(n_blocks, "code block"),
         n_calls and plural(n_calls, "sub-call"),
         f"{format_tokens(iteration.input_tokens + iteration.output_tokens)} tokens",
+<<<<<<< HEAD
         _iteration_time(iteration),
+=======
+        iteration.cached_tokens and f"{format_tokens(iteration.cached_tokens)} cached",
+        format_seconds(iteration.elapsed_s),
+        format_speed(iteration.tokens_per_s),
+>>>>>>> main
     ]
     if iteration.notices:
         parts.append(":material/info:")
@@ -224,7 +252,14 @@ def _sub_call_row(number: int, call: SubCall) -> dict[str, Any]:
         "#": number,
         "tokens": f"{call.input_tokens + call.output_tokens:,}" if call.done else "…",
         "cost": format_cost(call.cost_usd) if call.done else "",
+<<<<<<< HEAD
         "time": format_seconds(call.elapsed_s) if call.done else "running",
+=======
+        "time": format_seconds(call.elapsed_s) if call.done else "",
+        "speed": ("cached" if call.cached else format_speed(call.tokens_per_s))
+        if call.done
+        else "",
+>>>>>>> main
         "kind": call.kind,
         "model": call.model,
         "prompt": _preview(call.prompt),
@@ -234,11 +269,17 @@ def _sub_call_row(number: int, call: SubCall) -> dict[str, Any]:
 
 def _draw_sub_call(call: SubCall) -> None:
     with st.container(border=True):
-        st.caption(
-            f"{call.kind} · {safe_markdown(call.model)} · {call.input_tokens:,} in / "
-            f"{call.output_tokens:,} out tokens · {format_cost(call.cost_usd)} · "
-            f"{format_seconds(call.elapsed_s)}"
-        )
+        parts = [
+            call.kind,
+            safe_markdown(call.model),
+            f"{call.input_tokens:,} in / {call.output_tokens:,} out tokens",
+            cache_note(call.cached_tokens, 0),
+            format_cost(call.cost_usd),
+            format_seconds(call.elapsed_s),
+            format_speed(call.tokens_per_s),
+            "answered from the sub-call cache" if call.cached else "",
+        ]
+        st.caption(" · ".join(p for p in parts if p))
         st.markdown("**Prompt**")
         st.code(call.prompt, language="text", wrap_lines=True)
         draw_passages(call.passages, what="prompt")
