@@ -168,17 +168,13 @@ class ReplCalls:
             run.notice(QUESTION_ONLY_REFUSED)
             raise RLMError(QUESTION_ONLY_REFUSED)
         spec = self.shared.config.sub_model
-<<<<<<< HEAD
         call_id = self._start_call("llm", spec, prompt, batch)
-=======
-        call_id = self._start_call("llm", spec, prompt)
         temperature = 0.0 if spec.provider == "local" else None
         key = self._cache_key(spec, prompt, temperature)
         cached = self._cached(key)
         if cached is not None:
             self._finish_call(call_id, cached, (Usage(), 0.0), cached=True)
             return cached
->>>>>>> main
         try:
             provider = self.shared.provider(spec)
             completion = self.shared.wait_for(

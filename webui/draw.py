@@ -18,11 +18,8 @@ from webui.trace import (
     SubCall,
     Totals,
     Trace,
-<<<<<<< HEAD
     batch_order,
-=======
     cache_note,
->>>>>>> main
     format_cost,
     format_seconds,
     format_speed,
@@ -170,13 +167,9 @@ def _iteration_title(iteration: Iteration) -> str:
         n_blocks and plural(n_blocks, "code block"),
         n_calls and plural(n_calls, "sub-call"),
         f"{format_tokens(iteration.input_tokens + iteration.output_tokens)} tokens",
-<<<<<<< HEAD
-        _iteration_time(iteration),
-=======
         iteration.cached_tokens and f"{format_tokens(iteration.cached_tokens)} cached",
-        format_seconds(iteration.elapsed_s),
+        _iteration_time(iteration),
         format_speed(iteration.tokens_per_s),
->>>>>>> main
     ]
     if iteration.notices:
         parts.append(":material/info:")
@@ -252,14 +245,10 @@ def _sub_call_row(number: int, call: SubCall) -> dict[str, Any]:
         "#": number,
         "tokens": f"{call.input_tokens + call.output_tokens:,}" if call.done else "…",
         "cost": format_cost(call.cost_usd) if call.done else "",
-<<<<<<< HEAD
         "time": format_seconds(call.elapsed_s) if call.done else "running",
-=======
-        "time": format_seconds(call.elapsed_s) if call.done else "",
         "speed": ("cached" if call.cached else format_speed(call.tokens_per_s))
         if call.done
         else "",
->>>>>>> main
         "kind": call.kind,
         "model": call.model,
         "prompt": _preview(call.prompt),
