@@ -34,6 +34,7 @@ from storage.models import Comparison, Run
 from storage.recorder import Recorder
 from storage.records import ComparisonInfo, CorpusInfo, ModelTotals, RunDetail, RunSummary
 from storage.scrub import scrub
+from storage.subcalls import SubCallStore
 from storage.writer import writer_alive, writer_token
 
 RUNS, COMPARISONS = Run.__table__, Comparison.__table__
@@ -123,6 +124,12 @@ class Database:
         """Events the recorders hold in memory (the database could not take them yet) or
         refused: non-zero means a saved run is, for now, incomplete."""
         return sum(recorder.pending + recorder.dropped for recorder in list(self._recorders))
+
+    def sub_call_cache(self) -> SubCallStore:
+        """The store of the opt-in sub-call cache (the engine's SubCallCache protocol)."""
+        if self.read_only:
+            raise DatabaseReadOnly(f"{self.url} is read-only: the sub-call cache cannot be kept.")
+        return SubCallStore(self._engine, self.url)
 
     @property
     def evals(self) -> EvalStore:

@@ -300,3 +300,16 @@ class DocumentFile(Base):
         ForeignKey("documents.id", ondelete="CASCADE"), primary_key=True
     )
     data: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class SubCallAnswer(Base):
+    """A sub-call's answer, kept for the opt-in sub-call cache: `key` is the engine's digest of
+    the corpus, model, endpoint, prompt and parameters (rlm_engine.subcall_cache), so an
+    identical sub-call over the same corpus is answered from here at no cost."""
+
+    __tablename__ = "sub_call_cache"
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    model: Mapped[str] = mapped_column(String(300))
+    response: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[float] = mapped_column(Float)
+    hits: Mapped[int] = mapped_column(Integer)

@@ -27,6 +27,7 @@ log = logging.getLogger(__name__)
 
 OUTAGE = (DatabaseLocked, DatabaseUnavailable, DatabaseReadOnly)  # may pass: keep and retry
 QUICK_WAIT_MS = 50  # lock wait of a try made while a backlog exists
+TRANSIENT = frozenset({"root_delta"})  # events shown live and never stored
 
 
 class Recorder:
@@ -94,6 +95,10 @@ class Recorder:
         return self._refusal if self.dropped else None
 
     def __call__(self, event: Any) -> None:
+        if getattr(event, "type", None) in TRANSIENT or (
+            isinstance(event, dict) and event.get("type") in TRANSIENT
+        ):
+            return  # streamed pieces of a reply: its RootResponse holds the whole text
         data = event_dict(event)  # not an event: raises, nothing is queued
         final = data["type"] == "run_finished" and not data.get("depth")
         with self._lock:

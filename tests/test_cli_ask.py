@@ -54,6 +54,7 @@ def test_ask_json_reports_the_run(standin_env: StandIn, corpus_dir: Path) -> Non
     assert set(out) == {
         "run_id", "status", "answer", "iterations", "sub_calls",
         "input_tokens", "output_tokens", "cost_usd", "elapsed_s", "method", "sources",
+        "cached_tokens", "cache_write_tokens",
     }  # fmt: skip
     assert (out["status"], out["answer"], out["iterations"], out["sub_calls"]) == (
         "completed", "Tuesday", 2, 1,

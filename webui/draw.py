@@ -18,8 +18,11 @@ from webui.trace import (
     SubCall,
     Totals,
     Trace,
+    batch_order,
+    cache_note,
     format_cost,
     format_seconds,
+    format_speed,
     format_tokens,
     plural,
 )
@@ -37,9 +40,10 @@ _PREVIEW = 80
 # Numbers first, then the long texts: at 1280 px the texts are cut, never the numbers.
 _SUB_CALL_COLUMNS = {
     "#": st.column_config.NumberColumn("#", width=40),
-    "tokens": st.column_config.NumberColumn("Tokens", width=60),
+    "tokens": st.column_config.TextColumn("Tokens", width=60),
     "cost": st.column_config.TextColumn("Cost", width=70),
     "time": st.column_config.TextColumn("Time", width=60),
+    "speed": st.column_config.TextColumn("Speed", width=80),
     "kind": st.column_config.TextColumn("Kind", width=45),
     "model": st.column_config.TextColumn("Model", width=130),
     "prompt": st.column_config.TextColumn("Prompt", width="medium"),
@@ -59,10 +63,26 @@ def draw_totals(totals: Totals) -> None:
     cols[2].metric(
         "Tokens",
         format_tokens(totals.tokens),
-        help=f"{totals.input_tokens:,} in, {totals.output_tokens:,} out",
+        help=_tokens_help(totals),
     )
     cols[3].metric("Cost", format_cost(totals.cost_usd), help="Unknown when a price is unknown.")
     cols[4].metric("Time", format_seconds(totals.elapsed_s))
+
+
+def _tokens_help(totals: Totals) -> str:
+    text = f"{totals.input_tokens:,} in, {totals.output_tokens:,} out"
+    cache = cache_note(totals.cached_tokens, totals.cache_write_tokens)
+    return f"{text} ({cache} of the input; priced at the cache rates)" if cache else text
+
+
+def draw_streaming(text: str | None, *, key: str) -> None:
+    """The root model's reply as it streams in (in a container keyed `{key}-streaming`); the
+    iteration replaces it once complete."""
+    if text is None:
+        return
+    with st.container(border=True, key=f"{key}-streaming"):
+        st.caption(":blue[:material/progress_activity:] The root model is writing…")
+        st.code(text or "…", language="text", wrap_lines=True)
 
 
 FALLBACK_ANSWER = (
@@ -113,10 +133,17 @@ def stopped_message(totals: Totals) -> str:
 
 
 def draw_iterations(
-    trace: Trace, *, key: str, live: bool = False, start: int = 0, stop: int | None = None
+    trace: Trace,
+    *,
+    key: str,
+    live: bool = False,
+    start: int = 0,
+    stop: int | None = None,
+    preamble: bool = True,
 ) -> None:
-    """One expander per iteration (those in [start, stop)); while live, the newest one is open."""
-    if start == 0:
+    """One expander per iteration (those in [start, stop)); while live, the newest one is open.
+    The run's notices come first, with the first iteration (`preamble=False`: drawn already)."""
+    if start == 0 and preamble:
         if trace.method_reason:
             icon = ":material/menu_book:" if trace.method == "direct" else ":material/account_tree:"
             st.caption(f"{icon} {safe_markdown(trace.method_reason)}")
@@ -140,11 +167,24 @@ def _iteration_title(iteration: Iteration) -> str:
         n_blocks and plural(n_blocks, "code block"),
         n_calls and plural(n_calls, "sub-call"),
         f"{format_tokens(iteration.input_tokens + iteration.output_tokens)} tokens",
-        format_seconds(iteration.elapsed_s),
+        iteration.cached_tokens and f"{format_tokens(iteration.cached_tokens)} cached",
+        _iteration_time(iteration),
+        format_speed(iteration.tokens_per_s),
     ]
     if iteration.notices:
         parts.append(":material/info:")
     return " · ".join(str(p) for p in parts if p)
+
+
+def _iteration_time(iteration: Iteration) -> str:
+    """The root call's time and its code's: a 65 s block is never hidden behind "1.0 s"."""
+    if not iteration.blocks:
+        return format_seconds(iteration.elapsed_s)
+    total = iteration.elapsed_s + iteration.code_s
+    return (
+        f"{format_seconds(total)} (model {format_seconds(iteration.elapsed_s)}, "
+        f"code {format_seconds(iteration.code_s)})"
+    )
 
 
 def draw_iteration(iteration: Iteration, *, key: str) -> None:
@@ -158,7 +198,7 @@ def draw_iteration(iteration: Iteration, *, key: str) -> None:
         _draw_sub_calls(iteration.running_sub_calls, key=f"{key}-fallback")
     elif iteration.running_sub_calls:
         st.markdown(":blue[:material/progress_activity: Code running…]")
-        _draw_sub_calls(iteration.running_sub_calls, key=f"{key}-running")
+        _draw_sub_calls(batch_order(iteration.running_sub_calls), key=f"{key}-running")
     for note in iteration.notices:
         st.caption(f":material/info: {safe_markdown(note)}")
 
@@ -203,9 +243,12 @@ def _draw_sub_calls(calls: list[SubCall], *, key: str) -> None:
 def _sub_call_row(number: int, call: SubCall) -> dict[str, Any]:
     return {
         "#": number,
-        "tokens": call.input_tokens + call.output_tokens if call.done else None,
+        "tokens": f"{call.input_tokens + call.output_tokens:,}" if call.done else "…",
         "cost": format_cost(call.cost_usd) if call.done else "",
-        "time": format_seconds(call.elapsed_s) if call.done else "",
+        "time": format_seconds(call.elapsed_s) if call.done else "running",
+        "speed": ("cached" if call.cached else format_speed(call.tokens_per_s))
+        if call.done
+        else "",
         "kind": call.kind,
         "model": call.model,
         "prompt": _preview(call.prompt),
@@ -215,11 +258,17 @@ def _sub_call_row(number: int, call: SubCall) -> dict[str, Any]:
 
 def _draw_sub_call(call: SubCall) -> None:
     with st.container(border=True):
-        st.caption(
-            f"{call.kind} · {safe_markdown(call.model)} · {call.input_tokens:,} in / "
-            f"{call.output_tokens:,} out tokens · {format_cost(call.cost_usd)} · "
-            f"{format_seconds(call.elapsed_s)}"
-        )
+        parts = [
+            call.kind,
+            safe_markdown(call.model),
+            f"{call.input_tokens:,} in / {call.output_tokens:,} out tokens",
+            cache_note(call.cached_tokens, 0),
+            format_cost(call.cost_usd),
+            format_seconds(call.elapsed_s),
+            format_speed(call.tokens_per_s),
+            "answered from the sub-call cache" if call.cached else "",
+        ]
+        st.caption(" · ".join(p for p in parts if p))
         st.markdown("**Prompt**")
         st.code(call.prompt, language="text", wrap_lines=True)
         draw_passages(call.passages, what="prompt")

@@ -9,13 +9,19 @@ from __future__ import annotations
 
 import streamlit as st
 
-from webui.draw import draw_answer, draw_iterations, draw_totals, status_badge
+from webui.draw import (
+    draw_answer,
+    draw_iterations,
+    draw_streaming,
+    draw_totals,
+    status_badge,
+)
 from webui.runner import RunHandle
 from webui.safe_text import safe_markdown
 from webui.sources_view import DocumentLoader
 from webui.trace import activity, build_trace
 
-POLL_S = 0.5
+POLL_S = 0.5  # also how often a streaming reply grows on screen
 
 
 def draw_handle(
@@ -43,7 +49,8 @@ def draw_handle(
         now = build_trace(events)
         if handle.done or len(now.iterations) - 1 > settled:
             st.rerun()
-        draw_iterations(now, key=key, live=True, start=settled)
+        draw_iterations(now, key=key, live=True, start=settled, preamble=False)
+        draw_streaming(now.streaming, key=key)
         st.caption(f":blue[:material/progress_activity:] {activity(events)}")
         draw_totals(now.totals)
         if stop_button:
