@@ -187,8 +187,10 @@ def run_case(case: Case, strategy: str, latency: float) -> dict:
         "recall": round(recall, 3),
         "index_build_s": round(build_s, 3),
         "matching_s": round(found.elapsed_s, 3),
+        "matching_cpu_s": round(found.cpu_s, 3),
         "wall_s": round(wall, 2),
         "matching_share": round(found.elapsed_s / wall, 4),
+        "matching_cpu_share": round(found.cpu_s / wall, 4),
     }
 
 
