@@ -20,7 +20,8 @@ credentials = prefs.credentials()
 st.title("Ask")
 
 # --- the corpus ---------------------------------------------------------------------------------
-summary = f"Documents · {ws.corpus_name}" if ws.corpus_name else "Documents"
+shown_name = ws.corpus_name
+summary = f"Documents · {shown_name}" if shown_name else "Documents"
 with st.expander(summary, expanded=not ws.conversation, icon=":material/description:"):
     source = st.segmented_control(
         "Source",
@@ -37,6 +38,8 @@ with st.expander(summary, expanded=not ws.conversation, icon=":material/descript
         else:
             corpus_panel.upload_picker(ws, database)
         corpus_panel.draw_workspace_corpus(ws, database)
+if ws.corpus_name != shown_name:
+    st.rerun()  # the header names the documents just chosen, not the ones before
 
 # --- models and budgets -------------------------------------------------------------------------
 with st.expander("Models and budgets", icon=":material/tune:"):
@@ -83,7 +86,12 @@ elif not ws.has_documents:
 question = st.chat_input(
     placeholder, key="ask-question", disabled=ws.running is not None or not ws.has_documents
 )
-if question and question.strip():
+if question is not None and not question.strip():
+    st.warning(
+        "Nothing was asked: the question was empty or only spaces. Type a question.",
+        icon=":material/edit_off:",
+    )
+elif question:
     with shown_errors("The run could not start"):
         db = database()
         corpus_panel.ensure_saved(ws, db)

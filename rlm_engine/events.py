@@ -149,6 +149,10 @@ class SubCallStarted(Event):
     kind: Literal["llm", "rlm"]
     model: str
     prompt: str
+    # One prompt of llm_query_batched: which batch, and its place in it (the calls of a batch
+    # start in whatever order their threads run; the UI lists them in the batch's order).
+    batch_id: str | None = None
+    batch_index: int | None = None
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -565,9 +565,10 @@ class RLMRun:
 def cost_budget_unenforceable(limit: float, models: list[str]) -> str:
     """The notice for a cost budget over models without a known price."""
     names = " and ".join(models)
+    price = "price of" if len(models) == 1 else "prices of"
     verb = "is" if len(models) == 1 else "are"
     return (
-        f"The cost budget (${limit:g}) cannot be enforced: the price of {names} {verb} unknown, "
+        f"The cost budget (${limit:g}) cannot be enforced: the {price} {names} {verb} unknown, "
         "so this run will not stop for cost. Set a price override (USD per million input and "
         f"output tokens) for {names}: on the Settings page, or `rlm ask --price MODEL=IN,OUT`."
     )

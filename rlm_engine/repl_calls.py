@@ -57,15 +57,21 @@ class ReplCalls:
         return self._sub_call(str(prompt))
 
     def llm_query_batched(self, prompts_: list[str]) -> list[str]:
-        def one(prompt: str) -> str:
-            try:
-                return self._sub_call(str(prompt))
-            except Exception as exc:  # one failed prompt must not fail the batch
-                return f"Error: {exc}"
+        batch_id = uuid.uuid4().hex
+
+        def one(position: int, prompt: str) -> str:
+            return self.batch_prompt(prompt, batch_id, position)
 
         workers = max(1, min(self.shared.config.max_concurrency, len(prompts_)))
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="sub-call") as pool:
-            return list(pool.map(one, prompts_))
+            return list(pool.map(one, range(len(prompts_)), prompts_))
+
+    def batch_prompt(self, prompt: str, batch_id: str, position: int) -> str:
+        """One prompt of a batch (the sandbox splits batches): its answer, or its error."""
+        try:
+            return self._sub_call(str(prompt), batch=(batch_id, position))
+        except Exception as exc:  # one failed prompt must not fail the batch
+            return f"Error: {exc}"
 
     def cite(self, text: str) -> str:
         """A citation of the answer's source, checked against the corpus (rlm_engine.sources).
@@ -126,7 +132,9 @@ class ReplCalls:
             notes, self._notes = self._notes, []
         return notes
 
-    def _start_call(self, kind: str, spec: ModelSpec, prompt: str) -> str:
+    def _start_call(
+        self, kind: str, spec: ModelSpec, prompt: str, batch: tuple[str, int] | None = None
+    ) -> str:
         """The checks and the SubCallStarted event of a call. An `llm` call is counted here; an
         `rlm` call is only a container (its child's root calls are counted one by one), but is
         refused up front when no call could pass, rather than start a sandbox for nothing."""
@@ -149,16 +157,18 @@ class ReplCalls:
             kind=kind,
             model=spec.label,
             prompt=prompt,
+            batch_id=batch[0] if batch else None,
+            batch_index=batch[1] if batch else None,
         )
         return call_id
 
-    def _sub_call(self, prompt: str) -> str:
+    def _sub_call(self, prompt: str, batch: tuple[str, int] | None = None) -> str:
         run = self.run
         if run.guards.refuses_prompt(prompt, run.question, run.sandbox.context):
             run.notice(QUESTION_ONLY_REFUSED)
             raise RLMError(QUESTION_ONLY_REFUSED)
         spec = self.shared.config.sub_model
-        call_id = self._start_call("llm", spec, prompt)
+        call_id = self._start_call("llm", spec, prompt, batch)
         temperature = 0.0 if spec.provider == "local" else None
         key = self._cache_key(spec, prompt, temperature)
         cached = self._cached(key)

@@ -16,6 +16,10 @@ from webui.trace import plural
 
 UPLOAD_TYPES = ["pdf", "txt", "md", "markdown", "rst", "csv", "tsv", "json", "jsonl", "html",
                 "htm", "xml", "tex", "log", "yaml", "yml", "py", "srt", "vtt", "eml"]  # fmt: skip
+DOCUMENT_COLUMNS = {  # counts as text, formatted as in the summary above (24,296)
+    "pages": st.column_config.TextColumn("Pages", width="small"),
+    "characters": st.column_config.TextColumn("Characters", width="small"),
+}
 NEW_CORPUS = "A new corpus"  # the "Save into" choice that is not an existing corpus (ids are ints)
 
 
@@ -68,14 +72,15 @@ def draw_summary(documents: Sequence[Any], problems: Sequence[Any] = ()) -> None
                 {
                     "document": field(d, "name"),
                     "kind": field(d, "kind"),
-                    "pages": _pages(d) or None,  # one type per column: None, never ""
-                    "characters": field(d, "chars", 0),
+                    "pages": f"{_pages(d):,}" if _pages(d) else "-",  # a text file has none
+                    "characters": f"{field(d, 'chars', 0) or 0:,}",
                 }
                 for d in documents
             ],
             hide_index=True,
             width="stretch",
             height=min(38 + 35 * len(documents), 250),
+            column_config=DOCUMENT_COLUMNS,
         )
     for problem in problems:
         message = field(problem, "message")

@@ -18,6 +18,7 @@ from webui.trace import (
     SubCall,
     Totals,
     Trace,
+    batch_order,
     cache_note,
     format_cost,
     format_seconds,
@@ -39,7 +40,7 @@ _PREVIEW = 80
 # Numbers first, then the long texts: at 1280 px the texts are cut, never the numbers.
 _SUB_CALL_COLUMNS = {
     "#": st.column_config.NumberColumn("#", width=40),
-    "tokens": st.column_config.NumberColumn("Tokens", width=60),
+    "tokens": st.column_config.TextColumn("Tokens", width=60),
     "cost": st.column_config.TextColumn("Cost", width=70),
     "time": st.column_config.TextColumn("Time", width=60),
     "speed": st.column_config.TextColumn("Speed", width=80),
@@ -132,10 +133,17 @@ def stopped_message(totals: Totals) -> str:
 
 
 def draw_iterations(
-    trace: Trace, *, key: str, live: bool = False, start: int = 0, stop: int | None = None
+    trace: Trace,
+    *,
+    key: str,
+    live: bool = False,
+    start: int = 0,
+    stop: int | None = None,
+    preamble: bool = True,
 ) -> None:
-    """One expander per iteration (those in [start, stop)); while live, the newest one is open."""
-    if start == 0:
+    """One expander per iteration (those in [start, stop)); while live, the newest one is open.
+    The run's notices come first, with the first iteration (`preamble=False`: drawn already)."""
+    if start == 0 and preamble:
         if trace.method_reason:
             icon = ":material/menu_book:" if trace.method == "direct" else ":material/account_tree:"
             st.caption(f"{icon} {safe_markdown(trace.method_reason)}")
@@ -160,12 +168,23 @@ def _iteration_title(iteration: Iteration) -> str:
         n_calls and plural(n_calls, "sub-call"),
         f"{format_tokens(iteration.input_tokens + iteration.output_tokens)} tokens",
         iteration.cached_tokens and f"{format_tokens(iteration.cached_tokens)} cached",
-        format_seconds(iteration.elapsed_s),
+        _iteration_time(iteration),
         format_speed(iteration.tokens_per_s),
     ]
     if iteration.notices:
         parts.append(":material/info:")
     return " · ".join(str(p) for p in parts if p)
+
+
+def _iteration_time(iteration: Iteration) -> str:
+    """The root call's time and its code's: a 65 s block is never hidden behind "1.0 s"."""
+    if not iteration.blocks:
+        return format_seconds(iteration.elapsed_s)
+    total = iteration.elapsed_s + iteration.code_s
+    return (
+        f"{format_seconds(total)} (model {format_seconds(iteration.elapsed_s)}, "
+        f"code {format_seconds(iteration.code_s)})"
+    )
 
 
 def draw_iteration(iteration: Iteration, *, key: str) -> None:
@@ -179,7 +198,7 @@ def draw_iteration(iteration: Iteration, *, key: str) -> None:
         _draw_sub_calls(iteration.running_sub_calls, key=f"{key}-fallback")
     elif iteration.running_sub_calls:
         st.markdown(":blue[:material/progress_activity: Code running…]")
-        _draw_sub_calls(iteration.running_sub_calls, key=f"{key}-running")
+        _draw_sub_calls(batch_order(iteration.running_sub_calls), key=f"{key}-running")
     for note in iteration.notices:
         st.caption(f":material/info: {safe_markdown(note)}")
 
@@ -224,9 +243,9 @@ def _draw_sub_calls(calls: list[SubCall], *, key: str) -> None:
 def _sub_call_row(number: int, call: SubCall) -> dict[str, Any]:
     return {
         "#": number,
-        "tokens": call.input_tokens + call.output_tokens if call.done else None,
+        "tokens": f"{call.input_tokens + call.output_tokens:,}" if call.done else "…",
         "cost": format_cost(call.cost_usd) if call.done else "",
-        "time": format_seconds(call.elapsed_s) if call.done else "",
+        "time": format_seconds(call.elapsed_s) if call.done else "running",
         "speed": ("cached" if call.cached else format_speed(call.tokens_per_s))
         if call.done
         else "",

@@ -49,7 +49,7 @@ def draw_handle(
         now = build_trace(events)
         if handle.done or len(now.iterations) - 1 > settled:
             st.rerun()
-        draw_iterations(now, key=key, live=True, start=settled)
+        draw_iterations(now, key=key, live=True, start=settled, preamble=False)
         draw_streaming(now.streaming, key=key)
         st.caption(f":blue[:material/progress_activity:] {activity(events)}")
         draw_totals(now.totals)

@@ -183,7 +183,12 @@ def corpus_in_use(corpus_id: Any) -> str | None:
 
 
 def settings() -> Settings:
-    return st.session_state.setdefault("rlm_settings", Settings())
+    """The session's settings; a new session starts from the price overrides saved on disk."""
+    if "rlm_settings" not in st.session_state:
+        from webui.saved_prices import load_prices
+
+        st.session_state["rlm_settings"] = Settings(price_overrides=load_prices())
+    return st.session_state["rlm_settings"]
 
 
 def workspace() -> Workspace:

@@ -34,6 +34,8 @@ class SubCall:
     cached: bool = False  # answered from the sub-call cache at $0
     child: Trace | None = None  # the child RLM of an `rlm_query` call
     passages: list[dict[str, Any]] = field(default_factory=list)  # corpus text in the prompt
+    batch_id: str | None = None  # one prompt of llm_query_batched: its batch and place in it
+    batch_index: int | None = None
 
 
 @dataclass
@@ -67,6 +69,11 @@ class Iteration:
     running_sub_calls: list[SubCall] = field(default_factory=list)  # made by a block still running
     fallback: bool = False  # the engine ran its fallback here: its sub-calls belong to no block
     notices: list[str] = field(default_factory=list)
+
+    @property
+    def code_s(self) -> float:
+        """The time its code blocks ran (the root call's time is `elapsed_s`)."""
+        return sum(block.elapsed_s for block in self.blocks)
 
     @property
     def reasoning(self) -> str:
@@ -164,7 +171,7 @@ def _fold(events: list[dict[str, Any]], by_parent: dict[str | None, list[dict[st
                 elapsed_s=event.get("elapsed_s", 0.0),
                 error=event.get("error"),
                 restarted=bool(event.get("restarted")),
-                sub_calls=iteration.running_sub_calls,
+                sub_calls=batch_order(iteration.running_sub_calls),
             )
             iteration.running_sub_calls = []
             iteration.blocks.append(block)
@@ -175,6 +182,8 @@ def _fold(events: list[dict[str, Any]], by_parent: dict[str | None, list[dict[st
                 model=event.get("model", ""),
                 prompt=event.get("prompt", ""),
                 iteration=event.get("iteration", 0),
+                batch_id=event.get("batch_id"),
+                batch_index=event.get("batch_index"),
             )
             if call.kind == "rlm" and call.call_id in by_parent:
                 call.child = _fold(by_parent[call.call_id], by_parent)
@@ -222,6 +231,15 @@ def _fold(events: list[dict[str, Any]], by_parent: dict[str | None, list[dict[st
                 trace.answer = event.get("answer")
             trace.fallback = trace.fallback or bool(event.get("fallback"))
     return trace
+
+
+def batch_order(calls: list[SubCall]) -> list[SubCall]:
+    """The calls as the code made them: a batch's prompts in the batch's order, at the place of
+    its first call to start (its threads start, and finish, in any order)."""
+    first: dict[str | None, int] = {}
+    for position, call in enumerate(calls):
+        first.setdefault(call.batch_id or call.call_id, position)
+    return sorted(calls, key=lambda c: (first[c.batch_id or c.call_id], c.batch_index or 0))
 
 
 def _add_passages(trace: Trace, calls: dict[str, SubCall], event: dict[str, Any]) -> None:
@@ -322,6 +340,14 @@ def activity(events: list[dict[str, Any]]) -> str:
     if kind in ("final_answer", "run_finished"):
         return "Finishing…"
     return "Waiting for the root model…"
+
+
+STATUS_LABELS = {"cancelled": "stopped", "limit": "budget reached", None: "running"}
+
+
+def status_label(status: str | None) -> str:
+    """The one word the app shows for a stored status ("cancelled" is shown as "stopped")."""
+    return STATUS_LABELS.get(status, str(status))
 
 
 def format_cost(cost: float | None) -> str:
