@@ -12,9 +12,9 @@ while a depth-0 root reply streams, then) RootResponse followed
 by one CodeExecuted per code block (with the sub-calls made by that block between
 SubCallStarted/SubCallFinished pairs), Notice events wherever the model must be told something,
 FinalAnswer, and RunFinished last.
-Provenance (rlm_engine.sources): a PassagesFound comes after the CodeExecuted or SubCallStarted whose
-text holds corpus passages, a CitationChecked each citation, and SourcesFound comes just before
-the top-level RunFinished.
+Provenance (rlm_engine.sources): a PassagesFound comes after the CodeExecuted or SubCallStarted
+whose text holds corpus passages, a CitationChecked each citation, and SourcesFound comes just
+before the top-level RunFinished.
 """
 
 from __future__ import annotations
