@@ -132,10 +132,11 @@ class CorpusIndex:
         self._positions = positions[order]
         # A bit per hash bucket, 16 buckets per sample: most of a query's grams are ruled out by
         # one look-up in this small table before the (slower) binary search.
-        bits = max(16, int(len(hashes) * 16).bit_length())
+        bits = max(16, int(len(hashes) * 16).bit_length())  # 2-4 MB per million samples
         self._mask = np.uint64((1 << bits) - 1)
-        self._bits = np.zeros(1 << bits, dtype=np.bool_)
-        self._bits[(hashes & self._mask).astype(np.int64)] = True
+        self._bits = np.zeros(1 << (bits - 3), dtype=np.uint8)
+        buckets = (hashes & self._mask).astype(np.int64)
+        np.bitwise_or.at(self._bits, buckets >> 3, (1 << (buckets & 7)).astype(np.uint8))
 
     @property
     def total_chars(self) -> int:
@@ -162,7 +163,8 @@ class CorpusIndex:
         if n <= 0 or not len(self._hashes):
             return []
         grams = _gram_hashes(query, 1)
-        maybe = np.flatnonzero(self._bits[(grams & self._mask).astype(np.int64)])
+        buckets = (grams & self._mask).astype(np.int64)
+        maybe = np.flatnonzero(self._bits[buckets >> 3] & (1 << (buckets & 7)).astype(np.uint8))
         lo = np.zeros(len(grams), dtype=np.int64)
         hi = np.zeros(len(grams), dtype=np.int64)
         lo[maybe] = np.searchsorted(self._hashes, grams[maybe], side="left")
@@ -171,9 +173,13 @@ class CorpusIndex:
         hits = np.flatnonzero((hi > lo) & (hi - lo <= COMMON_GRAM))
         matches: list[tuple[int, int, list[tuple[int, int]]]] = []  # query range, corpus ranges
         inside_until = -1
-        for q in hits.tolist():
-            if q + GRAM <= inside_until:
-                continue  # inside a stretch already matched: nothing longer starts here
+        at = 0
+        while at < len(hits):
+            q = int(hits[at])
+            at += 1
+            if q + GRAM <= inside_until:  # inside a stretch already matched: jump past it
+                at = int(np.searchsorted(hits, inside_until - GRAM + 1))
+                continue
             best: list[tuple[int, int]] = []
             best_len = back_q = 0
             for p in self._positions[lo[q] : hi[q]].tolist():
