@@ -64,6 +64,14 @@ def choose(page: Any, label: str, option: str) -> None:
     page.get_by_role("option").filter(has_text=option).first.click()
 
 
+def use_method(page: Any, title: str) -> None:
+    """Pick the method (Auto, RLM, Direct) under "Models and budgets" on the Ask page."""
+    page.get_by_text("Models and budgets").click()
+    keyed(page, "ask-method").get_by_role("radio", name=title, exact=True).click()
+    page.get_by_text(f"method {title}").wait_for()  # the caption under the models
+    settled(page)
+
+
 def test_ask_shows_live_panels_then_the_answer(app_page: Any, app_server: AppServer) -> None:
     gate = threading.Event()
     app_server.standin.enqueue(repl("hit = llm_query(context[-200:])\nprint(hit)"), model=ROOT)
@@ -72,6 +80,7 @@ def test_ask_shows_live_panels_then_the_answer(app_page: Any, app_server: AppSer
         lambda request: "FINAL(7431 thousand euros)" if gate.wait(60) else None, model=ROOT
     )
     upload_pdf(app_page)
+    use_method(app_page, "RLM")  # a short PDF would be read directly by auto (gpt-5-mini)
     ask(app_page, "What was the revenue?")
     app_page.get_by_text("Iteration 1 · ").first.wait_for()
     app_page.locator("[data-testid='stCode'] code").get_by_text("llm_query").wait_for()
@@ -90,6 +99,7 @@ def test_the_run_goes_on_while_the_user_visits_history(
         lambda request: "FINAL(7431 thousand euros)" if gate.wait(60) else None, model=ROOT
     )
     upload_pdf(app_page)
+    use_method(app_page, "RLM")  # as test_ask_shows_live_panels_then_the_answer
     ask(app_page, "What was the revenue?")
     app_page.get_by_role("button", name="Stop").wait_for()
     go_to(app_page, "History")
