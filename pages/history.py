@@ -11,7 +11,7 @@ from webui.resources import database, shown_errors
 from webui.review import RUN_COLUMNS, STATUSES, draw_stored_run, run_row, when
 from webui.safe_text import safe_markdown
 from webui.state import kept
-from webui.trace import plural
+from webui.trace import plural, status_label
 
 PAGE_SIZE = 50
 ALL_CORPORA, ALL_MODELS, ALL_STATUSES = "All corpora", "All models", "All statuses"
@@ -50,6 +50,7 @@ with shown_errors("The history could not be read"):
             key="history-status",
             default=ALL_STATUSES,
             options=[ALL_STATUSES, *STATUSES],
+            format_func=lambda s: s if s == ALL_STATUSES else status_label(s),
         )
         days = kept(
             top[4].date_input, "Dates", key="history-dates", default=(), format="YYYY-MM-DD"
@@ -82,7 +83,8 @@ with shown_errors("The history could not be read"):
         "Open a run",
         list(by_id),
         format_func=lambda i: (
-            f"{when(by_id[i].started_at)} · {by_id[i].question[:90]} · {by_id[i].status}"
+            f"{when(by_id[i].started_at)} · {by_id[i].question[:90]} · "
+            f"{status_label(by_id[i].status)}"
         ),
         index=None,
         placeholder="Choose a run to review its trace",

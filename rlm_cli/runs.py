@@ -16,6 +16,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
+from rlm_cli import sources as cli_sources
 from rlm_cli.terminal import for_terminal, json_for_terminal
 from rlm_engine.errors import RLMError
 
@@ -143,9 +144,11 @@ def _show(args: argparse.Namespace) -> int:
                 for k, v in asdict(run).items()
                 if k not in ("iterations_trace", "code_blocks", "sub_calls_trace")
             }
-            print(json.dumps({"run": summary, "events": events}, indent=2))
+            sources = db.run_sources(args.run_id)
+            print(json.dumps({"run": summary, "events": events, "sources": sources}, indent=2))
         else:
-            print(for_terminal(format_trace(run, events)))  # model text: no escapes obeyed
+            sources = db.run_sources(args.run_id)
+            print(for_terminal(format_trace(run, events, sources)))  # no escapes obeyed
         return 0
 
     return _with_db(args, action)
@@ -279,6 +282,8 @@ def _event_lines(event: dict[str, Any]) -> list[str]:
         return [f"{indent}method: {event.get('reason')}"]
     if kind == "notice":
         return [f"{indent}  ! {event.get('message')}"]
+    if kind in ("passages_found", "citation_checked"):
+        return cli_sources.event_lines(event, indent)
     if kind == "final_answer":
         return [f"{indent}FINAL ({event.get('source')}):", *_block(event.get("answer"), indent)]
     if kind == "run_finished" and event.get("depth"):
@@ -286,7 +291,9 @@ def _event_lines(event: dict[str, Any]) -> list[str]:
     return []
 
 
-def format_trace(run: Any, events: list[dict[str, Any]]) -> str:
+def format_trace(
+    run: Any, events: list[dict[str, Any]], sources: list[dict[str, Any]] | None = None
+) -> str:
     """The whole run, human readable: header, then every event in order, then the outcome."""
     sub = f", sub {run.sub_provider}:{run.sub_model}" if run.sub_model else ""
     lines = [
@@ -304,4 +311,6 @@ def format_trace(run: Any, events: list[dict[str, Any]]) -> str:
     if run.error:
         lines.append(f"Error: {run.error}")
     lines.append(f"Answer: {run.answer if run.answer is not None else '(none)'}")
+    if run.answer is not None and sources is not None:
+        lines += ["", *cli_sources.source_lines(sources)]
     return "\n".join(lines)

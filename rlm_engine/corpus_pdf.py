@@ -13,6 +13,7 @@ holds more than the (capped) text.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import io
 import logging
 import os
@@ -36,6 +37,7 @@ __all__ = [
 
 DEFAULT_PDF_MEMORY_MB = 1024
 DEFAULT_PDF_TIMEOUT_S = 120
+START_TIMEOUT_S = 60.0  # the child's imports, before any file's deadline starts
 _IDLE: list[tuple[int, subprocess.Popen]] = []  # (memory cap, child): kept warm between loads
 _IDLE_LOCK = threading.Lock()
 _MAX_IDLE = 1
@@ -78,7 +80,8 @@ def read_pdf(name: str, data: bytes, sha256: str) -> tuple[Document | None, list
         if isinstance(read, FileProblem):
             return None, [read]
         pages = read
-    return _document(name, sha256, *pages)
+    doc, notes = _document(name, sha256, *pages)
+    return (None if doc is None else dataclasses.replace(doc, data=data)), notes
 
 
 class PdfReader:
@@ -99,17 +102,20 @@ class PdfReader:
         """The document, or the problem that stopped it; never raises for a bad file."""
         if b"%PDF-" not in data[:1024]:
             return read_pdf(name, data, sha256)  # says: not a PDF
-        from rlm_engine.pdf_child import read_frame, write_frame
+        from rlm_engine.pdf_child import write_frame
 
-        child = self._start()
+        try:
+            child = self._start()
+        except OSError as exc:
+            return None, [FileProblem(name, f"{name}: the PDF extractor did not start ({exc}).")]
         deadline = time.monotonic() + self.timeout_s
         try:
             assert child.stdin is not None and child.stdout is not None
             write_frame(child.stdin, {"name": name, "max_chars": self.max_chars}, data)
-            if not _wait_readable(child.stdout, deadline):
-                self._kill()
-                return None, [self._problem(name, f"took longer than {self.timeout_s} s")]
-            meta, body = read_frame(child.stdout)
+            meta, body = _read_reply(child.stdout.fileno(), deadline, 4 * self.max_chars + 64)
+        except TimeoutError:
+            self._kill()
+            return None, [self._problem(name, f"took longer than {self.timeout_s} s")]
         except (OSError, EOFError, ValueError):
             self._kill()
             return None, [self._problem(name, f"needed more than {self.memory_mb} MB")]
@@ -124,6 +130,8 @@ class PdfReader:
             texts.append(text[start : start + length])
             start += length
         doc, notes = _document(name, sha256, texts, list(meta["unreadable"]))
+        if doc is not None:  # its bytes, to show its pages (sources highlighted)
+            doc = dataclasses.replace(doc, data=data)
         if meta.get("cut") and doc is not None:
             from rlm_engine.corpus import cut_notice
 
@@ -153,14 +161,24 @@ class PdfReader:
             "LANG": "C.UTF-8",
             "PYTHONPATH": os.pathsep.join(p for p in sys.path if p),
         }  # no keys: PDFium parses hostile bytes
-        self._child = subprocess.Popen(
+        from rlm_engine.pdf_child import READY
+
+        child = subprocess.Popen(
             [sys.executable, "-m", "rlm_engine.pdf_child", str(self.memory_mb)],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL,
             env=env,
         )
-        return self._child
+        assert child.stdout is not None
+        try:
+            if bytes(_recv(child.stdout.fileno(), 1, time.monotonic() + START_TIMEOUT_S)) != READY:
+                raise EOFError
+        except (OSError, EOFError) as exc:
+            _kill(child)
+            raise OSError(f"no sign of life within {START_TIMEOUT_S:g} s") from exc
+        self._child = child
+        return child
 
     def close(self) -> None:
         """The load is over: a healthy child waits for the next load, any other is killed."""
@@ -198,10 +216,35 @@ def _kill(child: subprocess.Popen) -> None:
                 pipe.close()
 
 
-def _wait_readable(stream: object, deadline: float) -> bool:
-    """Whether the child's answer starts before the deadline."""
-    left = deadline - time.monotonic()
-    return left > 0 and bool(select.select([stream], [], [], left)[0])
+def _read_reply(fd: int, deadline: float, max_body: int) -> tuple[dict, bytearray]:
+    """One frame from the child, read by the deadline and never larger than the text cap allows
+    (the child parses hostile bytes: its lengths are checked, not trusted)."""
+    import json
+
+    from rlm_engine.pdf_child import BODY, HEAD
+
+    (size,) = HEAD.unpack(_recv(fd, HEAD.size, deadline))
+    if size > 64 << 20:
+        raise ValueError("reply header too large")
+    meta = json.loads(_recv(fd, size, deadline))
+    (size,) = BODY.unpack(_recv(fd, BODY.size, deadline))
+    if size > max_body or not isinstance(meta, dict):
+        raise ValueError("reply larger than the text cap")
+    return meta, _recv(fd, size, deadline)
+
+
+def _recv(fd: int, n: int, deadline: float) -> bytearray:
+    """Exactly `n` bytes from `fd` by `deadline` (TimeoutError), or EOFError when it closes."""
+    data = bytearray()
+    while len(data) < n:
+        left = deadline - time.monotonic()
+        if left <= 0 or not select.select([fd], [], [], left)[0]:
+            raise TimeoutError
+        chunk = os.read(fd, min(n - len(data), 1 << 20))
+        if not chunk:
+            raise EOFError
+        data += chunk
+    return data  # not copied to bytes: a body may be 4 bytes per character of the cap
 
 
 def pdfium_pages(data: bytes, max_chars: int | None = None) -> Pages | None:

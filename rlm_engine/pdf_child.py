@@ -1,10 +1,11 @@
 """The PDF extraction child: PDFium (and pypdf) run here, never in the host process.
 
 A 34 KB PDF can inflate to 10 MB of text and PDFium then needs ~1.6 GB; a 680 KB one grew a
-process to 22 GB. So the host (corpus_pdf.PdfReader) starts this module as a child process per
-load, under RLIMIT_AS, and gives each file a deadline; a bomb kills only this process.
+process to 22 GB. So the host (corpus_pdf.PdfReader) runs this module as a child process (one
+serves a load and is kept warm for the next) under RLIMIT_AS, and gives each file a deadline; a bomb
+ends only this process.
 
-Protocol on stdin/stdout, one file at a time:
+Protocol on stdin/stdout: the child says READY once its imports are done, then one file at a time:
     host -> child   u32 length + JSON {"name", "max_chars"}, then u64 length + the PDF's bytes
     child -> host   u32 length + JSON {"pages": [chars per page], "unreadable": [...],
                     "cut": bool, "problem": str | None}, then u64 length + the pages' text as
@@ -20,12 +21,13 @@ import struct
 import sys
 from typing import BinaryIO
 
-_HEAD, _BODY = struct.Struct(">I"), struct.Struct(">Q")
+HEAD, BODY = struct.Struct(">I"), struct.Struct(">Q")  # the two length prefixes of a frame
+READY = b"R"  # the child's first byte: imports done, waiting for files
 
 
 def write_frame(out: BinaryIO, meta: dict, body: bytes) -> None:
     head = json.dumps(meta).encode()
-    out.write(_HEAD.pack(len(head)) + head + _BODY.pack(len(body)))
+    out.write(HEAD.pack(len(head)) + head + BODY.pack(len(body)))
     out.write(body)
     out.flush()
 
@@ -38,9 +40,9 @@ def _read_exact(stream: BinaryIO, n: int) -> bytes:
 
 
 def read_frame(stream: BinaryIO) -> tuple[dict, bytes]:
-    (size,) = _HEAD.unpack(_read_exact(stream, _HEAD.size))
+    (size,) = HEAD.unpack(_read_exact(stream, HEAD.size))
     meta = json.loads(_read_exact(stream, size))
-    (size,) = _BODY.unpack(_read_exact(stream, _BODY.size))
+    (size,) = BODY.unpack(_read_exact(stream, BODY.size))
     return meta, _read_exact(stream, size)
 
 
@@ -75,10 +77,19 @@ def extract(name: str, data: bytes, max_chars: int) -> tuple[dict, bytes]:
 def main() -> None:
     """Serve files until stdin closes. argv: the address-space cap in MB."""
     cap = int(sys.argv[1]) * 1024 * 1024
-    resource.setrlimit(resource.RLIMIT_AS, (cap, cap))
-    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+    for limit, value in ((resource.RLIMIT_AS, cap), (resource.RLIMIT_CORE, 0)):
+        try:
+            resource.setrlimit(limit, (value, value))
+        except (ValueError, OSError):  # e.g. macOS refuses some AS values: the deadline stays
+            print(f"pdf_child: cannot set rlimit {limit}", file=sys.stderr)
     out = os.fdopen(os.dup(1), "wb")
     os.dup2(2, 1)  # whatever a library prints must not corrupt the protocol
+    import pypdfium2  # noqa: F401  (loaded before "ready": a file's deadline is its own)
+
+    import rlm_engine.corpus_pdf  # noqa: F401
+
+    out.write(READY)
+    out.flush()
     stdin = sys.stdin.buffer
     while True:
         try:

@@ -23,10 +23,12 @@ KNOWN_EVENT_TYPES = frozenset(
         "run_started",
         "method_chosen",
         "root_response",
+        "root_delta",  # never stored by a recorder; harmless in a file
         "code_executed",
         "sub_call_started",
         "sub_call_finished",
         "notice",
+        "guard_fired",
         "final_answer",
         "run_finished",
         "passages_found",
@@ -42,10 +44,11 @@ MAX_INT = 2**31 - 1  # PostgreSQL's INTEGER
 MAX_FLOAT = 1e15  # seconds since 1970, costs, durations: far beyond any real value
 _INT_FIELDS = ("iteration", "block_index", "output_chars", "iterations", "sub_calls")
 _INT_FIELDS += ("input_tokens", "output_tokens", "cited", "rejected")
-_FLOAT_FIELDS = ("time", "elapsed_s", "cost_usd")
+_INT_FIELDS += ("cached_tokens", "cache_write_tokens", "offset")
+_FLOAT_FIELDS = ("time", "elapsed_s", "cost_usd", "tokens_per_s", "first_token_s")
 _TEXT_FIELDS = ("question", "text", "model", "code", "output", "error", "call_id", "kind")
 _TEXT_FIELDS += ("prompt", "response", "message", "answer", "source", "status", "reason")
-_TEXT_FIELDS += ("parent_call_id", "method")
+_TEXT_FIELDS += ("parent_call_id", "method", "guard", "action")
 
 
 def check_export(data: Any) -> None:

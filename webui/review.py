@@ -9,7 +9,8 @@ import streamlit as st
 
 from webui.draw import draw_answer, draw_iterations, draw_totals, status_badge
 from webui.safe_text import safe_markdown
-from webui.trace import Totals, build_trace, format_cost, format_seconds
+from webui.sources_view import corpus_documents
+from webui.trace import Totals, build_trace, format_cost, format_seconds, status_label
 
 POLL_S = 1.0
 STATUSES = ["completed", "limit", "failed", "cancelled", "running", "interrupted"]
@@ -46,7 +47,7 @@ def models_of(summary: Any) -> str:
 # Short columns first, long texts last: at 1280 px the texts are cut, never the numbers.
 RUN_COLUMNS = {
     "started": st.column_config.TextColumn("Started", width=125),
-    "status": st.column_config.TextColumn("Status", width=85),
+    "status": st.column_config.TextColumn("Status", width=110),
     "iterations": st.column_config.NumberColumn("Iter.", width=50, help="Iterations"),
     "sub-calls": st.column_config.NumberColumn("Sub-calls", width=75),
     "tokens": st.column_config.NumberColumn("Tokens", width=70),
@@ -66,7 +67,7 @@ def run_row(summary: Any) -> dict[str, Any]:
         question = question[: _QUESTION_PREVIEW - 1] + "…"
     return {
         "started": when(summary.started_at),
-        "status": summary.status,
+        "status": status_label(summary.status),
         "iterations": summary.iterations,
         "sub-calls": summary.sub_calls,
         "tokens": summary.input_tokens + summary.output_tokens,
@@ -105,4 +106,4 @@ def _draw_stored(db: Any, summary: Any, *, key: str) -> None:
     trace.error = trace.error or summary.error
     draw_iterations(trace, key=key)
     draw_totals(totals_of(summary))
-    draw_answer(trace, key=key)
+    draw_answer(trace, key=key, documents=corpus_documents(db, summary.corpus_id))

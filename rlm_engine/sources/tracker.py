@@ -19,13 +19,14 @@ from rlm_engine.events import (
     CitationChecked,
     CodeExecuted,
     Event,
+    MethodChosen,
     PassagesFound,
     RunFinished,
     SourcesFound,
     SubCallStarted,
 )
 from rlm_engine.sources.answer import MAX_SOURCES, answer_sources, check_citation
-from rlm_engine.sources.index import CorpusIndex, Passage
+from rlm_engine.sources.index import CorpusIndex, Passage, split_pages
 
 if TYPE_CHECKING:
     from rlm_engine.loop import RLMRun
@@ -51,12 +52,24 @@ class SourceTracker:
         if isinstance(event, RunFinished) and event.depth == 0 and event.answer is not None:
             self._send_derived(lambda: self.sources_event(event))
         self._send(event)
+        if isinstance(event, MethodChosen) and event.method == "direct" and event.depth == 0:
+            self._read_whole_corpus()
         if isinstance(event, CodeExecuted):
             where = {"block_index": event.block_index}
             self._send_derived(lambda: self._found(event, "code", event.output, **where))
         elif isinstance(event, SubCallStarted):
             where = {"call_id": event.call_id}
             self._send_derived(lambda: self._found(event, "sub_call", event.prompt, **where))
+
+    def _read_whole_corpus(self) -> None:
+        """A direct read: the root model saw the corpus itself, every page of it."""
+        whole = [
+            piece
+            for i, doc in enumerate(self.index.documents)
+            for piece in split_pages(i, doc, 0, len(doc.text))
+        ]
+        with self._lock:
+            self._seen.extend(whole)
 
     def _send_derived(self, make: Callable[[], Event | None]) -> None:
         """A failure to match must cost the run nothing but its provenance."""
