@@ -6,9 +6,14 @@ events) is in the webui package.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import streamlit as st
 
-st.set_page_config(page_title="RLM Workbench", page_icon=":material/account_tree:", layout="wide")
+# The icon ships with the app: a `:material/...:` page icon is fetched from a font server by the
+# browser, which fails offline (and tells a third party that the app was opened).
+ICON = Path(__file__).resolve().parent / "webui" / "assets" / "icon.png"
+st.set_page_config(page_title="RLM Workbench", page_icon=str(ICON), layout="wide")
 
 PAGES = [
     st.Page("pages/ask.py", title="Ask", icon=":material/chat:", default=True),
