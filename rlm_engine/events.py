@@ -12,9 +12,9 @@ while a depth-0 root reply streams, then) RootResponse followed
 by one CodeExecuted per code block (with the sub-calls made by that block between
 SubCallStarted/SubCallFinished pairs), Notice events wherever the model must be told something,
 FinalAnswer, and RunFinished last.
-Provenance (rlm_engine.sources): a PassagesFound follows the CodeExecuted or SubCallStarted whose
-text holds corpus passages, a CitationChecked each citation, and SourcesFound comes just before
-the top-level RunFinished.
+Provenance (rlm_engine.sources): a PassagesFound comes after the CodeExecuted or SubCallStarted
+whose text holds corpus passages, a CitationChecked each citation, and SourcesFound comes just
+before the top-level RunFinished.
 """
 
 from __future__ import annotations
@@ -255,7 +255,8 @@ class SourcesFound(Event):
     sources: list[dict[str, Any]] = field(default_factory=list)
     cited: int = 0  # the first `cited` sources are the model's own, checked citations
     rejected: int = 0  # citations dropped: not in the corpus verbatim
-    elapsed_s: float = 0.0  # time spent matching during the whole run
+    elapsed_s: float = 0.0  # time spent matching during the whole run (wall clock)
+    cpu_s: float = 0.0  # the same in CPU time of the matching threads (without waits for the GIL)
 
 
 EVENT_TYPES: dict[str, type[Event]] = {

@@ -309,10 +309,17 @@ class RLMRun:
         return self.shared.tracker.exhausted()
 
     def root_call(
-        self, messages: list[Message], *, forced: bool = False, stop: bool = True
+        self,
+        messages: list[Message],
+        *,
+        forced: bool = False,
+        stop: bool = True,
+        goes_on: bool = True,
     ) -> str | None:
         """One call of the root model; None if the time budget ran out first (the call is
         dropped). The forced-answer call is allowed past the time budget, not past a cancel.
+        `goes_on=False`: no turn follows (a direct read), so its prompt is not marked for caching
+        (an Anthropic cache write costs 1.25 times the input price and would never be read).
 
         A child RLM's root calls are sub-calls of the tree: each must pass the sub-call budget.
         """
@@ -333,7 +340,7 @@ class RLMRun:
                     stop=self.stop if stop else None,
                     temperature=0.0 if self.small else None,
                     on_text=stream,
-                    conversation=self.parent_call_id or self.shared.run_id,
+                    conversation=(self.parent_call_id or self.shared.run_id) if goes_on else None,
                 ),
                 deadline=None if forced else tracker.deadline,
                 halt=self.halt,

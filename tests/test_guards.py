@@ -230,6 +230,10 @@ def test_evidence_normalises_numbers_case_lists_and_dates() -> None:
     assert not evidence.supports("0")  # a digit inside 2027 is not the number 0
     assert not evidence.supports("Acme Corporation")
     assert not evidence.supports("")
+    # prose with commas is not a list; its own words may be the model's, its numbers not
+    assert evidence.supports("The agreement with Juniper Energy renews on 14 March 2027, it says.")
+    assert not evidence.supports("The agreement renews on 14 March 2031, it says.")
+    assert not evidence.supports("In 2027: Acme Corporation")  # the year is the question's
 
 
 def test_default_prompts_keep_their_wording() -> None:

@@ -185,3 +185,13 @@ def test_root_deltas_rebuild_the_reply_and_storage_keeps_none(cached_standin, tm
     assert stored and not any(e["type"] == "root_delta" for e in stored)
     assert next(e for e in stored if e["type"] == "root_response")["tokens_per_s"]
     db.close()
+
+
+def test_a_direct_read_is_not_marked_for_caching(cached_standin) -> None:
+    """One call with the whole corpus in it: a cache write would cost 25% more, never read."""
+    model = "claude-sonnet-4-5"
+    cached_standin.enqueue("PLUM", model=model)
+    events = ask(cached_standin, "anthropic", model, method="direct")
+    (request,) = [r for r in cached_standin.requests if r.model == model]
+    assert "cache_control" not in str(request.body)
+    assert events.of(RootResponse)[0].usage.cache_write_tokens == 0
