@@ -29,7 +29,8 @@ with shown_errors("The history could not be read"):
     models = sorted({m.model for m in db.totals_by_model()})
 
     with st.container(border=True):
-        top = st.columns([3, 2, 2, 2, 2])
+        # Two rows: at 1280 px one row of five cut the Dates field's "yyyy-mm-dd–yyyy-mm-dd".
+        top = [*st.columns([3, 2]), *st.columns(3)]
         text = kept(
             top[0].text_input,
             "Search",
@@ -37,15 +38,15 @@ with shown_errors("The history could not be read"):
             default="",
             placeholder="Words in the question or answer",
         )
-        corpus_id = top[1].selectbox(
+        corpus_id = top[2].selectbox(
             "Corpus",
             [ALL_CORPORA, *corpora],
             format_func=lambda i: corpora.get(i, ALL_CORPORA),
             key="history-corpus",
         )
-        model = top[2].selectbox("Model", [ALL_MODELS, *models], key="history-model")
+        model = top[3].selectbox("Model", [ALL_MODELS, *models], key="history-model")
         status = kept(
-            top[3].selectbox,
+            top[4].selectbox,
             "Status",
             key="history-status",
             default=ALL_STATUSES,
@@ -53,7 +54,7 @@ with shown_errors("The history could not be read"):
             format_func=lambda s: s if s == ALL_STATUSES else status_label(s),
         )
         days = kept(
-            top[4].date_input, "Dates", key="history-dates", default=(), format="YYYY-MM-DD"
+            top[1].date_input, "Dates", key="history-dates", default=(), format="YYYY-MM-DD"
         )
     filters = {
         "text": text.strip() or None,

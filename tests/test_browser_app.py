@@ -101,6 +101,7 @@ def test_the_run_goes_on_while_the_user_visits_history(
     upload_pdf(app_page)
     ask(app_page, "What was the revenue?")
     app_page.get_by_role("button", name="Stop").wait_for()
+    app_page.get_by_text("Waiting for the root model").wait_for()  # started: saved in History
     go_to(app_page, "History")
     choose(app_page, "Open a run", "running")
     gate.set()
