@@ -23,6 +23,7 @@ from rlm_engine.events import (
     Notice,
     RootResponse,
     RunFinished,
+    SourcesFound,
     SubCallFinished,
 )
 
@@ -205,19 +206,23 @@ class Chat:
             for line in _event_lines(event.to_dict()):
                 print(_safe(line), file=self.out)
 
-    def print_sources(self) -> None:
-        final = next(
-            (e for e in reversed(self.last_events) if isinstance(e, RunFinished) and not e.depth),
+    def print_sources(self, stream: TextIO | None = None) -> None:
+        """The last answer's numbered sources (on stdout for /sources; with the log after each
+        answer, so that stdout stays one answer per question)."""
+        out = stream or self.out
+        found = next(
+            (e for e in reversed(self.last_events) if isinstance(e, SourcesFound) and not e.depth),
             None,
         )
-        sources = list(getattr(final, "sources", None) or [])
-        if final is None:
-            print("(no run yet)", file=self.out)
-        elif not sources:
-            print("No passage of the corpus was recorded for this answer.", file=self.out)
-        for number, source in enumerate(sources, 1):
+        if found is None:
+            print("(no answer yet)", file=out)
+        elif not found.sources:
+            print("No passage of the corpus contains this answer.", file=out)
+        for number, source in enumerate(found.sources if found else [], 1):
             page = f", page {source['page']}" if source.get("page") else ""
-            print(_safe(f"[{number}] {source['document']}{page}: {source['text']}"), file=self.out)
+            quote = " ".join(source["text"].split())
+            quote = quote if len(quote) <= 160 else quote[:159] + "…"
+            print(_safe(f"[{number}] {source['document']}{page}: {quote}"), file=out)
 
     def close(self) -> None:
         self.new_session()
@@ -293,6 +298,8 @@ def _loop(state: Chat, interactive: bool) -> int:
         result = state.ask(line)
         if result.status in ("completed", "limit"):
             print(_safe(result.answer or ""), file=state.out, flush=True)
+            if state.log is not None:  # sources follow the answer, with the execution log
+                state.print_sources(state.log)
         elif result.status == "cancelled":
             print("(stopped)", file=sys.stderr)
         else:

@@ -17,7 +17,7 @@ from typing import Any
 
 from rlm_engine.config import Budgets, Credentials, ModelSpec, RunConfig
 from rlm_engine.errors import ConfigError, CorpusError
-from rlm_engine.events import Event, RunFinished
+from rlm_engine.events import Event, SourcesFound
 
 ContextInput = str | Sequence[str] | os.PathLike[str] | Sequence[os.PathLike[str]]
 
@@ -197,8 +197,9 @@ class RLM:
 
 
 def _sources_of(trace: list[Event]) -> list[dict[str, Any]]:
-    """The answer's sources, when the engine reports them on its final event."""
+    """The answer's sources, best first: {"document", "document_index", "page", "start", "end",
+    "text"} each (the same list as `rlm ask --json`'s "sources")."""
     for event in reversed(trace):
-        if isinstance(event, RunFinished) and event.depth == 0:
-            return list(getattr(event, "sources", None) or [])
+        if isinstance(event, SourcesFound) and event.depth == 0:
+            return list(event.sources)
     return []

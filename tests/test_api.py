@@ -40,6 +40,11 @@ def test_ask_returns_answer_figures_trace_and_variables(standin_env: StandIn) ->
     assert [type(e) for e in result.trace] == [type(e) for e in seen]
     assert any(isinstance(e, CodeExecuted) for e in result.trace)
     assert isinstance(result.trace[-1], RunFinished)
+    docs = ["Acme renews 2026-01-01.", "Juniper Energy renews on 2027-03-01."]
+    assert result.sources, "the printed document holds the answer"
+    for source in result.sources:
+        assert docs[source["document_index"]][source["start"] : source["end"]] == source["text"]
+    assert "2027-03-01" in result.sources[0]["text"]
 
 
 def test_with_block_keeps_one_repl_across_questions(standin_env: StandIn) -> None:
