@@ -14,6 +14,7 @@ PAGES = [
     st.Page("pages/ask.py", title="Ask", icon=":material/chat:", default=True),
     st.Page("pages/history.py", title="History", icon=":material/history:"),
     st.Page("pages/compare.py", title="Compare", icon=":material/compare_arrows:"),
+    st.Page("pages/evaluate.py", title="Evaluate", icon=":material/fact_check:"),
     st.Page("pages/corpora.py", title="Corpora", icon=":material/library_books:"),
     st.Page("pages/settings.py", title="Settings", icon=":material/settings:"),
 ]

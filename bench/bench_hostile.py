@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -24,6 +25,19 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 ROOT, SUB = "root", "sub"
+# 20 threads calling rlm_query at once; with --max-depth 3 each child RLM fans out to 3 again.
+FAN_OUT = """```repl
+import threading
+answers = []
+def ask(i):
+    answers.append(rlm_query(f'part {i}', context=f'text {i}'))
+threads = [threading.Thread(target=ask, args=(i,)) for i in range(N)]
+for t in threads:
+    t.start()
+for t in threads:
+    t.join()
+print(len(answers), 'answers')
+```"""
 CASES = {
     "batch": [
         "```repl\ntry:\n    r = llm_query_batched(['q'] * 1_000_000)\n    print(len(r))\n"
@@ -36,11 +50,25 @@ CASES = {
         "FINAL(done)",
     ],
     "final": ["```repl\nFINAL('x' * 500_000_000)\n```"],
+    "fanout": [FAN_OUT.replace("N", "20"), "FINAL(done)"],
+    "forge": [
+        "```repl\nimport os, stat, struct, time\n"
+        "def is_socket(n):\n    try:\n        return stat.S_ISSOCK(os.fstat(n).st_mode)\n"
+        "    except OSError:\n        return False\n"
+        "fd = next(n for n in range(3, 1024) if is_socket(n))\n"
+        "body = b'[' * 200_000 + b']' * 200_000\n"
+        "os.write(fd, struct.pack('>I', len(body)) + body)\ntime.sleep(60)\n```",
+        "FINAL(done)",
+    ],
+    "baseline": ["FINAL(done)"],
 }
 LABELS = {
     "batch": "llm_query_batched of 1,000,000 prompts",
     "prompt": "one llm_query of 200 MB",
     "final": "FINAL of 500 MB",
+    "fanout": "20 threads calling rlm_query, --max-depth 3, each child fanning out to 3",
+    "forge": "a channel frame nested 200,000 deep, written by model code (--exec-timeout 30)",
+    "baseline": "a run that answers at once (process start, for reference)",
 }
 # Runs the CLI and writes its own peak RSS (kB) to the file named by RLM_BENCH_RSS at exit.
 WRAPPER = (
@@ -72,13 +100,13 @@ def serve(replies: list[str]) -> ThreadingHTTPServer:
                 if not chunk:
                     break
                 left -= len(chunk)
-                if len(body) < 4096:
-                    body += chunk[:4096]
+                if len(body) < 1 << 20:  # what a reply is chosen by: the start of the body
+                    body += chunk[: 1 << 20]
             model = ROOT if f'"model":"{ROOT}"'.encode() in body.replace(b" ", b"") else SUB
             with lock:
                 text = queue.pop(0) if model == ROOT and queue else "FINAL(done)"
             if model == SUB:
-                text = "ok"
+                text = sub_reply(body if length <= len(body) else b"")
             payload = json.dumps({
                 "id": "x", "object": "chat.completion", "created": 0, "model": model,
                 "choices": [{"index": 0, "finish_reason": "stop",
@@ -98,21 +126,69 @@ def serve(replies: list[str]) -> ThreadingHTTPServer:
     return server
 
 
+def sub_reply(body: bytes) -> str:
+    """A child RLM's root call fans out once, then answers; a plain llm_query says "ok"."""
+    try:
+        messages = json.loads(body)["messages"]
+    except (ValueError, KeyError):
+        return "ok"
+    if not any(m.get("role") == "system" for m in messages):
+        return "ok"
+    if "REPL output" in str(messages[-1].get("content")):
+        return "FINAL(child done)"
+    return FAN_OUT.replace("N", "3")
+
+
+def census(pid: int, stop: threading.Event, peak: dict[str, int]) -> None:
+    """Polls the processes below `pid` (sandboxes: their worker processes) until `stop`."""
+    while not stop.wait(0.1):
+        parent: dict[int, int] = {}
+        for entry in Path("/proc").iterdir():
+            try:
+                if entry.name.isdigit():
+                    stat = (entry / "stat").read_text()
+                    parent[int(entry.name)] = int(stat.rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+        found, frontier = [], [pid]
+        while frontier:
+            frontier = [p for p, pp in parent.items() if pp in frontier]
+            found += frontier
+        workers = 0
+        for p in found:
+            try:
+                argv = Path(f"/proc/{p}/cmdline").read_bytes().split(b"\0")
+                workers += any(a.endswith(b"sandbox/worker.py") for a in argv)
+            except OSError:
+                continue
+        peak["processes"] = max(peak.get("processes", 0), len(found))
+        peak["sandboxes"] = max(peak.get("sandboxes", 0), workers)
+
+
+PEAK: dict[str, int] = {}  # live sandboxes and processes below the last `rlm ask`
+
+
 def cli(args: list[str], env: dict[str, str], rss_file: Path) -> tuple[float, int | None, int]:
     """Wall seconds, peak RSS in MB (None if the process died before its exit hook), exit code."""
     start = time.monotonic()
-    proc = subprocess.run(
+    proc = subprocess.Popen(
         [sys.executable, "-c", WRAPPER, *args],
         env={**env, "RLM_BENCH_RSS": str(rss_file)},
         cwd=rss_file.parent,  # `python -c` puts the cwd first on sys.path: not this checkout
-        capture_output=True,
-        timeout=1800,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
     )
+    stop, peak = threading.Event(), PEAK
+    watcher = threading.Thread(target=census, args=(proc.pid, stop, peak), daemon=True)
+    watcher.start()
+    _, stderr = proc.communicate(timeout=1800)
     wall = time.monotonic() - start
+    stop.set()
+    watcher.join()
     peak = int(rss_file.read_text()) // 1024 if rss_file.exists() else None
     rss_file.unlink(missing_ok=True)
     if proc.returncode not in (0, 1):
-        sys.stderr.write(proc.stderr.decode(errors="replace")[-2000:])
+        sys.stderr.write(stderr.decode(errors="replace")[-2000:])
     return wall, peak, proc.returncode
 
 
@@ -127,10 +203,19 @@ def run_case(name: str, before: str | None, work: Path) -> dict[str, object]:
         env["PYTHONPATH"] = before
     ask = ["ask", "Q?", "--context", str(work / "a.txt"), "--provider", "openai", "--model", ROOT,
            "--sub-model", SUB, "--db", f"sqlite:///{db}", "--json",
-           "--exec-timeout", "600"]  # fmt: skip
+           "--exec-timeout", "30" if name == "forge" else "600"]  # fmt: skip
+    if name == "fanout":
+        ask += ["--max-depth", "3"]
+    PEAK.clear()
     wall, peak, rc = cli(ask, env, work / "rss")
     row: dict[str, object] = {"case": LABELS[name], "wall_s": round(wall, 1), "peak_rss_mb": peak,
                               "rc": rc, "db_mb": round(_size(db) / 2**20, 1)}  # fmt: skip
+    if name == "fanout":
+        row.update(PEAK)
+    if name == "forge":  # how long the forged block took to end, and how it ended
+        with sqlite3.connect(db) as conn:
+            elapsed, error = conn.execute("SELECT elapsed_s, error FROM code_blocks").fetchone()
+        row["block_s"], row["block_error"] = round(elapsed, 2), (error or "")[:90]
     if name == "final":
         wall, peak, rc = cli(["runs", "list", "--db", f"sqlite:///{db}"], env, work / "rss")
         row["runs_list"] = {"wall_s": round(wall, 2), "peak_rss_mb": peak, "rc": rc}
@@ -145,7 +230,7 @@ def _size(db: Path) -> int:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--before", metavar="DIR", help="an older checkout to measure instead")
-    parser.add_argument("--only", default=",".join(CASES))
+    parser.add_argument("--only", default="baseline,batch,prompt,final,fanout,forge")
     args = parser.parse_args()
     for name in args.only.split(","):
         with tempfile.TemporaryDirectory() as work:

@@ -16,18 +16,20 @@ import sys
 import threading
 from typing import Any
 
+from rlm_cli.terminal import for_terminal, json_for_terminal
 from rlm_engine.config import Budgets, Credentials, ModelSpec, RunConfig
 from rlm_engine.defaults import default_provider, suggested_model
 from rlm_engine.errors import RLMError
 from rlm_engine.events import (
     CodeExecuted,
     Event,
+    GuardFired,
     MethodChosen,
     Notice,
     RootResponse,
     RunFinished,
 )
-from rlm_engine.text import valid_text, valid_tree
+from rlm_engine.text import valid_tree
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -197,7 +199,7 @@ def ask(args: argparse.Namespace) -> int:
 
     corpus = load_paths(args.context)
     for problem in corpus.problems:
-        print(f"warning: {problem.message}", file=sys.stderr)
+        print(f"warning: {for_terminal(problem.message)}", file=sys.stderr)
     if not corpus.documents:
         print("error: no readable document in --context", file=sys.stderr)
         return 2
@@ -234,7 +236,7 @@ def ask(args: argparse.Namespace) -> int:
     if unsaved:
         print(
             f"warning: {unsaved} events of run {result.run_id} could not be saved "
-            f"({valid_text(why) or 'reason unknown'}): the saved run is incomplete.",
+            f"({for_terminal(why) or 'reason unknown'}): the saved run is incomplete.",
             file=sys.stderr,
         )
     _print_result(result.to_dict(), as_json=args.json)
@@ -274,7 +276,7 @@ def _print_warnings(event: Event) -> None:
     """With --json: what the engine says about the run itself, before its first root turn (e.g. a
     cost budget it cannot enforce); stdout stays one JSON object."""
     if isinstance(event, Notice) and event.depth == 0 and event.iteration == 0:
-        print(f"warning: {event.message}", file=sys.stderr)
+        print(f"warning: {for_terminal(event.message)}", file=sys.stderr)
 
 
 def _print_progress(event: Event) -> None:
@@ -285,11 +287,15 @@ def _print_progress(event: Event) -> None:
         print(f"{indent}{label}: {tokens}, {event.elapsed_s:.1f} s", file=sys.stderr)
     elif isinstance(event, CodeExecuted):
         status = f"error: {event.error}" if event.error else f"{event.output_chars:,} chars out"
+        status = for_terminal(status)
         print(f"{indent}  code block {event.block_index + 1}: {status}", file=sys.stderr)
     elif isinstance(event, MethodChosen):
-        print(f"method: {event.reason}", file=sys.stderr)
+        print(f"method: {for_terminal(event.reason)}", file=sys.stderr)
+    elif isinstance(event, GuardFired):
+        fired = f"guard {event.guard} ({event.action}): {event.message}"
+        print(f"{indent}  {for_terminal(fired)}", file=sys.stderr)
     elif isinstance(event, Notice):
-        print(f"{indent}  note: {event.message}", file=sys.stderr)
+        print(f"{indent}  note: {for_terminal(event.message)}", file=sys.stderr)
     elif isinstance(event, RunFinished) and event.depth == 0:
         cost = "unknown cost" if event.cost_usd is None else f"${event.cost_usd:.4f}"
         print(
@@ -308,12 +314,29 @@ def _print_result(result: dict[str, Any], *, as_json: bool) -> None:
         out = {k: result[k] for k in _JSON_KEYS}
         if result["status"] not in ("completed", "limit"):
             out["error"] = result["error"]
-        print(json.dumps(out, ensure_ascii=False))
+        if result.get("unsupported"):  # an extension, present only when true (like "error")
+            out["unsupported"] = True
+        if result.get("fallback"):  # an extension, present only when true: the engine's answer
+            out["fallback"] = True
+        print(json_for_terminal(json.dumps(out, ensure_ascii=False)))
     elif result["status"] in ("completed", "limit"):
-        print(result["answer"])
+        if result.get("unsupported"):
+            print(f"warning: {UNSUPPORTED_WARNING}", file=sys.stderr)
+        if result.get("fallback"):
+            print(f"note: {FALLBACK_NOTE}", file=sys.stderr)
+        print(for_terminal(result["answer"]))
     else:
-        print(f"error: {result['error']}", file=sys.stderr)
+        print(f"error: {for_terminal(result['error'])}", file=sys.stderr)
 
+
+UNSUPPORTED_WARNING = (
+    "the answer appears in no REPL output the model saw: it is unsupported (check it)"
+)
+
+FALLBACK_NOTE = (
+    "the run stalled; this answer is the engine's fallback (the sub model read the corpus in "
+    "chunks)"
+)
 
 _JSON_KEYS = (
     "run_id",

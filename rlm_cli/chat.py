@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
+from rlm_cli.terminal import for_terminal
 from rlm_engine.config import Credentials, RunConfig
 from rlm_engine.events import (
     CodeExecuted,
@@ -229,12 +230,8 @@ class Chat:
 
 
 def _safe(text: str) -> str:
-    """Model-controlled text for a terminal: control characters (escape sequences, NUL) shown as
-    visible escapes, so a reply cannot move the cursor, set the title or write the clipboard."""
-    return "".join(
-        ch if ch in "\n\t" or (ord(ch) >= 32 and not 0x7F <= ord(ch) < 0xA0) else repr(ch)[1:-1]
-        for ch in text
-    )
+    """Model-controlled text for a terminal: the CLI's one rule (rlm_cli.terminal)."""
+    return for_terminal(text)
 
 
 def chat(args: argparse.Namespace) -> int:

@@ -76,7 +76,7 @@ def run(args: argparse.Namespace) -> int:
                 max_cost_usd=args.max_cost,
             ),
             corpus.context,
-            args.json,
+            args,
         ),
     )
 
@@ -93,7 +93,7 @@ def resume(args: argparse.Namespace) -> int:
         if len(info.cells) >= info.total_cells:
             print_results(info, args.json)
             return 0
-        return drive(db, info.id, service.context_of(db, info), args.json)
+        return drive(db, info.id, service.context_of(db, info), args)
 
     return with_db(args, action)
 
@@ -109,16 +109,26 @@ def with_db(args: argparse.Namespace, action: Any) -> int:
         return failure(str(exc))
 
 
-def drive(db: Any, eval_id: str, context: Any, as_json: bool) -> int:
+def drive(db: Any, eval_id: str, context: Any, args: argparse.Namespace) -> int:
     """Run what is left of the evaluation; Ctrl-C (or SIGTERM) stops it, resumable."""
+    from rlm_cli.ask import private_dirs_for
     from rlm_eval.runner import EvalRunner
+
+    as_json = args.json
 
     stop = threading.Event()
     previous = {
         sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGINT, signal.SIGTERM)
     }
     try:
-        runner = EvalRunner(db, eval_id, context, on_progress=print_progress, stop=stop)
+        runner = EvalRunner(
+            db,
+            eval_id,
+            context,
+            on_progress=print_progress,
+            stop=stop,
+            hidden_paths=private_dirs_for(args.db),
+        )
         print(
             f"evaluation {eval_id}: {len(runner.todo)} of {runner.total} cells to run",
             file=sys.stderr,

@@ -14,6 +14,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
+from rlm_cli.terminal import for_terminal, json_for_terminal
 from rlm_engine.errors import RLMError
 
 
@@ -22,8 +23,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     commands = parser.add_subparsers(dest="runs_command", required=True)
 
     listing = commands.add_parser("list", help="saved runs, newest first")
-    listing.add_argument("--limit", type=int, default=20, metavar="N")
-    listing.add_argument("--offset", type=int, default=0, metavar="N")
+    listing.add_argument("--limit", type=_bounded(1, MAX_LIMIT), default=20, metavar="N")
+    listing.add_argument("--offset", type=_bounded(0, MAX_OFFSET), default=0, metavar="N")
     listing.add_argument("--status", help="completed, limit, failed, cancelled, interrupted, ...")
     listing.add_argument("--model", help="root or sub model name")
     listing.add_argument("--search", metavar="TEXT", help="text in the question or the answer")
@@ -47,6 +48,25 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         sub.add_argument("--json", action="store_true", help="print JSON")
 
 
+MAX_LIMIT = 1_000_000  # runs listed at once
+MAX_OFFSET = 2**62  # below SQLite's and PostgreSQL's largest integer
+
+
+def _bounded(low: int, high: int) -> Any:
+    """An argparse type: a whole number in [low, high]; argparse names the flag and exits 2."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"{value} is not between {low:,} and {high:,}")
+        return value
+
+    return parse
+
+
 def _fail(message: str) -> int:
     print(f"error: {message}", file=sys.stderr)
     return 1
@@ -67,9 +87,6 @@ def _with_db(args: argparse.Namespace, action: Any) -> int:
 
 
 def _list(args: argparse.Namespace) -> int:
-    if args.limit < 1 or args.offset < 0:
-        return _fail("--limit must be at least 1 and --offset at least 0.")
-
     def action(db: Any) -> int:
         corpus_id = None
         if args.corpus is not None:
@@ -87,7 +104,7 @@ def _list(args: argparse.Namespace) -> int:
         if args.json:
             print(json.dumps([asdict(run) for run in runs], indent=2))
         else:
-            print(format_run_list(runs))
+            print(for_terminal(format_run_list(runs)))
         return 0
 
     return _with_db(args, action)
@@ -122,7 +139,7 @@ def _show(args: argparse.Namespace) -> int:
             }
             print(json.dumps({"run": summary, "events": events}, indent=2))
         else:
-            print(format_trace(run, events))
+            print(for_terminal(format_trace(run, events)))  # model text: no escapes obeyed
         return 0
 
     return _with_db(args, action)
@@ -135,7 +152,7 @@ def _export(args: argparse.Namespace) -> int:
             return _fail(f"no run {args.run_id!r} in {db.url}; see `rlm runs list`.")
         text = json.dumps(data, indent=2, ensure_ascii=False) + "\n"
         if args.output is None:
-            sys.stdout.write(text)
+            sys.stdout.write(json_for_terminal(text))
             return 0
         try:
             args.output.write_text(text, encoding="utf-8")
@@ -219,6 +236,8 @@ def _event_lines(event: dict[str, Any]) -> list[str]:
         if event.get("error"):
             return [*lines, f"{indent}    error: {event['error']}"]
         return [*lines, f"{indent}    response:", *_block(event.get("response"), indent + "    ")]
+    if kind == "guard_fired":
+        return [f"{indent}  ! guard {event.get('guard')} ({event.get('action')})"]
     if kind == "method_chosen":
         return [f"{indent}method: {event.get('reason')}"]
     if kind == "notice":

@@ -37,6 +37,8 @@ class Result:
     cost_usd: float | None
     elapsed_s: float
     method: str = "rlm"  # "direct": the root model read the corpus itself (RunConfig.method)
+    unsupported: bool = False  # the answer appears in no REPL output the model saw (guards)
+    fallback: bool = False  # the answer is the engine's fallback's (the run stalled)
     sources: list[dict[str, Any]] = field(default_factory=list)
     trace: list[Event] = field(default_factory=list)
     variables: dict[str, str] = field(default_factory=dict)

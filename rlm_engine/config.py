@@ -47,6 +47,42 @@ class Budgets:
 
 
 @dataclass(frozen=True)
+class GuardConfig:
+    """Guards against a model answering from nothing or repeating itself (rlm_engine.guards),
+    answering before it looked, idling or going round in circles (rlm_engine.stall), and the
+    fallback the engine then runs itself (rlm_engine.fallback).
+
+    `None` means the prompt variant's default: for `require_evidence`, on for the small-model
+    variant and off otherwise; for the stall settings, rlm_engine.stall.DEFAULTS.
+    """
+
+    # a FINAL that appears in no REPL output the model saw is refused, then accepted as unsupported
+    require_evidence: bool | None = None
+    # how many such answers are refused before one is accepted (and marked unsupported)
+    evidence_refusals: int = 2
+    # the same code with the same output, or the same sub-call prompt, is pointed out to the model
+    note_repeats: bool = True
+    # an llm_query whose prompt is the question and holds no text from `context` is refused
+    refuse_question_only: bool = True
+    # no FINAL before at least one code block ran (default: on for the small variant)
+    final_needs_code: bool | None = None
+    # no FINAL before at least one sub-call (default: off)
+    final_needs_sub_call: bool | None = None
+    # this many replies in a row with neither code nor an accepted answer is a stall (0: no limit;
+    # default 3 for the small variant, 5 otherwise)
+    max_idle_replies: int | None = None
+    # the same code block or sub-call prompt this many times is a stall (0: off; default 3)
+    stall_repeats: int | None = None
+    # this many turns of code in a row printing nothing new is a stall (0: off; default 4 small, 6)
+    stall_iterations: int | None = None
+    # on a stall: "answer" ends the run with the fallback's answer (default, small variant),
+    # "offer" shows it to the model (default otherwise), "off" only tells the model
+    fallback: Literal["off", "offer", "answer"] | None = None
+    # the fallback reads at most this many chunks (those where the question's words occur most)
+    fallback_max_chunks: int = 8
+
+
+@dataclass(frozen=True)
 class RunConfig:
     """What a run needs besides the question, the context and the keys."""
 
@@ -65,6 +101,10 @@ class RunConfig:
     # prompt variant's default, see prompts.history_limit_chars)
     max_history_chars: int | None = None
     max_retries: int = 3
+    guards: GuardConfig = field(default_factory=GuardConfig)
+    # the first message shows this many characters of the first document (None: the prompt
+    # variant's default, see prompts.peek_chars; 0: none, the root sees only metadata)
+    first_peek_chars: int | None = None
     # caps on what model code makes the host hold, send or store (rlm_engine/caps.py)
     max_prompt_chars: int = 4_000_000  # one llm_query prompt (also: the sub model's window)
     max_batch_prompts: int = 1_000  # prompts in one llm_query_batched
@@ -98,6 +138,10 @@ class RunConfig:
         if data.get("sub"):
             data["sub"] = ModelSpec(**data["sub"])
         data["budgets"] = Budgets(**data.get("budgets", {}))
+        guards = data.get("guards") or {}
+        data["guards"] = GuardConfig(
+            **{k: v for k, v in guards.items() if k in GuardConfig.__dataclass_fields__}
+        )
         data["price_overrides"] = {
             k: tuple(v) for k, v in (data.get("price_overrides") or {}).items()
         }

@@ -146,10 +146,23 @@ class Notice(Event):
 
 
 @dataclass(frozen=True, kw_only=True)
+class GuardFired(Event):
+    """A guard of rlm_engine.stall fired: which one, and what the engine did (refused a FINAL,
+    ran the fallback, or only told the model)."""
+
+    type: ClassVar[str] = "guard_fired"
+    iteration: int
+    guard: str  # final_before_code, final_before_sub_call, idle_replies, stall_repeat, ...
+    action: Literal["refused", "fallback", "noted"]
+    message: str
+
+
+@dataclass(frozen=True, kw_only=True)
 class FinalAnswer(Event):
     type: ClassVar[str] = "final_answer"
     answer: str
-    source: Literal["code", "text", "forced", "direct"]
+    source: Literal["code", "text", "forced", "direct", "fallback"]
+    unsupported: bool = False  # accepted although it appears in no REPL output the model saw
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -166,7 +179,9 @@ class RunFinished(Event):
     output_tokens: int
     cost_usd: float | None  # None if any call had an unknown price
     elapsed_s: float
+    unsupported: bool = False  # the answer rests on no REPL output the model saw
     method: Literal["rlm", "direct"] = "rlm"  # how the answer was found
+    fallback: bool = False  # the answer is the engine's fallback's (rlm_engine.fallback)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -219,6 +234,7 @@ EVENT_TYPES: dict[str, type[Event]] = {
         SubCallStarted,
         SubCallFinished,
         Notice,
+        GuardFired,
         FinalAnswer,
         RunFinished,
         PassagesFound,

@@ -17,7 +17,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from rlm_engine import direct, history, prompts, router
+from rlm_engine import direct, fallback, history, prompts, router
 from rlm_engine.caps import repl_caps
 from rlm_engine.config import Credentials, ModelSpec, RunConfig
 from rlm_engine.errors import (
@@ -32,6 +32,7 @@ from rlm_engine.events import (
     CodeExecuted,
     Event,
     FinalAnswer,
+    GuardFired,
     MethodChosen,
     Notice,
     RootResponse,
@@ -40,12 +41,14 @@ from rlm_engine.events import (
     RunStatus,
     Usage,
 )
+from rlm_engine.guards import RunGuards
 from rlm_engine.limits import Spend
 from rlm_engine.parsing import bare_code, find_code_blocks, find_final, without_final
 from rlm_engine.providers import Message
 from rlm_engine.repl_calls import ReplCalls
 from rlm_engine.sandbox import ExecResult, Sandbox
 from rlm_engine.shared import EventCallback, Halt, OutOfTime, RunShared
+from rlm_engine.stall import Fired, Watch
 from rlm_engine.text import describe_error, valid_text
 
 log = logging.getLogger(__name__)
@@ -67,7 +70,9 @@ class RunResult:
     output_tokens: int
     cost_usd: float | None
     elapsed_s: float
+    unsupported: bool = False  # the answer appears in no REPL output the model saw
     method: str = "rlm"  # "direct": the root model read the corpus itself
+    fallback: bool = False  # the answer is the engine's fallback's (rlm_engine.fallback)
 
     def to_dict(self) -> dict[str, Any]:
         return {name: getattr(self, name) for name in self.__dataclass_fields__}
@@ -78,6 +83,8 @@ class _Outcome:
     status: RunStatus
     answer: str | None = None
     error: str | None = None
+    unsupported: bool = False
+    fallback: bool = False
 
 
 class RLMRun:
@@ -110,19 +117,21 @@ class RLMRun:
         self.read_context = False
         self.history_elided = False
         self.spend = Spend()  # this RLM's calls and its children's: an rlm_query call's usage
+        self.guards = RunGuards(self.config.guards, question, small=self.small)
+        self.watch = Watch(self.config.guards, small=self.small, top=depth == 0)
         self.method = "rlm"  # how the answer was found: "direct" once a direct read answered
         self.repl_calls = ReplCalls(self)
 
     # -- events ---------------------------------------------------------------------------
     def emit(self, cls: type[Event], **fields: Any) -> None:
-        self.shared.emit(
-            cls(
-                run_id=self.shared.run_id,
-                depth=self.depth,
-                parent_call_id=self.parent_call_id,
-                **fields,
-            )
+        event = cls(
+            run_id=self.shared.run_id,
+            depth=self.depth,
+            parent_call_id=self.parent_call_id,
+            **fields,
         )
+        self.watch.observe(event)
+        self.shared.emit(event)
 
     # -- the loop -------------------------------------------------------------------------
     def execute(self, context_meta: dict[str, Any], context: Context | None = None) -> _Outcome:
@@ -195,10 +204,49 @@ class RLMRun:
             if reply is None:  # the time budget ran out during the call: budget_reason says so
                 continue
             messages.append({"role": "assistant", "content": reply})
+            blocks_before = self.watch.blocks_run
             answer, follow_up = self.handle_reply(reply)
+            if answer is None:
+                answer, follow_up = self.after_turn(
+                    self.watch.blocks_run > blocks_before, follow_up
+                )
             if answer is not None:
-                return _Outcome("completed", answer=answer)
+                return _Outcome(
+                    "completed",
+                    answer=answer,
+                    unsupported=self.guards.unsupported,
+                    fallback=self.watch.fallback_ran and answer == self.watch.offered,
+                )
             messages.append({"role": "user", "content": follow_up})
+
+    def after_turn(self, ran_code: bool, follow_up: str) -> tuple[str | None, str]:
+        """The idle limit and the stall rule (rlm_engine.stall); one that fires runs the fallback,
+        whose answer may end the run."""
+        fired = self.watch.code_turn() if ran_code else self.watch.idle_reply()
+        if fired is None:
+            return None, follow_up
+        answer, note = fallback.rescue(self, fired)
+        if answer is not None:
+            self.watch.offered = answer  # marks the outcome as the fallback's
+            return answer, ""
+        return None, f"{follow_up}\n\n{note}"
+
+    def judge(self, answer: str, variable: str | None = None) -> str | None:
+        """None to accept a final answer; else why not (the answer gates, then the evidence)."""
+        gate = self.watch.gate_final()
+        if gate is not None:
+            self.guard_fired(gate, "refused")
+            return gate.message
+        return self.guards.judge_final(answer, variable)
+
+    def guard_fired(self, fired: Fired, action: str) -> None:
+        self.emit(
+            GuardFired,
+            iteration=self.iteration,
+            guard=fired.guard,
+            action=action,
+            message=fired.message,
+        )
 
     def fit_history(self, messages: list[Message]) -> None:
         """Past the configured size, the oldest REPL outputs give way (said once per RLM)."""
@@ -234,9 +282,20 @@ class RLMRun:
             {"role": "system", "content": system},
             {
                 "role": "user",
-                "content": prompts.first_user_message(self.question, context_meta, existing, hint),
+                "content": prompts.first_user_message(
+                    self.question, context_meta, existing, hint, self.peek()
+                ),
             },
         ]
+
+    def peek(self) -> str | None:
+        """The start of the first document, when the configuration shows one."""
+        chars = prompts.peek_chars(self.config.first_peek_chars)
+        context = self.sandbox.context
+        if not chars or not context:
+            return None
+        first = context if isinstance(context, str) else context[0]
+        return first[:chars]
 
     def budget_reason(self) -> str | None:
         limit = self.config.budgets.max_iterations
@@ -303,30 +362,40 @@ class RLMRun:
             return self.resolve_final_line(final_line.kind, final_line.value)
 
         outputs: list[str] = []
+        notes: list[str] = []
         for index, code in enumerate(blocks):
             result = self.run_block(index, code)
             if result is None:  # the time budget is used up: the loop forces an answer next
                 break
             outputs.append(result.output)
+            notes += self.noticed(self.guards.after_block(code, result.output, self.iteration))
             if result.final is not None:
-                self.finish(result.final, "code")
-                return result.final, ""
+                refusal = self.judge(result.final)
+                if refusal is None:
+                    self.finish(result.final, "code")
+                    return result.final, ""
+                self.notice(refusal)
+                notes.append(refusal)
+                final_line = None  # this reply's answer was refused: a FINAL line too
+                break
             self.halt.check()
-
-        notes: list[str] = []
+        notes += self.noticed(self.guards.prompt_notes())
         if self.small and not self.read_context:
             # Small models ask the helper the question itself, which never sees the corpus.
             self.read_context = any("context" in code for code in blocks)
             if not self.read_context:
                 notes.append(prompts.CONTEXT_NOT_READ)
         if final_line is not None and final_line.kind == "FINAL_VAR":
-            answer, note = self.resolve_final_line("FINAL_VAR", final_line.value)
+            # resolved after the code ran, whose output the model has not seen: not `seen_var`
+            answer, note = self.resolve_final_line("FINAL_VAR", final_line.value, seen_var=False)
             if answer is not None:
                 return answer, ""
             notes.append(note)
         elif final_line is not None:
             self.notice(prompts.FINAL_WITH_CODE_DISCARDED)
             notes.append(prompts.FINAL_WITH_CODE_DISCARDED)
+        for code, output in zip(blocks, outputs, strict=False):
+            self.guards.shown(code, prompts.shown_output(output, small=self.small))
         notes.extend(self.repl_calls.take_notes())
         return None, prompts.repl_results_message(
             outputs, notes, small=self.small, context_read=self.read_context
@@ -356,17 +425,22 @@ class RLMRun:
         )
         return result
 
-    def resolve_final_line(self, kind: str, value: str) -> tuple[str | None, str]:
-        if kind == "FINAL":
-            self.finish(value, "text")
-            return value, ""
-        resolved = self.sandbox.get_var(value)
-        if resolved is None:
+    def resolve_final_line(
+        self, kind: str, value: str, *, seen_var: bool = True
+    ) -> tuple[str | None, str]:
+        """The answer of a FINAL/FINAL_VAR line, or (None, the note that says why not)."""
+        answer = value if kind == "FINAL" else self.sandbox.get_var(value)
+        if answer is None:
             note = prompts.final_var_missing(value)
             self.notice(note)
             return None, note
-        self.finish(resolved, "text")
-        return resolved, ""
+        variable = value if kind == "FINAL_VAR" and seen_var else None
+        refusal = self.judge(answer, variable)
+        if refusal is not None:
+            self.notice(refusal)
+            return None, refusal
+        self.finish(answer, "text")
+        return answer, ""
 
     def forced_answer(self, messages: list[Message], reason: str) -> _Outcome:
         """One last root call, allowed past the budget, asking for the best answer so far."""
@@ -376,8 +450,9 @@ class RLMRun:
         self.fit_history(messages)
         reply = self.root_call(messages, forced=True)
         answer = self.forced_answer_text(reply or "")
-        self.emit(FinalAnswer, answer=answer, source="forced")
-        return _Outcome("limit", answer=answer)
+        self.guards.judge_forced(answer)
+        self.emit(FinalAnswer, answer=answer, source="forced", unsupported=self.guards.unsupported)
+        return _Outcome("limit", answer=answer, unsupported=self.guards.unsupported)
 
     def forced_answer_text(self, reply: str) -> str:
         """The forced reply's answer: its FINAL line, the variable its FINAL_VAR names, or else
@@ -405,7 +480,9 @@ class RLMRun:
             output_tokens=tracker.output_tokens,
             cost_usd=tracker.total_cost_usd,
             elapsed_s=tracker.elapsed_s,
+            unsupported=outcome.unsupported,
             method=self.method,
+            fallback=outcome.fallback,
         )
         fields = result.to_dict()
         fields.pop("run_id")
@@ -448,10 +525,16 @@ class RLMRun:
         return outcome
 
     def finish(self, answer: str, source: str) -> None:
-        self.emit(FinalAnswer, answer=answer, source=source)
+        self.emit(FinalAnswer, answer=answer, source=source, unsupported=self.guards.unsupported)
 
     def notice(self, message: str) -> None:
         self.emit(Notice, iteration=self.iteration, message=message)
+
+    def noticed(self, messages: list[str]) -> list[str]:
+        """Notices for what the model is about to be told (the trace shows which guard fired)."""
+        for message in messages:
+            self.notice(message)
+        return messages
 
 
 def cost_budget_unenforceable(limit: float, models: list[str]) -> str:

@@ -12,6 +12,7 @@ import json
 from typing import Any
 
 from rlm_engine.config import ModelSpec, RunConfig
+from rlm_engine.guards import EMPTY_OUTPUT, is_empty_result
 
 SMALL_MODEL_STOP = ["REPL output", "```output", "\nOutput:"]
 MANY_DOCUMENTS = 20
@@ -66,33 +67,68 @@ have not seen that code's output yet.
 """
 
 _SMALL_SYSTEM = """\
-You answer questions about a long text that you cannot see. The text is stored in a Python \
-variable named `context` (a string, or a list of strings with one string per document). To read \
-it, you write Python code in a ```repl block; the code runs and you are shown what it prints. \
-Then you either write another ```repl block, or, if what was printed answers the question, you \
-reply with FINAL(answer).
-
-Search `context` with code: look for words from the question and print a little text around \
-each match. Do not print the whole of `context`: it is too long. For a piece of text that needs \
-understanding, `llm_query(prompt)` returns a helper model's answer; the helper sees only the \
-prompt, so put the text itself in it (at most {sub_budget} characters).
+You answer questions about documents you cannot see. They are in a Python variable named \
+`context` (a list of strings, one per document, or one string). You read them by writing Python \
+in a ```repl block; the code runs and you are shown what it prints. Then you write another \
+```repl block or, when printed output shows the answer, you reply with FINAL(answer).
 
 Rules: write one short ```repl block per reply and stop after it. Never write the output \
-yourself. Answer with FINAL(answer) only after you have seen output that contains the answer. \
-To show where it came from, answer in code with the text that holds it: \
-FINAL("tulip-42", sources=[doc[m.start() - 200: m.end() + 200]]).
+yourself. Never print the whole of `context`. Answer only with what you have seen printed. \
+Search with re.IGNORECASE and short stems (r"renew" also finds "Renewal" and "renews"). To show \
+where an answer came from, you may answer in code with the text that holds it: \
+FINAL("Valletta", sources=[doc[m.start() - 200: m.end() + 200]]).
 
-Example.
-Question: What is the password for the vault?
+Questions come in three kinds.
+
+1. Look up one fact: search for a name from the question and print the text around it.
+Question: Which port does the ship Aurora Star sail from?
 ```repl
 import re
 docs = context if isinstance(context, list) else [context]
 for i, doc in enumerate(docs):
-    for m in re.finditer(r"vault", doc, re.IGNORECASE):
-        print(i, doc[max(0, m.start() - 200): m.end() + 200])
+    for m in re.finditer(r"aurora star", doc, re.IGNORECASE):
+        print(i, doc[max(0, m.start() - 300): m.end() + 300])
 ```
-(You are then shown what it printed, for example: 3 ... the password for the vault is tulip-42 ...)
-FINAL(tulip-42)
+(Shown: 12 Vessel: Aurora Star ... Port of departure: Valletta ...)
+FINAL(Valletta)
+
+2. Count, add up or find the largest over many documents: take the value out of every \
+document with a regex into a list, print how many matched and two examples, then compute.
+Question: Which shipment to Oslo is the heaviest, and what do they weigh in all?
+```repl
+import re
+docs = context if isinstance(context, list) else [context]
+rows = []
+for i, doc in enumerate(docs):
+    if re.search(r"oslo", doc, re.IGNORECASE):
+        name = re.search(r"shipment\\W+(\\w[\\w-]*)", doc, re.IGNORECASE)
+        kg = re.search(r"weight\\D{{0,30}}([\\d,]+)", doc, re.IGNORECASE)
+        if name and kg:
+            rows.append((name.group(1), int(kg.group(1).replace(",", ""))))
+print(len(rows), "matched, e.g.", rows[:2])
+print("heaviest:", max(rows, key=lambda r: r[1]), "total:", sum(r[1] for r in rows))
+```
+(Shown: 7 matched, e.g. [('SH-31', 1200), ('SH-08', 850)] then heaviest: ('SH-12', 2300) \
+total: 6405)
+FINAL(SH-12; 6405 kg in all)
+Answer what was asked: for "which", the name, not the number; for "how many", len(rows). \
+If 0 matched, print the start of a document to see how it is written, then search again.
+
+3. Read a passage when a pattern cannot find the answer: find the passage with code, then \
+ask the helper. llm_query(prompt) returns a helper model's answer; the helper sees only the \
+prompt, so put the passage in it (at most {sub_budget} characters).
+Question: Why was the Lisbon warehouse closed?
+```repl
+import re
+docs = context if isinstance(context, list) else [context]
+for i, doc in enumerate(docs):
+    m = re.search(r"lisbon warehouse", doc, re.IGNORECASE)
+    if m:
+        passage = doc[max(0, m.start() - 1500): m.end() + 1500]
+        print(llm_query("Why was the Lisbon warehouse closed? Use this text:\\n" + passage))
+```
+(Shown: The roof was damaged in a storm.)
+FINAL(The roof was damaged in a storm.)
 """
 
 
@@ -103,6 +139,15 @@ def uses_small_variant(config: RunConfig, root: ModelSpec) -> bool:
     if config.prompt_variant == "auto":
         return root.provider == "local"
     return config.prompt_variant == "small"
+
+
+PEEK_CHARS = 0
+"""Characters of the first document shown in the first message, unless configured (measured in
+bench/README.md, "Ordinary questions")."""
+
+
+def peek_chars(configured: int | None) -> int:
+    return PEEK_CHARS if configured is None else configured
 
 
 def history_limit_chars(*, small: bool) -> int:
@@ -177,9 +222,10 @@ def first_user_message(
     context_meta: dict[str, Any],
     existing_vars: dict[str, str] | None = None,
     hint: str | None = None,
+    peek: str | None = None,
 ) -> str:
-    """The question plus a description of `context` (never the content itself) and, when given,
-    the strategy hint for its size."""
+    """The question plus a description of `context` and, when given, the strategy hint for its
+    size; of its content, at most `peek` (the start of the first document, when configured)."""
     lines = [
         f"Question: {question}",
         "",
@@ -187,6 +233,8 @@ def first_user_message(
     ]
     if hint:
         lines += ["", hint]
+    if peek:
+        lines += ["", f"The first document begins (first {len(peek):,} characters):", peek]
     if existing_vars:
         names = ", ".join(f"{name} ({kind})" for name, kind in existing_vars.items())
         lines += [
@@ -207,13 +255,16 @@ def repl_results_message(
     """
     parts = []
     for index, output in enumerate(outputs, start=1):
-        if small:
-            output = clip(output, SMALL_MODEL_OUTPUT_CHARS)
+        output = shown_output(output, small=small)
         shown = output if output.strip() else "(no output)"
         parts.append(f"REPL output of block {index}:\n{shown}")
     parts += notes
     if small and not context_read:
         parts.append(SEARCH_CONTEXT_NEXT)
+    elif all(is_empty_result(output) for output in outputs):
+        # Empty output never invites a FINAL: small models answer FINAL(0) from a search that
+        # looked for the wrong word.
+        parts.append(EMPTY_OUTPUT)
     elif small:
         parts.append(
             "If this output answers the question, reply with FINAL(answer). "
@@ -222,6 +273,11 @@ def repl_results_message(
     else:
         parts.append("Continue: write more ```repl code, or give your answer with FINAL(...).")
     return "\n\n".join(parts)
+
+
+def shown_output(output: str, *, small: bool) -> str:
+    """A block's output as the model reads it (clipped for a small model's window)."""
+    return clip(output, SMALL_MODEL_OUTPUT_CHARS) if small else output
 
 
 def clip(text: str, limit: int) -> str:

@@ -16,6 +16,7 @@ from rlm_engine.caps import check_prompt
 from rlm_engine.config import ModelSpec
 from rlm_engine.errors import BudgetExceeded, RLMError
 from rlm_engine.events import SubCallFinished, SubCallStarted, Usage
+from rlm_engine.guards import QUESTION_ONLY_REFUSED
 from rlm_engine.shared import OutOfTime
 
 if TYPE_CHECKING:
@@ -63,7 +64,9 @@ class ReplCalls:
             return list(pool.map(one, prompts_))
 
     def cite(self, text: str) -> str:
-        """A citation of the answer's source, checked against the corpus (rlm_engine.sources)."""
+        """A citation of the answer's source, checked against the corpus (rlm_engine.sources).
+        Text that is verbatim in `context` is also evidence for the answer (rlm_engine.guards)."""
+        self.run.guards.cited(str(text), self.run.sandbox.context)
         if self.shared.sources is None:
             return "Citations are not checked in this run: nothing was recorded."
         return str(self.shared.sources.cite(str(text), self.run))
@@ -146,6 +149,10 @@ class ReplCalls:
         return call_id
 
     def _sub_call(self, prompt: str) -> str:
+        run = self.run
+        if run.guards.refuses_prompt(prompt, run.question, run.sandbox.context):
+            run.notice(QUESTION_ONLY_REFUSED)
+            raise RLMError(QUESTION_ONLY_REFUSED)
         spec = self.shared.config.sub_model
         call_id = self._start_call("llm", spec, prompt)
         try:

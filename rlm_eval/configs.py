@@ -1,25 +1,25 @@
 """Configurations of an evaluation: `NAME:KEY=VALUE[,KEY=VALUE...]`.
 
 KEYs are `rlm ask`'s flags without the dashes (parsed by `rlm ask`'s own parser, so the two can
-never drift apart) plus `method=rlm|direct`. A flag without a value (`no-sub-calls`) takes
-`true`. A value may hold commas when the next piece is not `key=...` (`price=gpt-x=2.5,10`).
-The judge (`--judge KEY=VALUE,...`) takes `provider`, `model` and `base-url`.
+never drift apart) plus `method=rlm|direct` (default rlm; `auto` too, as in `rlm ask`). A flag
+without a value (`no-sub-calls`) takes `true`. A value may hold commas when the next piece is not
+`key=...` (`price=gpt-x=2.5,10`). The judge (`--judge KEY=VALUE,...`) takes `provider`, `model`
+and `base-url`.
 """
 
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import re
 from dataclasses import dataclass
 from typing import Any
 
 from rlm_engine.config import Credentials, ModelSpec, RunConfig
 
-METHODS = ("rlm", "direct")
+METHODS = ("rlm", "direct", "auto")  # auto: an extension (rlm ask --method auto)
 _NOT_KEYS = {"context", "db", "no-save", "json", "question", "help"}
 _FLAGS = {"no-sub-calls"}  # flags that take no value
-_NAME = re.compile(r"^[\w .+-]{1,60}$")
+_NAME = re.compile(r"^[^:,\x00-\x1f]{1,80}$")
 
 
 class ConfigError(ValueError):
@@ -73,10 +73,17 @@ def parse_config(text: str) -> EvalConfig:
     if not colon or not name:
         raise ConfigError(f"--config {text!r}: expected NAME:KEY=VALUE[,KEY=VALUE...]")
     if not _NAME.match(name):
-        raise ConfigError(f"--config {text!r}: a name is letters, digits, spaces, . + - _")
+        raise ConfigError(f"--config {text!r}: a name has 1-80 characters, no ':' or ','")
     config = EvalConfig(name, split_pairs(rest))
-    run_config(config, Credentials())  # raises ConfigError naming the bad key or value
+    check(config)
     return config
+
+
+def check(config: EvalConfig) -> None:
+    """Raise ConfigError if the configuration's name or settings are bad (nothing runs)."""
+    if not _NAME.match(config.name):
+        raise ConfigError(f"configuration name {config.name!r}: 1-80 characters, no ':' or ','")
+    run_config(config, Credentials())
 
 
 def parse_configs(texts: list[str]) -> list[EvalConfig]:
@@ -105,7 +112,7 @@ def run_config(config: EvalConfig, credentials: Credentials) -> RunConfig:
     """The RunConfig `rlm ask` would build from these flags (plus `method`)."""
     from rlm_cli.ask import build_config
 
-    argv = ["ask", "?", "--context", "-"]
+    argv = ["ask", "?", "--context", "-", "--method", config.method]
     for key, value in config.settings.items():
         if key == "method":
             if value not in METHODS:
@@ -113,7 +120,10 @@ def run_config(config: EvalConfig, credentials: Credentials) -> RunConfig:
             continue
         if key in _NOT_KEYS:
             raise ConfigError(f"config {config.name}: {key} cannot be set per configuration")
-        if key in _FLAGS:
+        if key == "price":  # several prices: price=m1=1,2;m2=3,4
+            for price in value.split(";"):
+                argv += ["--price", price.strip()]
+        elif key in _FLAGS:
             if value.lower() not in ("true", "1", "yes"):
                 raise ConfigError(f"config {config.name}: {key} takes no value (or true)")
             argv.append(f"--{key}")
@@ -127,12 +137,7 @@ def run_config(config: EvalConfig, credentials: Credentials) -> RunConfig:
             unknown = [a[2:] for a in message.split(":", 1)[1].split() if a.startswith("--")]
             message = f"unknown key(s) {', '.join(unknown)} (use rlm ask's flags without dashes)"
         raise ConfigError(f"config {config.name}: {message}") from None
-    built = build_config(args, credentials)
-    if config.method != "rlm":
-        if "method" not in RunConfig.__dataclass_fields__:
-            raise ConfigError(f"config {config.name}: method={config.method} is not available")
-        built = dataclasses.replace(built, method=config.method)
-    return built
+    return build_config(args, credentials)
 
 
 def judge_spec(text: str | None, credentials: Credentials) -> ModelSpec | None:

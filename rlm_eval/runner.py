@@ -68,7 +68,9 @@ class EvalRunner:
         credentials: Credentials | None = None,
         on_progress: Callable[[Progress], None] | None = None,
         stop: threading.Event | None = None,
+        hidden_paths: tuple[str, ...] = (),
     ) -> None:
+        """`hidden_paths`: host directories every run's sandbox hides (the data directory)."""
         info = db.evals.get(eval_id)
         if info is None:
             raise RLMError(f"No evaluation {eval_id} in {db.url}.")
@@ -76,6 +78,7 @@ class EvalRunner:
         self.credentials = credentials or Credentials.from_env()
         self.on_progress = on_progress
         self.stop = stop or threading.Event()
+        self.hidden_paths = tuple(hidden_paths)
         self.configs = [EvalConfig.from_json(c) for c in info.configs]
         self.run_configs = {c.name: run_config(c, self.credentials) for c in self.configs}
         self.questions = [Question.from_json(q) for q in info.questions]
@@ -197,6 +200,7 @@ class EvalRunner:
                 credentials=self.credentials,
                 on_event=recorder,
                 cancel=self.stop,
+                hidden_paths=self.hidden_paths,
             )
         finally:
             recorder.close()

@@ -27,8 +27,9 @@ def create(
 ) -> str:
     """Store the set (unless it is stored already: `set_id`) and a new evaluation; its id."""
     lines = [q.to_json() for q in questions]
-    if set_id is None:
-        set_id = db.evals.save_set(name, lines)
+    if set_id is None:  # the same set run again is stored once
+        same = [s.id for s in db.evals.list_sets() if s.name == name and s.questions == lines]
+        set_id = same[0] if same else db.evals.save_set(name, lines)
     return db.evals.create(
         name=name,
         questions=lines,

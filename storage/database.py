@@ -8,6 +8,7 @@ import weakref
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager, suppress
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
@@ -61,7 +62,12 @@ class Database:
         try:
             parsed = make_url(url)
         except sa.exc.ArgumentError as exc:
-            raise StorageError(f"Not a database URL: {url!r} ({exc}).") from exc
+            hint = ""
+            if "://" not in url:  # a path: say how to write it as a URL
+                where = Path(url).expanduser().resolve()
+                file = where / "runs.db" if where.is_dir() else where
+                hint = f" For a SQLite file, write sqlite:///{file}."
+            raise StorageError(f"Not a database URL: {url!r} ({exc}).{hint}") from exc
         shown = display_url(parsed)
         path = sqlite_path(parsed)
         read_only = False

@@ -195,6 +195,11 @@ def _is_wal(path: Path) -> bool:
 
 def check_sqlite_file(path: Path, shown: str) -> None:
     """Refuse a file we must not touch, reading it only (a read-only SQLite URI)."""
+    if path.is_dir():
+        raise DatabaseUnavailable(
+            f"Cannot open database {shown}: {path} is a directory, not a database file. Point "
+            f"RLM_DB_URL/--db at a file, e.g. sqlite:///{path / 'runs.db'}."
+        )
     if not path.parent.is_dir():
         raise DatabaseUnavailable(
             f"Cannot open database {shown}: the directory {path.parent} does not exist. "

@@ -65,3 +65,19 @@ def test_compare_runs_direct_against_rlm(standin_env: StandIn, app_db: Any) -> N
     (saved,) = app_db.list_comparisons()
     assert saved.labels[0].endswith("· direct") and saved.labels[1].endswith("· rlm")
     assert not at.exception
+
+
+def test_ask_marks_a_fallback_answer_and_the_guard_that_fired(standin_env: StandIn) -> None:
+    standin_env.on(lambda req: "7431" if "7431" in req.prompt else "NO_ANSWER", model="sub-model")
+    standin_env.enqueue(*["Let me think."] * 5, "FINAL(7431)", model=ROOT)  # idle: 5, then offer
+    at = finish(ask(upload(open_ask(), ("notes.txt", NOTES, "text/plain")), "What is the code?"))
+    assert any("Fallback answer" in i.value for i in at.info)
+    for expander in at.expander:
+        if expander.label.startswith("Iteration 5"):
+            shown = "\n".join(c.value for c in expander.caption)
+            assert "Guard **idle_replies** fired (the engine ran its fallback)" in shown
+            assert "The engine's fallback" in "\n".join(m.value for m in expander.markdown)
+            break
+    else:
+        raise AssertionError("no panel for iteration 5")
+    assert not at.exception

@@ -244,3 +244,15 @@ def test_bad_router_flags_are_usage_errors(corpus_dir: Path, flags: list[str]) -
     proc = rlm("ask", "q", "--context", str(corpus_dir), "--no-save", *flags)
     assert proc.returncode == 2
     assert flags[0] in proc.stderr
+
+
+def test_a_fallback_answer_is_marked_in_json(standin_env: StandIn, corpus_dir: Path) -> None:
+    standin_env.on(lambda req: "Tuesday" if "Tuesday" in req.prompt else "NO_ANSWER", model=SUB)
+    standin_env.on(lambda req: "I am not sure.", model=ROOT)  # idles: 3 replies, then fallback
+    proc = rlm(
+        "ask", "When is the meeting?", "--context", str(corpus_dir), "--provider", "openai",
+        "--model", ROOT, "--sub-model", SUB, "--prompt-variant", "small", "--no-save", "--json",
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    out = json.loads(proc.stdout)
+    assert (out["answer"], out["fallback"], out["iterations"]) == ("Tuesday", True, 3)

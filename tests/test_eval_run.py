@@ -263,3 +263,16 @@ def test_resume_after_sigkill_runs_only_the_cells_not_done(
         assert f"{10 - len(before)} of 10 cells to run" in resumed.stderr
     again = rlm("eval", "resume", eval_id, "--json")  # nothing left: prints the results
     assert again.returncode == 0 and json.loads(again.stdout)["status"] == "completed"
+
+
+def test_direct_method_is_a_configuration_too(standin_env: StandIn, doc: Path, tmp_path: Path):
+    standin_env.on(lambda r: "Acme Foods", model="reader")
+    path = tmp_path / "one.jsonl"
+    path.write_text(json.dumps(QUESTIONS[1]) + "\n")
+    proc = rlm("eval", "run", str(path), "--context", str(doc), "--config",
+               "direct:provider=openai,model=reader,method=direct", "--json")  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    out = json.loads(proc.stdout)
+    assert out["configs"][0]["accuracy"] == 1.0
+    (request,) = standin_env.requests  # one call: the model read the corpus itself
+    assert "Invoices and vendors." in request.messages[0]["content"]

@@ -406,7 +406,7 @@ def test_wrong_key_fails_without_retry(standin: StandIn, provider: str) -> None:
 
 
 def test_small_variant_runs_unfenced_code_and_clips_output(standin_env: StandIn) -> None:
-    standin_env.enqueue("print('y' * 10_000)", "FINAL(seen)", model=ROOT)
+    standin_env.enqueue("print('seen ' + 'y' * 10_000)", "FINAL(seen)", model=ROOT)
     result, events = ask("Small", "ctx", make_config(prompt_variant="small"))
     assert result.answer == "seen"
     assert events.of(CodeExecuted)[0].output_chars >= 10_000
@@ -419,7 +419,7 @@ def test_small_variant_notes_code_that_never_reads_context(standin_env: StandIn)
     standin_env.enqueue(
         "```repl\nprint('guess')\n```",
         "```repl\nprint(context[:5])\n```",
-        "```repl\nprint('again')\n```",
+        "```repl\nprint('ok')\n```",
         "FINAL(ok)",
         model=ROOT,
     )

@@ -54,7 +54,7 @@ def live_workers() -> int:
             cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
         except OSError:
             continue
-        count += b"sandbox/worker.py" in cmdline
+        count += any(arg.endswith(b"sandbox/worker.py") for arg in cmdline.split(b"\0"))
     return count
 
 

@@ -5,6 +5,7 @@ over HTTP to the stand-in)."""
 from __future__ import annotations
 
 import threading
+import time
 
 import pytest
 
@@ -82,3 +83,19 @@ def test_the_run_goes_on_after_a_forged_frame(standin: StandIn) -> None:
     assert "malformed message" in (blocks[0].error or "")
     assert blocks[1].output == "second block\n"
     assert "malformed message" in standin.requests[1].messages[-1]["content"]
+
+
+def test_a_frame_forged_between_blocks_restarts_the_worker_and_the_request_answers() -> None:
+    """A thread of model code forges a frame after its block ended, while the host asks for a
+    variable: the worker is restarted and the request answered (the variable is gone)."""
+    with Sandbox(exec_timeout_s=60) as box:
+        box.load_context("the context")
+        code = forge(FORGERIES["infinity"]).replace("time.sleep(20)", "")
+        delayed = "import threading\nkept = 1\n" + (
+            "def later():\n    threading.Event().wait(1)\n" + "".join(f"    {line}\n" for line in
+            code.strip().splitlines()) + "threading.Thread(target=later).start()"
+        )  # fmt: skip
+        assert box.execute(delayed, Recorder()).error is None
+        time.sleep(2)  # the forged frame is waiting for the host now
+        assert box.get_var("kept") is None  # restarted: variables lost, no exception
+        assert box.get_var("context") == "the context"

@@ -99,6 +99,10 @@ def _draw_column(entry: Entry, *, key: str) -> None:
     st.markdown(status_badge(entry.status))
     with st.container(key=f"{key}-answer"):
         if entry.answer:
+            if entry.trace.unsupported:
+                st.caption(":material/help: unsupported: in no output the model saw")
+            if entry.trace.fallback:
+                st.caption(":material/alt_route: fallback answer: the run stalled")
             st.markdown(safe_markdown(entry.answer))
         elif entry.status == "cancelled":
             st.info("Stopped before an answer.", icon=":material/stop_circle:")

@@ -64,6 +64,16 @@ def draw_totals(totals: Totals) -> None:
     cols[4].metric("Time", format_seconds(totals.elapsed_s))
 
 
+FALLBACK_ANSWER = (
+    "Fallback answer: the run stalled, so the engine had the sub model read the corpus in chunks "
+    "and combined their answers. Check it against the trace."
+)
+UNSUPPORTED_ANSWER = (
+    "Unsupported: this answer appears in no REPL output the model saw (it was asked for evidence "
+    "and answered without it). Check it before you rely on it."
+)
+
+
 def draw_answer(trace: Trace, *, key: str, error: str | None = None) -> None:
     """The answer, prominently (in a container keyed `{key}-answer`); or why there is none."""
     error = trace.error or error
@@ -72,6 +82,10 @@ def draw_answer(trace: Trace, *, key: str, error: str | None = None) -> None:
             st.warning(
                 "A budget ended this run: the answer below was forced.", icon=":material/timer:"
             )
+        if trace.unsupported:
+            st.warning(UNSUPPORTED_ANSWER, icon=":material/help:")
+        if trace.fallback:
+            st.info(FALLBACK_ANSWER, icon=":material/alt_route:")
         with st.container(border=True, key=f"{key}-answer"):
             st.markdown("**Answer**")
             st.markdown(safe_markdown(trace.answer))
@@ -134,7 +148,10 @@ def draw_iteration(iteration: Iteration, *, key: str) -> None:
         st.markdown(safe_markdown(iteration.reasoning))
     for block in iteration.blocks:
         _draw_block(block, key=f"{key}-b{block.index}")
-    if iteration.running_sub_calls:
+    if iteration.running_sub_calls and iteration.fallback:
+        st.markdown(":material/alt_route: **The engine's fallback** asked the sub model:")
+        _draw_sub_calls(iteration.running_sub_calls, key=f"{key}-fallback")
+    elif iteration.running_sub_calls:
         st.markdown(":blue[:material/progress_activity: Code running…]")
         _draw_sub_calls(iteration.running_sub_calls, key=f"{key}-running")
     for note in iteration.notices:

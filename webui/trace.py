@@ -56,6 +56,7 @@ class Iteration:
     forced: bool
     blocks: list[CodeBlock] = field(default_factory=list)
     running_sub_calls: list[SubCall] = field(default_factory=list)  # made by a block still running
+    fallback: bool = False  # the engine ran its fallback here: its sub-calls belong to no block
     notices: list[str] = field(default_factory=list)
 
     @property
@@ -90,6 +91,8 @@ class Trace:
     method: str | None = None  # "rlm" or "direct", once the router chose
     method_reason: str | None = None  # why, as the engine said it
     answer: str | None = None
+    unsupported: bool = False  # the answer appears in no REPL output the model saw
+    fallback: bool = False  # the answer is the engine's fallback's (the run stalled)
     status: str | None = None  # None while running
     error: str | None = None
     totals: Totals = field(default_factory=Totals)
@@ -170,17 +173,38 @@ def _fold(events: list[dict[str, Any]], by_parent: dict[str | None, list[dict[st
         elif kind == "method_chosen":
             trace.method = event.get("method")
             trace.method_reason = event.get("reason")
+        elif kind == "guard_fired":
+            target = trace.iterations[-1].notices if trace.iterations else trace.notices
+            target.append(guard_line(event))
+            if event.get("action") == "fallback" and trace.iterations:
+                trace.iterations[-1].fallback = True
         elif kind == "notice":
             target = trace.iterations[-1].notices if trace.iterations else trace.notices
             target.append(event.get("message", ""))
         elif kind == "final_answer":
             trace.answer = event.get("answer")
+            trace.unsupported = bool(event.get("unsupported"))
+            trace.fallback = event.get("source") == "fallback"
         elif kind == "run_finished":
             trace.status = event.get("status")
             trace.error = event.get("error")
             if event.get("answer") is not None:
                 trace.answer = event.get("answer")
+            trace.fallback = trace.fallback or bool(event.get("fallback"))
     return trace
+
+
+GUARD_ACTIONS = {
+    "refused": "the answer was refused",
+    "fallback": "the engine ran its fallback",
+    "noted": "the model was told",
+}
+
+
+def guard_line(event: dict[str, Any]) -> str:
+    """A GuardFired event as one line of the trace: which guard, what it did, why."""
+    action = GUARD_ACTIONS.get(str(event.get("action")), str(event.get("action")))
+    return f"Guard **{event.get('guard')}** fired ({action}): {event.get('message', '')}"
 
 
 def _iteration(trace: Trace, event: dict[str, Any]) -> Iteration:

@@ -251,6 +251,11 @@ class Sandbox:
         self.start()
 
     # --- the REPL -------------------------------------------------------------------------------
+    @property
+    def context(self) -> str | list[str] | None:
+        """The `context` last loaded (the host's copy), for checks made on the host side."""
+        return self._context
+
     def load_context(self, context: str | list[str]) -> None:
         """Set `context` in the worker; kept here too so that a restart reloads it."""
         if not isinstance(context, str) and not (
@@ -419,7 +424,7 @@ class Sandbox:
                 execution.dispatch(msg)
 
     def _request(
-        self, msg: dict[str, Any], timeout: float, raw: bytes | None = None
+        self, msg: dict[str, Any], timeout: float, raw: bytes | None = None, retry: bool = True
     ) -> dict[str, Any]:
         worker = self._worker
         assert worker is not None
@@ -427,6 +432,10 @@ class Sandbox:
         reply = self._wait(worker, time.monotonic() + timeout, None) if sent else _DEAD
         if isinstance(reply, dict) and not reply.get("error"):
             return reply
+        if isinstance(reply, FrameError) and retry:  # a thread of model code forged a frame
+            log.warning("sandbox: %s between blocks; the worker was restarted", reply)
+            self._restart()
+            return self._request(msg, timeout, raw, retry=False)
         if isinstance(reply, dict):
             why = reply.get("error")
         else:

@@ -45,6 +45,25 @@ _NOT_ANSWERS = re.compile(
 )
 
 
+def question_prompt(question: str, text: str) -> str:
+    """What `ask` sends the sub model (the engine's fallback sends the same)."""
+    return (
+        f"Question: {question}\nSnippet:\n{text}\n\n"
+        f"Answer the question from the snippet alone, briefly. If the snippet does not "
+        f"hold the answer, reply {NO_ANSWER}."
+    )
+
+
+def is_answer(answer: object) -> bool:
+    """Not empty, not NO_ANSWER or "not found", not the error string of a failed sub-call."""
+    if answer is None:
+        return False
+    text = str(answer).strip()
+    if not text or text.startswith("Error:") or _NOT_ANSWERS.match(text):
+        return False
+    return not (NO_ANSWER in text.upper() and len(text) < len(NO_ANSWER) + 20)
+
+
 def install(ns: dict, llm_query: Callable, llm_query_batched: Callable) -> None:
     """Put the helpers into the REPL namespace `ns`."""
 
@@ -111,22 +130,15 @@ def install(ns: dict, llm_query: Callable, llm_query_batched: Callable) -> None:
         docs = documents()
         return [DOC_SEPARATOR.join(docs[i : i + k]) for i in range(0, len(docs), k)]
 
-    def prompt(question: str, text: str) -> str:
-        return (
-            f"Question: {question}\nSnippet:\n{text}\n\n"
-            f"Answer the question from the snippet alone, briefly. If the snippet does not "
-            f"hold the answer, reply {NO_ANSWER}."
-        )
-
     def ask(question: str, text: str) -> str:
         """One sub-call: the sub model answers `question` from `text` (or says NO_ANSWER)."""
-        return llm_query(prompt(str(question), str(text)))
+        return llm_query(question_prompt(str(question), str(text)))
 
     def ask_chunks(question: str, chunks: list) -> list[str]:
         """One sub-call per chunk, run concurrently; the answers in the chunks' order."""
         if isinstance(chunks, str):
             chunks = [chunks]
-        return llm_query_batched([prompt(str(question), str(c)) for c in chunks])
+        return llm_query_batched([question_prompt(str(question), str(c)) for c in chunks])
 
     def ask_chunks_first(question: str, chunks: list) -> str | None:
         """The chunks in order (a few at a time) until one holds the answer; None if none."""
@@ -145,14 +157,8 @@ def install(ns: dict, llm_query: Callable, llm_query_batched: Callable) -> None:
         if isinstance(answers, str):
             answers = [answers]
         for answer in answers or []:
-            if answer is None:
-                continue
-            text = str(answer).strip()
-            if not text or text.startswith("Error:") or _NOT_ANSWERS.match(text):
-                continue
-            if NO_ANSWER in text.upper() and len(text) < len(NO_ANSWER) + 20:
-                continue
-            return text
+            if is_answer(answer):
+                return str(answer).strip()
         return None
 
     def extract_after(marker: str, max_len: int = 128) -> str | None:
