@@ -149,6 +149,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=10_000)
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--history-data", type=Path, help="a data dir to fill once and reuse")
     args = parser.parse_args()
     from playwright.sync_api import sync_playwright
 
@@ -161,10 +162,11 @@ def main() -> None:
             for name, value in cold_start(browser).items():
                 results.setdefault(name, []).append(value)
         with tempfile.TemporaryDirectory() as tmp:
-            data_dir = Path(tmp) / "data"
-            filled = time.perf_counter()
-            fill_runs(data_dir, args.runs)
-            print(f"(filled {args.runs:,} runs in {time.perf_counter() - filled:.0f} s)")
+            data_dir = args.history_data or Path(tmp) / "data"
+            if not (data_dir / "rlm.db").exists():
+                filled = time.perf_counter()
+                fill_runs(data_dir, args.runs)
+                print(f"(filled {args.runs:,} runs in {time.perf_counter() - filled:.0f} s)")
             for _ in range(args.repeat):
                 for name, value in history(browser, data_dir).items():
                     results.setdefault(name, []).append(value)

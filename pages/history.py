@@ -75,9 +75,21 @@ with shown_errors("The history could not be read"):
     if not runs:
         st.info("No saved run matches. Runs appear here as soon as they start on the Ask page.")
         st.stop()
-    st.dataframe(
-        [run_row(r) for r in runs], hide_index=True, width="stretch", column_config=RUN_COLUMNS
+    table = st.dataframe(
+        [run_row(r) for r in runs],
+        hide_index=True,
+        width="stretch",
+        column_config=RUN_COLUMNS,
+        key="history-table",
+        on_select="rerun",
+        selection_mode="single-row",
     )
+    rows = table.selection.rows
+    clicked = runs[rows[0]].run_id if rows and rows[0] < len(runs) else None
+    if clicked != st.session_state.get("history-clicked"):  # a new click opens its run
+        st.session_state["history-clicked"] = clicked
+        if clicked is not None:
+            st.session_state["history-open"] = clicked
 
     by_id = {r.run_id: r for r in runs}
     run_id = st.selectbox(

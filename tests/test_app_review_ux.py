@@ -91,3 +91,13 @@ def test_cost_budget_notice_shows_once_in_a_live_run(standin_env: StandIn) -> No
     assert handle.wait(RUN_TIMEOUT_S)
     assert len(notices) == 1
     assert "the prices of root-model and sub-model are unknown" in notices[0]
+
+
+def test_clicking_a_history_row_opens_its_run(app_db: Any) -> None:
+    record_run(app_db, "Older question", started=1_700_000_000)
+    newer = record_run(app_db, "Newer question", started=1_700_000_100)
+    at = open_app("pages/history.py")
+    at.session_state["history-table"] = {"selection": {"rows": [0], "columns": []}}
+    at.run()
+    assert at.selectbox(key="history-open").value == newer
+    assert any(h.value == "Newer question" for h in at.subheader)
