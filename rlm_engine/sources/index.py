@@ -121,6 +121,8 @@ class CorpusIndex:
             self._starts.append(pos)
             pos += len(d.canon) + 1
         self._canon = "\x00".join(d.canon for d in self._docs)  # \x00 never matches a query
+        for d in self._docs:
+            d.canon = ""  # kept once, joined
         canon = self._canon
         # A gram across a document boundary holds \x00: it is indexed but never matches.
         hashes = np.concatenate(
