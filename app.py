@@ -6,9 +6,16 @@ events) is in the webui package.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import streamlit as st
 
-st.set_page_config(page_title="RLM Workbench", page_icon=":material/account_tree:", layout="wide")
+# The icon ships with the app: a `:material/...:` page icon is fetched from a font server by the
+# browser, which fails offline (and tells a third party that the app was opened).
+ICON = Path(__file__).resolve().parent / "webui" / "assets" / "icon.png"
+st.set_page_config(page_title="RLM Workbench", page_icon=str(ICON), layout="wide")
+# A run's five metrics share a chat message's width: at 1280 px the default size cut "1 min 05 s".
+st.html("<style>[data-testid='stMetricValue'] { font-size: 1.75rem; }</style>")
 
 PAGES = [
     st.Page("pages/ask.py", title="Ask", icon=":material/chat:", default=True),

@@ -96,6 +96,7 @@ def main() -> None:
     parser.add_argument("--methods", default="rlm,direct")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--label", default="", help="a name for this configuration")
+    parser.add_argument("--only", default="", help="question numbers of each size (0-9), e.g. 2,4")
     parser.add_argument("--config", default="{}", help="extra RunConfig fields, JSON")
     parser.add_argument("--max-time", type=float, default=240.0, help="RLM: seconds/question")
     parser.add_argument("--out", type=Path, default=Path(tempfile.gettempdir()) / "ordinary.json")
@@ -107,7 +108,8 @@ def main() -> None:
     for size in (int(s) for s in args.sizes.split(",")):
         docs, qs = build(size, args.seed)
         for method in args.methods.split(","):
-            for q in (q for q in qs if q.kind in kinds):
+            picked = [int(i) for i in args.only.split(",")] if args.only else range(len(qs))
+            for q in (qs[i] for i in picked if qs[i].kind in kinds):
                 started = time.perf_counter()
                 if method == "rlm":
                     outcome = ask_rlm(spec, docs, q.text, args.max_time, extra)

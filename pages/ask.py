@@ -1,4 +1,9 @@
-"""Ask: pick or upload a corpus, ask a question, watch the run, read the answer, follow up."""
+"""Ask: pick or upload a corpus, ask a question, watch the run, read the answer, follow up.
+
+The first page of a cold start: what it draws before a question is asked imports little; the
+run's drawing (numpy via the sources) and storage are imported when needed, and warmed up in the
+background once the page is drawn (webui.warmup).
+"""
 
 from __future__ import annotations
 
@@ -6,11 +11,10 @@ import streamlit as st
 
 from webui import corpus_panel
 from webui.config_form import METHOD_TITLES, budgets_picker, method_picker, model_picker, run_config
-from webui.live import draw_handle
 from webui.resources import database, shown_errors
-from webui.runner import start_run
 from webui.safe_text import safe_markdown
 from webui.state import settings, workspace
+from webui.warmup import warm_up
 
 ws = workspace()
 prefs = settings()
@@ -19,7 +23,8 @@ credentials = prefs.credentials()
 st.title("Ask")
 
 # --- the corpus ---------------------------------------------------------------------------------
-summary = f"Documents · {ws.corpus_name}" if ws.corpus_name else "Documents"
+shown_name = ws.corpus_name
+summary = f"Documents · {shown_name}" if shown_name else "Documents"
 with st.expander(summary, expanded=not ws.conversation, icon=":material/description:"):
     source = st.segmented_control(
         "Source",
@@ -36,6 +41,8 @@ with st.expander(summary, expanded=not ws.conversation, icon=":material/descript
         else:
             corpus_panel.upload_picker(ws, database)
         corpus_panel.draw_workspace_corpus(ws, database)
+if ws.corpus_name != shown_name:
+    st.rerun()  # the header names the documents just chosen, not the ones before
 
 # --- models and budgets -------------------------------------------------------------------------
 with st.expander("Models and budgets", icon=":material/tune:"):
@@ -43,18 +50,27 @@ with st.expander("Models and budgets", icon=":material/tune:"):
     sub = model_picker("Sub", key="ask-sub", role="sub", credentials=credentials)
     budgets = budgets_picker(key="ask-budgets")
     method = method_picker(key="ask")
-config = run_config(root, sub, budgets, prefs.price_overrides, method=method)
+config = run_config(
+    root, sub, budgets, prefs.price_overrides, method=method, sub_call_cache=prefs.sub_call_cache
+)
 st.caption(
     f"Root **{safe_markdown(root.label)}** · sub **{safe_markdown(sub.label)}** · "
     f"up to {budgets.max_iterations} iterations · method **{METHOD_TITLES[method]}**"
 )
 
 # --- the conversation ---------------------------------------------------------------------------
+if ws.conversation:
+    from webui.live import draw_handle
+    from webui.sources_view import corpus_documents
 for position, handle in enumerate(ws.conversation):
     with st.chat_message("user"):
         st.markdown(safe_markdown(handle.question))
     with st.chat_message("assistant", avatar=":material/account_tree:"):
-        draw_handle(handle, key=f"ask-run-{position}")
+        draw_handle(
+            handle,
+            key=f"ask-run-{position}",
+            documents=corpus_documents(database(), ws.corpus_id),  # saved before each run
+        )
 
 if ws.conversation and ws.running is None:
     st.button(
@@ -76,7 +92,14 @@ elif not ws.has_documents:
 question = st.chat_input(
     placeholder, key="ask-question", disabled=ws.running is not None or not ws.has_documents
 )
-if question and question.strip():
+if question is not None and not question.strip():
+    st.warning(
+        "Nothing was asked: the question was empty or only spaces. Type a question.",
+        icon=":material/edit_off:",
+    )
+elif question:
+    from webui.runner import start_run
+
     with shown_errors("The run could not start"):
         db = database()
         corpus_panel.ensure_saved(ws, db)
@@ -87,3 +110,5 @@ if question and question.strip():
         )
         ws.conversation.append(handle)
         st.rerun()
+
+warm_up()  # after the page is drawn: what the first question will need

@@ -5,8 +5,10 @@ from __future__ import annotations
 import streamlit as st
 
 from webui.corpus_panel import corpus_actions, draw_summary, new_corpus_from_files
+from webui.document_preview import draw_preview
 from webui.resources import database, shown_errors
 from webui.review import when
+from webui.safe_text import safe_markdown
 from webui.state import workspace
 
 st.title("Corpora")
@@ -19,7 +21,7 @@ with shown_errors("The corpora could not be read"):
         saved = new_corpus_from_files(db)
         if saved is not None:
             st.session_state["corpora-open"] = saved.id
-            st.toast(f"Saved {saved.name}.", icon=":material/check:")
+            st.toast(f"Saved {safe_markdown(saved.name)}.", icon=":material/check:")
             st.rerun()
     if not corpora:
         st.info(
@@ -51,6 +53,7 @@ with shown_errors("The corpora could not be read"):
     )
     if corpus_id is not None:
         corpus = db.get_corpus(corpus_id)
-        st.subheader(corpus.name)
+        st.subheader(safe_markdown(corpus.name))
         corpus_actions(ws, db, corpus)
         draw_summary(corpus.documents)
+        draw_preview(db, corpus)

@@ -11,7 +11,7 @@ from webui.resources import database, shown_errors
 from webui.review import RUN_COLUMNS, STATUSES, draw_stored_run, run_row, when
 from webui.safe_text import safe_markdown
 from webui.state import kept
-from webui.trace import plural
+from webui.trace import plural, status_label
 
 PAGE_SIZE = 50
 ALL_CORPORA, ALL_MODELS, ALL_STATUSES = "All corpora", "All models", "All statuses"
@@ -29,7 +29,8 @@ with shown_errors("The history could not be read"):
     models = sorted({m.model for m in db.totals_by_model()})
 
     with st.container(border=True):
-        top = st.columns([3, 2, 2, 2, 2])
+        # Two rows: at 1280 px one row of five cut the Dates field's "yyyy-mm-dd–yyyy-mm-dd".
+        top = [*st.columns([3, 2]), *st.columns(3)]
         text = kept(
             top[0].text_input,
             "Search",
@@ -37,22 +38,23 @@ with shown_errors("The history could not be read"):
             default="",
             placeholder="Words in the question or answer",
         )
-        corpus_id = top[1].selectbox(
+        corpus_id = top[2].selectbox(
             "Corpus",
             [ALL_CORPORA, *corpora],
             format_func=lambda i: corpora.get(i, ALL_CORPORA),
             key="history-corpus",
         )
-        model = top[2].selectbox("Model", [ALL_MODELS, *models], key="history-model")
+        model = top[3].selectbox("Model", [ALL_MODELS, *models], key="history-model")
         status = kept(
-            top[3].selectbox,
+            top[4].selectbox,
             "Status",
             key="history-status",
             default=ALL_STATUSES,
             options=[ALL_STATUSES, *STATUSES],
+            format_func=lambda s: s if s == ALL_STATUSES else status_label(s),
         )
         days = kept(
-            top[4].date_input, "Dates", key="history-dates", default=(), format="YYYY-MM-DD"
+            top[1].date_input, "Dates", key="history-dates", default=(), format="YYYY-MM-DD"
         )
     filters = {
         "text": text.strip() or None,
@@ -73,16 +75,29 @@ with shown_errors("The history could not be read"):
     if not runs:
         st.info("No saved run matches. Runs appear here as soon as they start on the Ask page.")
         st.stop()
-    st.dataframe(
-        [run_row(r) for r in runs], hide_index=True, width="stretch", column_config=RUN_COLUMNS
+    table = st.dataframe(
+        [run_row(r) for r in runs],
+        hide_index=True,
+        width="stretch",
+        column_config=RUN_COLUMNS,
+        key="history-table",
+        on_select="rerun",
+        selection_mode="single-row",
     )
+    rows = table.selection.rows
+    clicked = runs[rows[0]].run_id if rows and rows[0] < len(runs) else None
+    if clicked != st.session_state.get("history-clicked"):  # a new click opens its run
+        st.session_state["history-clicked"] = clicked
+        if clicked is not None:
+            st.session_state["history-open"] = clicked
 
     by_id = {r.run_id: r for r in runs}
     run_id = st.selectbox(
         "Open a run",
         list(by_id),
         format_func=lambda i: (
-            f"{when(by_id[i].started_at)} · {by_id[i].question[:90]} · {by_id[i].status}"
+            f"{when(by_id[i].started_at)} · {by_id[i].question[:90]} · "
+            f"{status_label(by_id[i].status)}"
         ),
         index=None,
         placeholder="Choose a run to review its trace",

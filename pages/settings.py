@@ -8,8 +8,9 @@ import streamlit as st
 
 from rlm_engine.paths import data_dir
 from webui import downloads
-from webui.prices import price_editor
+from webui.prices import price_editor, shown_url
 from webui.resources import safe_db_url
+from webui.saved_prices import FILE_NAME, save_prices
 from webui.state import Settings, settings
 
 prefs = settings()
@@ -35,6 +36,8 @@ with st.form("keys", border=True):
     for position, (name, label, env, secret) in enumerate(FIELDS):
         from_env = os.environ.get(env)
         hint = "set in the environment" if from_env else "not set in the environment"
+        if from_env and not secret:  # the URL itself (never a key), without any credentials in it
+            hint = shown_url(from_env)
         values[name] = cols[position % 2].text_input(
             label,
             value=getattr(prefs, name),
@@ -74,9 +77,28 @@ downloads.model_section()
 st.subheader("Prices")
 st.caption(
     "Costs come from genai-prices. Override them here (USD per million tokens) for models it does "
-    "not know, or for your own rates. Applies to new runs in this session."
+    "not know, or for your own rates. Applies to new runs in this session; **Save prices** makes "
+    "them the default of every new session (prices are not secrets: they are written to "
+    f"`{FILE_NAME}` in the data directory)."
 )
 price_editor(prefs)
+if st.button("Save prices", icon=":material/save:", key="settings-prices-save"):
+    try:
+        where = save_prices(prefs.price_overrides)
+    except OSError as exc:
+        st.error(f"The prices could not be saved: {exc}", icon=":material/error:")
+    else:
+        st.toast(f"Saved {len(prefs.price_overrides)} price(s) to {where}.", icon=":material/save:")
+
+st.subheader("Sub-call cache")
+prefs.sub_call_cache = st.toggle(
+    "Answer identical sub-calls from the database",
+    value=prefs.sub_call_cache,
+    key="settings-sub-call-cache",
+    help="A sub-call with the same model, prompt and parameters over the same corpus gets the "
+    "answer saved the first time, at $0 (marked cached in the trace). Off by default: a model "
+    "asked again may answer differently.",
+)
 
 st.subheader("Storage")
 st.markdown(f"Database: `{safe_db_url()}`")

@@ -16,8 +16,9 @@ import sys
 import threading
 from typing import Any
 
+from rlm_cli import sources as cli_sources
 from rlm_cli.terminal import for_terminal, json_for_terminal
-from rlm_engine.config import Budgets, Credentials, ModelSpec, RunConfig
+from rlm_engine.config import Budgets, Credentials, GuardConfig, ModelSpec, RunConfig
 from rlm_engine.defaults import default_provider, suggested_model
 from rlm_engine.errors import RLMError
 from rlm_engine.events import (
@@ -28,6 +29,7 @@ from rlm_engine.events import (
     Notice,
     RootResponse,
     RunFinished,
+    SourcesFound,
 )
 from rlm_engine.text import valid_tree
 
@@ -81,6 +83,12 @@ def add_run_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--prompt-variant", choices=("auto", "default", "small"), default="auto")
     p.add_argument("--no-sub-calls", action="store_true")
     p.add_argument(
+        "--sub-call-cache",
+        action="store_true",
+        help="answer an identical sub-call (model, prompt, parameters) over the same corpus from "
+        "the database, at $0 (kept in --db or the default database, also with --no-save)",
+    )
+    p.add_argument(
         "--method",
         choices=("auto", "rlm", "direct"),
         default="rlm",
@@ -99,6 +107,17 @@ def add_run_options(p: argparse.ArgumentParser) -> None:
         metavar="TOKENS",
         help="auto reads directly up to this many corpus tokens (default: the window less "
         f"{RunConfig.answer_margin_tokens:,} for the answer)",
+    )
+    p.add_argument(
+        "--fallback",
+        choices=("off", "offer", "answer"),
+        help="when a run stalls, the engine's fallback answers (answer), is shown to the model "
+        "(offer) or does not run (off); default: answer for the small prompt, offer otherwise",
+    )
+    p.add_argument(
+        "--no-stall-guards",
+        action="store_true",
+        help="no answer gates, idle limit or stall rule (and so no fallback)",
     )
     save = p.add_mutually_exclusive_group()
     save.add_argument("--db", metavar="URL")
@@ -191,7 +210,23 @@ def build_config(args: argparse.Namespace, credentials: Credentials) -> RunConfi
         method=args.method,
         window_tokens=args.window_tokens,
         direct_threshold_tokens=args.direct_threshold,
+        sub_call_cache=getattr(args, "sub_call_cache", False),
+        guards=_guards(args),
     )
+
+
+def _guards(args: argparse.Namespace) -> GuardConfig:
+    """--fallback and --no-stall-guards; the other guards keep their defaults."""
+    if args.no_stall_guards:
+        return GuardConfig(
+            final_needs_code=False,
+            final_needs_sub_call=False,
+            max_idle_replies=0,
+            stall_repeats=0,
+            stall_iterations=0,
+            fallback="off",
+        )
+    return GuardConfig(fallback=args.fallback)
 
 
 def ask(args: argparse.Namespace) -> int:
@@ -207,13 +242,18 @@ def ask(args: argparse.Namespace) -> int:
     credentials = Credentials.from_env()
     config = build_config(args, credentials)
     recorder, closer = open_recorder(args, corpus)
+    cache, close_cache = open_sub_call_cache(args) if config.sub_call_cache else (None, None)
     progress = _print_warnings if args.json else _print_progress
+
+    sources: list[dict[str, Any]] = []
 
     def on_event(event: Event) -> None:
         if recorder is not None:
             recorder(event)
         if progress is not None:
             progress(event)
+        if isinstance(event, SourcesFound):
+            sources[:] = [{**s, "cited": n < event.cited} for n, s in enumerate(event.sources)]
 
     cancel = threading.Event()
     hidden = private_dirs_for(args.db)
@@ -229,17 +269,28 @@ def ask(args: argparse.Namespace) -> int:
             on_event=on_event,
             cancel=cancel,
             hidden_paths=hidden,
+            sub_call_cache=cache,
+            documents=corpus.documents,
         )
     finally:
         signal.signal(signal.SIGINT, previous)
         unsaved, why = closer()
-    if unsaved:
+        if close_cache is not None:
+            close_cache()
+    lost = getattr(recorder, "lost", None)  # the database file was deleted or replaced
+    if lost:
+        print(
+            f"warning: run {result.run_id} was NOT saved: {for_terminal(lost)}. Its answer is "
+            "below; ask again to have it in the database.",
+            file=sys.stderr,
+        )
+    elif unsaved:
         print(
             f"warning: {unsaved} events of run {result.run_id} could not be saved "
             f"({for_terminal(why) or 'reason unknown'}): the saved run is incomplete.",
             file=sys.stderr,
         )
-    _print_result(result.to_dict(), as_json=args.json)
+    _print_result({**result.to_dict(), "sources": sources}, as_json=args.json)
     return 0 if result.status in ("completed", "limit") else 1
 
 
@@ -272,6 +323,20 @@ def open_recorder(args: argparse.Namespace, corpus: Any) -> tuple[Any, Any]:
         return None, lambda: (0, "")
 
 
+def open_sub_call_cache(args: argparse.Namespace) -> tuple[Any, Any]:
+    """The database's sub-call cache and what closes it; without a database, a warning and
+    no cache (the run goes on, paying for every sub-call)."""
+    from rlm_engine.paths import default_db_url
+    from storage import Database
+
+    try:
+        db = Database.open(getattr(args, "db", None) or default_db_url())
+        return db.sub_call_cache(), db.close
+    except RLMError as exc:
+        print(f"warning: no sub-call cache: {exc}", file=sys.stderr)
+        return None, None
+
+
 def _print_warnings(event: Event) -> None:
     """With --json: what the engine says about the run itself, before its first root turn (e.g. a
     cost budget it cannot enforce); stdout stays one JSON object."""
@@ -284,7 +349,10 @@ def _print_progress(event: Event) -> None:
     if isinstance(event, RootResponse):
         label = "forced answer" if event.forced else f"iteration {event.iteration}"
         tokens = f"{event.usage.input_tokens}+{event.usage.output_tokens} tokens"
-        print(f"{indent}{label}: {tokens}, {event.elapsed_s:.1f} s", file=sys.stderr)
+        if event.usage.cached_tokens:
+            tokens += f" ({event.usage.cached_tokens} cached)"
+        speed = f", {event.tokens_per_s:.1f} tok/s" if event.tokens_per_s else ""
+        print(f"{indent}{label}: {tokens}, {event.elapsed_s:.1f} s{speed}", file=sys.stderr)
     elif isinstance(event, CodeExecuted):
         status = f"error: {event.error}" if event.error else f"{event.output_chars:,} chars out"
         status = for_terminal(status)
@@ -312,6 +380,7 @@ def _print_result(result: dict[str, Any], *, as_json: bool) -> None:
         result = {**result, "status": "failed"}
     if as_json:
         out = {k: result[k] for k in _JSON_KEYS}
+        out["sources"] = cli_sources.as_json(result.get("sources") or [])  # an extension
         if result["status"] not in ("completed", "limit"):
             out["error"] = result["error"]
         if result.get("unsupported"):  # an extension, present only when true (like "error")
@@ -325,6 +394,9 @@ def _print_result(result: dict[str, Any], *, as_json: bool) -> None:
         if result.get("fallback"):
             print(f"note: {FALLBACK_NOTE}", file=sys.stderr)
         print(for_terminal(result["answer"]))
+        if result["answer"] is not None:
+            lines = cli_sources.source_lines(result.get("sources") or [])
+            print("\n" + for_terminal("\n".join(lines)))
     else:
         print(f"error: {for_terminal(result['error'])}", file=sys.stderr)
 
@@ -349,4 +421,6 @@ _JSON_KEYS = (
     "cost_usd",
     "elapsed_s",
     "method",  # an extension: "rlm" or "direct"
+    "cached_tokens",  # an extension: of input_tokens, read from the providers' prompt caches
+    "cache_write_tokens",  # an extension: of input_tokens, written to them
 )

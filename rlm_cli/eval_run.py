@@ -100,12 +100,13 @@ def resume(args: argparse.Namespace) -> int:
 
 def with_db(args: argparse.Namespace, action: Any) -> int:
     from rlm_engine.paths import default_db_url
+    from rlm_eval.configs import ConfigError
     from storage import Database
 
     try:
         with Database.open(args.db or default_db_url()) as db:
             return action(db)
-    except RLMError as exc:
+    except (RLMError, ConfigError) as exc:  # e.g. a stored configuration this version refuses
         return failure(str(exc))
 
 

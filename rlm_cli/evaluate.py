@@ -52,6 +52,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
     show = commands.add_parser("show", help="one evaluation's results")
     show.add_argument("eval_id", metavar="EVAL_ID")
+    show.add_argument("--csv", action="store_true", help="one row per cell, as CSV")
     show.set_defaults(func=_show)
 
     for sub in (run, resume, listing, show):
@@ -134,6 +135,11 @@ def _show(args: argparse.Namespace) -> int:
         info = db.evals.get(args.eval_id)
         if info is None:
             return failure(f"no evaluation {args.eval_id} in {db.url}")
+        if args.csv:
+            from rlm_eval.results import to_csv
+
+            sys.stdout.write(to_csv(info))
+            return 0
         print_results(info, args.json)
         return 0
 

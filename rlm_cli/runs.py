@@ -1,6 +1,8 @@
-"""`rlm runs list | show RUN_ID | export RUN_ID`: read the runs that `rlm ask` and the app saved.
+"""`rlm runs list | show RUN_ID | export RUN_ID | import FILE`: the runs `rlm ask` and the app
+saved.
 
-Exit codes: 0 ok, 1 unknown run or database failure (with a message on stderr), 2 bad usage.
+Exit codes: 0 ok, 1 unknown run or database failure (with a message on stderr), 2 bad usage
+(including a FILE that is not a valid run export).
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
+from rlm_cli import sources as cli_sources
 from rlm_cli.terminal import for_terminal, json_for_terminal
 from rlm_engine.errors import RLMError
 
@@ -40,7 +43,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     export.add_argument("-o", "--output", type=Path, metavar="FILE", help="default: stdout")
     export.set_defaults(func=_export)
 
-    for sub in (listing, show, export):
+    importing = commands.add_parser("import", help="store a run exported by `rlm runs export`")
+    importing.add_argument("file", type=Path, metavar="FILE")
+    importing.set_defaults(func=_import)
+
+    for sub in (listing, show, export, importing):
         sub.add_argument(
             "--db", metavar="URL", help="database URL (default: RLM_DB_URL or data dir)"
         )
@@ -137,9 +144,11 @@ def _show(args: argparse.Namespace) -> int:
                 for k, v in asdict(run).items()
                 if k not in ("iterations_trace", "code_blocks", "sub_calls_trace")
             }
-            print(json.dumps({"run": summary, "events": events}, indent=2))
+            sources = db.run_sources(args.run_id)
+            print(json.dumps({"run": summary, "events": events, "sources": sources}, indent=2))
         else:
-            print(for_terminal(format_trace(run, events)))  # model text: no escapes obeyed
+            sources = db.run_sources(args.run_id)
+            print(for_terminal(format_trace(run, events, sources)))  # no escapes obeyed
         return 0
 
     return _with_db(args, action)
@@ -162,6 +171,37 @@ def _export(args: argparse.Namespace) -> int:
         return 0
 
     return _with_db(args, action)
+
+
+def _import(args: argparse.Namespace) -> int:
+    """Prints the new run's id; a file that is not a valid export exits 2 and stores nothing."""
+    from storage.errors import ExportFormatError
+
+    try:
+        data = json.loads(args.file.read_text(encoding="utf-8"))
+    except OSError as exc:
+        return _bad_file(f"cannot read {args.file}: {exc.strerror or exc}.")
+    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
+        why = "nested too deeply" if isinstance(exc, RecursionError) else "not JSON"
+        return _bad_file(f"{args.file} is {why}: it is not a run export of `rlm runs export`.")
+
+    def action(db: Any) -> int:
+        try:
+            run_id = db.import_run(data)
+        except ExportFormatError as exc:
+            return _bad_file(f"{args.file}: {exc}")
+        run = db.get_run(run_id)
+        joined = f", asked of corpus {run.corpus_name!r}" if run and run.corpus_name else ""
+        print(for_terminal(f"imported run {run_id} into {db.url}{joined}"), file=sys.stderr)
+        print(run_id)
+        return 0
+
+    return _with_db(args, action)
+
+
+def _bad_file(message: str) -> int:
+    print(f"error: {for_terminal(message)}", file=sys.stderr)
+    return 2
 
 
 # formatting ---------------------------------------------------------------------------------
@@ -242,6 +282,8 @@ def _event_lines(event: dict[str, Any]) -> list[str]:
         return [f"{indent}method: {event.get('reason')}"]
     if kind == "notice":
         return [f"{indent}  ! {event.get('message')}"]
+    if kind in ("passages_found", "citation_checked"):
+        return cli_sources.event_lines(event, indent)
     if kind == "final_answer":
         return [f"{indent}FINAL ({event.get('source')}):", *_block(event.get("answer"), indent)]
     if kind == "run_finished" and event.get("depth"):
@@ -249,7 +291,9 @@ def _event_lines(event: dict[str, Any]) -> list[str]:
     return []
 
 
-def format_trace(run: Any, events: list[dict[str, Any]]) -> str:
+def format_trace(
+    run: Any, events: list[dict[str, Any]], sources: list[dict[str, Any]] | None = None
+) -> str:
     """The whole run, human readable: header, then every event in order, then the outcome."""
     sub = f", sub {run.sub_provider}:{run.sub_model}" if run.sub_model else ""
     lines = [
@@ -267,4 +311,6 @@ def format_trace(run: Any, events: list[dict[str, Any]]) -> str:
     if run.error:
         lines.append(f"Error: {run.error}")
     lines.append(f"Answer: {run.answer if run.answer is not None else '(none)'}")
+    if run.answer is not None and sources is not None:
+        lines += ["", *cli_sources.source_lines(sources)]
     return "\n".join(lines)

@@ -36,6 +36,8 @@ class Result:
     output_tokens: int
     cost_usd: float | None
     elapsed_s: float
+    cached_tokens: int = 0  # of input_tokens: read from the providers' prompt caches
+    cache_write_tokens: int = 0  # of input_tokens: written to them
     method: str = "rlm"  # "direct": the root model read the corpus itself (RunConfig.method)
     unsupported: bool = False  # the answer appears in no REPL output the model saw (guards)
     fallback: bool = False  # the answer is the engine's fallback's (the run stalled)

@@ -101,6 +101,9 @@ class RunConfig:
     # prompt variant's default, see prompts.history_limit_chars)
     max_history_chars: int | None = None
     max_retries: int = 3
+    # answer an identical sub-call (model, prompt, parameters) over the same corpus from the
+    # session's sub-call cache, at $0 (needs a cache: the app's and the CLI's database)
+    sub_call_cache: bool = False
     guards: GuardConfig = field(default_factory=GuardConfig)
     # the first message shows this many characters of the first document (None: the prompt
     # variant's default, see prompts.peek_chars; 0: none, the root sees only metadata)

@@ -18,7 +18,7 @@ import os
 import statistics
 from collections import Counter
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
 
@@ -57,6 +57,8 @@ class Document:
     sha256: str
     page_offsets: tuple[int, ...] = ()
     """Character offset in `text` where each page starts (PDF); () for a text file."""
+    data: bytes | None = field(default=None, repr=False, compare=False)
+    """A PDF's own bytes (to show its pages, sources highlighted); None for a text file."""
 
     @property
     def n_pages(self) -> int:
@@ -223,7 +225,7 @@ def _walk(root: Path, root_name: str) -> tuple[list[tuple[str, Path]], list[File
 
 class _Extraction:
     """One load's files -> documents or problems; never raises for a bad file. PDFs of the load
-    share one extraction child process (corpus_pdf), started at the first and closed at the end."""
+    share one extraction child process (corpus_pdf.PdfReader), kept warm for the next load."""
 
     def __init__(self, documents: list[Document], problems: list[FileProblem]) -> None:
         from rlm_engine.corpus_read import max_document_chars

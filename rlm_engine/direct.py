@@ -78,7 +78,7 @@ def read(run: RLMRun, context: Context, route: Route) -> str | None:
     sent, note = messages(run.question, context, route)
     if note:
         run.notice(note)
-    reply = run.root_call(sent, stop=False)
+    reply = run.root_call(sent, stop=False, goes_on=False)
     if reply is None:
         return None
     answer = answer_text(reply)

@@ -7,13 +7,14 @@ Every event carries `run_id` (the top-level run) and `depth` (0 for the root RLM
 started by `rlm_query`, ...). Events of a child RLM also carry `parent_call_id`: the id of the
 `rlm_query` sub-call that started it. Times are UNIX seconds (`time.time()`).
 
-Order within one run: RunStarted, MethodChosen (depth 0), then per iteration RootResponse followed
+Order within one run: RunStarted, MethodChosen (depth 0), then per iteration (RootDelta pieces
+while a depth-0 root reply streams, then) RootResponse followed
 by one CodeExecuted per code block (with the sub-calls made by that block between
 SubCallStarted/SubCallFinished pairs), Notice events wherever the model must be told something,
 FinalAnswer, and RunFinished last.
-Provenance (rlm_engine.sources): a PassagesFound follows the CodeExecuted or SubCallStarted whose
-text holds corpus passages, a CitationChecked each citation, and SourcesFound comes just before
-the top-level RunFinished.
+Provenance (rlm_engine.sources): a PassagesFound comes after the CodeExecuted or SubCallStarted
+whose text holds corpus passages, a CitationChecked each citation, and SourcesFound comes just
+before the top-level RunFinished.
 """
 
 from __future__ import annotations
@@ -31,14 +32,24 @@ def _now() -> float:
 
 @dataclass(frozen=True)
 class Usage:
-    """Tokens reported by a provider for one call (0 when it reported none)."""
+    """Tokens reported by a provider for one call (0 when it reported none).
+
+    `input_tokens` counts every prompt token; `cached_tokens` of them were read from the
+    provider's prompt cache and `cache_write_tokens` were written to it (Anthropic), each priced
+    at its own rate.
+    """
 
     input_tokens: int = 0
     output_tokens: int = 0
+    cached_tokens: int = 0
+    cache_write_tokens: int = 0
 
     def __add__(self, other: Usage) -> Usage:
         return Usage(
-            self.input_tokens + other.input_tokens, self.output_tokens + other.output_tokens
+            self.input_tokens + other.input_tokens,
+            self.output_tokens + other.output_tokens,
+            self.cached_tokens + other.cached_tokens,
+            self.cache_write_tokens + other.cache_write_tokens,
         )
 
     @property
@@ -96,6 +107,21 @@ class RootResponse(Event):
     cost_usd: float | None  # None: price unknown (never shown as $0)
     elapsed_s: float
     forced: bool = False
+    tokens_per_s: float | None = None  # output tokens per second of generation
+    first_token_s: float | None = None  # seconds until the first streamed token
+
+
+@dataclass(frozen=True, kw_only=True)
+class RootDelta(Event):
+    """A piece of the root model's reply while it streams (depth 0 only), before its
+    RootResponse. `offset` is where `text` starts in the reply, so a reader that missed a piece
+    (or a retried call that starts over) still assembles the right text. Storage keeps none:
+    the RootResponse holds the whole reply."""
+
+    type: ClassVar[str] = "root_delta"
+    iteration: int  # the iteration this reply will be (RootResponse.iteration)
+    offset: int
+    text: str
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -123,6 +149,10 @@ class SubCallStarted(Event):
     kind: Literal["llm", "rlm"]
     model: str
     prompt: str
+    # One prompt of llm_query_batched: which batch, and its place in it (the calls of a batch
+    # start in whatever order their threads run; the UI lists them in the batch's order).
+    batch_id: str | None = None
+    batch_index: int | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -134,6 +164,8 @@ class SubCallFinished(Event):
     cost_usd: float | None
     elapsed_s: float
     error: str | None = None
+    tokens_per_s: float | None = None
+    cached: bool = False  # answered from the sub-call cache: no model call, $0
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -179,6 +211,8 @@ class RunFinished(Event):
     output_tokens: int
     cost_usd: float | None  # None if any call had an unknown price
     elapsed_s: float
+    cached_tokens: int = 0  # of input_tokens: read from providers' prompt caches
+    cache_write_tokens: int = 0  # of input_tokens: written to them
     unsupported: bool = False  # the answer rests on no REPL output the model saw
     method: Literal["rlm", "direct"] = "rlm"  # how the answer was found
     fallback: bool = False  # the answer is the engine's fallback's (rlm_engine.fallback)
@@ -221,7 +255,8 @@ class SourcesFound(Event):
     sources: list[dict[str, Any]] = field(default_factory=list)
     cited: int = 0  # the first `cited` sources are the model's own, checked citations
     rejected: int = 0  # citations dropped: not in the corpus verbatim
-    elapsed_s: float = 0.0  # time spent matching during the whole run
+    elapsed_s: float = 0.0  # time spent matching during the whole run (wall clock)
+    cpu_s: float = 0.0  # the same in CPU time of the matching threads (without waits for the GIL)
 
 
 EVENT_TYPES: dict[str, type[Event]] = {
@@ -230,6 +265,7 @@ EVENT_TYPES: dict[str, type[Event]] = {
         RunStarted,
         MethodChosen,
         RootResponse,
+        RootDelta,
         CodeExecuted,
         SubCallStarted,
         SubCallFinished,
@@ -250,5 +286,6 @@ def event_from_dict(data: dict[str, Any]) -> Event:
     names = {f.name for f in fields(cls)}
     values = {k: v for k, v in data.items() if k in names}
     if isinstance(values.get("usage"), dict):
-        values["usage"] = Usage(**values["usage"])
+        known = {f.name for f in fields(Usage)}
+        values["usage"] = Usage(**{k: v for k, v in values["usage"].items() if k in known})
     return cls(**values)

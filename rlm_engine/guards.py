@@ -62,7 +62,11 @@ def _answer_terms(answer: str, question: str) -> tuple[set[float], list[str]]:
     words = [
         w
         for w in _WORD.findall(text)
-        if len(w) > 2 and w not in _STOPWORDS and w not in asked and w not in _MONTHS
+        if len(w) > 2
+        and w not in _STOPWORDS
+        and w not in asked
+        and w.rstrip("s") not in asked
+        and w not in _MONTHS
     ]
     return numbers(text) | month_numbers, words
 
@@ -71,7 +75,11 @@ def list_items(answer: str) -> list[str]:
     """The items of an answer written as a list ("a, b and c", "['a', 'b']", one per line)."""
     text = answer.strip().strip("[](){}")
     parts = re.split(r"\s*(?:\n|;|,(?!\d{3}\b)|\band\b)\s*", text)
-    return [p.strip(" '\"-*•.") for p in parts if p.strip(" '\"-*•.")]
+    items = [p.strip(" '\"-*•.") for p in parts if p.strip(" '\"-*•.")]
+    written_as_list = answer.strip()[:1] in "[({" or "\n" in answer.strip()
+    if not written_as_list and any(len(item.split()) > 5 for item in items):
+        return [answer]  # a sentence with commas is prose, not a list
+    return items
 
 
 class Evidence:
@@ -96,7 +104,7 @@ class Evidence:
     def supports(self, answer: str) -> bool:
         """Whether `answer` appears in what the model saw: as a whole, or each item of a list,
         or every number it states (a date's month written as a name or a number) and most of
-        its own words (those not in the question)."""
+        its own words (those not in the question): two thirds, or half beside seen numbers."""
         text = normalise(answer).strip(" .'\"`")
         if not text:
             return False
@@ -123,6 +131,8 @@ class Evidence:
         if not words:
             return bool(answer_numbers)
         known = sum(1 for w in words if w in self._words or w.rstrip("s") in self._words)
+        if answer_numbers:  # its numbers were all seen: half its words may be the model's own
+            return known * 2 >= len(words)
         return known * 3 >= len(words) * 2
 
 

@@ -28,15 +28,13 @@ class Spend:
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self.input_tokens = 0
-        self.output_tokens = 0
+        self._usage = Usage()
         self._cost = 0.0
         self._cost_known = True
 
     def add(self, usage: Usage, cost_usd: float | None) -> None:
         with self._lock:
-            self.input_tokens += usage.input_tokens
-            self.output_tokens += usage.output_tokens
+            self._usage = self._usage + usage
             if cost_usd is None:
                 self._cost_known = False
             else:
@@ -45,7 +43,15 @@ class Spend:
     @property
     def usage(self) -> Usage:
         with self._lock:
-            return Usage(self.input_tokens, self.output_tokens)
+            return self._usage
+
+    @property
+    def input_tokens(self) -> int:
+        return self.usage.input_tokens
+
+    @property
+    def output_tokens(self) -> int:
+        return self.usage.output_tokens
 
     @property
     def known_cost_usd(self) -> float:

@@ -35,6 +35,7 @@ from rlm_engine.events import (
     GuardFired,
     MethodChosen,
     Notice,
+    RootDelta,
     RootResponse,
     RunFinished,
     RunStarted,
@@ -43,12 +44,20 @@ from rlm_engine.events import (
 )
 from rlm_engine.guards import RunGuards
 from rlm_engine.limits import Spend
-from rlm_engine.parsing import bare_code, find_code_blocks, find_final, without_final
+from rlm_engine.parsing import (
+    bare_code,
+    find_code_blocks,
+    find_final,
+    unlabelled_code,
+    without_final,
+)
 from rlm_engine.providers import Message
 from rlm_engine.repl_calls import ReplCalls
 from rlm_engine.sandbox import ExecResult, Sandbox
 from rlm_engine.shared import EventCallback, Halt, OutOfTime, RunShared
 from rlm_engine.stall import Fired, Watch
+from rlm_engine.streaming import DeltaStream
+from rlm_engine.subcall_cache import SubCallCache, corpus_fingerprint
 from rlm_engine.text import describe_error, valid_text
 
 log = logging.getLogger(__name__)
@@ -70,6 +79,8 @@ class RunResult:
     output_tokens: int
     cost_usd: float | None
     elapsed_s: float
+    cached_tokens: int = 0  # of input_tokens: read from the providers' prompt caches
+    cache_write_tokens: int = 0  # of input_tokens: written to them
     unsupported: bool = False  # the answer appears in no REPL output the model saw
     method: str = "rlm"  # "direct": the root model read the corpus itself
     fallback: bool = False  # the answer is the engine's fallback's (rlm_engine.fallback)
@@ -304,10 +315,17 @@ class RLMRun:
         return self.shared.tracker.exhausted()
 
     def root_call(
-        self, messages: list[Message], *, forced: bool = False, stop: bool = True
+        self,
+        messages: list[Message],
+        *,
+        forced: bool = False,
+        stop: bool = True,
+        goes_on: bool = True,
     ) -> str | None:
         """One call of the root model; None if the time budget ran out first (the call is
         dropped). The forced-answer call is allowed past the time budget, not past a cancel.
+        `goes_on=False`: no turn follows (a direct read), so its prompt is not marked for caching
+        (an Anthropic cache write costs 1.25 times the input price and would never be read).
 
         A child RLM's root calls are sub-calls of the tree: each must pass the sub-call budget.
         """
@@ -317,18 +335,27 @@ class RLMRun:
         provider = self.shared.provider(self.root_spec)
         sent = list(messages)  # the loop goes on appending while an abandoned call may still read
         started = time.monotonic()
+        number = self.iteration if forced else self.iteration + 1
+        stream = None
+        if self.depth == 0:
+            stream = DeltaStream(lambda **fields: self.emit(RootDelta, **fields), number)
         try:
             completion = self.shared.wait_for(
                 lambda: provider.complete(
                     sent,
                     stop=self.stop if stop else None,
                     temperature=0.0 if self.small else None,
+                    on_text=stream,
+                    conversation=(self.parent_call_id or self.shared.run_id) if goes_on else None,
                 ),
                 deadline=None if forced else tracker.deadline,
                 halt=self.halt,
             )
         except OutOfTime:
             return None
+        finally:
+            if stream is not None:
+                stream.close()
         cost = self.shared.cost(self.root_spec, completion.usage)
         tracker.add_usage(completion.usage, cost)
         self.spend.add(completion.usage, cost)
@@ -345,6 +372,8 @@ class RLMRun:
             cost_usd=cost,
             elapsed_s=time.monotonic() - started,
             forced=forced,
+            tokens_per_s=completion.tokens_per_s,
+            first_token_s=completion.first_token_s,
         )
         return completion.text
 
@@ -352,7 +381,9 @@ class RLMRun:
         """Run the reply's code; return (final answer, None) or (None, the next user message)."""
         blocks = find_code_blocks(reply)
         final_line = find_final(reply)
-        bare = bare_code(reply) if self.small and not blocks and final_line is None else None
+        bare = None
+        if self.small and not blocks and final_line is None:
+            bare = bare_code(reply) or unlabelled_code(reply)
         if bare is not None:
             blocks = [bare]
         if not blocks:
@@ -480,6 +511,8 @@ class RLMRun:
             output_tokens=tracker.output_tokens,
             cost_usd=tracker.total_cost_usd,
             elapsed_s=tracker.elapsed_s,
+            cached_tokens=tracker.spend.usage.cached_tokens,
+            cache_write_tokens=tracker.spend.usage.cache_write_tokens,
             unsupported=outcome.unsupported,
             method=self.method,
             fallback=outcome.fallback,
@@ -540,9 +573,10 @@ class RLMRun:
 def cost_budget_unenforceable(limit: float, models: list[str]) -> str:
     """The notice for a cost budget over models without a known price."""
     names = " and ".join(models)
+    price = "price of" if len(models) == 1 else "prices of"
     verb = "is" if len(models) == 1 else "are"
     return (
-        f"The cost budget (${limit:g}) cannot be enforced: the price of {names} {verb} unknown, "
+        f"The cost budget (${limit:g}) cannot be enforced: the {price} {names} {verb} unknown, "
         "so this run will not stop for cost. Set a price override (USD per million input and "
         f"output tokens) for {names}: on the Settings page, or `rlm ask --price MODEL=IN,OUT`."
     )
@@ -565,10 +599,15 @@ def run_in_sandbox(
     cancel: threading.Event | None = None,
     run_id: str | None = None,
     sources: Any = None,
+    sub_call_cache: SubCallCache | None = None,
+    corpus: str | None = None,
 ) -> RunResult:
     """Run one question in a sandbox whose `context` is already loaded. `sources`: a
-    CorpusIndex of that context, to report the passages the run saw and its answer's sources."""
+    CorpusIndex of that context, to report the passages the run saw and its answer's sources.
+    `corpus`: the context's fingerprint for the sub-call cache (computed here when needed)."""
     question = valid_text(question)  # e.g. from argv, decoded with surrogateescape
+    if config.sub_call_cache and sub_call_cache is not None and corpus is None:
+        corpus = corpus_fingerprint(context)
     sandbox.caps = repl_caps(config)  # a session's next question may come with other caps
     if sources is not None:
         from rlm_engine.sources import SourceTracker
@@ -580,6 +619,8 @@ def run_in_sandbox(
         credentials,
         sources or on_event,
         cancel or threading.Event(),
+        sub_call_cache=sub_call_cache,
+        corpus=corpus or "",
     )
     shared.sources = sources
     run = RLMRun(shared, question=question, sandbox=sandbox, root_spec=config.root)

@@ -3,6 +3,8 @@
 genai-prices ships its table inside the package; it only fetches prices over the network when
 `UpdatePrices` is started, which we never do, so pricing works offline and never changes mid-run.
 An unknown model costs `None` (shown as "unknown", never as $0); the local provider costs 0.
+Prompt-cache reads and writes (`Usage.cached_tokens`, `cache_write_tokens`, both part of
+`input_tokens`) are priced at the table's own cache rates; an override prices them as input.
 """
 
 from __future__ import annotations
@@ -35,7 +37,12 @@ def cost_usd(
     provider, model = found
     from genai_prices import Usage as PriceUsage
 
-    counts = PriceUsage(input_tokens=usage.input_tokens, output_tokens=usage.output_tokens)
+    counts = PriceUsage(
+        input_tokens=usage.input_tokens,
+        output_tokens=usage.output_tokens,
+        cache_read_tokens=usage.cached_tokens,
+        cache_write_tokens=usage.cache_write_tokens,
+    )
     return float(model.calc_price(counts, provider).total_price)
 
 

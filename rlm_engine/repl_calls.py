@@ -6,6 +6,7 @@ Each call is checked against the run's budgets, announced (SubCallStarted), made
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 import uuid
@@ -18,9 +19,12 @@ from rlm_engine.errors import BudgetExceeded, RLMError
 from rlm_engine.events import SubCallFinished, SubCallStarted, Usage
 from rlm_engine.guards import QUESTION_ONLY_REFUSED
 from rlm_engine.shared import OutOfTime
+from rlm_engine.subcall_cache import sub_call_key
 
 if TYPE_CHECKING:
     from rlm_engine.loop import RLMRun
+
+log = logging.getLogger(__name__)
 
 CHILD_STOP_S = 5.0
 """How long a block's end waits for an abandoned child RLM to stop (its code block may need to
@@ -53,15 +57,21 @@ class ReplCalls:
         return self._sub_call(str(prompt))
 
     def llm_query_batched(self, prompts_: list[str]) -> list[str]:
-        def one(prompt: str) -> str:
-            try:
-                return self._sub_call(str(prompt))
-            except Exception as exc:  # one failed prompt must not fail the batch
-                return f"Error: {exc}"
+        batch_id = uuid.uuid4().hex
+
+        def one(position: int, prompt: str) -> str:
+            return self.batch_prompt(prompt, batch_id, position)
 
         workers = max(1, min(self.shared.config.max_concurrency, len(prompts_)))
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="sub-call") as pool:
-            return list(pool.map(one, prompts_))
+            return list(pool.map(one, range(len(prompts_)), prompts_))
+
+    def batch_prompt(self, prompt: str, batch_id: str, position: int) -> str:
+        """One prompt of a batch (the sandbox splits batches): its answer, or its error."""
+        try:
+            return self._sub_call(str(prompt), batch=(batch_id, position))
+        except Exception as exc:  # one failed prompt must not fail the batch
+            return f"Error: {exc}"
 
     def cite(self, text: str) -> str:
         """A citation of the answer's source, checked against the corpus (rlm_engine.sources).
@@ -122,7 +132,9 @@ class ReplCalls:
             notes, self._notes = self._notes, []
         return notes
 
-    def _start_call(self, kind: str, spec: ModelSpec, prompt: str) -> str:
+    def _start_call(
+        self, kind: str, spec: ModelSpec, prompt: str, batch: tuple[str, int] | None = None
+    ) -> str:
         """The checks and the SubCallStarted event of a call. An `llm` call is counted here; an
         `rlm` call is only a container (its child's root calls are counted one by one), but is
         refused up front when no call could pass, rather than start a sandbox for nothing."""
@@ -145,22 +157,29 @@ class ReplCalls:
             kind=kind,
             model=spec.label,
             prompt=prompt,
+            batch_id=batch[0] if batch else None,
+            batch_index=batch[1] if batch else None,
         )
         return call_id
 
-    def _sub_call(self, prompt: str) -> str:
+    def _sub_call(self, prompt: str, batch: tuple[str, int] | None = None) -> str:
         run = self.run
         if run.guards.refuses_prompt(prompt, run.question, run.sandbox.context):
             run.notice(QUESTION_ONLY_REFUSED)
             raise RLMError(QUESTION_ONLY_REFUSED)
         spec = self.shared.config.sub_model
-        call_id = self._start_call("llm", spec, prompt)
+        call_id = self._start_call("llm", spec, prompt, batch)
+        temperature = 0.0 if spec.provider == "local" else None
+        key = self._cache_key(spec, prompt, temperature)
+        cached = self._cached(key)
+        if cached is not None:
+            self._finish_call(call_id, cached, (Usage(), 0.0), cached=True)
+            return cached
         try:
             provider = self.shared.provider(spec)
             completion = self.shared.wait_for(
                 lambda: provider.complete(
-                    [{"role": "user", "content": prompt}],
-                    temperature=0.0 if spec.provider == "local" else None,
+                    [{"role": "user", "content": prompt}], temperature=temperature
                 ),
                 deadline=self.shared.tracker.deadline,
                 halt=self.run.halt,
@@ -177,8 +196,37 @@ class ReplCalls:
         cost = self.shared.cost(spec, completion.usage)
         self.shared.tracker.add_usage(completion.usage, cost)
         self.run.spend.add(completion.usage, cost)
-        self._finish_call(call_id, completion.text, (completion.usage, cost))
+        self._finish_call(
+            call_id, completion.text, (completion.usage, cost), speed=completion.tokens_per_s
+        )
+        if key is not None:
+            self._keep(key, spec, completion.text)
         return completion.text
+
+    def _cache_key(self, spec: ModelSpec, prompt: str, temperature: float | None) -> str | None:
+        if self.shared.sub_call_cache is None:
+            return None
+        params = {"temperature": temperature, "max_tokens": None, "stop": None}
+        return sub_call_key(self.shared.corpus, spec, prompt, params)
+
+    def _cached(self, key: str | None) -> str | None:
+        """The stored answer for `key`; a store that fails is logged and skipped, never fatal."""
+        if key is None or self.shared.sub_call_cache is None:
+            return None
+        try:
+            return self.shared.sub_call_cache.get(key)
+        except Exception:
+            log.warning("The sub-call cache could not be read", exc_info=True)
+            return None
+
+    def _keep(self, key: str, spec: ModelSpec, response: str) -> None:
+        cache = self.shared.sub_call_cache
+        if cache is None:
+            return
+        try:
+            cache.put(key, spec.label, response)
+        except Exception:
+            log.warning("The sub-call cache could not be written", exc_info=True)
 
     def _child_rlm(self, prompt: str, context: Any) -> str:
         spec = self.shared.config.sub_model
@@ -225,6 +273,8 @@ class ReplCalls:
         usage_cost: tuple[Usage, float | None] | None,
         *,
         error: str | None = None,
+        speed: float | None = None,
+        cached: bool = False,
     ) -> None:
         """The SubCallFinished of an open call; nothing if the call was closed already."""
         with self._open_lock:
@@ -240,4 +290,6 @@ class ReplCalls:
             cost_usd=cost,
             elapsed_s=time.monotonic() - started,
             error=error,
+            tokens_per_s=speed,
+            cached=cached,
         )

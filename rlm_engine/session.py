@@ -13,10 +13,14 @@ from typing import Any
 from rlm_engine.config import Credentials, RunConfig
 from rlm_engine.loop import Context, EventCallback, RunResult, run_in_sandbox
 from rlm_engine.sandbox import Sandbox
+from rlm_engine.subcall_cache import SubCallCache, corpus_fingerprint
 
 
 class Session:
-    """Owns the sandbox subprocess of one corpus. Close it (or use `with`) to stop the worker."""
+    """Owns the sandbox subprocess of one corpus. Close it (or use `with`) to stop the worker.
+
+    `sub_call_cache`: where identical sub-calls are answered from, for runs whose config sets
+    `sub_call_cache` (storage's `Database.sub_call_cache()`)."""
 
     def __init__(
         self,
@@ -25,17 +29,21 @@ class Session:
         *,
         hidden_paths: tuple[str, ...] = (),
         documents: Sequence[Any] | None = None,
-        sources: bool = True,
+        sources: Any = True,
+        sub_call_cache: SubCallCache | None = None,
     ) -> None:
         """`hidden_paths`: host directories the sandbox hides from model code (see Sandbox).
         `documents`: the corpus's documents (names, page offsets) in `context`'s order, so
-        that sources name files and pages; `sources=False` skips provenance altogether."""
+        that sources name files and pages. `sources=False` skips provenance altogether; a
+        CorpusIndex (rlm_engine.sources) is used as is (sessions of one corpus share one)."""
         self.context = context
         self.hidden_paths = tuple(hidden_paths)
         self.credentials = credentials or Credentials.from_env()
+        self.sub_call_cache = sub_call_cache
+        self._fingerprint: str | None = None
         self.documents = documents
-        self.track_sources = sources
-        self._index: Any = None
+        self.track_sources = sources is not False
+        self._index: Any = None if isinstance(sources, bool) else sources
         self._sandbox: Sandbox | None = None
         self._lock = threading.Lock()  # one run at a time per sandbox
 
@@ -51,6 +59,9 @@ class Session:
         """Run one question to the end (blocking). Call it from a worker thread in a UI."""
         with self._lock:
             sandbox = self._ensure_sandbox(config)
+            cache = self.sub_call_cache if config.sub_call_cache else None
+            if cache is not None and self._fingerprint is None:
+                self._fingerprint = corpus_fingerprint(self.context)
             return run_in_sandbox(
                 question,
                 sandbox,
@@ -60,6 +71,8 @@ class Session:
                 on_event=on_event,
                 cancel=cancel,
                 run_id=run_id,
+                sub_call_cache=cache,
+                corpus=self._fingerprint,
                 sources=self.index() if self.track_sources else None,
             )
 
@@ -115,7 +128,14 @@ def run(
     run_id: str | None = None,
     hidden_paths: tuple[str, ...] = (),
     documents: Sequence[Any] | None = None,
+    sub_call_cache: SubCallCache | None = None,
 ) -> RunResult:
     """One question, one fresh sandbox, closed afterwards."""
-    with Session(context, credentials, hidden_paths=hidden_paths, documents=documents) as session:
+    with Session(
+        context,
+        credentials,
+        hidden_paths=hidden_paths,
+        documents=documents,
+        sub_call_cache=sub_call_cache,
+    ) as session:
         return session.run(question, config, on_event=on_event, cancel=cancel, run_id=run_id)

@@ -10,6 +10,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any, TypeVar
 
 from rlm_engine.config import Credentials, ModelSpec, RunConfig
@@ -17,6 +18,8 @@ from rlm_engine.errors import Cancelled
 from rlm_engine.events import Event, RunFinished, Usage
 from rlm_engine.limits import BudgetTracker
 from rlm_engine.providers import Completion, Message, Provider, make_provider
+from rlm_engine.providers.base import OnText
+from rlm_engine.subcall_cache import SubCallCache
 from rlm_engine.text import valid_text
 
 log = logging.getLogger(__name__)
@@ -66,6 +69,8 @@ class RunShared:
         credentials: Credentials,
         on_event: EventCallback | None,
         cancel: threading.Event,
+        sub_call_cache: SubCallCache | None = None,
+        corpus: str = "",
     ) -> None:
         self.run_id = run_id
         self.config = config
@@ -82,6 +87,9 @@ class RunShared:
         self._ended = False
         self._providers: dict[ModelSpec, Provider] = {}
         self._providers_lock = threading.Lock()
+        # the store of sub-call answers, when the config asks for it and the caller gave one
+        self.sub_call_cache = sub_call_cache if config.sub_call_cache else None
+        self.corpus = corpus  # the corpus' fingerprint: cached answers belong to one corpus
 
     def emit(self, event: Event) -> None:
         """Deliver an event; a failing consumer is logged, never allowed to kill the run.
@@ -167,13 +175,22 @@ class ValidText(Provider):
         stop: list[str] | None = None,
         max_tokens: int | None = None,
         temperature: float | None = None,
+        on_text: OnText | None = None,
+        conversation: str | None = None,
     ) -> Completion:
         sent: list[Message] = [
             {"role": m["role"], "content": valid_text(m["content"])} for m in messages
         ]
-        done = self.inner.complete(sent, stop=stop, max_tokens=max_tokens, temperature=temperature)
+        done = self.inner.complete(
+            sent,
+            stop=stop,
+            max_tokens=max_tokens,
+            temperature=temperature,
+            on_text=on_text,
+            conversation=conversation,
+        )
         text = valid_text(done.text)
-        return done if text is done.text else Completion(text, done.usage, done.model)
+        return done if text is done.text else replace(done, text=text)
 
     def close(self) -> None:
         self.inner.close()

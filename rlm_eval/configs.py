@@ -18,7 +18,7 @@ from rlm_engine.config import Credentials, ModelSpec, RunConfig
 
 METHODS = ("rlm", "direct", "auto")  # auto: an extension (rlm ask --method auto)
 _NOT_KEYS = {"context", "db", "no-save", "json", "question", "help"}
-_FLAGS = {"no-sub-calls"}  # flags that take no value
+_FLAGS = {"no-sub-calls", "no-stall-guards"}  # flags that take no value
 _NAME = re.compile(r"^[^:,\x00-\x1f]{1,80}$")
 
 

@@ -103,16 +103,11 @@ class EvalRunner:
         self._finished_here = 0
         self._started = time.monotonic()
         self._judge = self._make_judge(info.judge)
-        bounds: dict[str, threading.Semaphore] = {}
+        self._bounds: dict[str, threading.Semaphore] = {}
         for config in self.run_configs.values():
             key = config.root.provider
-            bounds.setdefault(
-                key,
-                threading.Semaphore(
-                    min(info.parallel, LOCAL_BOUND) if key == "local" else info.parallel
-                ),
-            )
-        self._bounds = bounds
+            bound = min(info.parallel, LOCAL_BOUND) if key == "local" else info.parallel
+            self._bounds.setdefault(key, threading.Semaphore(bound))
 
     def _make_judge(self, data: dict[str, Any] | None) -> tuple[Any, ModelSpec] | None:
         if not data:
@@ -128,14 +123,14 @@ class EvalRunner:
         """Run the remaining cells; returns and stores the status of this sitting."""
         self.db.evals.claim(self.info.id)
         error = None
-        try:
-            workers = max(1, self.info.parallel * len(self._bounds))
-            with ThreadPoolExecutor(workers, thread_name_prefix="rlm-eval") as pool:
-                for future in [pool.submit(self._one, cell) for cell in self.todo]:
+        workers = max(1, self.info.parallel * len(self._bounds))
+        with ThreadPoolExecutor(workers, thread_name_prefix="rlm-eval") as pool:
+            for future in [pool.submit(self._one, cell) for cell in self.todo]:
+                try:
                     future.result()
-        except Exception as exc:  # a database or engine failure: the evaluation failed
-            error = f"{type(exc).__name__}: {exc}"
-            self.stop.set()
+                except Exception as exc:  # a database or engine failure: the evaluation failed
+                    error = error or f"{type(exc).__name__}: {exc}"
+                    self.stop.set()  # no new cell starts; the runs in flight are stopped
         status = self._status(error)
         if status == "failed" and error is None:
             error = f"Every run failed; the first said: {self.first_error}"

@@ -9,7 +9,7 @@ import llm
 from rlm_engine.config import ModelSpec
 from rlm_engine.errors import ProviderAuthError, ProviderError
 from rlm_engine.events import Usage
-from rlm_engine.providers.base import Completion, Message, Provider
+from rlm_engine.providers.base import Completion, Message, OnText, Provider
 
 
 class ResponseLog:
@@ -61,7 +61,10 @@ class LLMProvider(Provider):
         stop: list[str] | None = None,
         max_tokens: int | None = None,
         temperature: float | None = None,
+        on_text: OnText | None = None,
+        conversation: str | None = None,
     ) -> Completion:
+        # `conversation` needs nothing here: llm's plugins cache (or not) on their own.
         history = [_to_llm(message) for message in messages]
         fields = getattr(self._model.Options, "model_fields", {})
         options: dict[str, object] = {}
@@ -72,7 +75,12 @@ class LLMProvider(Provider):
         if temperature is not None and "temperature" in fields:
             options["temperature"] = temperature
         try:
-            response = self._model.prompt(None, messages=history, stream=False, **options)
+            streaming = on_text is not None
+            response = self._model.prompt(None, messages=history, stream=streaming, **options)
+            if on_text is not None:
+                for piece in response:  # the reply as the model writes it
+                    if piece:
+                        on_text(piece)
             text = response.text()
         except llm.errors.NeedsKeyException as exc:
             raise ProviderAuthError(f"{exc} (set it with `llm keys set`)") from None

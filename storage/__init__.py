@@ -20,6 +20,8 @@ Writing (each call is one short transaction; thread-safe):
     db.create_comparison(question, corpus_id, labels) -> int;  db.delete_comparison(id) -> bool
     db.delete_run(run_id) -> bool;  db.import_run(export_dict, corpus_id=None) -> run_id
     db.mark_interrupted() -> list[run_id]                  # also done by open()
+    db.sub_call_cache() -> SubCallStore        # get(key) / put(key, model, response): the
+                                               #   engine's opt-in SubCallCache (one table)
 Reading (frozen records from storage.records; no sessions escape):
     db.list_runs(*, corpus_id, model, status, text, since, until, comparison_id,
                  limit=50, offset=0) -> list[RunSummary]   # newest first
@@ -32,12 +34,9 @@ Reading (frozen records from storage.records; no sessions escape):
     db.list_corpora() -> list[CorpusInfo];  db.get_corpus(id) -> CorpusInfo | None (with documents)
     db.corpus_context(corpus_id) -> list[str];  db.document_text(document_id) -> str | None
     db.list_comparisons() -> list[ComparisonInfo];  db.get_comparison(id) (with its runs)
-<<<<<<< HEAD
     db.evals -> EvalStore: question sets and evaluations (storage.evals): save_set, list_sets,
         create, add_cell, finish, claim, list, get (with cells), delete
-=======
     sqlite_dir(url) -> str | None              # the SQLite file's directory: sandboxes hide it
->>>>>>> main
     db.close() -> int                          # flushes its recorders; events not saved
     db.read_only                               # a SQLite file or directory we cannot write:
                                                #   reading works, writes raise DatabaseReadOnly

@@ -15,6 +15,7 @@ from sqlalchemy.engine import Connection
 from storage.errors import StorageError
 from storage.models import Corpus, CorpusDocument, Document
 from storage.records import CorpusInfo, DocumentInfo
+from storage.sources import store_file
 
 CORPORA, DOCUMENTS, LINKS = Corpus.__table__, Document.__table__, CorpusDocument.__table__
 
@@ -85,6 +86,8 @@ def add_documents(connection: Connection, corpus_id: int, documents: Iterable[An
     for document in documents:
         values = document_values(document)
         document_id = _store_document(connection, values)
+        if values["kind"] == "pdf":
+            store_file(connection, document_id, _field(document, "data"))
         if document_id in present:
             continue
         present.add(document_id)

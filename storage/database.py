@@ -14,7 +14,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine, make_url
 
-from storage import corpora, export, queries
+from storage import corpora, export, queries, sources
 from storage.engine import (
     WRITE,
     can_write,
@@ -34,6 +34,7 @@ from storage.models import Comparison, Run
 from storage.recorder import Recorder
 from storage.records import ComparisonInfo, CorpusInfo, ModelTotals, RunDetail, RunSummary
 from storage.scrub import scrub
+from storage.subcalls import SubCallStore
 from storage.writer import writer_alive, writer_token
 
 RUNS, COMPARISONS = Run.__table__, Comparison.__table__
@@ -48,6 +49,7 @@ class Database:
         self.read_only = read_only  # a SQLite file we may read but not write (see open)
         self.writer = writer_token()
         self._recorders: weakref.WeakSet[Recorder] = weakref.WeakSet()
+        self._file: tuple[Path, tuple[int, int]] | None = None  # a SQLite file, as opened
 
     @classmethod
     def open(cls, url: str, *, lock_timeout_s: float = 5.0) -> Database:
@@ -97,6 +99,8 @@ class Database:
                         raw.close()
             with suppress(DatabaseReadOnly, DatabaseLocked):  # still readable; next open marks
                 database.mark_interrupted()
+            if path is not None:
+                database._file = (path, _identity(path))
         except BaseException:
             engine.dispose()
             raise
@@ -121,10 +125,30 @@ class Database:
         refused: non-zero means a saved run is, for now, incomplete."""
         return sum(recorder.pending + recorder.dropped for recorder in list(self._recorders))
 
+    def sub_call_cache(self) -> SubCallStore:
+        """The store of the opt-in sub-call cache (the engine's SubCallCache protocol)."""
+        if self.read_only:
+            raise DatabaseReadOnly(f"{self.url} is read-only: the sub-call cache cannot be kept.")
+        return SubCallStore(self._engine, self.url)
+
     @property
     def evals(self) -> EvalStore:
         """Question sets and evaluations (storage.evals)."""
         return EvalStore(self)
+
+    def file_problem(self) -> str | None:
+        """Whether the SQLite file this database opened was deleted or replaced since: its open
+        connections then write into a file nobody will read again. None when it is in place."""
+        if self._file is None:
+            return None
+        path, opened = self._file
+        try:
+            now = _identity(path)
+        except OSError:
+            return f"the database file {path} was deleted while the run was being recorded"
+        if now != opened:
+            return f"the database file {path} was replaced while the run was being recorded"
+        return None
 
     @property
     def unsaved_reason(self) -> str:
@@ -169,6 +193,7 @@ class Database:
             corpus_id=corpus_id,
             comparison_id=comparison_id,
             label=label,
+            check_file=self.file_problem if self._file is not None else None,
         )
         self._recorders.add(recorder)
         return recorder
@@ -288,6 +313,21 @@ class Database:
         with self._read() as connection:
             return queries.run_events(connection, run_id)
 
+    def run_sources(self, run_id: str) -> list[dict[str, Any]]:
+        """The answer's sources, best first (storage.sources)."""
+        with self._read() as connection:
+            return sources.run_sources(connection, run_id)
+
+    def run_passages(self, run_id: str) -> list[dict[str, Any]]:
+        """The corpus passages each REPL output and sub-call prompt held (storage.sources)."""
+        with self._read() as connection:
+            return sources.run_passages(connection, run_id)
+
+    def corpus_document(self, corpus_id: int, index: int) -> dict[str, Any] | None:
+        """A corpus's document `index` with its text, page offsets and PDF bytes."""
+        with self._read() as connection:
+            return sources.corpus_document(connection, corpus_id, index)
+
     def delete_run(self, run_id: str) -> bool:
         with self._write() as connection:
             return connection.execute(RUNS.delete().where(RUNS.c.id == run_id)).rowcount > 0
@@ -362,3 +402,9 @@ def _comparison(row: Any, runs: tuple[RunSummary, ...] = ()) -> ComparisonInfo:
         created_at=row.created_at,
         runs=runs,
     )
+
+
+def _identity(path: Path) -> tuple[int, int]:
+    """(device, inode) of a file: what stays the same while it is the same file."""
+    stat = path.stat()
+    return stat.st_dev, stat.st_ino

@@ -20,6 +20,7 @@ from sqlalchemy.engine import Connection
 from storage.corpora import corpus_holding, get_corpus
 from storage.errors import ExportFormatError, StorageError
 from storage.fold import apply_event, event_dict, insert_run
+from storage.import_check import check_export
 from storage.models import Run
 from storage.queries import run_events
 from storage.scrub import scrub, scrub_text
@@ -55,12 +56,25 @@ def export_run(connection: Connection, run_id: str) -> dict[str, Any] | None:
 
 def import_run(connection: Connection, data: dict[str, Any], corpus_id: int | None = None) -> str:
     """Store an exported run (the trace rebuilt from its events); returns its run id.
+    A file that fails the checks of storage.import_check raises ExportFormatError, and nothing
+    is stored (the caller's transaction is rolled back).
 
     Without `corpus_id`, the run joins the corpus it was asked of if this database holds it:
     the one corpus with exactly the export's documents (by sha256, in order)."""
     if not isinstance(data, dict) or data.get("format") != FORMAT:
         raise ExportFormatError("This file is not an RLM Workbench run export.")
     _check_version(data.get("version"))
+    check_export(data)  # nothing is written before the whole file passed
+    try:
+        return _store(connection, data, corpus_id)
+    except (TypeError, ValueError, KeyError, AttributeError, OverflowError, RecursionError) as exc:
+        raise ExportFormatError(
+            f"This run export could not be stored ({type(exc).__name__}): the file is damaged "
+            "or hand-made. Nothing was imported."
+        ) from exc
+
+
+def _store(connection: Connection, data: dict[str, Any], corpus_id: int | None) -> str:
     run = {k: v for k, v in dict(data.get("run") or {}).items() if k in _RUN_FIELDS}
     run = scrub(run) | {"config": scrub(run.get("config") or {}, urls=True)}
     if isinstance(run.get("error"), str):

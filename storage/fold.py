@@ -20,6 +20,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from storage import sources
 from storage.errors import StorageError
 from storage.models import CodeBlock, EventRow, Iteration, Run, SubCall
 from storage.scrub import scrub, scrub_text
@@ -298,6 +299,8 @@ _HANDLERS: dict[str, Callable[[Connection, Mapping[str, Any]], None]] = {
     "sub_call_finished": _sub_call_finished,
     "final_answer": _final_answer,
     "run_finished": _run_finished,
+    "passages_found": sources.passages_found,
+    "sources_found": sources.sources_found,
 }
 
 

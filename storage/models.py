@@ -8,7 +8,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, Float, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
@@ -243,3 +253,63 @@ class EvalCell(Base):
             unique=True,
         ),
     )
+
+
+class RunSource(Base):
+    """One source of a run's answer, best first (`rank` from 1): document[start:end] == text.
+    `cited`: the model named it itself (checked verbatim against the corpus)."""
+
+    __tablename__ = "run_sources"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    run_id: Mapped[str] = mapped_column(ForeignKey("runs.id", ondelete="CASCADE"), index=True)
+    rank: Mapped[int] = mapped_column(Integer)
+    document: Mapped[str] = mapped_column(String(500))
+    document_index: Mapped[int] = mapped_column(Integer)
+    page: Mapped[int | None] = mapped_column(Integer)
+    start_char: Mapped[int] = mapped_column(Integer)
+    end_char: Mapped[int] = mapped_column(Integer)
+    text: Mapped[str] = mapped_column(Text)
+    cited: Mapped[bool] = mapped_column(Boolean)
+
+
+class RunPassage(Base):
+    """A corpus passage that a REPL output (`origin` code: block `block_index`) or a sub-call
+    prompt (`origin` sub_call: `call_id`) held; its text is the document's, by offsets."""
+
+    __tablename__ = "run_passages"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    run_id: Mapped[str] = mapped_column(ForeignKey("runs.id", ondelete="CASCADE"), index=True)
+    depth: Mapped[int] = mapped_column(Integer)
+    parent_call_id: Mapped[str | None] = mapped_column(String(64))
+    origin: Mapped[str] = mapped_column(String(20))
+    iteration: Mapped[int] = mapped_column(Integer)
+    block_index: Mapped[int | None] = mapped_column(Integer)
+    call_id: Mapped[str | None] = mapped_column(String(64))
+    document: Mapped[str] = mapped_column(String(500))
+    document_index: Mapped[int] = mapped_column(Integer)
+    page: Mapped[int | None] = mapped_column(Integer)
+    start_char: Mapped[int] = mapped_column(Integer)
+    end_char: Mapped[int] = mapped_column(Integer)
+
+
+class DocumentFile(Base):
+    """The original bytes of a PDF document, kept to show its pages (sources highlighted)."""
+
+    __tablename__ = "document_files"
+    document_id: Mapped[int] = mapped_column(
+        ForeignKey("documents.id", ondelete="CASCADE"), primary_key=True
+    )
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class SubCallAnswer(Base):
+    """A sub-call's answer, kept for the opt-in sub-call cache: `key` is the engine's digest of
+    the corpus, model, endpoint, prompt and parameters (rlm_engine.subcall_cache), so an
+    identical sub-call over the same corpus is answered from here at no cost."""
+
+    __tablename__ = "sub_call_cache"
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    model: Mapped[str] = mapped_column(String(300))
+    response: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[float] = mapped_column(Float)
+    hits: Mapped[int] = mapped_column(Integer)

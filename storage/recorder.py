@@ -14,7 +14,7 @@ import logging
 import threading
 import time
 from collections import deque
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from sqlalchemy.engine import Engine
@@ -27,6 +27,7 @@ log = logging.getLogger(__name__)
 
 OUTAGE = (DatabaseLocked, DatabaseUnavailable, DatabaseReadOnly)  # may pass: keep and retry
 QUICK_WAIT_MS = 50  # lock wait of a try made while a backlog exists
+TRANSIENT = frozenset({"root_delta"})  # events shown live and never stored
 
 
 class Recorder:
@@ -51,8 +52,10 @@ class Recorder:
         corpus_id: int | None = None,
         comparison_id: int | None = None,
         label: str | None = None,
+        check_file: Callable[[], str | None] | None = None,
     ) -> None:
         self._engine = engine.execution_options(**WRITE)
+        self._check_file = check_file  # says if the database file was deleted or replaced
         self._quick = self._engine.execution_options(rlm_busy_ms=QUICK_WAIT_MS)
         self._shown = shown
         self._extra = {
@@ -68,6 +71,8 @@ class Recorder:
         self._retry_at = 0.0
         self._retry_s = 0.0
         self.dropped = 0  # events refused for good (not an outage)
+        self.written = 0
+        self.lost: str | None = None  # why every written event is lost (the file was deleted)
         self._refusal: str | None = None  # why the last refused event was refused
 
     @property
@@ -83,11 +88,17 @@ class Recorder:
     @property
     def problem(self) -> str | None:
         """Why events are missing, in words (the outage, or why one was refused), or None."""
+        if self.lost:
+            return f"{self.lost}: the run was not saved"
         if self._backlog and self._outage is not None:
             return str(self._outage)
         return self._refusal if self.dropped else None
 
     def __call__(self, event: Any) -> None:
+        if getattr(event, "type", None) in TRANSIENT or (
+            isinstance(event, dict) and event.get("type") in TRANSIENT
+        ):
+            return  # streamed pieces of a reply: its RootResponse holds the whole text
         data = event_dict(event)  # not an event: raises, nothing is queued
         final = data["type"] == "run_finished" and not data.get("depth")
         with self._lock:
@@ -96,6 +107,8 @@ class Recorder:
                 self._drain(self._engine)
             elif time.monotonic() >= self._retry_at:
                 self._drain(self._quick)
+            if final:
+                self._check_lost()
 
     def flush(self) -> int:
         """Try to write what is pending (with the usual bounded wait); returns what is left."""
@@ -105,8 +118,13 @@ class Recorder:
             return len(self._backlog)
 
     def close(self) -> int:
-        """Flush; the number of events that could not be saved (pending + dropped)."""
+        """Flush; the number of events that could not be saved (pending + dropped; every one,
+        written ones too, when the database file was deleted or replaced: see `lost`)."""
         left = self.flush()
+        with self._lock:
+            self._check_lost()
+        if self.lost:
+            return self.written + left + self.dropped
         if left:
             log.error(
                 "%d events could not be saved to %s (%s); the saved run is incomplete.",
@@ -136,6 +154,7 @@ class Recorder:
                 continue
             self._backlog.popleft()
             written += 1
+            self.written += 1
         else:
             if self._outage is not None:
                 log.warning(
@@ -153,6 +172,14 @@ class Recorder:
                 seq = next_seq(connection, data, **self._extra)
             apply_event(connection, data, seq)
         self._next_seq[run_id] = seq + 1
+
+    def _check_lost(self) -> None:
+        """Notice a database file deleted or replaced under the run. Call with the lock held."""
+        if self._check_file is None or self.lost:
+            return
+        self.lost = self._check_file()
+        if self.lost:
+            log.error("%s: %d events of the run were not saved.", self.lost, self.written)
 
     def _fail(self, exc: StorageError) -> None:
         if self._outage is None:

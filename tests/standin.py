@@ -8,6 +8,10 @@ usage parsing); only the model is fake. Replies come, in order of priority, from
 3. rules registered with `on()` (model-specific first), e.g. a sub-model answering from its prompt,
 4. otherwise a 500 saying the test scripted nothing, so a broken test fails loudly, not hangs.
 
+Both APIs' prompt caches are modelled (tests/standin_cache.py: OpenAI's automatic
+`cached_tokens`, Anthropic's `cache_control` reads and writes), and both stream (`stream=True`,
+server-sent events as the real APIs send them; tests/standin_stream.py).
+
     with StandIn() as s:
         s.enqueue("hello")
         client = openai.OpenAI(base_url=s.openai_base_url, api_key="test-key")
@@ -26,6 +30,15 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Literal
+
+from tests.standin_cache import (
+    CacheUsage,
+    PromptCache,
+    TooManyBreakpoints,
+    anthropic_blocks,
+    check_breakpoints,
+)
+from tests.standin_stream import Pacing, send_anthropic_stream, send_openai_stream
 
 __all__ = ["BAD_KEY", "Reply", "Request", "Rule", "StandIn", "estimate_tokens"]
 
@@ -51,6 +64,10 @@ class Reply:
     hang: bool = False  # never answer (until the stand-in closes): for timeout tests
     retry_after: float | None = None  # sent as a Retry-After header
     ignore_stop: bool = False  # answer the whole text, like a server that ignores stop sequences
+    chunk_delay_s: float = 0.0  # when streamed: the pause between pieces of the text
+    # when streamed: after this many characters, wait until `stream_gate` is set (or 60 s)
+    stream_gate: threading.Event | None = None
+    gate_at: int = 0
 
 
 @dataclass(frozen=True)
@@ -98,8 +115,10 @@ _ERROR_TYPES = {
 class StandIn:
     """The server plus its script. Thread-safe; close() (or `with`) stops it."""
 
-    def __init__(self, latency_s: float = 0.0) -> None:
+    def __init__(self, latency_s: float = 0.0, cache_min_tokens: int | None = None) -> None:
+        """`cache_min_tokens`: the shortest prefix either API caches (None: theirs, 1,024)."""
         self.latency_s = latency_s
+        self.cache = PromptCache(cache_min_tokens)
         self.requests: list[Request] = []
         self.peak_in_flight = 0
         self._hold: tuple[int, str | None] = (0, None)
@@ -333,9 +352,12 @@ class _Handler(BaseHTTPRequestHandler):
         if request.api_key == BAD_KEY:
             self._error(request.api, 401, "Incorrect API key provided.")
             return
-        if request.body.get("stream"):
-            self._error(request.api, 400, "stand-in: streaming is not supported")
-            return
+        if request.api == "anthropic":
+            try:
+                check_breakpoints(request.body)
+            except TooManyBreakpoints as exc:
+                self._error(request.api, 400, str(exc))
+                return
         reply = standin._next_reply(request)
         if reply.hang:
             standin._closing.wait(HANG_LIMIT_S)
@@ -348,18 +370,40 @@ class _Handler(BaseHTTPRequestHandler):
             self._error(request.api, reply.status, reply.text, reply.retry_after)
             return
         text, stop = _cut(reply.text, [] if reply.ignore_stop else request.stop)
+        prompt = (request.system or "") + "".join(m["content"] for m in request.messages)
         input_tokens = reply.input_tokens
         if input_tokens is None:
-            prompt = (request.system or "") + "".join(m["content"] for m in request.messages)
             input_tokens = estimate_tokens(prompt)
         output_tokens = reply.output_tokens
         if output_tokens is None:
             output_tokens = estimate_tokens(text)
+        cached = self._cache_usage(request, prompt, input_tokens)
+        stream = bool(request.body.get("stream"))
         if request.api == "openai":
-            payload = _openai_body(request.model, text, input_tokens, output_tokens)
+            if stream:
+                include_usage = (request.body.get("stream_options") or {}).get("include_usage")
+                usage = _openai_usage(input_tokens, output_tokens, cached)
+                send_openai_stream(self, request.model, text, usage if include_usage else None,
+                                   Pacing.of(reply))  # fmt: skip
+                return
+            payload = _openai_body(request.model, text, input_tokens, output_tokens, cached)
         else:
-            payload = _anthropic_body(request.model, text, stop, input_tokens, output_tokens)
+            usage = _anthropic_usage(input_tokens, output_tokens, cached)
+            if stream:
+                send_anthropic_stream(self, request.model, text, stop, usage, Pacing.of(reply))
+                return
+            payload = _anthropic_body(request.model, text, stop, usage)
         self._send(200, payload)
+
+    def _cache_usage(self, request: Request, prompt: str, input_tokens: int) -> CacheUsage:
+        """What the provider's prompt cache did for this request (within `input_tokens`)."""
+        cache = self.standin.cache
+        if request.api == "openai":
+            found = cache.openai(request.model, prompt)
+        else:
+            found = cache.anthropic(request.model, anthropic_blocks(request.body))
+        read = min(found.read, input_tokens)
+        return CacheUsage(read=read, written=min(found.written, input_tokens - read))
 
     def _error(self, api: str, status: int, message: str, retry_after: float | None = None) -> None:
         kind = _ERROR_TYPES.get(status, "api_error" if status >= 500 else "invalid_request_error")
@@ -381,7 +425,28 @@ class _Handler(BaseHTTPRequestHandler):
         self.wfile.write(data)
 
 
-def _openai_body(model: str, text: str, input_tokens: int, output_tokens: int) -> dict[str, Any]:
+def _openai_usage(input_tokens: int, output_tokens: int, cached: CacheUsage) -> dict[str, Any]:
+    return {
+        "prompt_tokens": input_tokens,
+        "completion_tokens": output_tokens,
+        "total_tokens": input_tokens + output_tokens,
+        "prompt_tokens_details": {"cached_tokens": cached.read},
+    }
+
+
+def _anthropic_usage(input_tokens: int, output_tokens: int, cached: CacheUsage) -> dict[str, Any]:
+    """Anthropic counts cache reads and writes apart from `input_tokens`."""
+    return {
+        "input_tokens": input_tokens - cached.read - cached.written,
+        "output_tokens": output_tokens,
+        "cache_read_input_tokens": cached.read,
+        "cache_creation_input_tokens": cached.written,
+    }
+
+
+def _openai_body(
+    model: str, text: str, input_tokens: int, output_tokens: int, cached: CacheUsage
+) -> dict[str, Any]:
     return {
         "id": f"chatcmpl-{uuid.uuid4().hex[:24]}",
         "object": "chat.completion",
@@ -394,16 +459,12 @@ def _openai_body(model: str, text: str, input_tokens: int, output_tokens: int) -
                 "finish_reason": "stop",
             }
         ],
-        "usage": {
-            "prompt_tokens": input_tokens,
-            "completion_tokens": output_tokens,
-            "total_tokens": input_tokens + output_tokens,
-        },
+        "usage": _openai_usage(input_tokens, output_tokens, cached),
     }
 
 
 def _anthropic_body(
-    model: str, text: str, stop: str | None, input_tokens: int, output_tokens: int
+    model: str, text: str, stop: str | None, usage: dict[str, Any]
 ) -> dict[str, Any]:
     return {
         "id": f"msg_{uuid.uuid4().hex[:24]}",
@@ -413,5 +474,5 @@ def _anthropic_body(
         "content": [{"type": "text", "text": text}],
         "stop_reason": "end_turn" if stop is None else "stop_sequence",
         "stop_sequence": stop,
-        "usage": {"input_tokens": input_tokens, "output_tokens": output_tokens},
+        "usage": usage,
     }

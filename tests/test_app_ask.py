@@ -211,3 +211,23 @@ def test_the_offline_default_says_how_to_get_its_model() -> None:
     at = open_app()  # no key anywhere
     assert at.selectbox(key="ask-root-provider").value == "local"
     assert any("model pull" in c.value for c in at.caption)
+
+
+def test_the_sub_call_cache_setting_answers_a_repeated_sub_call_from_the_database(
+    standin_env: StandIn,
+) -> None:
+    at = open_app("pages/settings.py")
+    at.toggle(key="settings-sub-call-cache").set_value(True).run()
+    at.switch_page("pages/ask.py").run()
+    at.text_input(key="ask-root-model").set_value(ROOT)
+    at.text_input(key="ask-sub-model").set_value(SUB).run()
+    at = upload(at, ("notes.txt", NOTES, "text/plain"))
+    standin_env.on(lambda request: "7431", model=SUB)
+    code = repl("print(llm_query('Which code? ' + context[0]))")
+    for question in ("What is the code?", "What is the code, again?"):
+        standin_env.enqueue(code, "FINAL(7431)", model=ROOT)
+        at = finish(ask(at, question))
+    assert sum(r.model == SUB for r in standin_env.requests) == 1
+    second = at.session_state["rlm_workspace"].conversation[1].events()
+    (finished,) = [e for e in second if e["type"] == "sub_call_finished"]
+    assert finished["cached"] is True and finished["cost_usd"] == 0

@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from rlm_engine.corpus import load_files
 from tests.apptest import open_app, record_run
 from webui.compare_view import word_diff
 from webui.safe_text import ZWSP, safe_html, safe_markdown
@@ -96,3 +97,56 @@ def test_compare_draws_answers_labels_and_diffs_through_the_rule(app_db: Any) ->
     _assert_all_safe(_drawn_texts(at) + [t.label for t in at.tabs])
     (diff,) = [h.proto.body for h in at.get("html")]
     assert "<img" not in diff and "&lt;img" in diff
+
+
+def test_corpora_draws_a_shared_corpus_name_through_the_rule(app_db: Any) -> None:
+    """A corpus name comes from another visitor's upload on a shared server."""
+    documents = load_files([("n.txt", b"notes")]).documents
+    corpus = app_db.save_corpus(f"Notes {PAYLOADS[0]} {PAYLOADS[1]}", documents)
+    at = open_app("pages/corpora.py")
+    at = at.selectbox(key="corpora-open").set_value(corpus.id).run()
+    assert not at.exception
+    _assert_all_safe(_drawn_texts(at))
+
+
+def test_a_child_rlm_s_reasoning_and_answer_go_through_the_rule(app_db: Any) -> None:
+    """A child RLM (rlm_query) drawn under its sub-call, once the user picks that sub-call."""
+    payload = " ".join(p.replace("\n", " ") for p in PAYLOADS[:7])
+    run_id, now = "parent-run", 1_700_000_000.0
+    top = {"run_id": run_id, "depth": 0, "parent_call_id": None, "time": now}
+    child = {"run_id": run_id, "depth": 1, "parent_call_id": "c1", "time": now}
+    usage = {"input_tokens": 1, "output_tokens": 1}
+    events = [
+        {**top, "type": "run_started", "question": "Q", "context_meta": {},
+         "config": {"root": {"provider": "openai", "model": "m"}}},
+        {**top, "type": "root_response", "iteration": 1, "text": "```repl\nrlm_query('x')\n```",
+         "model": "m", "usage": usage, "cost_usd": 0.0, "elapsed_s": 0.1, "forced": False},
+        {**top, "type": "sub_call_started", "call_id": "c1", "kind": "rlm", "model": "m",
+         "prompt": payload, "iteration": 1},
+        {**child, "type": "run_started", "question": payload, "config": {}, "context_meta": {}},
+        {**child, "type": "root_response", "iteration": 1, "text": f"Child thinks {payload}",
+         "model": "m", "usage": usage, "cost_usd": 0.0, "elapsed_s": 0.1, "forced": False},
+        {**child, "type": "final_answer", "answer": f"Child says {payload}", "source": "text"},
+        {**child, "type": "run_finished", "status": "completed", "answer": f"Child says {payload}",
+         "error": None, "iterations": 1, "sub_calls": 0, "input_tokens": 1, "output_tokens": 1,
+         "cost_usd": 0.0, "elapsed_s": 0.1},
+        {**top, "type": "sub_call_finished", "call_id": "c1", "response": payload,
+         "usage": usage, "cost_usd": 0.0, "elapsed_s": 0.1, "error": None},
+        {**top, "type": "code_executed", "iteration": 1, "block_index": 0, "code": "x",
+         "output": payload, "output_chars": 10, "elapsed_s": 0.1, "error": None,
+         "restarted": False},
+        {**top, "type": "final_answer", "answer": "done", "source": "text"},
+        {**top, "type": "run_finished", "status": "completed", "answer": "done", "error": None,
+         "iterations": 1, "sub_calls": 1, "input_tokens": 2, "output_tokens": 2,
+         "cost_usd": 0.0, "elapsed_s": 0.3},
+    ]  # fmt: skip
+    record = app_db.recorder()
+    for event in events:
+        record(event)
+    at = open_app("pages/history.py")
+    at = at.selectbox(key="history-open").set_value(run_id).run()
+    at = at.selectbox(key=f"history-{run_id}-it0-b0-pick").set_value(0).run()
+    assert not at.exception
+    texts = _drawn_texts(at)
+    assert any(t.startswith("Child answer:") for t in texts), "the child was not drawn"
+    _assert_all_safe(texts)

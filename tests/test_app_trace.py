@@ -155,3 +155,48 @@ def test_activity_says_what_the_run_is_doing(events: list[Event], says: str) -> 
 )
 def test_cost_is_never_a_false_zero(cost: float | None, shown: str) -> None:
     assert format_cost(cost) == shown
+
+
+def test_a_streaming_reply_is_shown_until_its_root_response_comes() -> None:
+    from rlm_engine.events import RootDelta
+
+    pieces = [
+        RootDelta(run_id=RUN, iteration=1, offset=0, text="Let me "),
+        RootDelta(run_id=RUN, iteration=1, offset=7, text="look at"),
+        RootDelta(run_id=RUN, iteration=1, offset=14, text=" context."),
+    ]
+    assert fold(started(), *pieces).streaming == "Let me look at context."
+    assert fold(started(), pieces[0], pieces[2]).streaming == "Let me  context."  # a gap
+    restarted = RootDelta(run_id=RUN, iteration=1, offset=0, text="Again")  # a retried call
+    assert fold(started(), *pieces, restarted).streaming == "Again"
+    done = fold(started(), *pieces, root(1))
+    assert done.streaming is None and len(done.iterations) == 1
+    assert activity([e.to_dict() for e in (started(), pieces[0])]) == (
+        "The root model is answering…"
+    )
+
+
+def test_cache_tokens_and_speed_reach_iterations_calls_and_totals() -> None:
+    usage = Usage(1000, 50, cached_tokens=800, cache_write_tokens=150)
+    reply = RootResponse(
+        run_id=RUN, iteration=1, text="Looking.", model="m", usage=usage, cost_usd=0.01,
+        elapsed_s=1.0, tokens_per_s=42.5, first_token_s=0.3,
+    )  # fmt: skip
+    cached = SubCallFinished(
+        run_id=RUN, call_id="c2", response="r", usage=Usage(), cost_usd=0.0, elapsed_s=0.0,
+        cached=True,
+    )  # fmt: skip
+    started_call = SubCallStarted(run_id=RUN, call_id="c2", iteration=1, kind="llm", model="s",
+                                  prompt="p")  # fmt: skip
+    trace = fold(started(), reply, started_call, cached)
+    iteration = trace.iterations[0]
+    assert (iteration.cached_tokens, iteration.cache_write_tokens) == (800, 150)
+    assert (iteration.tokens_per_s, iteration.first_token_s) == (42.5, 0.3)
+    assert trace.iterations[0].running_sub_calls[0].cached
+    assert (trace.totals.cached_tokens, trace.totals.cache_write_tokens) == (800, 150)
+    finished = RunFinished(
+        run_id=RUN, status="completed", answer="a", error=None, iterations=1, sub_calls=1,
+        input_tokens=1000, output_tokens=50, cost_usd=0.01, elapsed_s=2.0, cached_tokens=800,
+        cache_write_tokens=150,
+    )  # fmt: skip
+    assert fold(started(), reply, finished).totals.cached_tokens == 800

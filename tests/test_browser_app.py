@@ -17,6 +17,7 @@ from rlm_engine.paths import default_db_url
 from storage import Database
 from tests.data.make_pdf import make_pdf
 from tests.fixtures.browser import AppServer, save_screenshot
+from tests.standin import Reply
 
 pytestmark = pytest.mark.browser
 
@@ -33,6 +34,13 @@ def upload_pdf(page: Any) -> None:
         files=[{"name": "report.pdf", "mimeType": "application/pdf", "buffer": PDF}]
     )
     page.get_by_text("Tokens (estimate)", exact=True).wait_for()
+
+
+def use_rlm(page: Any) -> None:
+    """Choose the RLM method: Auto reads a small corpus directly, in one call, no iterations."""
+    page.get_by_text("Models and budgets").click()
+    page.get_by_role("radio", name="RLM", exact=True).click()
+    settled(page)
 
 
 def ask(page: Any, question: str) -> None:
@@ -72,6 +80,7 @@ def test_ask_shows_live_panels_then_the_answer(app_page: Any, app_server: AppSer
         lambda request: "FINAL(7431 thousand euros)" if gate.wait(60) else None, model=ROOT
     )
     upload_pdf(app_page)
+    use_rlm(app_page)
     ask(app_page, "What was the revenue?")
     app_page.get_by_text("Iteration 1 · ").first.wait_for()
     app_page.locator("[data-testid='stCode'] code").get_by_text("llm_query").wait_for()
@@ -92,6 +101,7 @@ def test_the_run_goes_on_while_the_user_visits_history(
     upload_pdf(app_page)
     ask(app_page, "What was the revenue?")
     app_page.get_by_role("button", name="Stop").wait_for()
+    app_page.get_by_text("Waiting for the root model").wait_for()  # started: saved in History
     go_to(app_page, "History")
     choose(app_page, "Open a run", "running")
     gate.set()
@@ -213,3 +223,19 @@ def test_settings_page_shows_the_offline_model_and_storage(app_page: Any) -> Non
     app_page.get_by_text("is not downloaded").wait_for()
     app_page.get_by_text("Data directory:").wait_for()
     save_screenshot(app_page, "settings")
+
+
+def test_the_root_reply_streams_into_the_live_panel(app_page: Any, app_server: AppServer) -> None:
+    gate = threading.Event()
+    reply = "I will read the report's revenue line before answering.\nFINAL(7431 thousand euros)"
+    app_server.standin.enqueue(Reply(reply, stream_gate=gate, gate_at=40), model=ROOT)
+    upload_pdf(app_page)
+    ask(app_page, "What was the revenue?")
+    streaming = keyed(app_page, "ask-run-0-streaming")
+    # the first 40 characters (the first root call may take long on a loaded machine)
+    streaming.get_by_text("I will read the report").wait_for(timeout=120_000)
+    assert "7431" not in streaming.inner_text()  # the rest has not come yet
+    save_screenshot(app_page, "ask-streaming")
+    gate.set()
+    keyed(app_page, "ask-run-0-answer").get_by_text("7431 thousand euros").wait_for()
+    assert not streaming.is_visible()

@@ -61,12 +61,21 @@ def test_evaluate_generates_runs_and_shows_the_matrix(app_page: Any, app_server:
     app_page.get_by_text("Only where configurations disagree").click()
     settled(app_page)
     save_screenshot(app_page, "evaluate")
-    box = app_page.get_by_label("Open a cell's trace", exact=True)
-    box.click()
-    app_page.keyboard.type(f"{SUITE.questions[0].id} × right")
-    app_page.keyboard.press("Enter")
+    # a click on the matrix opens that cell: the top row, in the first configuration's column
+    heat = app_page.locator("[data-testid='stVegaLiteChart']").first
+    heat.locator("canvas, svg").first.wait_for()
+    heat.scroll_into_view_if_needed()
+    box = heat.bounding_box()
+    app_page.mouse.click(box["x"] + 70 + (box["width"] - 160) / 4, box["y"] + 10)
     settled(app_page)
     app_page.get_by_text(f"Answer: The code is {SUITE.questions[0].expected}.").wait_for()
+    # and the picker opens any other
+    picker = app_page.get_by_label("Open a cell's trace (or click it in the matrix)", exact=True)
+    picker.click()
+    app_page.keyboard.type(f"{SUITE.questions[1].id} × right")
+    app_page.keyboard.press("Enter")
+    settled(app_page)
+    app_page.get_by_text(f"Answer: The code is {SUITE.questions[1].expected}.").wait_for()
     app_page.locator("[class*='-answer']").first.wait_for()  # the run's trace, as in History
     app_page.get_by_role("button", name="Export CSV").wait_for()
     app_page.get_by_role("tab", name="Evaluations").click()

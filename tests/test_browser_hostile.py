@@ -18,7 +18,17 @@ from urllib.parse import unquote
 import pytest
 
 from tests.fixtures.browser import AppServer
-from tests.test_browser_app import ROOT, SUB, ask, choose, go_to, keyed, settled, upload_pdf
+from tests.test_browser_app import (
+    ROOT,
+    SUB,
+    ask,
+    choose,
+    go_to,
+    keyed,
+    settled,
+    upload_pdf,
+    use_rlm,
+)
 
 pytestmark = pytest.mark.browser
 RUN_WAIT_MS = 120_000  # a run on a busy machine: a sandbox to start, three model calls
@@ -135,9 +145,7 @@ def test_model_text_in_ask_and_history_fetches_nothing(
     )
     standin.on(lambda request: payload(leak, "response"), model=SUB)
     upload_pdf(app_page)
-    app_page.get_by_text("Models and budgets").click()
-    app_page.get_by_role("radio", name="RLM", exact=True).click()  # not a direct reading
-    settled(app_page)
+    use_rlm(app_page)
     ask(app_page, "What was the revenue?")
     answer = keyed(app_page, "ask-run-0-answer")
     answer.get_by_text("The revenue was 7431.", exact=False).wait_for(timeout=RUN_WAIT_MS)

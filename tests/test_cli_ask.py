@@ -53,7 +53,8 @@ def test_ask_json_reports_the_run(standin_env: StandIn, corpus_dir: Path) -> Non
     out = json.loads(proc.stdout)
     assert set(out) == {
         "run_id", "status", "answer", "iterations", "sub_calls",
-        "input_tokens", "output_tokens", "cost_usd", "elapsed_s", "method",
+        "input_tokens", "output_tokens", "cost_usd", "elapsed_s", "method", "sources",
+        "cached_tokens", "cache_write_tokens",
     }  # fmt: skip
     assert (out["status"], out["answer"], out["iterations"], out["sub_calls"]) == (
         "completed", "Tuesday", 2, 1,
@@ -149,7 +150,7 @@ def test_human_output_prints_the_answer(standin_env: StandIn, corpus_dir: Path) 
     standin_env.enqueue(repl("print(len(context))"), "FINAL(two documents)", model=ROOT)
     proc = rlm("ask", "Q?", "--context", str(corpus_dir), "--model", ROOT, "--no-save")
     assert proc.returncode == 0
-    assert proc.stdout.strip() == "two documents"
+    assert proc.stdout.splitlines()[0] == "two documents"  # then its sources
     assert "iteration 1" in proc.stderr
 
 
@@ -233,7 +234,7 @@ def test_method_auto_with_a_window_reads_a_small_corpus_directly(
         "--model", ROOT, "--method", "auto", "--window-tokens", "16384", "--no-save",
     )  # fmt: skip
     assert proc.returncode == 0, proc.stderr
-    assert proc.stdout.strip() == "Tuesday"
+    assert proc.stdout.splitlines()[0] == "Tuesday"  # then its sources
     assert "method: read directly: about 179 tokens fit the 16,384-token window." in proc.stderr
 
 
@@ -256,3 +257,19 @@ def test_a_fallback_answer_is_marked_in_json(standin_env: StandIn, corpus_dir: P
     assert proc.returncode == 0, proc.stderr
     out = json.loads(proc.stdout)
     assert (out["answer"], out["fallback"], out["iterations"]) == ("Tuesday", True, 3)
+
+
+@pytest.mark.parametrize("flag", [["--fallback", "off"], ["--no-stall-guards"]])
+def test_the_fallback_can_be_switched_off(
+    standin_env: StandIn, corpus_dir: Path, flag: list[str]
+) -> None:
+    standin_env.on(lambda req: "Tuesday", model=SUB)
+    standin_env.on(lambda req: "I am not sure.", model=ROOT)
+    proc = rlm(
+        "ask", "When is the meeting?", "--context", str(corpus_dir), "--provider", "openai",
+        "--model", ROOT, "--sub-model", SUB, "--prompt-variant", "small", "--no-save", "--json",
+        "--max-iterations", "4", *flag,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    out = json.loads(proc.stdout)
+    assert (out["status"], out["sub_calls"], "fallback" in out) == ("limit", 0, False)

@@ -10,6 +10,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -129,6 +130,8 @@ def test_show_and_list_read_it_back(standin_env: StandIn, set_file: Path, doc: P
         (ran["eval_id"], "completed", 10)
     ]
     assert rlm("eval", "show", "ev-nope").returncode == 1
+    rows = rlm("eval", "show", ran["eval_id"], "--csv").stdout.splitlines()
+    assert rows[0].startswith("question_id,question,expected,config") and len(rows) == 11
 
 
 def test_bad_set_line_is_named_and_exits_2(set_file: Path, doc: Path) -> None:
@@ -276,3 +279,26 @@ def test_direct_method_is_a_configuration_too(standin_env: StandIn, doc: Path, t
     assert out["configs"][0]["accuracy"] == 1.0
     (request,) = standin_env.requests  # one call: the model read the corpus itself
     assert "Invoices and vendors." in request.messages[0]["content"]
+
+
+def test_ctrl_c_stops_and_resume_finishes(standin_env: StandIn, set_file: Path, doc: Path):
+    gate = threading.Event()
+    standin_env.on(lambda r: f'FINAL("{RIGHT[_question_of(r)]}")' if gate.wait(60) else None,
+                   model="right")  # fmt: skip
+    cmd = [sys.executable, "-m", "rlm_cli", "eval", "run", str(set_file), "--context", str(doc),
+           "--config", "good:provider=openai,model=right", "--parallel", "2", "--json"]  # fmt: skip
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 120
+    while not standin_env.requests and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert standin_env.requests, "no run reached the model"
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 1, err
+    stopped = json.loads(out)
+    assert stopped["status"] == "stopped" and "rlm eval resume" in err
+    assert stopped["configs"][0]["total"] == 0  # the cancelled runs are not results
+    gate.set()
+    resumed = rlm("eval", "resume", stopped["eval_id"], "--json")
+    assert resumed.returncode == 0, resumed.stderr
+    assert json.loads(resumed.stdout)["configs"][0]["accuracy"] == 1.0

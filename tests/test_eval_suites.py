@@ -141,6 +141,19 @@ def test_count_answers_match_an_independent_parse_of_the_corpus(size: int, tmp_p
         assert answer_count(line["question"], agr, inv) == line["expected"], line
 
 
+def test_count_every_kind_of_question_is_right(tmp_path: Path) -> None:
+    out = tmp_path / "count-many"
+    suite = make_suite("count", 256_000, 11, questions=33)
+    write_suite(suite, out)
+    agr, inv = parse_records(corpus_text(out))
+    assert len(suite.questions) == 33
+    kinds = set()
+    for q in suite.questions:
+        assert answer_count(q.question, agr, inv) == q.expected, q
+        kinds.add(re.sub(r"[\d,]+|SA-\d+|INV-\d+", "#", q.question)[:25])
+    assert len(kinds) >= 11  # counts, totals, maxima, lookups, lists, distinct vendors
+
+
 def test_count_corpus_varies_its_layouts(tmp_path: Path) -> None:
     out, _ = written("count", 256_000, 1, tmp_path)
     text = corpus_text(out)

@@ -230,6 +230,10 @@ def test_evidence_normalises_numbers_case_lists_and_dates() -> None:
     assert not evidence.supports("0")  # a digit inside 2027 is not the number 0
     assert not evidence.supports("Acme Corporation")
     assert not evidence.supports("")
+    # prose with commas is not a list; its own words may be the model's, its numbers not
+    assert evidence.supports("The agreement with Juniper Energy renews on 14 March 2027, it says.")
+    assert not evidence.supports("The agreement renews on 14 March 2031, it says.")
+    assert not evidence.supports("In 2027: Acme Corporation")  # the year is the question's
 
 
 def test_default_prompts_keep_their_wording() -> None:
@@ -260,3 +264,21 @@ def test_final_in_code_with_an_invented_source_is_refused(standin_env: StandIn) 
     assert (result.answer, result.unsupported, result.iterations) == ("2027-03-14", False, 3)
     after_invented = last_user_message(standin_env, 1)
     assert "FINAL(2031-01-01) was not accepted" in after_invented
+
+
+def test_small_variant_runs_a_fence_without_the_repl_tag(standin_env: StandIn) -> None:
+    # measured: Qwen2.5-Coder-1.5B wrote ``` without `repl` three turns running, and nothing ran
+    standin_env.enqueue(
+        "```\nfor doc in context:\n    print(doc[:20])\n```",
+        "FINAL(SERVICE AGREEMENT)",
+        model=ROOT,
+    )
+    result, events = ask("What is the first document?")
+    assert (result.answer, result.iterations) == ("SERVICE AGREEMENT", 2)
+    assert "SERVICE AGREEMENT" in events.of(CodeExecuted)[0].output
+
+
+def test_default_variant_leaves_a_fence_without_the_repl_tag(standin_env: StandIn) -> None:
+    standin_env.enqueue("```\nprint(1)\n```", "FINAL(done)", model=ROOT)
+    _, events = ask("Q?", small_config(prompt_variant="default"))
+    assert events.of(CodeExecuted) == []

@@ -252,3 +252,22 @@ def test_a_sandbox_hides_the_data_dir_even_when_not_told(
         if not box.isolation.walled_fs:
             pytest.skip("no mount namespace here: covered by permissions (see the uid test)")
     assert out.count("FileNotFoundError") == 2, out
+
+
+def test_the_app_hides_its_database_from_model_code(
+    standin_env: StandIn, outside: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The web app (every visitor's runs in one database): model code of a visitor's run reads
+    neither the database nor its WAL, while the app records into them."""
+    from tests.test_app_ask import ask, finish, open_ask, upload
+
+    data = outside / "rlm"
+    monkeypatch.setenv("RLM_DATA_DIR", str(data))
+    db = data / "rlm.db"
+    code = READ_FILES.format(paths=[str(db), f"{db}-wal"], secret="launch code")
+    standin_env.enqueue(repl(code + "FINAL(repr(seen))"), model="root-model")
+    at = finish(ask(upload(open_ask(), ("notes.txt", b"launch code", "text/plain")), "Q?"))
+    [handle] = at.session_state["rlm_workspace"].conversation
+    seen = eval(handle.result.answer)  # a repr of a dict of str: our own output
+    assert db.exists() and not any(v.startswith("read") for v in seen.values()), seen
+    assert seen[str(db)] == "FileNotFoundError", seen

@@ -107,9 +107,9 @@ def test_the_host_enforces_the_caps_on_forged_calls(standin: StandIn) -> None:
 
 
 def test_an_answer_over_the_cap_is_cut_with_a_marker_and_stored_cut(
-    standin: StandIn, tmp_path
+    standin: StandIn, db_url: str
 ) -> None:
-    db = Database.open(f"sqlite:///{tmp_path / 'runs.db'}")
+    db = Database.open(db_url)
     recorder = db.recorder()
     result, _ = ask(standin, repl("FINAL('a' * 3_000_000)"), on_event=recorder)
     assert result.status == "completed"
@@ -122,9 +122,9 @@ def test_an_answer_over_the_cap_is_cut_with_a_marker_and_stored_cut(
 
 
 def test_what_is_stored_per_event_is_capped_with_the_full_length(
-    standin: StandIn, tmp_path
+    standin: StandIn, db_url: str
 ) -> None:
-    db = Database.open(f"sqlite:///{tmp_path / 'runs.db'}")
+    db = Database.open(db_url)
     result, _ = ask(
         standin, repl("print(llm_query('p' * 3_000_000))"), "FINAL(done)", on_event=db.recorder()
     )

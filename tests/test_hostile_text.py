@@ -10,7 +10,9 @@ import subprocess
 import sys
 from pathlib import Path
 
+from rlm_engine import Credentials, ModelSpec, RunConfig, run
 from storage import Database
+from tests.fixtures.runs import record, run_events
 from tests.standin import Reply, StandIn
 
 ROOT, SUB = "root-model", "sub-model"
@@ -95,3 +97,30 @@ def test_a_question_with_a_surrogate_from_argv_is_saved(
     with sqlite3.connect(db) as conn:
         (question,) = conn.execute("SELECT question FROM runs").fetchone()
     assert question == "Q\ufffd?"
+
+
+def test_events_with_surrogates_are_stored_whole(standin: StandIn, db_url: str) -> None:
+    """SQLite and PostgreSQL both refuse lone surrogates: the recorder stores U+FFFD instead."""
+    standin.enqueue(PRINT_SURROGATE, FINAL_SURROGATE, model=ROOT)
+    db = Database.open(db_url)
+    recorder = db.recorder()
+    config = RunConfig(root=ModelSpec("openai", ROOT, standin.openai_base_url))
+    result = run("Q\udcff?", ["doc"], config, credentials=Credentials(openai_api_key="k"),
+                 on_event=recorder)  # fmt: skip
+    assert (result.status, result.answer) == ("completed", "x\ufffdy")
+    assert recorder.close() == 0  # every event was saved
+    saved = db.get_run(result.run_id)
+    assert (saved.status, saved.answer, saved.question) == ("completed", "x\ufffdy", "Q\ufffd?")
+    assert "\ufffd end" in saved.code_blocks[0].output
+    db.close()
+
+
+def test_the_recorder_stores_events_holding_surrogates(db_url: str) -> None:
+    """Storage's own rule, for events from any producer (an import, an older engine)."""
+    db = Database.open(db_url)
+    recorder = db.recorder()
+    run_id = record(recorder, run_events(question="Q\ud800?", answer="A\udfff"))
+    assert recorder.close() == 0
+    saved = db.get_run(run_id)
+    assert (saved.question, saved.answer) == ("Q\ufffd?", "A\ufffd")
+    db.close()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -96,3 +97,56 @@ def test_a_short_rlm_run_records_real_usage_at_no_cost(
     assert result.input_tokens == sum(e.usage.input_tokens for e in responses) > 0
     assert result.output_tokens > 0
     assert result.cost_usd == 0
+
+
+def conversation(topic: str) -> list[Message]:
+    """A prompt with a long fixed prefix, as the root model's turns have (system + history)."""
+    rules = f"You answer questions about {topic}. Keep every answer short and precise. " * 40
+    return [
+        {"role": "system", "content": rules},
+        {"role": "user", "content": f"Name one fact about {topic}."},
+    ]
+
+
+def next_turn(messages: list[Message], reply: str) -> list[Message]:
+    return [
+        *messages,
+        {"role": "assistant", "content": reply},
+        {"role": "user", "content": "And another one?"},
+    ]
+
+
+def test_the_second_turn_reads_the_first_from_the_kv_cache(local_spec: ModelSpec) -> None:
+    provider = LocalProvider(local_spec)
+    key = uuid.uuid4().hex
+    first = provider.complete(conversation("rivers"), max_tokens=8, conversation=key)
+    second = provider.complete(
+        next_turn(conversation("rivers"), first.text), max_tokens=8, conversation=key
+    )
+    assert first.usage.input_tokens > 400
+    # all of the first prompt is reused, but its very last token (llama.cpp re-reads one)
+    assert second.usage.cached_tokens >= first.usage.input_tokens - 8
+    assert second.usage.cached_tokens < second.usage.input_tokens
+
+
+def test_two_conversations_do_not_evict_each_other(local_spec: ModelSpec) -> None:
+    provider = LocalProvider(local_spec)
+    keys = {topic: uuid.uuid4().hex for topic in ("rivers", "mountains")}
+    firsts = {
+        topic: provider.complete(conversation(topic), max_tokens=4, conversation=key)
+        for topic, key in keys.items()
+    }
+    for topic, key in keys.items():  # turns alternate, as two sessions' turns would
+        again = provider.complete(
+            next_turn(conversation(topic), firsts[topic].text), max_tokens=4, conversation=key
+        )
+        assert again.usage.cached_tokens >= firsts[topic].usage.input_tokens - 8, topic
+
+
+def test_a_streamed_local_reply_comes_in_pieces_with_its_speed(local_spec: ModelSpec) -> None:
+    pieces: list[str] = []
+    completion = LocalProvider(local_spec).complete(COUNT, max_tokens=20, on_text=pieces.append)
+    assert len(pieces) > 3 and "".join(pieces) == completion.text
+    assert completion.usage.output_tokens > 3
+    assert completion.tokens_per_s and completion.tokens_per_s > 0
+    assert completion.first_token_s is not None

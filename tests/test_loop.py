@@ -150,9 +150,12 @@ def test_batched_sub_calls_run_concurrently(standin_env: StandIn) -> None:
         "FINAL_VAR(out)",
         model=ROOT,
     )
-    result, _ = ask("Batch", "ctx", make_config(max_concurrency=8))
+    result, events = ask("Batch", "ctx", make_config(max_concurrency=8))
     assert result.answer == str([f"P{i}" for i in range(16)])
     assert standin_env.peak_in_flight >= 8
+    started = events.of(SubCallStarted)  # each knows its place in the batch (the UI's order)
+    assert sorted((s.batch_index, s.prompt) for s in started) == [(i, f"p{i}") for i in range(16)]
+    assert len({s.batch_id for s in started}) == 1
 
 
 def test_one_failed_prompt_does_not_fail_the_batch(standin_env: StandIn) -> None:

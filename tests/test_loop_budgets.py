@@ -39,6 +39,7 @@ def test_cost_budget_over_unknown_prices_is_announced_once(standin_env: StandIn)
     assert result.status == "completed"  # announced, not refused
     [notice] = cost_notices(events)
     assert ROOT in notice and SUB in notice and "price override" in notice
+    assert f"the prices of {ROOT} and {SUB} are unknown" in notice  # plural, in good English
 
 
 @pytest.mark.parametrize(

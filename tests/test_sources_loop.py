@@ -80,10 +80,19 @@ def test_passages_of_outputs_and_prompts_and_the_answer_sources(standin_env: Sta
     code = [f for f in found if f.origin == "code"]
     calls = [f for f in found if f.origin == "sub_call"]
     assert code and calls
-    # each PassagesFound follows the event it describes
+    # each PassagesFound comes after the event it describes
     for f in found:
-        before = events[events.index(f) - 1]
-        assert isinstance(before, CodeExecuted if f.origin == "code" else SubCallStarted)
+        described = [
+            e
+            for e in events[: events.index(f)]
+            if (
+                isinstance(e, CodeExecuted)
+                and f.origin == "code"
+                and e.block_index == f.block_index
+            )
+            or (isinstance(e, SubCallStarted) and e.call_id == f.call_id)
+        ]
+        assert described
     for f in found:
         for p in f.passages:
             assert context[p["document_index"]][p["start"] : p["end"]] == p["text"]

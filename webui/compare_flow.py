@@ -9,9 +9,11 @@ import streamlit as st
 from rlm_engine.defaults import default_provider, suggested_model
 from webui.compare_view import draw_entries, entry_from_handle, entry_from_summary
 from webui.config_form import budgets_picker, method_picker, model_picker, run_config
+from webui.resources import database
 from webui.review import when
 from webui.runner import start_run
 from webui.safe_text import safe_markdown
+from webui.sources_view import corpus_documents
 from webui.state import CompareState, Settings, Workspace, kept
 from webui.trace import plural
 
@@ -136,14 +138,17 @@ def start(
 ) -> None:
     """One engine session (own sandbox) per configuration, all running at once, all recorded."""
     from rlm_engine import Session
+    from rlm_engine.sources import CorpusIndex, source_documents
     from webui.resources import hidden_paths
 
     context = db.corpus_context(corpus_id)
     hidden = hidden_paths()
     comparison_id = db.create_comparison(question, corpus_id, labels)
+    documents = db.get_corpus(corpus_id).documents
+    index = CorpusIndex(source_documents(context, documents))  # one for all the sessions
     handles = []
     for label, config in zip(labels, configs, strict=True):
-        session = Session(context, credentials=credentials, hidden_paths=hidden)
+        session = Session(context, credentials=credentials, hidden_paths=hidden, sources=index)
         recorder = db.recorder(corpus_id=corpus_id, comparison_id=comparison_id, label=label)
         handles.append(
             start_run(
@@ -167,7 +172,8 @@ def draw_live(state: CompareState) -> None:
                 key="cmp-stop",
                 on_click=lambda: [h.stop() for h in state.handles],
             )
-        draw_entries([entry_from_handle(h) for h in state.handles], key="cmp-live")
+        documents = corpus_documents(database(), state.corpus_id)
+        draw_entries([entry_from_handle(h, documents) for h in state.handles], key="cmp-live")
 
     panel()
 

@@ -16,6 +16,7 @@ from webui.draw import draw_iterations, status_badge
 from webui.review import models_of, totals_of
 from webui.runner import RunHandle
 from webui.safe_text import safe_html, safe_markdown
+from webui.sources_view import DocumentLoader, corpus_documents, draw_sources
 from webui.trace import Totals, Trace, build_trace, format_cost, format_seconds
 
 
@@ -28,24 +29,27 @@ class Entry:
     totals: Totals
     status: str | None
     error: str | None = None
+    documents: DocumentLoader | None = None  # the corpus's documents, to open sources
 
     @property
     def answer(self) -> str:
         return self.trace.answer or ""
 
 
-def entry_from_handle(handle: RunHandle) -> Entry:
+def entry_from_handle(handle: RunHandle, documents: DocumentLoader | None = None) -> Entry:
     trace = build_trace(handle.events())
     status = trace.status
     if handle.done and status is None:
         status = handle.result.status if handle.result is not None else "failed"
-    return Entry(handle.label, trace, trace.totals, status, trace.error or handle.error)
+    error = trace.error or handle.error
+    return Entry(handle.label, trace, trace.totals, status, error, documents)
 
 
 def entry_from_summary(db: Any, summary: Any) -> Entry:
     trace = build_trace(db.run_events(summary.run_id))
     label = summary.label or models_of(summary)
-    return Entry(label, trace, totals_of(summary), summary.status, summary.error)
+    documents = corpus_documents(db, summary.corpus_id)
+    return Entry(label, trace, totals_of(summary), summary.status, summary.error, documents)
 
 
 def word_diff(old: str, new: str) -> str:
@@ -112,6 +116,7 @@ def _draw_column(entry: Entry, *, key: str) -> None:
             st.caption("Working…")
         else:
             st.caption("No answer.")
+    draw_sources(entry.trace.sources, entry.answer, key=key, documents=entry.documents)
     totals = entry.totals
     st.markdown(
         f":material/payments: **Cost** {format_cost(totals.cost_usd)}  \n"

@@ -10,11 +10,16 @@ from typing import Any
 import streamlit as st
 
 from rlm_engine.corpus import Corpus, load_files
+from webui.safe_text import safe_markdown
 from webui.state import corpus_in_use
 from webui.trace import plural
 
 UPLOAD_TYPES = ["pdf", "txt", "md", "markdown", "rst", "csv", "tsv", "json", "jsonl", "html",
                 "htm", "xml", "tex", "log", "yaml", "yml", "py", "srt", "vtt", "eml"]  # fmt: skip
+DOCUMENT_COLUMNS = {  # counts as text, formatted as in the summary above (24,296)
+    "pages": st.column_config.TextColumn("Pages", width="small"),
+    "characters": st.column_config.TextColumn("Characters", width="small"),
+}
 NEW_CORPUS = "A new corpus"  # the "Save into" choice that is not an existing corpus (ids are ints)
 
 
@@ -67,14 +72,15 @@ def draw_summary(documents: Sequence[Any], problems: Sequence[Any] = ()) -> None
                 {
                     "document": field(d, "name"),
                     "kind": field(d, "kind"),
-                    "pages": _pages(d) or None,  # one type per column: None, never ""
-                    "characters": field(d, "chars", 0),
+                    "pages": f"{_pages(d):,}" if _pages(d) else "-",  # a text file has none
+                    "characters": f"{field(d, 'chars', 0) or 0:,}",
                 }
                 for d in documents
             ],
             hide_index=True,
             width="stretch",
             height=min(38 + 35 * len(documents), 250),
+            column_config=DOCUMENT_COLUMNS,
         )
     for problem in problems:
         message = field(problem, "message")
@@ -196,7 +202,10 @@ def corpus_actions(ws: Any, db: Any, corpus: Any) -> None:
                 icon=":material/warning:",
             )
         else:
-            st.write(f"Delete **{corpus.name}** and its documents? Its runs stay in History.")
+            st.write(
+                f"Delete **{safe_markdown(corpus.name)}** and its documents? "
+                "Its runs stay in History."
+            )
         if st.button("Delete corpus", type="primary", key="corpora-delete", disabled=bool(busy)):
             db.delete_corpus(corpus.id)
             if ws.corpus_id == corpus.id:
@@ -259,5 +268,21 @@ def make_session(ws: Any, db: Any, credentials: Any) -> Any:
     from rlm_engine import Session
     from webui.resources import hidden_paths
 
-    context = ws.corpus.context if ws.corpus is not None else db.corpus_context(ws.corpus_id)
-    return Session(context, credentials=credentials, hidden_paths=hidden_paths())
+    if ws.corpus is not None:
+        context, documents = ws.corpus.context, ws.corpus.documents
+    else:
+        context = db.corpus_context(ws.corpus_id)
+        documents = db.get_corpus(ws.corpus_id).documents  # names and pages for sources
+    return Session(
+        context,
+        credentials=credentials,
+        hidden_paths=hidden_paths(),
+        documents=documents,
+        sub_call_cache=sub_call_store(db),
+    )
+
+
+def sub_call_store(db: Any) -> Any:
+    """The database's sub-call cache, or None for a read-only database (the runs pay as usual;
+    the config's flag only asks for a cache)."""
+    return None if db.read_only else db.sub_call_cache()

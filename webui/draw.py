@@ -11,14 +11,18 @@ from typing import Any
 import streamlit as st
 
 from webui.safe_text import safe_markdown
+from webui.sources_view import DocumentLoader, draw_passages, draw_sources
 from webui.trace import (
     CodeBlock,
     Iteration,
     SubCall,
     Totals,
     Trace,
+    batch_order,
+    cache_note,
     format_cost,
     format_seconds,
+    format_speed,
     format_tokens,
     plural,
 )
@@ -36,9 +40,10 @@ _PREVIEW = 80
 # Numbers first, then the long texts: at 1280 px the texts are cut, never the numbers.
 _SUB_CALL_COLUMNS = {
     "#": st.column_config.NumberColumn("#", width=40),
-    "tokens": st.column_config.NumberColumn("Tokens", width=60),
+    "tokens": st.column_config.TextColumn("Tokens", width=60),
     "cost": st.column_config.TextColumn("Cost", width=70),
     "time": st.column_config.TextColumn("Time", width=60),
+    "speed": st.column_config.TextColumn("Speed", width=80),
     "kind": st.column_config.TextColumn("Kind", width=45),
     "model": st.column_config.TextColumn("Model", width=130),
     "prompt": st.column_config.TextColumn("Prompt", width="medium"),
@@ -58,10 +63,26 @@ def draw_totals(totals: Totals) -> None:
     cols[2].metric(
         "Tokens",
         format_tokens(totals.tokens),
-        help=f"{totals.input_tokens:,} in, {totals.output_tokens:,} out",
+        help=_tokens_help(totals),
     )
     cols[3].metric("Cost", format_cost(totals.cost_usd), help="Unknown when a price is unknown.")
     cols[4].metric("Time", format_seconds(totals.elapsed_s))
+
+
+def _tokens_help(totals: Totals) -> str:
+    text = f"{totals.input_tokens:,} in, {totals.output_tokens:,} out"
+    cache = cache_note(totals.cached_tokens, totals.cache_write_tokens)
+    return f"{text} ({cache} of the input; priced at the cache rates)" if cache else text
+
+
+def draw_streaming(text: str | None, *, key: str) -> None:
+    """The root model's reply as it streams in (in a container keyed `{key}-streaming`); the
+    iteration replaces it once complete."""
+    if text is None:
+        return
+    with st.container(border=True, key=f"{key}-streaming"):
+        st.caption(":blue[:material/progress_activity:] The root model is writing…")
+        st.code(text or "…", language="text", wrap_lines=True)
 
 
 FALLBACK_ANSWER = (
@@ -74,8 +95,11 @@ UNSUPPORTED_ANSWER = (
 )
 
 
-def draw_answer(trace: Trace, *, key: str, error: str | None = None) -> None:
-    """The answer, prominently (in a container keyed `{key}-answer`); or why there is none."""
+def draw_answer(
+    trace: Trace, *, key: str, error: str | None = None, documents: DocumentLoader | None = None
+) -> None:
+    """The answer, prominently (in a container keyed `{key}-answer`), and its sources (opened
+    from `documents`, the corpus's documents by index); or why there is none."""
     error = trace.error or error
     if trace.answer:
         if trace.status == "limit":
@@ -89,6 +113,7 @@ def draw_answer(trace: Trace, *, key: str, error: str | None = None) -> None:
         with st.container(border=True, key=f"{key}-answer"):
             st.markdown("**Answer**")
             st.markdown(safe_markdown(trace.answer))
+        draw_sources(trace.sources, trace.answer, key=key, documents=documents)
     if trace.status == "cancelled":  # a stop is the user's choice, not a failure
         if not trace.answer:
             st.info(stopped_message(trace.totals), icon=":material/stop_circle:")
@@ -108,10 +133,17 @@ def stopped_message(totals: Totals) -> str:
 
 
 def draw_iterations(
-    trace: Trace, *, key: str, live: bool = False, start: int = 0, stop: int | None = None
+    trace: Trace,
+    *,
+    key: str,
+    live: bool = False,
+    start: int = 0,
+    stop: int | None = None,
+    preamble: bool = True,
 ) -> None:
-    """One expander per iteration (those in [start, stop)); while live, the newest one is open."""
-    if start == 0:
+    """One expander per iteration (those in [start, stop)); while live, the newest one is open.
+    The run's notices come first, with the first iteration (`preamble=False`: drawn already)."""
+    if start == 0 and preamble:
         if trace.method_reason:
             icon = ":material/menu_book:" if trace.method == "direct" else ":material/account_tree:"
             st.caption(f"{icon} {safe_markdown(trace.method_reason)}")
@@ -135,11 +167,24 @@ def _iteration_title(iteration: Iteration) -> str:
         n_blocks and plural(n_blocks, "code block"),
         n_calls and plural(n_calls, "sub-call"),
         f"{format_tokens(iteration.input_tokens + iteration.output_tokens)} tokens",
-        format_seconds(iteration.elapsed_s),
+        iteration.cached_tokens and f"{format_tokens(iteration.cached_tokens)} cached",
+        _iteration_time(iteration),
+        format_speed(iteration.tokens_per_s),
     ]
     if iteration.notices:
         parts.append(":material/info:")
     return " · ".join(str(p) for p in parts if p)
+
+
+def _iteration_time(iteration: Iteration) -> str:
+    """The root call's time and its code's: a 65 s block is never hidden behind "1.0 s"."""
+    if not iteration.blocks:
+        return format_seconds(iteration.elapsed_s)
+    total = iteration.elapsed_s + iteration.code_s
+    return (
+        f"{format_seconds(total)} (model {format_seconds(iteration.elapsed_s)}, "
+        f"code {format_seconds(iteration.code_s)})"
+    )
 
 
 def draw_iteration(iteration: Iteration, *, key: str) -> None:
@@ -153,7 +198,7 @@ def draw_iteration(iteration: Iteration, *, key: str) -> None:
         _draw_sub_calls(iteration.running_sub_calls, key=f"{key}-fallback")
     elif iteration.running_sub_calls:
         st.markdown(":blue[:material/progress_activity: Code running…]")
-        _draw_sub_calls(iteration.running_sub_calls, key=f"{key}-running")
+        _draw_sub_calls(batch_order(iteration.running_sub_calls), key=f"{key}-running")
     for note in iteration.notices:
         st.caption(f":material/info: {safe_markdown(note)}")
 
@@ -168,6 +213,7 @@ def _draw_block(block: CodeBlock, *, key: str) -> None:
         label += f" · cut to {len(block.output):,} of {block.output_chars:,} characters"
     st.markdown(label)
     st.code(block.output or "(no output)", language="text", wrap_lines=True)
+    draw_passages(block.passages, what="output")
     if block.error:
         st.error(safe_markdown(block.error))
     if block.sub_calls:
@@ -197,9 +243,12 @@ def _draw_sub_calls(calls: list[SubCall], *, key: str) -> None:
 def _sub_call_row(number: int, call: SubCall) -> dict[str, Any]:
     return {
         "#": number,
-        "tokens": call.input_tokens + call.output_tokens if call.done else None,
+        "tokens": f"{call.input_tokens + call.output_tokens:,}" if call.done else "…",
         "cost": format_cost(call.cost_usd) if call.done else "",
-        "time": format_seconds(call.elapsed_s) if call.done else "",
+        "time": format_seconds(call.elapsed_s) if call.done else "running",
+        "speed": ("cached" if call.cached else format_speed(call.tokens_per_s))
+        if call.done
+        else "",
         "kind": call.kind,
         "model": call.model,
         "prompt": _preview(call.prompt),
@@ -209,13 +258,20 @@ def _sub_call_row(number: int, call: SubCall) -> dict[str, Any]:
 
 def _draw_sub_call(call: SubCall) -> None:
     with st.container(border=True):
-        st.caption(
-            f"{call.kind} · {safe_markdown(call.model)} · {call.input_tokens:,} in / "
-            f"{call.output_tokens:,} out tokens · {format_cost(call.cost_usd)} · "
-            f"{format_seconds(call.elapsed_s)}"
-        )
+        parts = [
+            call.kind,
+            safe_markdown(call.model),
+            f"{call.input_tokens:,} in / {call.output_tokens:,} out tokens",
+            cache_note(call.cached_tokens, 0),
+            format_cost(call.cost_usd),
+            format_seconds(call.elapsed_s),
+            format_speed(call.tokens_per_s),
+            "answered from the sub-call cache" if call.cached else "",
+        ]
+        st.caption(" · ".join(p for p in parts if p))
         st.markdown("**Prompt**")
         st.code(call.prompt, language="text", wrap_lines=True)
+        draw_passages(call.passages, what="prompt")
         st.markdown("**Response**")
         if call.error:
             st.error(safe_markdown(call.error))

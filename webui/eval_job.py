@@ -20,6 +20,7 @@ class EvalJob:
     """One evaluation in flight (or just ended) in this browser session."""
 
     eval_id: str
+    corpus_id: int | None = None  # the saved corpus its runs read (not deleted while it runs)
     stop: threading.Event = field(default_factory=threading.Event)
     progress: Any = None  # rlm_eval.runner.Progress, the latest
     status: str | None = None  # the sitting's end status once done
@@ -49,7 +50,8 @@ def start_job(db: Any, eval_id: str, context: Any, credentials: Any, hidden: tup
     """Run what is left of `eval_id` in a thread; the job says how far it is."""
     from rlm_eval.runner import EvalRunner
 
-    job = EvalJob(eval_id)
+    info = db.evals.get(eval_id)
+    job = EvalJob(eval_id, corpus_id=info.corpus_id if info else None)
 
     def on_progress(progress: Any) -> None:
         job.progress = progress

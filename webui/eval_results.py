@@ -213,8 +213,17 @@ def _matrix(info: Any, db: Any) -> None:
                 ),
                 tooltip=["question:N", "configuration:N", "result:N", "expected:N", "answer:N"],
             )
+            .add_params(alt.selection_point(name="cell", fields=["question", "configuration"]))
         )
-        st.altair_chart(heat, width="stretch")
+        event = st.altair_chart(
+            heat, width="stretch", on_select="rerun", key=f"ev-heat-{info.id}-{only}"
+        )
+        clicked = (event.selection.get("cell") or [None])[0] if event else None
+        target = clicked and (clicked.get("question"), clicked.get("configuration"))
+        last = f"ev-heat-last-{info.id}"
+        if target in cells and st.session_state.get(last) != target:  # a new click, not a rerun
+            st.session_state[last] = target
+            st.session_state[f"ev-open-{info.id}"] = target
     rows = []
     for q in questions:
         row = {"id": q["id"], "question": q["question"]}
@@ -224,9 +233,9 @@ def _matrix(info: Any, db: Any) -> None:
             row[name] = mark if cell is None else f"{mark} {(cell.answer or cell.error or '')[:80]}"
         rows.append(row)
     st.dataframe(rows, hide_index=True, width="stretch", key=f"ev-matrix-{info.id}")
-    options = [(q["id"], n) for q in questions for n in names if (q["id"], n) in cells]
+    options = [(q["id"], n) for q in info.questions for n in names if (q["id"], n) in cells]
     picked = st.selectbox(
-        "Open a cell's trace",
+        "Open a cell's trace (or click it in the matrix)",
         options,
         index=None,
         format_func=lambda k: f"{k[0]} × {k[1]}",

@@ -99,6 +99,13 @@ COLUMNS = ["id", "question", "expected", "grader", "tolerance", "rel_tolerance",
 
 def _edit(db: Any, saved: Any) -> list[Question] | None:
     """The set's questions in an editor; saving checks every row, naming the bad one."""
+    try:  # a set stored by another program is checked like an upload
+        checked = _from_rows(
+            [dict(q, expected=json.dumps(q.get("expected"))) for q in saved.questions]
+        )
+    except SetError as exc:
+        st.error(safe_markdown(f"{saved.name}: {exc}"), icon=":material/error:")
+        return None
     rows = [
         {k: json.dumps(q[k]) if k == "expected" else q.get(k) for k in COLUMNS}
         for q in saved.questions
@@ -117,7 +124,7 @@ def _edit(db: Any, saved: Any) -> list[Question] | None:
                 )
             },
         )
-        questions = [Question.from_json(q) for q in saved.questions]
+        questions = checked
         cols = st.columns([1, 1, 1, 3])
         if cols[0].button("Save changes", key=f"ev-save-{saved.id}"):
             try:
@@ -141,7 +148,7 @@ def _edit(db: Any, saved: Any) -> list[Question] | None:
             icon=":material/download:",
             key=f"ev-csv-{saved.id}",
         )
-    return [Question.from_json(q) for q in saved.questions]
+    return checked
 
 
 def _from_rows(rows: list[dict[str, Any]]) -> list[Question]:
@@ -226,7 +233,8 @@ def pick_configs(prefs: Settings) -> list[EvalConfig]:
 
 def _name(root: Any, sub: Any, method: str) -> str:
     name = root.model if sub.label == root.label else f"{root.model} → {sub.model}"
-    return f"{name} · {method}"[:70]
+    name = f"{name} · {method}".replace(":", "/").replace(",", " ")  # llama3:8b is a model name
+    return name[:70]
 
 
 def _settings(root: Any, sub: Any, method: str, budgets: Any, prices: dict) -> dict[str, str]:

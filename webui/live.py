@@ -9,22 +9,35 @@ from __future__ import annotations
 
 import streamlit as st
 
-from webui.draw import draw_answer, draw_iterations, draw_totals, status_badge
+from webui.draw import (
+    draw_answer,
+    draw_iterations,
+    draw_streaming,
+    draw_totals,
+    status_badge,
+)
 from webui.runner import RunHandle
 from webui.safe_text import safe_markdown
+from webui.sources_view import DocumentLoader
 from webui.trace import activity, build_trace
 
-POLL_S = 0.5
+POLL_S = 0.5  # also how often a streaming reply grows on screen
 
 
-def draw_handle(handle: RunHandle, *, key: str, stop_button: bool = True) -> None:
+def draw_handle(
+    handle: RunHandle,
+    *,
+    key: str,
+    stop_button: bool = True,
+    documents: DocumentLoader | None = None,
+) -> None:
     """The run's trace; live (with a Stop button) while it runs, final once it is done.
 
     While it runs, finished iterations are drawn once, outside the fragment; the fragment redraws
     only the newest iteration and the totals, and reruns the page when another iteration starts.
     """
     if handle.done:
-        _draw_final(handle, key=key)
+        _draw_final(handle, key=key, documents=documents)
         return
     trace = build_trace(handle.events())
     settled = max(len(trace.iterations) - 1, 0)  # all but the newest iteration are finished
@@ -36,7 +49,8 @@ def draw_handle(handle: RunHandle, *, key: str, stop_button: bool = True) -> Non
         now = build_trace(events)
         if handle.done or len(now.iterations) - 1 > settled:
             st.rerun()
-        draw_iterations(now, key=key, live=True, start=settled)
+        draw_iterations(now, key=key, live=True, start=settled, preamble=False)
+        draw_streaming(now.streaming, key=key)
         st.caption(f":blue[:material/progress_activity:] {activity(events)}")
         draw_totals(now.totals)
         if stop_button:
@@ -52,14 +66,14 @@ def draw_handle(handle: RunHandle, *, key: str, stop_button: bool = True) -> Non
     live()
 
 
-def _draw_final(handle: RunHandle, *, key: str) -> None:
+def _draw_final(handle: RunHandle, *, key: str, documents: DocumentLoader | None = None) -> None:
     trace = build_trace(handle.events())
     if handle.result is not None and trace.status is None:
         trace.status = handle.result.status  # the run ended without its last event
     st.markdown(status_badge(trace.status or ("failed" if handle.error else None)))
     draw_iterations(trace, key=key)
     draw_totals(trace.totals)
-    draw_answer(trace, key=key, error=handle.error)
+    draw_answer(trace, key=key, error=handle.error, documents=documents)
     _draw_warnings(handle)
 
 

@@ -31,6 +31,22 @@ COLUMNS = {
 Prices = dict[str, tuple[float, float]]
 
 
+def shown_url(url: str) -> str:
+    """A base URL fit to show: scheme, host, port and path, never a user, password or query
+    (where a key could hide)."""
+    from urllib.parse import urlsplit
+
+    try:
+        parts = urlsplit(url.strip())
+        host = parts.hostname or ""
+        port = f":{parts.port}" if parts.port else ""
+    except ValueError:
+        return "set in the environment (not a valid URL)"
+    if not parts.scheme or not host:
+        return "set in the environment (not a valid URL)"
+    return f"{parts.scheme}://{host}{port}{parts.path}"
+
+
 def price_table(overrides: Prices) -> pd.DataFrame:
     """The overrides as the editor's rows (typed columns, so an empty table can grow rows)."""
     return pd.DataFrame(

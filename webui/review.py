@@ -9,7 +9,8 @@ import streamlit as st
 
 from webui.draw import draw_answer, draw_iterations, draw_totals, status_badge
 from webui.safe_text import safe_markdown
-from webui.trace import Totals, build_trace, format_cost, format_seconds
+from webui.sources_view import corpus_documents
+from webui.trace import Totals, build_trace, format_cost, format_seconds, status_label
 
 POLL_S = 1.0
 STATUSES = ["completed", "limit", "failed", "cancelled", "running", "interrupted"]
@@ -43,18 +44,19 @@ def models_of(summary: Any) -> str:
     return root
 
 
-# Short columns first, long texts last: at 1280 px the texts are cut, never the numbers.
+# At 1280 px the page's table is ~820 px wide: when, status, the question, the models, cost and
+# time fit; the other counts and the corpus follow (scroll right), never the models.
 RUN_COLUMNS = {
-    "started": st.column_config.TextColumn("Started", width=125),
-    "status": st.column_config.TextColumn("Status", width=85),
+    "started": st.column_config.TextColumn("Started", width=118),
+    "status": st.column_config.TextColumn("Status", width=100),
+    "question": st.column_config.TextColumn("Question", width=260),
+    "models": st.column_config.TextColumn("Models", width=160),
+    "cost": st.column_config.TextColumn("Cost", width=70),
+    "time": st.column_config.TextColumn("Time", width=75),
+    "tokens": st.column_config.NumberColumn("Tokens", width=70, format="localized"),
     "iterations": st.column_config.NumberColumn("Iter.", width=50, help="Iterations"),
     "sub-calls": st.column_config.NumberColumn("Sub-calls", width=75),
-    "tokens": st.column_config.NumberColumn("Tokens", width=70),
-    "cost": st.column_config.TextColumn("Cost", width=75),
-    "time": st.column_config.TextColumn("Time", width=70),
-    "question": st.column_config.TextColumn("Question", width="medium"),
     "corpus": st.column_config.TextColumn("Corpus", width="small"),
-    "models": st.column_config.TextColumn("Models", width="medium"),
 }
 _QUESTION_PREVIEW = 70
 
@@ -64,18 +66,19 @@ def run_row(summary: Any) -> dict[str, Any]:
     question = " ".join(summary.question.split())
     if len(question) > _QUESTION_PREVIEW:
         question = question[: _QUESTION_PREVIEW - 1] + "…"
-    return {
+    row = {
         "started": when(summary.started_at),
-        "status": summary.status,
-        "iterations": summary.iterations,
-        "sub-calls": summary.sub_calls,
-        "tokens": summary.input_tokens + summary.output_tokens,
+        "status": status_label(summary.status),
+        "question": question,
+        "models": models_of(summary),
         "cost": format_cost(summary.cost_usd),
         "time": format_seconds(summary.elapsed_s),
-        "question": question,
+        "tokens": summary.input_tokens + summary.output_tokens,
+        "iterations": summary.iterations,
+        "sub-calls": summary.sub_calls,
         "corpus": summary.corpus_name or "",
-        "models": models_of(summary),
     }
+    return {name: row[name] for name in RUN_COLUMNS}  # the columns' order
 
 
 def draw_stored_run(db: Any, summary: Any, *, key: str) -> None:
@@ -105,4 +108,4 @@ def _draw_stored(db: Any, summary: Any, *, key: str) -> None:
     trace.error = trace.error or summary.error
     draw_iterations(trace, key=key)
     draw_totals(totals_of(summary))
-    draw_answer(trace, key=key)
+    draw_answer(trace, key=key, documents=corpus_documents(db, summary.corpus_id))

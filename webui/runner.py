@@ -92,6 +92,9 @@ class RunHandle:
             message = f"This run could not be saved: {user_message(exc)}"
         else:
             message = _unsaved_warning(unsaved, recorder.problem) if unsaved else ""
+            lost = getattr(recorder, "lost", None)  # the database file was deleted or replaced
+            if lost:
+                message = f"This run was not saved: {lost}. It will not be in History."
         if message:
             with self._lock:
                 self._warn(message)

@@ -31,6 +31,8 @@ class Settings:
     anthropic_base_url: str = ""
     # model name -> (USD per million input tokens, USD per million output tokens)
     price_overrides: dict[str, tuple[float, float]] = field(default_factory=dict)
+    # answer identical sub-calls over the same corpus from the database, at $0 (RunConfig)
+    sub_call_cache: bool = False
 
     def credentials(self) -> Credentials:
         """The session's keys and endpoints. A base URL typed here takes only a key typed here:
@@ -166,18 +168,27 @@ def kept(widget: Callable[..., Any], label: str, *, key: str, default: Any, **kw
 
 
 def corpus_in_use(corpus_id: Any) -> str | None:
-    """The page whose run is reading this saved corpus now ("Ask" or "Compare"), if any."""
+    """The page whose run is reading this saved corpus now ("Ask", "Compare" or "Evaluate")."""
     ws = workspace()
     if ws.running is not None and ws.corpus_id == corpus_id:
         return "Ask"
     comparison = compare_state()
     if comparison.running and comparison.corpus_id == corpus_id:
         return "Compare"
+    evaluation = st.session_state.get("rlm_evaluate")  # webui.eval_job.EvalPage
+    job = getattr(evaluation, "job", None)
+    if job is not None and not job.done and job.corpus_id == corpus_id:
+        return "Evaluate"
     return None
 
 
 def settings() -> Settings:
-    return st.session_state.setdefault("rlm_settings", Settings())
+    """The session's settings; a new session starts from the price overrides saved on disk."""
+    if "rlm_settings" not in st.session_state:
+        from webui.saved_prices import load_prices
+
+        st.session_state["rlm_settings"] = Settings(price_overrides=load_prices())
+    return st.session_state["rlm_settings"]
 
 
 def workspace() -> Workspace:

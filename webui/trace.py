@@ -29,7 +29,13 @@ class SubCall:
     elapsed_s: float | None = None
     error: str | None = None
     done: bool = False
+    cached_tokens: int = 0  # of input_tokens, read from the provider's prompt cache
+    tokens_per_s: float | None = None
+    cached: bool = False  # answered from the sub-call cache at $0
     child: Trace | None = None  # the child RLM of an `rlm_query` call
+    passages: list[dict[str, Any]] = field(default_factory=list)  # corpus text in the prompt
+    batch_id: str | None = None  # one prompt of llm_query_batched: its batch and place in it
+    batch_index: int | None = None
 
 
 @dataclass
@@ -42,6 +48,7 @@ class CodeBlock:
     error: str | None
     restarted: bool
     sub_calls: list[SubCall] = field(default_factory=list)
+    passages: list[dict[str, Any]] = field(default_factory=list)  # corpus text in the output
 
 
 @dataclass
@@ -55,9 +62,18 @@ class Iteration:
     elapsed_s: float
     forced: bool
     blocks: list[CodeBlock] = field(default_factory=list)
+    cached_tokens: int = 0  # of input_tokens, read from the provider's prompt cache
+    cache_write_tokens: int = 0  # of input_tokens, written to it
+    tokens_per_s: float | None = None
+    first_token_s: float | None = None
     running_sub_calls: list[SubCall] = field(default_factory=list)  # made by a block still running
     fallback: bool = False  # the engine ran its fallback here: its sub-calls belong to no block
     notices: list[str] = field(default_factory=list)
+
+    @property
+    def code_s(self) -> float:
+        """The time its code blocks ran (the root call's time is `elapsed_s`)."""
+        return sum(block.elapsed_s for block in self.blocks)
 
     @property
     def reasoning(self) -> str:
@@ -73,6 +89,8 @@ class Totals:
     output_tokens: int = 0
     cost_usd: float | None = 0.0
     elapsed_s: float = 0.0
+    cached_tokens: int = 0
+    cache_write_tokens: int = 0
 
     @property
     def tokens(self) -> int:
@@ -96,6 +114,8 @@ class Trace:
     status: str | None = None  # None while running
     error: str | None = None
     totals: Totals = field(default_factory=Totals)
+    streaming: str | None = None  # the root reply coming in (RootDelta), until its RootResponse
+    sources: list[dict[str, Any]] | None = None  # the answer's sources; None: not reported
 
 
 def build_trace(events: list[dict[str, Any]], *, now: float | None = None) -> Trace:
@@ -131,8 +151,16 @@ def _fold(events: list[dict[str, Any]], by_parent: dict[str | None, list[dict[st
                     cost_usd=event.get("cost_usd"),
                     elapsed_s=event.get("elapsed_s", 0.0),
                     forced=bool(event.get("forced")),
+                    cached_tokens=usage.get("cached_tokens", 0),
+                    cache_write_tokens=usage.get("cache_write_tokens", 0),
+                    tokens_per_s=event.get("tokens_per_s"),
+                    first_token_s=event.get("first_token_s"),
                 )
             )
+            trace.streaming = None
+        elif kind == "root_delta":
+            text = trace.streaming or ""
+            trace.streaming = text[: event.get("offset", len(text))] + event.get("text", "")
         elif kind == "code_executed":
             iteration = _iteration(trace, event)
             block = CodeBlock(
@@ -143,7 +171,7 @@ def _fold(events: list[dict[str, Any]], by_parent: dict[str | None, list[dict[st
                 elapsed_s=event.get("elapsed_s", 0.0),
                 error=event.get("error"),
                 restarted=bool(event.get("restarted")),
-                sub_calls=iteration.running_sub_calls,
+                sub_calls=batch_order(iteration.running_sub_calls),
             )
             iteration.running_sub_calls = []
             iteration.blocks.append(block)
@@ -154,6 +182,8 @@ def _fold(events: list[dict[str, Any]], by_parent: dict[str | None, list[dict[st
                 model=event.get("model", ""),
                 prompt=event.get("prompt", ""),
                 iteration=event.get("iteration", 0),
+                batch_id=event.get("batch_id"),
+                batch_index=event.get("batch_index"),
             )
             if call.kind == "rlm" and call.call_id in by_parent:
                 call.child = _fold(by_parent[call.call_id], by_parent)
@@ -170,6 +200,15 @@ def _fold(events: list[dict[str, Any]], by_parent: dict[str | None, list[dict[st
                 call.elapsed_s = event.get("elapsed_s")
                 call.error = event.get("error")
                 call.done = True
+                call.cached_tokens = usage.get("cached_tokens", 0)
+                call.tokens_per_s = event.get("tokens_per_s")
+                call.cached = bool(event.get("cached"))
+        elif kind == "passages_found":
+            _add_passages(trace, calls, event)
+        elif kind == "sources_found":
+            cited = int(event.get("cited") or 0)
+            found = event.get("sources") or []
+            trace.sources = [{**s, "cited": n < cited} for n, s in enumerate(found)]
         elif kind == "method_chosen":
             trace.method = event.get("method")
             trace.method_reason = event.get("reason")
@@ -192,6 +231,29 @@ def _fold(events: list[dict[str, Any]], by_parent: dict[str | None, list[dict[st
                 trace.answer = event.get("answer")
             trace.fallback = trace.fallback or bool(event.get("fallback"))
     return trace
+
+
+def batch_order(calls: list[SubCall]) -> list[SubCall]:
+    """The calls as the code made them: a batch's prompts in the batch's order, at the place of
+    its first call to start (its threads start, and finish, in any order)."""
+    first: dict[str | None, int] = {}
+    for position, call in enumerate(calls):
+        first.setdefault(call.batch_id or call.call_id, position)
+    return sorted(calls, key=lambda c: (first[c.batch_id or c.call_id], c.batch_index or 0))
+
+
+def _add_passages(trace: Trace, calls: dict[str, SubCall], event: dict[str, Any]) -> None:
+    """A PassagesFound joins the code block or sub-call it describes."""
+    passages = list(event.get("passages") or [])
+    if event.get("origin") == "sub_call":
+        call = calls.get(event.get("call_id") or "")
+        if call is not None:
+            call.passages = passages
+        return
+    for block in reversed(_iteration(trace, event).blocks):
+        if block.index == event.get("block_index"):
+            block.passages = passages
+            return
 
 
 GUARD_ACTIONS = {
@@ -229,6 +291,8 @@ def _totals(events: list[dict[str, Any]], trace: Trace, now: float) -> Totals:
                 output_tokens=event.get("output_tokens", 0),
                 cost_usd=event.get("cost_usd"),
                 elapsed_s=event.get("elapsed_s", 0.0),
+                cached_tokens=event.get("cached_tokens", 0),
+                cache_write_tokens=event.get("cache_write_tokens", 0),
             )
     totals = Totals()
     kinds: dict[str, str] = {}
@@ -255,6 +319,8 @@ def _add_usage(totals: Totals, event: dict[str, Any]) -> None:
     usage = event.get("usage") or {}
     totals.input_tokens += usage.get("input_tokens", 0)
     totals.output_tokens += usage.get("output_tokens", 0)
+    totals.cached_tokens += usage.get("cached_tokens", 0)
+    totals.cache_write_tokens += usage.get("cache_write_tokens", 0)
     cost = event.get("cost_usd")
     totals.cost_usd = None if cost is None or totals.cost_usd is None else totals.cost_usd + cost
 
@@ -265,6 +331,8 @@ def activity(events: list[dict[str, Any]]) -> str:
     kind = last.get("type") if last else None
     if kind is None:
         return "Starting the REPL and the first root call…"
+    if kind == "root_delta":
+        return "The root model is answering…"
     if kind == "root_response":
         return "Running the code…"
     if kind in ("sub_call_started", "sub_call_finished"):
@@ -272,6 +340,14 @@ def activity(events: list[dict[str, Any]]) -> str:
     if kind in ("final_answer", "run_finished"):
         return "Finishing…"
     return "Waiting for the root model…"
+
+
+STATUS_LABELS = {"cancelled": "stopped", "limit": "budget reached", None: "running"}
+
+
+def status_label(status: str | None) -> str:
+    """The one word the app shows for a stored status ("cancelled" is shown as "stopped")."""
+    return STATUS_LABELS.get(status, str(status))
 
 
 def format_cost(cost: float | None) -> str:
@@ -292,6 +368,21 @@ def format_seconds(seconds: float | None) -> str:
         return f"{seconds:.1f} s"
     minutes, rest = divmod(int(seconds), 60)
     return f"{minutes} min {rest:02d} s"
+
+
+def format_speed(tokens_per_s: float | None) -> str:
+    """Output tokens per second of one call ("" when unknown)."""
+    return "" if not tokens_per_s else f"{tokens_per_s:,.1f} tok/s"
+
+
+def cache_note(cached: int, written: int) -> str:
+    """What the prompt cache did, in words ("" when nothing)."""
+    parts = []
+    if cached:
+        parts.append(f"{cached:,} cached")
+    if written:
+        parts.append(f"{written:,} written to cache")
+    return ", ".join(parts)
 
 
 def format_tokens(tokens: int) -> str:

@@ -8,10 +8,11 @@ from typing import Any
 from rlm_engine.config import Credentials, ModelSpec
 from rlm_engine.errors import ProviderAuthError
 from rlm_engine.events import Usage
-from rlm_engine.providers.base import Completion, Message, Provider
+from rlm_engine.providers.base import Completion, Message, OnText, Provider, StreamClock
 from rlm_engine.providers.retry import (
     NO_KEY_NEEDED,
     RetryPolicy,
+    broken_stream,
     call_with_retries,
     map_sdk_error,
 )
@@ -20,6 +21,8 @@ from rlm_engine.providers.stops import cut_at_stop
 KEY_HINT = "Set ANTHROPIC_API_KEY or enter the key on the Settings page."
 CONNECT_TIMEOUT_S = 5.0
 DEFAULT_MAX_TOKENS = 4096  # the API requires max_tokens on every call
+CACHED = {"type": "ephemeral"}
+"""A cache breakpoint (5 minutes). The API allows 4 per request; a conversation uses 2."""
 
 
 def to_anthropic(messages: list[Message]) -> tuple[str | None, list[dict[str, str]]]:
@@ -38,6 +41,30 @@ def to_anthropic(messages: list[Message]) -> tuple[str | None, list[dict[str, st
         if not turn["content"].strip():
             turn["content"] = "(empty)"
     return ("\n\n".join(system) if system else None), turns
+
+
+def with_cache_breakpoints(
+    system: str | None, turns: list[dict[str, Any]]
+) -> tuple[list[dict[str, Any]] | None, list[dict[str, Any]]]:
+    """Mark the system prompt and the whole conversation so far (its last turn) for caching.
+
+    The next turn repeats this prefix and adds to it; the API finds the previous breakpoint by
+    looking back up to 20 blocks, so two breakpoints (of the 4 allowed) cover the growing
+    history: each turn reads the cached prefix at a tenth of the price and writes only what is
+    new. Prefixes under the model's minimum (1,024-4,096 tokens) are not cached, and cost as
+    usual.
+    """
+    blocks = None
+    if system:
+        blocks = [{"type": "text", "text": system, "cache_control": CACHED}]
+    marked = list(turns)
+    if marked:
+        last = marked[-1]
+        marked[-1] = {
+            "role": last["role"],
+            "content": [{"type": "text", "text": last["content"], "cache_control": CACHED}],
+        }
+    return blocks, marked
 
 
 class AnthropicProvider(Provider):
@@ -87,6 +114,8 @@ class AnthropicProvider(Provider):
         stop: list[str] | None = None,
         max_tokens: int | None = None,
         temperature: float | None = None,
+        on_text: OnText | None = None,
+        conversation: str | None = None,
     ) -> Completion:
         system, turns = to_anthropic(messages)
         params: dict[str, Any] = {
@@ -96,32 +125,80 @@ class AnthropicProvider(Provider):
         }
         if system:
             params["system"] = system
+        if conversation is not None:  # a one-off call would pay the write and never read it
+            params["system"], params["messages"] = with_cache_breakpoints(system, turns)
+            if params["system"] is None:
+                del params["system"]
         # The API refuses whitespace-only stop sequences.
         stops = [s for s in stop or [] if s.strip()]
         if stops:
             params["stop_sequences"] = stops
         # `temperature` is ignored: the Messages API (SDK 2.x) no longer takes it.
-        completion = call_with_retries(lambda: self._attempt(params), self._policy, self._where)
+        completion = call_with_retries(
+            lambda: self._attempt(params, on_text), self._policy, self._where
+        )
         # Whitespace-only stops were not sent: apply every stop here too.
         return replace(completion, text=cut_at_stop(completion.text, stop))
 
-    def _attempt(self, params: dict[str, Any]) -> Completion:
+    def _attempt(self, params: dict[str, Any], on_text: OnText | None) -> Completion:
+        clock = StreamClock(on_text)
         try:
+            if on_text is not None:
+                return self._stream(params, clock)
             response = self._client.messages.create(**params)
         except self._sdk.AnthropicError as exc:
             raise map_sdk_error(exc, self._sdk, self._where, KEY_HINT, self._timeout_s) from None
+        except Exception as exc:
+            raise broken_stream(exc) or exc from None
         text = "".join(block.text for block in response.content if block.type == "text")
-        usage = response.usage
-        input_tokens = (
-            (usage.input_tokens or 0)
-            + (getattr(usage, "cache_creation_input_tokens", None) or 0)
-            + (getattr(usage, "cache_read_input_tokens", None) or 0)
-        )
+        usage = _usage(response.usage)
         return Completion(
             text=text,
-            usage=Usage(input_tokens, usage.output_tokens or 0),
+            usage=usage,
             model=response.model or self.model,
+            tokens_per_s=clock.tokens_per_s(usage.output_tokens),
+        )
+
+    def _stream(self, params: dict[str, Any], clock: StreamClock) -> Completion:
+        """A streamed reply: text deltas handed on as they come; usage from message_start
+        (input and cache tokens) and message_delta (output tokens, running total)."""
+        parts: list[str] = []
+        usage: Any = None
+        output_tokens = 0
+        model = self.model
+        with self._client.messages.create(**params, stream=True) as stream:
+            for event in stream:
+                if event.type == "message_start":
+                    usage, model = event.message.usage, event.message.model or model
+                    output_tokens = usage.output_tokens or 0
+                elif event.type == "content_block_delta" and event.delta.type == "text_delta":
+                    parts.append(event.delta.text)
+                    clock.piece(event.delta.text)
+                elif event.type == "message_delta" and event.usage is not None:
+                    output_tokens = event.usage.output_tokens or output_tokens
+        counted = _usage(usage)
+        counted = replace(counted, output_tokens=output_tokens)
+        return Completion(
+            text="".join(parts),
+            usage=counted,
+            model=model,
+            tokens_per_s=clock.tokens_per_s(output_tokens),
+            first_token_s=clock.first,
         )
 
     def close(self) -> None:
         self._client.close()
+
+
+def _usage(usage: Any) -> Usage:
+    """All prompt tokens as `input_tokens` (the API counts cache reads and writes apart)."""
+    if usage is None:
+        return Usage()
+    read = getattr(usage, "cache_read_input_tokens", None) or 0
+    written = getattr(usage, "cache_creation_input_tokens", None) or 0
+    return Usage(
+        (usage.input_tokens or 0) + read + written,
+        usage.output_tokens or 0,
+        cached_tokens=read,
+        cache_write_tokens=written,
+    )

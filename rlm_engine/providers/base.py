@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import time
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal, TypedDict
 
@@ -16,11 +18,45 @@ class Message(TypedDict):
 
 @dataclass(frozen=True)
 class Completion:
-    """A model's reply to one call, with the usage the provider reported."""
+    """A model's reply to one call, with the usage the provider reported.
+
+    `tokens_per_s`: output tokens per second of generation, as the server measured it (llama.cpp)
+    or as timed here; `first_token_s`: seconds until the first streamed token (streaming only).
+    """
 
     text: str
     usage: Usage
     model: str
+    tokens_per_s: float | None = None
+    first_token_s: float | None = None
+
+
+OnText = Callable[[str], None]
+"""Called with each piece of a streamed reply, in order, from the thread making the call."""
+
+
+class StreamClock:
+    """Times one streamed call: when it started, when its first piece came."""
+
+    def __init__(self, on_text: OnText | None) -> None:
+        self.on_text = on_text
+        self.started = time.monotonic()
+        self.first: float | None = None
+
+    def piece(self, text: str | None) -> None:
+        if not text:
+            return
+        if self.first is None:
+            self.first = time.monotonic() - self.started
+        if self.on_text is not None:
+            self.on_text(text)
+
+    def tokens_per_s(self, output_tokens: int) -> float | None:
+        """Generation speed: output tokens over the time from the first piece to now."""
+        generating = time.monotonic() - self.started - (self.first or 0.0)
+        if output_tokens <= 1 or generating <= 0:
+            return None
+        return output_tokens / generating
 
 
 class Provider(ABC):
@@ -29,6 +65,11 @@ class Provider(ABC):
     Implementations map their SDK's errors once, here: `ProviderAuthError` for a missing or refused
     key, `ProviderUnavailable` once retries (429, 5xx, timeouts, connection errors) are spent,
     `ProviderError` otherwise. They must be safe to call from several threads at once.
+
+    `on_text`: stream the reply, handing each piece to it as it comes. `conversation`: a key for
+    a conversation that goes on (the root's turns): the provider marks its prefix for caching
+    where the API needs that (Anthropic's cache_control breakpoints; OpenAI and llama.cpp reuse
+    a repeated prefix by themselves); one-off calls (sub-calls) pass None.
     """
 
     name: str
@@ -42,6 +83,8 @@ class Provider(ABC):
         stop: list[str] | None = None,
         max_tokens: int | None = None,
         temperature: float | None = None,
+        on_text: OnText | None = None,
+        conversation: str | None = None,
     ) -> Completion: ...
 
     def close(self) -> None:  # noqa: B027 - optional hook

@@ -6,6 +6,13 @@ Calls go straight to the server's native chat-completions handler (no HTTP in be
 the GIL). The server also listens on 127.0.0.1 on a random port; it requires a random key that only
 this process knows, so model-written code in the sandbox cannot use it to dodge the budgets.
 At most `N_PARALLEL` requests run at once; the others wait in line.
+
+Turns of one conversation (the root model's) repeat the same prefix (system prompt and history),
+so only the new tokens are read (`cache_prompt`): llama.cpp gives a request the idle slot whose
+cached prompt shares the most with it, and a prompt pushed out of a slot (by another session or a
+sub-call) is kept in its prompt cache in RAM (`CACHE_RAM_MIB`) and restored when its conversation
+comes back. Pinning a conversation to a slot (`id_slot`) was measured worse: a pinned request
+is not restored from RAM, so two sessions alternating lost their prefixes (tests/test_local.py).
 """
 
 from __future__ import annotations
@@ -21,13 +28,15 @@ from rlm_engine.config import ModelSpec
 from rlm_engine.errors import ConfigError, ProviderError
 from rlm_engine.events import Usage
 from rlm_engine.models import resolve_model_file
-from rlm_engine.providers.base import Completion, Message, Provider
+from rlm_engine.providers.base import Completion, Message, OnText, Provider, StreamClock
 
 N_PARALLEL = 2
 DEFAULT_N_CTX = 16_384
 """Tokens of KV cache shared by the slots (`RLM_LOCAL_N_CTX` overrides): ~0.5 GB for the 1.5B."""
 DEFAULT_MAX_TOKENS = 2_048
 """Reply cap when the caller sets none (`RLM_LOCAL_MAX_TOKENS` overrides): small models can loop."""
+CACHE_RAM_MIB = 2_048
+"""RAM for prompts pushed out of a slot, restored when they return (llama.cpp default: 8 GiB)."""
 
 
 class _LocalServer:
@@ -47,6 +56,7 @@ class _LocalServer:
         params.port = 0
         params.api_keys = [secrets.token_hex(16)]
         params.verbosity = -1
+        params.cache_ram_mib = CACHE_RAM_MIB
         try:
             self._server: Any = xllamacpp.Server(params)
         except RuntimeError as exc:
@@ -57,12 +67,15 @@ class _LocalServer:
         self.n_ctx = n_ctx
         self._slots = threading.BoundedSemaphore(N_PARALLEL)
 
-    def chat(self, request: dict[str, Any]) -> dict[str, Any]:
+    def chat(self, request: dict[str, Any], on_chunk: Any = None) -> dict[str, Any] | None:
+        """The reply, or None when streamed (each chunk went to `on_chunk`)."""
         with self._slots:
             server = self._server
             if server is None:
                 raise ProviderError("The local model was shut down; start a new run.")
-            return server.handle_chat_completions(request)
+            if on_chunk is None:
+                return server.handle_chat_completions(request)
+            return server.handle_chat_completions(request, on_chunk)
 
     def close(self) -> None:
         for _ in range(N_PARALLEL):  # wait for the requests in flight
@@ -85,6 +98,11 @@ def _env_tokens(name: str, default: int) -> int:
         return max(1, int(configured))
     except ValueError:
         raise ConfigError(f"{name} must be a number of tokens, not {configured!r}.") from None
+
+
+def _reuse_prompts() -> bool:
+    """KV-cache reuse across calls; `RLM_LOCAL_PROMPT_CACHE=0` turns it off (to measure it)."""
+    return os.environ.get("RLM_LOCAL_PROMPT_CACHE", "1").strip() not in ("0", "false", "no")
 
 
 def context_window() -> int:
@@ -139,6 +157,8 @@ class LocalProvider(Provider):
         stop: list[str] | None = None,
         max_tokens: int | None = None,
         temperature: float | None = None,
+        on_text: OnText | None = None,
+        conversation: str | None = None,
     ) -> Completion:
         server = _server_for(self._path)
         request: dict[str, Any] = {
@@ -147,16 +167,48 @@ class LocalProvider(Provider):
             "temperature": 0.0 if temperature is None else temperature,
             # llama.cpp's own limit on generation time; prompt processing is not interrupted
             "t_max_predict_ms": int(self._timeout_s * 1000),
+            # keep the prompt's KV cache: the next turn starts from it
+            "cache_prompt": _reuse_prompts(),
         }
         if stop:
             request["stop"] = list(stop)
+        clock = StreamClock(on_text)
         try:
-            response = server.chat(request)
+            if on_text is None:
+                response = server.chat(request)
+            else:
+                response = self._stream(server, request, clock)
         except (ValueError, RuntimeError) as exc:
             raise ProviderError(f"The local model refused the request: {exc}") from exc
-        return self._completion(response, server.n_ctx)
+        return self._completion(response, server.n_ctx, clock)
 
-    def _completion(self, response: dict[str, Any], n_ctx: int) -> Completion:
+    def _stream(
+        self, server: _LocalServer, request: dict[str, Any], clock: StreamClock
+    ) -> dict[str, Any]:
+        """Stream the reply through `clock`; the chunks folded into one non-streamed reply."""
+        parts: list[str] = []
+        folded: dict[str, Any] = {}
+
+        def on_chunk(chunk: dict[str, Any]) -> None:
+            if chunk.get("error"):
+                folded["error"] = chunk["error"]
+            for choice in chunk.get("choices") or []:
+                piece = (choice.get("delta") or {}).get("content")
+                if piece:
+                    parts.append(piece)
+                    clock.piece(piece)
+            for key in ("usage", "timings"):
+                if chunk.get(key):
+                    folded[key] = chunk[key]
+
+        request = {**request, "stream": True, "stream_options": {"include_usage": True}}
+        answer = server.chat(request, on_chunk)
+        if isinstance(answer, dict) and answer.get("error"):  # refused before streaming
+            return answer
+        folded["choices"] = [{"message": {"content": "".join(parts)}}]
+        return folded
+
+    def _completion(self, response: dict[str, Any], n_ctx: int, clock: StreamClock) -> Completion:
         error = response.get("error")
         if error:
             if error.get("type") == "exceed_context_size_error":
@@ -169,8 +221,16 @@ class LocalProvider(Provider):
             raise ProviderError(f"The local model failed: {error.get('message', error)}")
         text = response["choices"][0]["message"].get("content") or ""
         usage = response.get("usage") or {}
+        details = usage.get("prompt_tokens_details") or {}
+        speed = (response.get("timings") or {}).get("predicted_per_second")
         return Completion(
             text=text,
-            usage=Usage(usage.get("prompt_tokens", 0), usage.get("completion_tokens", 0)),
+            usage=Usage(
+                usage.get("prompt_tokens", 0),
+                usage.get("completion_tokens", 0),
+                cached_tokens=details.get("cached_tokens") or 0,
+            ),
             model=self.model,
+            tokens_per_s=float(speed) if speed else None,
+            first_token_s=clock.first,
         )

@@ -112,6 +112,17 @@ def map_sdk_error(
     return ProviderError(f"{where} rejected the request ({status}): {detail}")
 
 
+def broken_stream(exc: Exception) -> Transient | None:
+    """A streamed reply cut off midway (the SDKs let httpx's errors through while iterating)."""
+    import httpx
+
+    if isinstance(exc, httpx.TimeoutException):
+        return Transient("timed out", "the reply stopped coming")
+    if isinstance(exc, httpx.TransportError):
+        return Transient("could not be reached", redact(f"{type(exc).__name__}: {exc}"))
+    return None
+
+
 def provider_message(exc: Any) -> str:
     """The provider's own error message from an `APIStatusError`, redacted and kept short."""
     body = exc.body

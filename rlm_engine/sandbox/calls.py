@@ -11,8 +11,10 @@ the handler's own pool (where nothing could stop it).
 from __future__ import annotations
 
 import threading
+import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from itertools import repeat
 from typing import Any
 
 from rlm_engine.sandbox.types import SandboxHandler
@@ -103,14 +105,19 @@ class Execution:
     def _batch(self, prompts: list[str]) -> list[str]:
         if not prompts:
             return []
+        batch_id = uuid.uuid4().hex
         with ThreadPoolExecutor(min(self.width, len(prompts)), "rlm-sandbox-batch") as pool:
-            return list(pool.map(self._one_prompt, prompts))
+            return list(pool.map(self._one_prompt, prompts, range(len(prompts)), repeat(batch_id)))
 
-    def _one_prompt(self, prompt: str) -> str:
-        """One slot of a batch: a failed prompt yields an error string, not a failed batch."""
+    def _one_prompt(self, prompt: str, position: int = 0, batch_id: str = "") -> str:
+        """One slot of a batch: a failed prompt yields an error string, not a failed batch. A
+        handler with `batch_prompt` is told the prompt's place in its batch (for the trace)."""
         assert self.handler is not None
         handler = self.handler
+        placed = getattr(handler, "batch_prompt", None)
         try:
+            if placed is not None:
+                return str(self._call(lambda: placed(prompt, batch_id, position)))
             answers = self._call(lambda: handler.llm_query_batched([prompt]))
             return str(answers[0])
         except Exception as exc:

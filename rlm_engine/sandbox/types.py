@@ -20,6 +20,8 @@ class SandboxHandler(Protocol):
     def rlm_query(self, prompt: str, context: Any | None) -> str: ...
 
     # Optional: `cite(text) -> str` (a handler without it makes `cite` raise in the REPL).
+    # Optional: `batch_prompt(prompt, batch_id, position) -> str`, one prompt of a batch with its
+    # place in it (a handler without it gets `llm_query_batched([prompt])`).
 
 
 class StopSignal(Protocol):

@@ -153,7 +153,10 @@ def _around(passage: Passage, cluster: list[tuple[int, int, Part]], index: Corpu
     stops = [i for i in (text.find("\n", hi, ceil), _sentence_stop(text, hi, ceil)) if i >= 0]
     end = min(stops) if stops else ceil
     doc = index.documents[passage.document_index]
-    pieces = split_pages(passage.document_index, doc, passage.start + start, passage.start + end)
+    stop = passage.start + end
+    if doc.text[stop : stop + 1] in (".", "!", "?", ")", '"'):  # the sentence's own end
+        stop += 1
+    pieces = split_pages(passage.document_index, doc, passage.start + start, stop)
     holding = [p for p in pieces if p.start <= passage.start + lo < p.end]
     return (holding or pieces or [passage])[0]
 
@@ -170,3 +173,13 @@ def _sentence_stop(text: str, hi: int, ceil: int) -> int:
 
 def _overlaps(a: Passage, b: Passage) -> bool:
     return a.document_index == b.document_index and a.start < b.end and b.start < a.end
+
+
+def part_spans(answer: str, text: str) -> list[tuple[int, int]]:
+    """Where the answer's distinctive parts occur in `text` (to highlight them)."""
+    spans = [
+        (m.start(), m.end())
+        for part in distinctive_parts(answer)
+        for m in _pattern(part.text).finditer(text)
+    ]
+    return sorted(set(spans))

@@ -3,7 +3,7 @@
 Matching works on a canonical form of the text: its letters and digits only (`[^\\W_]`), so that
 joined lines, re-wrapped whitespace, punctuation added between slices and quotes of a `repr()`
 do not break a match. The index samples the corpus's canonical text every `STRIDE` characters
-and keeps a hash of the `GRAM` characters there (two sorted numpy arrays, ~16 bytes per sample);
+and keeps a hash of the `GRAM` characters there (two sorted numpy arrays, 16 bytes per sample);
 a query hashes every position of its own canonical text, so any common stretch of at least
 `GRAM + STRIDE - 1` canonical characters is found, then grown to its full extent by comparing
 the two strings. A match shorter than `MIN_CHARS` (a number alone, "the") does not count, nor
@@ -31,6 +31,9 @@ GENERIC_CHARS = 40  # a match shorter than this that occurs more than MAX_PLACES
 COMMON_GRAM = 8  # a gram sampled in more places than this is not looked up
 MAX_PLACES = 3  # occurrences of one matched stretch that are reported
 MIN_PIECE = 12  # a passage split at a page break keeps pieces of at least this many
+_BASE = np.uint64(1_000_003)
+_BUILD_CHUNK = 1 << 22  # canonical characters hashed at once (bounds the build's memory)
+_LOOKUP_BLOCK = 256  # query grams looked up at once
 _CHUNK = 4096  # original characters between checkpoints of the canonical -> original mapping
 _ALNUM = re.compile(r"[^\W_]")
 
@@ -118,15 +121,25 @@ class CorpusIndex:
             self._starts.append(pos)
             pos += len(d.canon) + 1
         self._canon = "\x00".join(d.canon for d in self._docs)  # \x00 never matches a query
+        for d in self._docs:
+            d.canon = ""  # kept once, joined
         canon = self._canon
         # A gram across a document boundary holds \x00: it is indexed but never matches.
-        positions = range(0, max(0, len(canon) - GRAM + 1), STRIDE)
-        hashes = np.fromiter(
-            (hash(canon[p : p + GRAM]) for p in positions), np.int64, len(positions)
-        )
+        hashes = np.concatenate(
+            [_gram_hashes(canon[s : s + _BUILD_CHUNK + GRAM - 1], STRIDE)
+             for s in range(0, max(1, len(canon) - GRAM + 1), _BUILD_CHUNK)]
+        )  # fmt: skip
+        positions = np.arange(len(hashes), dtype=np.int64) * STRIDE
         order = np.argsort(hashes, kind="stable")
         self._hashes = hashes[order]
-        self._positions = np.asarray(positions, dtype=np.int64)[order]
+        self._positions = positions[order]
+        # A bit per hash bucket, 16 buckets per sample: most of a query's grams are ruled out by
+        # one look-up in this small table before the (slower) binary search.
+        bits = max(16, int(len(hashes) * 16).bit_length())  # 2-4 MB per million samples
+        self._mask = np.uint64((1 << bits) - 1)
+        self._bits = np.zeros(1 << (bits - 3), dtype=np.uint8)
+        buckets = (hashes & self._mask).astype(np.int64)
+        np.bitwise_or.at(self._bits, buckets >> 3, (1 << (buckets & 7)).astype(np.uint8))
 
     @property
     def total_chars(self) -> int:
@@ -152,36 +165,59 @@ class CorpusIndex:
         n = len(query) - GRAM + 1
         if n <= 0 or not len(self._hashes):
             return []
-        grams = np.fromiter((hash(query[q : q + GRAM]) for q in range(n)), np.int64, n)
-        lo = np.searchsorted(self._hashes, grams, side="left")
-        hi = np.searchsorted(self._hashes, grams, side="right")
-        # A gram sampled in many places is common text: a real passage has rarer grams too.
-        hits = np.flatnonzero((hi > lo) & (hi - lo <= COMMON_GRAM))
+        grams = _gram_hashes(query, 1)
+        buckets = (grams & self._mask).astype(np.int64)
+        candidates = np.flatnonzero(
+            self._bits[buckets >> 3] & (1 << (buckets & 7)).astype(np.uint8)
+        )
         matches: list[tuple[int, int, list[tuple[int, int]]]] = []  # query range, corpus ranges
         inside_until = -1
-        for q in hits.tolist():
-            if q + GRAM <= inside_until:
-                continue  # inside a stretch already matched: nothing longer starts here
-            best: list[tuple[int, int]] = []
-            best_len = back_q = 0
-            for p in self._positions[lo[q] : hi[q]].tolist():
-                if self._canon[p : p + GRAM] != query[q : q + GRAM]:
-                    continue  # a hash collision
-                back = _common_suffix(self._canon, p, query, q)
-                ahead = _common_prefix(self._canon, p + GRAM, query, q + GRAM)
-                length = back + GRAM + ahead
-                if length > best_len:
-                    best, best_len, back_q = [], length, back
-                if length == best_len:
-                    best.append((p - back, p + GRAM + ahead))
-            if not best or best_len < MIN_CHARS:
-                continue
-            if best_len < GENERIC_CHARS and len(best) > MAX_PLACES:
-                continue
-            start = q - back_q
-            inside_until = max(inside_until, start + best_len)
-            matches.append((start, start + best_len, best[:MAX_PLACES]))
+        at = 0
+        while at < len(candidates):
+            # Looked up a block at a time: a stretch found jumps the look-ups past its end (a
+            # prompt that is one long corpus passage costs a block or two, not its whole length).
+            block = candidates[at : at + _LOOKUP_BLOCK]
+            lo = np.searchsorted(self._hashes, grams[block], side="left")
+            hi = np.searchsorted(self._hashes, grams[block], side="right")
+            at += len(block)
+            # A gram sampled in many places is common text: a real passage has rarer grams too.
+            for k in np.flatnonzero((hi > lo) & (hi - lo <= COMMON_GRAM)).tolist():
+                q = int(block[k])
+                if q + GRAM <= inside_until:
+                    continue  # inside a stretch already matched: nothing longer starts here
+                found = self._longest_at(query, q, self._positions[lo[k] : hi[k]].tolist())
+                if found is None:
+                    continue
+                start, length, places = found
+                inside_until = max(inside_until, start + length)
+                matches.append((start, start + length, places))
+                if inside_until - GRAM + 1 > int(block[-1]):
+                    at = int(np.searchsorted(candidates, inside_until - GRAM + 1))
+                    break
         return _longest_first(matches)
+
+    def _longest_at(
+        self, query: str, q: int, places: list[int]
+    ) -> tuple[int, int, list[tuple[int, int]]] | None:
+        """The longest stretch through query[q : q + GRAM] and one of the corpus `places` (its
+        query start, its length, its corpus ranges), or None if too short or too generic."""
+        best: list[tuple[int, int]] = []
+        best_len = back_q = 0
+        for p in places:
+            if self._canon[p : p + GRAM] != query[q : q + GRAM]:
+                continue  # a hash collision
+            back = _common_suffix(self._canon, p, query, q)
+            ahead = _common_prefix(self._canon, p + GRAM, query, q + GRAM)
+            length = back + GRAM + ahead
+            if length > best_len:
+                best, best_len, back_q = [], length, back
+            if length == best_len:
+                best.append((p - back, p + GRAM + ahead))
+        if not best or best_len < MIN_CHARS:
+            return None
+        if best_len < GENERIC_CHARS and len(best) > MAX_PLACES:
+            return None
+        return q - back_q, best_len, best[:MAX_PLACES]
 
     def _passages(self, start: int, end: int) -> list[Passage]:
         """A canonical range of the joined text as passages of one document, split at pages."""
@@ -214,6 +250,20 @@ def split_pages(index: int, doc: SourceDoc, start: int, end: int) -> list[Passag
         start = max(stop, offsets[page])
         page += 1
     return pieces
+
+
+def _gram_hashes(text: str, step: int) -> np.ndarray:
+    """A polynomial hash (mod 2**64) of the GRAM characters at every `step`-th position of
+    `text`, vectorised: GRAM passes over the code points instead of a Python loop."""
+    codes = np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+    n = (len(codes) - GRAM) // step + 1
+    if n <= 0:
+        return np.zeros(0, dtype=np.uint64)
+    out = np.zeros(n, dtype=np.uint64)
+    for j in range(GRAM):
+        out *= _BASE
+        out += codes[j : j + (n - 1) * step + 1 : step]
+    return out
 
 
 def _longest_first(matches: list[tuple[int, int, list[tuple[int, int]]]]) -> list[tuple[int, int]]:

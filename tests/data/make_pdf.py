@@ -89,3 +89,41 @@ def encrypt_pdf(
     out = io.BytesIO()
     writer.write(out)
     return out.getvalue()
+
+
+def bomb_pdf(n_chars: int, pages: int = 1) -> bytes:
+    """A small PDF whose Flate-compressed content streams inflate to `n_chars` characters of
+    text in all (split over `pages` pages): a decompression bomb for text extractors."""
+    import zlib
+
+    line = b"(" + b"A" * 1000 + b") Tj T*\n"
+    per_page = max(1, n_chars // 1000 // pages)
+    stream = zlib.compress(b"BT /F1 1 Tf 1 TL 0 700 Td\n" + line * per_page + b"ET", 9)
+    objects: list[bytes] = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"",
+        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
+        b"<< /Length %d /Filter /FlateDecode >>\nstream\n%s\nendstream" % (len(stream), stream),
+    ]
+    kids = []
+    for _ in range(pages):
+        objects.append(
+            b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] "
+            b"/Resources << /Font << /F1 3 0 R >> >> /Contents 4 0 R >>"
+        )
+        kids.append(f"{len(objects)} 0 R")
+    objects[1] = f"<< /Type /Pages /Kids [{' '.join(kids)}] /Count {pages} >>".encode()
+    out = io.BytesIO()
+    out.write(b"%PDF-1.4\n")
+    offsets = []
+    for i, body in enumerate(objects, start=1):
+        offsets.append(out.tell())
+        out.write(b"%d 0 obj\n%s\nendobj\n" % (i, body))
+    xref = out.tell()
+    out.write(b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1))
+    for offset in offsets:
+        out.write(b"%010d 00000 n \n" % offset)
+    out.write(
+        b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, xref)
+    )
+    return out.getvalue()
