@@ -95,13 +95,17 @@ class Chat:
     totals: Totals = field(default_factory=Totals)
     running_cost: float | None = 0.0
     hidden_paths: tuple[str, ...] = ()  # host directories the sandbox hides (the database's)
+    documents: list[Any] = field(default_factory=list)  # names and pages, for the sources
 
     def ensure_session(self) -> Any:
         if self.session is None:
             from rlm_engine.session import Session
 
             self.session = Session(
-                self.corpus_context, self.credentials, hidden_paths=self.hidden_paths
+                self.corpus_context,
+                self.credentials,
+                hidden_paths=self.hidden_paths,
+                documents=self.documents or None,
             )
         return self.session
 
@@ -255,6 +259,7 @@ def chat(args: argparse.Namespace) -> int:
         recorder,
         log=None if args.quiet else sys.stderr,
         hidden_paths=private_dirs_for(args.db),
+        documents=list(corpus.documents),
     )
     if interactive:
         _setup_readline()

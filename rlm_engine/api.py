@@ -69,8 +69,14 @@ def parse_model(text: str | ModelSpec, credentials: Credentials | None = None) -
 
 def load_context(context: ContextInput) -> str | list[str]:
     """Text as it is; a path or a list of paths loaded like `rlm ask --context` does."""
+    return load_corpus(context)[0]
+
+
+def load_corpus(context: ContextInput) -> tuple[str | list[str], list[Any] | None]:
+    """`context` for the REPL, and the loaded documents (names, pages) when it came from
+    paths, so that sources name files and pages."""
     if isinstance(context, str):
-        return context
+        return context, None
     if isinstance(context, os.PathLike):
         context = [context]
     items = list(context)
@@ -81,9 +87,9 @@ def load_context(context: ContextInput) -> str | list[str]:
         if not corpus.documents:
             reasons = "; ".join(problem.message for problem in corpus.problems)
             raise CorpusError(f"No readable document in the given paths: {reasons}")
-        return corpus.context
+        return corpus.context, list(corpus.documents)
     if all(isinstance(item, str) for item in items):
-        return items
+        return items, None
     raise CorpusError("context must be a str, a list of str, or path(s) (pathlib.Path)")
 
 
@@ -176,11 +182,11 @@ class RLM:
             if self._session is None:
                 raise CorpusError("No context: pass one with the first question.")
             return self._session
-        loaded = load_context(context)
+        loaded, documents = load_corpus(context)
         if self._session is not None and loaded == self._session_context:
             return self._session
         self.close()
-        self._session = session_class(loaded, self.credentials)
+        self._session = session_class(loaded, self.credentials, documents=documents)
         self._session_context = loaded
         return self._session
 

@@ -92,6 +92,18 @@ def test_aask_runs_in_asyncio(standin_env: StandIn) -> None:
     assert result.answer == "11"
 
 
+def test_sources_name_the_files_a_path_context_came_from(
+    standin_env: StandIn, tmp_path: Path
+) -> None:
+    (tmp_path / "acme.txt").write_text("Acme renews on 2026-01-01.")
+    (tmp_path / "juniper.txt").write_text("Juniper Energy renews on 2027-03-01.")
+    standin_env.enqueue(repl("print(context[1])"), "FINAL(2027-03-01)", model="root-model")
+    result = RLM(root="openai:root-model", exec_timeout_s=20).ask("When?", tmp_path)
+    assert [(s["document"], s["text"]) for s in result.sources] == [
+        ("juniper.txt", "Juniper Energy renews on 2027-03-01.")
+    ]
+
+
 def test_context_from_paths(tmp_path: Path) -> None:
     (tmp_path / "a.txt").write_text("alpha")
     (tmp_path / "b.txt").write_text("beta")
