@@ -96,6 +96,7 @@ class Chat:
     running_cost: float | None = 0.0
     hidden_paths: tuple[str, ...] = ()  # host directories the sandbox hides (the database's)
     documents: list[Any] = field(default_factory=list)  # names and pages, for the sources
+    sub_call_cache: Any = None  # storage's, with --sub-call-cache
 
     def ensure_session(self) -> Any:
         if self.session is None:
@@ -106,6 +107,7 @@ class Chat:
                 self.credentials,
                 hidden_paths=self.hidden_paths,
                 documents=self.documents or None,
+                sub_call_cache=self.sub_call_cache,
             )
         return self.session
 
@@ -239,18 +241,21 @@ def _safe(text: str) -> str:
 
 
 def chat(args: argparse.Namespace) -> int:
-    from rlm_cli.ask import build_config, open_recorder, private_dirs_for
-    from rlm_engine.corpus import load_paths
+    from rlm_cli.ask import (
+        build_config,
+        load_context_args,
+        open_recorder,
+        open_sub_call_cache,
+        private_dirs_for,
+    )
 
-    corpus = load_paths(args.context)
-    for problem in corpus.problems:
-        print(f"warning: {problem.message}", file=sys.stderr)
-    if not corpus.documents:
-        print("error: no readable document in --context", file=sys.stderr)
+    corpus = load_context_args(args)
+    if corpus is None:
         return 2
     credentials = Credentials.from_env()
     config = build_config(args, credentials)
     recorder, closer = open_recorder(args, corpus)
+    cache, close_cache = open_sub_call_cache(args) if config.sub_call_cache else (None, None)
     interactive = sys.stdin.isatty()
     state = Chat(
         corpus.context,
@@ -260,6 +265,7 @@ def chat(args: argparse.Namespace) -> int:
         log=None if args.quiet else sys.stderr,
         hidden_paths=private_dirs_for(args.db),
         documents=list(corpus.documents),
+        sub_call_cache=cache,
     )
     if interactive:
         _setup_readline()
@@ -272,6 +278,8 @@ def chat(args: argparse.Namespace) -> int:
         return _loop(state, interactive)
     finally:
         state.close()
+        if close_cache is not None:
+            close_cache()
         unsaved, why = closer()
         if unsaved:
             reason = _safe(why or "reason unknown")

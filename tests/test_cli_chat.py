@@ -158,3 +158,21 @@ def test_terminal_follow_up_ctrl_c_and_quit(standin_env: StandIn, corpus_dir: Pa
     term.type("/quit")
     assert term.wait() == 0
     assert "-> 2 chars" in term.screen and "20" in term.screen
+
+
+def test_sub_call_cache_answers_a_repeated_sub_call_from_the_database(
+    standin_env: StandIn, corpus_dir: Path
+) -> None:
+    standin_env.on(lambda request: "2027-03-01", model="sub-model")
+    block = repl("print(llm_query('When does it renew? ' + context[0]))")
+    standin_env.enqueue(block, "FINAL(2027-03-01)", block, "FINAL(again)", model=ROOT)
+    proc = subprocess.run(
+        chat_args(corpus_dir, "--sub-model", "sub-model", "--sub-call-cache", "--quiet"),
+        input="When?\n/new\nWhen, again?\n",
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.splitlines()[-1] == "again"
+    assert [r.model for r in standin_env.requests].count("sub-model") == 1
