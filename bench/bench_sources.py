@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import json
 import random
+import re
 import sys
 import time
 from dataclasses import dataclass
@@ -26,6 +27,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from rlm_engine import Budgets, Credentials, ModelSpec, RunConfig, Session
+from rlm_engine.defaults import suggested_model
 from rlm_engine.events import Event, RunFinished, SourcesFound
 from rlm_engine.sources import CorpusIndex, SourceDoc
 from tests.standin import Request, StandIn
@@ -194,6 +196,42 @@ def run_case(case: Case, strategy: str, latency: float) -> dict:
     }
 
 
+def run_offline(case: Case, timeout_s: float) -> dict:
+    """The offline model (Qwen2.5-Coder-1.5B) as root and sub model: sources scored where its
+    answer is right (holds every code / the company)."""
+    index = CorpusIndex(case.docs)
+    events: list[Event] = []
+    config = RunConfig(
+        root=ModelSpec("local", suggested_model("local")),
+        sub=ModelSpec("local", suggested_model("local", "sub")),
+        budgets=Budgets(max_iterations=6, max_time_s=timeout_s),
+    )
+    context = [d.text for d in case.docs]
+    with Session(context if len(context) > 1 else context[0], Credentials(), sources=index) as s:
+        t0 = time.perf_counter()
+        result = s.run(case.question, config, on_event=events.append)
+        wall = time.perf_counter() - t0
+    found = next((e for e in events if isinstance(e, SourcesFound)), None)
+    sources = found.sources if found else []
+    keys = re.findall(r"\b\d{4}\b|Acme Corp|Globex|Initech", case.answer)
+    right = all(k in (result.answer or "") for k in keys)
+    precision, recall = score(case, sources)
+    return {
+        "scenario": case.name,
+        "model": "offline",
+        "chars": sum(len(d.text) for d in case.docs),
+        "status": result.status,
+        "answer": (result.answer or "")[:120],
+        "right": right,
+        "sources": len(sources),
+        "cited": found.cited if found else 0,
+        "precision": round(precision, 3) if sources else None,
+        "recall": round(recall, 3),
+        "matching_cpu_s": round(found.cpu_s, 3) if found else None,
+        "wall_s": round(wall, 1),
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[100_000, 1_000_000, 4_000_000])
@@ -201,8 +239,18 @@ def main() -> None:
     parser.add_argument("--strategies", nargs="+", default=["search", "chunks"])
     parser.add_argument("--seeds", type=int, default=3, help="corpora per size and scenario")
     parser.add_argument("--latency", type=float, default=0.0, help="seconds per model call")
+    parser.add_argument(
+        "--offline", type=float, metavar="S", help="the offline model instead, S seconds a run"
+    )
     args = parser.parse_args()
     rows = []
+    if args.offline:
+        for size in args.sizes:
+            for scenario in args.scenarios:
+                for seed in range(args.seeds):
+                    row = run_offline(make_case(scenario, size, seed), args.offline)
+                    print(json.dumps(row), flush=True)
+        return
     for size in args.sizes:
         for scenario in args.scenarios:
             for seed in range(args.seeds):

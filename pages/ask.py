@@ -1,17 +1,21 @@
-"""Ask: pick or upload a corpus, ask a question, watch the run, read the answer, follow up."""
+"""Ask: pick or upload a corpus, ask a question, watch the run, read the answer, follow up.
+
+The first page of a cold start: what it draws before a question is asked imports little; the
+run's drawing (numpy via the sources) and storage are imported when needed, and warmed up in the
+background once the page is drawn (webui.warmup).
+"""
 
 from __future__ import annotations
 
 import streamlit as st
 
 from webui import corpus_panel
+from webui.ask_again import prefilled_question
 from webui.config_form import METHOD_TITLES, budgets_picker, method_picker, model_picker, run_config
-from webui.live import draw_handle
 from webui.resources import database, shown_errors
-from webui.runner import start_run
 from webui.safe_text import safe_markdown
-from webui.sources_view import corpus_documents
 from webui.state import settings, workspace
+from webui.warmup import warm_up
 
 ws = workspace()
 prefs = settings()
@@ -56,6 +60,9 @@ st.caption(
 )
 
 # --- the conversation ---------------------------------------------------------------------------
+if ws.conversation:
+    from webui.live import draw_handle
+    from webui.sources_view import corpus_documents
 for position, handle in enumerate(ws.conversation):
     with st.chat_message("user"):
         st.markdown(safe_markdown(handle.question))
@@ -83,15 +90,19 @@ if ws.running is not None:
     placeholder = "Wait for the run to finish, or stop it"
 elif not ws.has_documents:
     placeholder = "Upload files or pick a saved corpus first"
+again = prefilled_question(ws)  # a question sent from History to ask again
 question = st.chat_input(
     placeholder, key="ask-question", disabled=ws.running is not None or not ws.has_documents
 )
+question = again or question
 if question is not None and not question.strip():
     st.warning(
         "Nothing was asked: the question was empty or only spaces. Type a question.",
         icon=":material/edit_off:",
     )
 elif question:
+    from webui.runner import start_run
+
     with shown_errors("The run could not start"):
         db = database()
         corpus_panel.ensure_saved(ws, db)
@@ -102,3 +113,5 @@ elif question:
         )
         ws.conversation.append(handle)
         st.rerun()
+
+warm_up()  # after the page is drawn: what the first question will need

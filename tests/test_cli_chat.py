@@ -44,7 +44,10 @@ def test_pipe_each_line_is_a_question_and_variables_persist(
     standin_env: StandIn, corpus_dir: Path
 ) -> None:
     standin_env.enqueue(
-        repl("dates = [d.split(' on ')[1].rstrip('.') for d in context]\nprint(dates)"),
+        repl(
+            "dates = [d.split(' on ')[1].rstrip('.') for d in context]\n"
+            "print(context)\nprint(dates)"
+        ),
         "FINAL_VAR(dates)",
         repl("print(len(dates))"),  # a follow-up that uses the first run's variable
         "FINAL(2)",
@@ -52,15 +55,17 @@ def test_pipe_each_line_is_a_question_and_variables_persist(
     )
     proc = subprocess.run(
         chat_args(corpus_dir),
-        input="Which renewal dates are there?\n/vars\nHow many?\n/cost\n",
+        input="Which renewal dates are there?\n/vars\n/sources\nHow many?\n/cost\n",
         capture_output=True,
         text=True,
         timeout=120,
     )
     assert proc.returncode == 0, proc.stderr
     lines = proc.stdout.splitlines()
-    assert lines[0] == "['2027-03-01', '2026-01-15']"
+    assert lines[0] == "['2027-03-01', '2026-01-15']"  # the answer, alone on its line
     assert "dates = ['2027-03-01', '2026-01-15']" in lines
+    assert "[1] a.txt: Juniper Energy renews on 2027-03-01." in lines  # /sources
+    assert "[2] b.txt: Acme Corp renews on 2026-01-15." in lines
     assert "2" in lines
     assert any(line.startswith("2 runs, 4 iterations") for line in lines)
     assert "[iteration 1]" in proc.stderr and "| print(len(dates))" in proc.stderr

@@ -33,6 +33,7 @@ MAX_PLACES = 3  # occurrences of one matched stretch that are reported
 MIN_PIECE = 12  # a passage split at a page break keeps pieces of at least this many
 _BASE = np.uint64(1_000_003)
 _BUILD_CHUNK = 1 << 22  # canonical characters hashed at once (bounds the build's memory)
+_LOOKUP_BLOCK = 256  # query grams looked up at once
 _CHUNK = 4096  # original characters between checkpoints of the canonical -> original mapping
 _ALNUM = re.compile(r"[^\W_]")
 
@@ -120,6 +121,8 @@ class CorpusIndex:
             self._starts.append(pos)
             pos += len(d.canon) + 1
         self._canon = "\x00".join(d.canon for d in self._docs)  # \x00 never matches a query
+        for d in self._docs:
+            d.canon = ""  # kept once, joined
         canon = self._canon
         # A gram across a document boundary holds \x00: it is indexed but never matches.
         hashes = np.concatenate(
@@ -132,10 +135,11 @@ class CorpusIndex:
         self._positions = positions[order]
         # A bit per hash bucket, 16 buckets per sample: most of a query's grams are ruled out by
         # one look-up in this small table before the (slower) binary search.
-        bits = max(16, int(len(hashes) * 16).bit_length())
+        bits = max(16, int(len(hashes) * 16).bit_length())  # 2-4 MB per million samples
         self._mask = np.uint64((1 << bits) - 1)
-        self._bits = np.zeros(1 << bits, dtype=np.bool_)
-        self._bits[(hashes & self._mask).astype(np.int64)] = True
+        self._bits = np.zeros(1 << (bits - 3), dtype=np.uint8)
+        buckets = (hashes & self._mask).astype(np.int64)
+        np.bitwise_or.at(self._bits, buckets >> 3, (1 << (buckets & 7)).astype(np.uint8))
 
     @property
     def total_chars(self) -> int:
@@ -162,38 +166,58 @@ class CorpusIndex:
         if n <= 0 or not len(self._hashes):
             return []
         grams = _gram_hashes(query, 1)
-        maybe = np.flatnonzero(self._bits[(grams & self._mask).astype(np.int64)])
-        lo = np.zeros(len(grams), dtype=np.int64)
-        hi = np.zeros(len(grams), dtype=np.int64)
-        lo[maybe] = np.searchsorted(self._hashes, grams[maybe], side="left")
-        hi[maybe] = np.searchsorted(self._hashes, grams[maybe], side="right")
-        # A gram sampled in many places is common text: a real passage has rarer grams too.
-        hits = np.flatnonzero((hi > lo) & (hi - lo <= COMMON_GRAM))
+        buckets = (grams & self._mask).astype(np.int64)
+        candidates = np.flatnonzero(
+            self._bits[buckets >> 3] & (1 << (buckets & 7)).astype(np.uint8)
+        )
         matches: list[tuple[int, int, list[tuple[int, int]]]] = []  # query range, corpus ranges
         inside_until = -1
-        for q in hits.tolist():
-            if q + GRAM <= inside_until:
-                continue  # inside a stretch already matched: nothing longer starts here
-            best: list[tuple[int, int]] = []
-            best_len = back_q = 0
-            for p in self._positions[lo[q] : hi[q]].tolist():
-                if self._canon[p : p + GRAM] != query[q : q + GRAM]:
-                    continue  # a hash collision
-                back = _common_suffix(self._canon, p, query, q)
-                ahead = _common_prefix(self._canon, p + GRAM, query, q + GRAM)
-                length = back + GRAM + ahead
-                if length > best_len:
-                    best, best_len, back_q = [], length, back
-                if length == best_len:
-                    best.append((p - back, p + GRAM + ahead))
-            if not best or best_len < MIN_CHARS:
-                continue
-            if best_len < GENERIC_CHARS and len(best) > MAX_PLACES:
-                continue
-            start = q - back_q
-            inside_until = max(inside_until, start + best_len)
-            matches.append((start, start + best_len, best[:MAX_PLACES]))
+        at = 0
+        while at < len(candidates):
+            # Looked up a block at a time: a stretch found jumps the look-ups past its end (a
+            # prompt that is one long corpus passage costs a block or two, not its whole length).
+            block = candidates[at : at + _LOOKUP_BLOCK]
+            lo = np.searchsorted(self._hashes, grams[block], side="left")
+            hi = np.searchsorted(self._hashes, grams[block], side="right")
+            at += len(block)
+            # A gram sampled in many places is common text: a real passage has rarer grams too.
+            for k in np.flatnonzero((hi > lo) & (hi - lo <= COMMON_GRAM)).tolist():
+                q = int(block[k])
+                if q + GRAM <= inside_until:
+                    continue  # inside a stretch already matched: nothing longer starts here
+                found = self._longest_at(query, q, self._positions[lo[k] : hi[k]].tolist())
+                if found is None:
+                    continue
+                start, length, places = found
+                inside_until = max(inside_until, start + length)
+                matches.append((start, start + length, places))
+                if inside_until - GRAM + 1 > int(block[-1]):
+                    at = int(np.searchsorted(candidates, inside_until - GRAM + 1))
+                    break
         return _longest_first(matches)
+
+    def _longest_at(
+        self, query: str, q: int, places: list[int]
+    ) -> tuple[int, int, list[tuple[int, int]]] | None:
+        """The longest stretch through query[q : q + GRAM] and one of the corpus `places` (its
+        query start, its length, its corpus ranges), or None if too short or too generic."""
+        best: list[tuple[int, int]] = []
+        best_len = back_q = 0
+        for p in places:
+            if self._canon[p : p + GRAM] != query[q : q + GRAM]:
+                continue  # a hash collision
+            back = _common_suffix(self._canon, p, query, q)
+            ahead = _common_prefix(self._canon, p + GRAM, query, q + GRAM)
+            length = back + GRAM + ahead
+            if length > best_len:
+                best, best_len, back_q = [], length, back
+            if length == best_len:
+                best.append((p - back, p + GRAM + ahead))
+        if not best or best_len < MIN_CHARS:
+            return None
+        if best_len < GENERIC_CHARS and len(best) > MAX_PLACES:
+            return None
+        return q - back_q, best_len, best[:MAX_PLACES]
 
     def _passages(self, start: int, end: int) -> list[Passage]:
         """A canonical range of the joined text as passages of one document, split at pages."""
