@@ -10,6 +10,7 @@ from __future__ import annotations
 import streamlit as st
 
 from webui import corpus_panel
+from webui.ask_again import prefilled_question
 from webui.config_form import METHOD_TITLES, budgets_picker, method_picker, model_picker, run_config
 from webui.resources import database, shown_errors
 from webui.safe_text import safe_markdown
@@ -89,9 +90,11 @@ if ws.running is not None:
     placeholder = "Wait for the run to finish, or stop it"
 elif not ws.has_documents:
     placeholder = "Upload files or pick a saved corpus first"
+again = prefilled_question(ws)  # a question sent from History to ask again
 question = st.chat_input(
     placeholder, key="ask-question", disabled=ws.running is not None or not ws.has_documents
 )
+question = again or question
 if question is not None and not question.strip():
     st.warning(
         "Nothing was asked: the question was empty or only spaces. Type a question.",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from webui.corpus_panel import corpus_actions, draw_summary, new_corpus_from_files
+from webui.document_preview import draw_preview
 from webui.resources import database, shown_errors
 from webui.review import when
 from webui.safe_text import safe_markdown
@@ -55,3 +56,4 @@ with shown_errors("The corpora could not be read"):
         st.subheader(safe_markdown(corpus.name))
         corpus_actions(ws, db, corpus)
         draw_summary(corpus.documents)
+        draw_preview(db, corpus)

@@ -7,10 +7,11 @@ import json
 
 import streamlit as st
 
+from webui.ask_again import ask_again
 from webui.resources import database, shown_errors
 from webui.review import RUN_COLUMNS, STATUSES, draw_stored_run, run_row, when
 from webui.safe_text import safe_markdown
-from webui.state import kept
+from webui.state import kept, workspace
 from webui.trace import plural, status_label
 
 PAGE_SIZE = 50
@@ -75,9 +76,21 @@ with shown_errors("The history could not be read"):
     if not runs:
         st.info("No saved run matches. Runs appear here as soon as they start on the Ask page.")
         st.stop()
-    st.dataframe(
-        [run_row(r) for r in runs], hide_index=True, width="stretch", column_config=RUN_COLUMNS
+    table = st.dataframe(
+        [run_row(r) for r in runs],
+        hide_index=True,
+        width="stretch",
+        column_config=RUN_COLUMNS,
+        key="history-table",
+        on_select="rerun",
+        selection_mode="single-row",
     )
+    rows = table.selection.rows
+    clicked = runs[rows[0]].run_id if rows and rows[0] < len(runs) else None
+    if clicked != st.session_state.get("history-clicked"):  # a new click opens its run
+        st.session_state["history-clicked"] = clicked
+        if clicked is not None:
+            st.session_state["history-open"] = clicked
 
     by_id = {r.run_id: r for r in runs}
     run_id = st.selectbox(
@@ -94,7 +107,7 @@ with shown_errors("The history could not be read"):
     if run_id is not None:
         summary = by_id[run_id]
         st.subheader(safe_markdown(summary.question))
-        actions = st.columns([1, 1, 4])
+        actions = st.columns([1, 1, 1.6, 2.4])
         export = db.export_run(run_id)
         actions[0].download_button(
             "Export JSON",
@@ -103,6 +116,13 @@ with shown_errors("The history could not be read"):
             mime="application/json",
             icon=":material/download:",
         )
+        if actions[2].button(
+            "Ask again…",
+            icon=":material/replay:",
+            key="history-ask-again",
+            help="Open Ask with this question, its corpus and its models, to change and run.",
+        ):
+            ask_again(summary, workspace())
         with actions[1].popover("Delete", icon=":material/delete:"):
             st.write("Delete this run and its trace? This cannot be undone.")
             if st.button("Delete run", type="primary", key="history-delete"):

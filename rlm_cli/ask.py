@@ -229,7 +229,8 @@ def _guards(args: argparse.Namespace) -> GuardConfig:
     return GuardConfig(fallback=args.fallback)
 
 
-def ask(args: argparse.Namespace) -> int:
+def load_context_args(args: argparse.Namespace) -> Any:
+    """The --context corpus, its problems said on stderr; None when no document could be read."""
     from rlm_engine.corpus import load_paths
 
     corpus = load_paths(args.context)
@@ -237,6 +238,13 @@ def ask(args: argparse.Namespace) -> int:
         print(f"warning: {for_terminal(problem.message)}", file=sys.stderr)
     if not corpus.documents:
         print("error: no readable document in --context", file=sys.stderr)
+        return None
+    return corpus
+
+
+def ask(args: argparse.Namespace) -> int:
+    corpus = load_context_args(args)
+    if corpus is None:
         return 2
 
     credentials = Credentials.from_env()

@@ -24,6 +24,7 @@ from rlm_engine.events import (
     Notice,
     RootResponse,
     RunFinished,
+    SourcesFound,
     SubCallFinished,
 )
 
@@ -94,13 +95,19 @@ class Chat:
     totals: Totals = field(default_factory=Totals)
     running_cost: float | None = 0.0
     hidden_paths: tuple[str, ...] = ()  # host directories the sandbox hides (the database's)
+    documents: list[Any] = field(default_factory=list)  # names and pages, for the sources
+    sub_call_cache: Any = None  # storage's, with --sub-call-cache
 
     def ensure_session(self) -> Any:
         if self.session is None:
             from rlm_engine.session import Session
 
             self.session = Session(
-                self.corpus_context, self.credentials, hidden_paths=self.hidden_paths
+                self.corpus_context,
+                self.credentials,
+                hidden_paths=self.hidden_paths,
+                documents=self.documents or None,
+                sub_call_cache=self.sub_call_cache,
             )
         return self.session
 
@@ -206,19 +213,23 @@ class Chat:
             for line in _event_lines(event.to_dict()):
                 print(_safe(line), file=self.out)
 
-    def print_sources(self) -> None:
-        final = next(
-            (e for e in reversed(self.last_events) if isinstance(e, RunFinished) and not e.depth),
+    def print_sources(self, stream: TextIO | None = None) -> None:
+        """The last answer's numbered sources (on stdout for /sources; with the log after each
+        answer, so that stdout stays one answer per question)."""
+        out = stream or self.out
+        found = next(
+            (e for e in reversed(self.last_events) if isinstance(e, SourcesFound) and not e.depth),
             None,
         )
-        sources = list(getattr(final, "sources", None) or [])
-        if final is None:
-            print("(no run yet)", file=self.out)
-        elif not sources:
-            print("No passage of the corpus was recorded for this answer.", file=self.out)
-        for number, source in enumerate(sources, 1):
+        if found is None:
+            print("(no answer yet)", file=out)
+        elif not found.sources:
+            print("No passage of the corpus contains this answer.", file=out)
+        for number, source in enumerate(found.sources if found else [], 1):
             page = f", page {source['page']}" if source.get("page") else ""
-            print(_safe(f"[{number}] {source['document']}{page}: {source['text']}"), file=self.out)
+            quote = " ".join(source["text"].split())
+            quote = quote if len(quote) <= 160 else quote[:159] + "…"
+            print(_safe(f"[{number}] {source['document']}{page}: {quote}"), file=out)
 
     def close(self) -> None:
         self.new_session()
@@ -230,18 +241,21 @@ def _safe(text: str) -> str:
 
 
 def chat(args: argparse.Namespace) -> int:
-    from rlm_cli.ask import build_config, open_recorder, private_dirs_for
-    from rlm_engine.corpus import load_paths
+    from rlm_cli.ask import (
+        build_config,
+        load_context_args,
+        open_recorder,
+        open_sub_call_cache,
+        private_dirs_for,
+    )
 
-    corpus = load_paths(args.context)
-    for problem in corpus.problems:
-        print(f"warning: {problem.message}", file=sys.stderr)
-    if not corpus.documents:
-        print("error: no readable document in --context", file=sys.stderr)
+    corpus = load_context_args(args)
+    if corpus is None:
         return 2
     credentials = Credentials.from_env()
     config = build_config(args, credentials)
     recorder, closer = open_recorder(args, corpus)
+    cache, close_cache = open_sub_call_cache(args) if config.sub_call_cache else (None, None)
     interactive = sys.stdin.isatty()
     state = Chat(
         corpus.context,
@@ -250,6 +264,8 @@ def chat(args: argparse.Namespace) -> int:
         recorder,
         log=None if args.quiet else sys.stderr,
         hidden_paths=private_dirs_for(args.db),
+        documents=list(corpus.documents),
+        sub_call_cache=cache,
     )
     if interactive:
         _setup_readline()
@@ -262,6 +278,8 @@ def chat(args: argparse.Namespace) -> int:
         return _loop(state, interactive)
     finally:
         state.close()
+        if close_cache is not None:
+            close_cache()
         unsaved, why = closer()
         if unsaved:
             reason = _safe(why or "reason unknown")
@@ -290,6 +308,8 @@ def _loop(state: Chat, interactive: bool) -> int:
         result = state.ask(line)
         if result.status in ("completed", "limit"):
             print(_safe(result.answer or ""), file=state.out, flush=True)
+            if state.log is not None:  # sources follow the answer, with the execution log
+                state.print_sources(state.log)
         elif result.status == "cancelled":
             print("(stopped)", file=sys.stderr)
         else:

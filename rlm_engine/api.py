@@ -17,7 +17,7 @@ from typing import Any
 
 from rlm_engine.config import Budgets, Credentials, ModelSpec, RunConfig
 from rlm_engine.errors import ConfigError, CorpusError
-from rlm_engine.events import Event, RunFinished
+from rlm_engine.events import Event, SourcesFound
 
 ContextInput = str | Sequence[str] | os.PathLike[str] | Sequence[os.PathLike[str]]
 
@@ -69,8 +69,14 @@ def parse_model(text: str | ModelSpec, credentials: Credentials | None = None) -
 
 def load_context(context: ContextInput) -> str | list[str]:
     """Text as it is; a path or a list of paths loaded like `rlm ask --context` does."""
+    return load_corpus(context)[0]
+
+
+def load_corpus(context: ContextInput) -> tuple[str | list[str], list[Any] | None]:
+    """`context` for the REPL, and the loaded documents (names, pages) when it came from
+    paths, so that sources name files and pages."""
     if isinstance(context, str):
-        return context
+        return context, None
     if isinstance(context, os.PathLike):
         context = [context]
     items = list(context)
@@ -81,9 +87,9 @@ def load_context(context: ContextInput) -> str | list[str]:
         if not corpus.documents:
             reasons = "; ".join(problem.message for problem in corpus.problems)
             raise CorpusError(f"No readable document in the given paths: {reasons}")
-        return corpus.context
+        return corpus.context, list(corpus.documents)
     if all(isinstance(item, str) for item in items):
-        return items
+        return items, None
     raise CorpusError("context must be a str, a list of str, or path(s) (pathlib.Path)")
 
 
@@ -176,11 +182,11 @@ class RLM:
             if self._session is None:
                 raise CorpusError("No context: pass one with the first question.")
             return self._session
-        loaded = load_context(context)
+        loaded, documents = load_corpus(context)
         if self._session is not None and loaded == self._session_context:
             return self._session
         self.close()
-        self._session = session_class(loaded, self.credentials)
+        self._session = session_class(loaded, self.credentials, documents=documents)
         self._session_context = loaded
         return self._session
 
@@ -201,8 +207,9 @@ class RLM:
 
 
 def _sources_of(trace: list[Event]) -> list[dict[str, Any]]:
-    """The answer's sources, when the engine reports them on its final event."""
+    """The answer's sources, best first: {"document", "document_index", "page", "start", "end",
+    "text"} each (the same list as `rlm ask --json`'s "sources")."""
     for event in reversed(trace):
-        if isinstance(event, RunFinished) and event.depth == 0:
-            return list(getattr(event, "sources", None) or [])
+        if isinstance(event, SourcesFound) and event.depth == 0:
+            return list(event.sources)
     return []

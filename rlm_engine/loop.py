@@ -44,7 +44,13 @@ from rlm_engine.events import (
 )
 from rlm_engine.guards import RunGuards
 from rlm_engine.limits import Spend
-from rlm_engine.parsing import bare_code, find_code_blocks, find_final, without_final
+from rlm_engine.parsing import (
+    bare_code,
+    find_code_blocks,
+    find_final,
+    unlabelled_code,
+    without_final,
+)
 from rlm_engine.providers import Message
 from rlm_engine.repl_calls import ReplCalls
 from rlm_engine.sandbox import ExecResult, Sandbox
@@ -375,7 +381,9 @@ class RLMRun:
         """Run the reply's code; return (final answer, None) or (None, the next user message)."""
         blocks = find_code_blocks(reply)
         final_line = find_final(reply)
-        bare = bare_code(reply) if self.small and not blocks and final_line is None else None
+        bare = None
+        if self.small and not blocks and final_line is None:
+            bare = bare_code(reply) or unlabelled_code(reply)
         if bare is not None:
             blocks = [bare]
         if not blocks:

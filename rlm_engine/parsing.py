@@ -69,6 +69,18 @@ def bare_code(text: str) -> str | None:
     return stripped
 
 
+def unlabelled_code(text: str) -> str | None:
+    """The body of the first fence without a language (```) that is Python doing something, else
+    None. Small models drop the `repl` tag; such a fence in a reply with no other code is code."""
+    for segment in _segments(text):
+        if segment.kind != "fence":
+            continue
+        opening = _FENCE_OPEN.match(segment.raw.split("\n", 1)[0])
+        if opening is not None and not opening.group(3) and bare_code(segment.text):
+            return segment.text
+    return None
+
+
 def strip_code_blocks(text: str) -> str:
     """The reply without its code blocks (other fenced blocks stay: they may hold the answer)."""
     return "".join(s.raw for s in _segments(text) if s.kind != "code")

@@ -40,6 +40,11 @@ def test_ask_returns_answer_figures_trace_and_variables(standin_env: StandIn) ->
     assert [type(e) for e in result.trace] == [type(e) for e in seen]
     assert any(isinstance(e, CodeExecuted) for e in result.trace)
     assert isinstance(result.trace[-1], RunFinished)
+    docs = ["Acme renews 2026-01-01.", "Juniper Energy renews on 2027-03-01."]
+    assert result.sources, "the printed document holds the answer"
+    for source in result.sources:
+        assert docs[source["document_index"]][source["start"] : source["end"]] == source["text"]
+    assert "2027-03-01" in result.sources[0]["text"]
 
 
 def test_with_block_keeps_one_repl_across_questions(standin_env: StandIn) -> None:
@@ -85,6 +90,18 @@ def test_aask_runs_in_asyncio(standin_env: StandIn) -> None:
 
     result = asyncio.run(main())
     assert result.answer == "11"
+
+
+def test_sources_name_the_files_a_path_context_came_from(
+    standin_env: StandIn, tmp_path: Path
+) -> None:
+    (tmp_path / "acme.txt").write_text("Acme renews on 2026-01-01.")
+    (tmp_path / "juniper.txt").write_text("Juniper Energy renews on 2027-03-01.")
+    standin_env.enqueue(repl("print(context[1])"), "FINAL(2027-03-01)", model="root-model")
+    result = RLM(root="openai:root-model", exec_timeout_s=20).ask("When?", tmp_path)
+    assert [(s["document"], s["text"]) for s in result.sources] == [
+        ("juniper.txt", "Juniper Energy renews on 2027-03-01.")
+    ]
 
 
 def test_context_from_paths(tmp_path: Path) -> None:

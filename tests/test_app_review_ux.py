@@ -91,3 +91,35 @@ def test_cost_budget_notice_shows_once_in_a_live_run(standin_env: StandIn) -> No
     assert handle.wait(RUN_TIMEOUT_S)
     assert len(notices) == 1
     assert "the prices of root-model and sub-model are unknown" in notices[0]
+
+
+def test_clicking_a_history_row_opens_its_run(app_db: Any) -> None:
+    record_run(app_db, "Older question", started=1_700_000_000)
+    newer = record_run(app_db, "Newer question", started=1_700_000_100)
+    at = open_app("pages/history.py")
+    at.session_state["history-table"] = {"selection": {"rows": [0], "columns": []}}
+    at.run()
+    assert at.selectbox(key="history-open").value == newer
+    assert any(h.value == "Newer question" for h in at.subheader)
+
+
+def test_ask_again_prefills_ask_with_the_question_corpus_and_models(
+    app_db: Any, standin_env: StandIn
+) -> None:
+    from rlm_engine.corpus import load_files
+
+    corpus = app_db.save_corpus("Notes", load_files([("n.txt", NOTES)]).documents)
+    run_id = record_run(app_db, "What is the code?", model="old-root", corpus_id=corpus.id)
+    at = open_app("pages/history.py")
+    at.selectbox(key="history-open").select(run_id).run()
+    at.button(key="history-ask-again").click().run()
+    at.switch_page("pages/ask.py").run()  # AppTest follows a script's switch_page this way
+    assert at.text_input(key="ask-root-model").value == "old-root"
+    assert any(c.value == "What is the code?" for c in at.code)
+    assert at.session_state["rlm_workspace"].corpus_id == corpus.id
+    standin_env.enqueue("FINAL(7431)", model=ROOT)
+    at.text_input(key="ask-root-model").set_value(ROOT).run()  # another configuration
+    at.button(key="ask-again-go").click().run()
+    [handle] = at.session_state["rlm_workspace"].conversation
+    assert handle.question == "What is the code?"
+    assert handle.wait(RUN_TIMEOUT_S)

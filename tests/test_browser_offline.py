@@ -108,8 +108,9 @@ def test_history_fits_a_laptop_screen(chromium: Any, app_server: AppServer) -> N
         first = {name: RUN_COLUMNS[name] for name in shown}
         assert table_width(first) <= width, "Models pushed off screen"
         assert table_width({"q": RUN_COLUMNS["question"]}) >= 250, "questions cut too short"
-        page.get_by_placeholder("Choose a run to review its trace").click()
-        page.get_by_role("option").first.click()
+        box = table.bounding_box()  # a click on the first row's box opens the run
+        page.mouse.click(box["x"] + 18, box["y"] + 35 + 17)
+        page.get_by_role("heading", name="What does the quarterly report say").wait_for()
         page.get_by_text("Sub-calls", exact=True).first.wait_for()
         page.wait_for_timeout(500)
         values = page.locator("[data-testid='stMetricValue'] div, [data-testid='stMetricValue']")

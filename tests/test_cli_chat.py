@@ -44,7 +44,10 @@ def test_pipe_each_line_is_a_question_and_variables_persist(
     standin_env: StandIn, corpus_dir: Path
 ) -> None:
     standin_env.enqueue(
-        repl("dates = [d.split(' on ')[1].rstrip('.') for d in context]\nprint(dates)"),
+        repl(
+            "dates = [d.split(' on ')[1].rstrip('.') for d in context]\n"
+            "print(context)\nprint(dates)"
+        ),
         "FINAL_VAR(dates)",
         repl("print(len(dates))"),  # a follow-up that uses the first run's variable
         "FINAL(2)",
@@ -52,15 +55,17 @@ def test_pipe_each_line_is_a_question_and_variables_persist(
     )
     proc = subprocess.run(
         chat_args(corpus_dir),
-        input="Which renewal dates are there?\n/vars\nHow many?\n/cost\n",
+        input="Which renewal dates are there?\n/vars\n/sources\nHow many?\n/cost\n",
         capture_output=True,
         text=True,
         timeout=120,
     )
     assert proc.returncode == 0, proc.stderr
     lines = proc.stdout.splitlines()
-    assert lines[0] == "['2027-03-01', '2026-01-15']"
+    assert lines[0] == "['2027-03-01', '2026-01-15']"  # the answer, alone on its line
     assert "dates = ['2027-03-01', '2026-01-15']" in lines
+    assert "[1] a.txt: Juniper Energy renews on 2027-03-01." in lines  # /sources
+    assert "[2] b.txt: Acme Corp renews on 2026-01-15." in lines
     assert "2" in lines
     assert any(line.startswith("2 runs, 4 iterations") for line in lines)
     assert "[iteration 1]" in proc.stderr and "| print(len(dates))" in proc.stderr
@@ -153,3 +158,21 @@ def test_terminal_follow_up_ctrl_c_and_quit(standin_env: StandIn, corpus_dir: Pa
     term.type("/quit")
     assert term.wait() == 0
     assert "-> 2 chars" in term.screen and "20" in term.screen
+
+
+def test_sub_call_cache_answers_a_repeated_sub_call_from_the_database(
+    standin_env: StandIn, corpus_dir: Path
+) -> None:
+    standin_env.on(lambda request: "2027-03-01", model="sub-model")
+    block = repl("print(llm_query('When does it renew? ' + context[0]))")
+    standin_env.enqueue(block, "FINAL(2027-03-01)", block, "FINAL(again)", model=ROOT)
+    proc = subprocess.run(
+        chat_args(corpus_dir, "--sub-model", "sub-model", "--sub-call-cache", "--quiet"),
+        input="When?\n/new\nWhen, again?\n",
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.splitlines()[-1] == "again"
+    assert [r.model for r in standin_env.requests].count("sub-model") == 1

@@ -264,3 +264,21 @@ def test_final_in_code_with_an_invented_source_is_refused(standin_env: StandIn) 
     assert (result.answer, result.unsupported, result.iterations) == ("2027-03-14", False, 3)
     after_invented = last_user_message(standin_env, 1)
     assert "FINAL(2031-01-01) was not accepted" in after_invented
+
+
+def test_small_variant_runs_a_fence_without_the_repl_tag(standin_env: StandIn) -> None:
+    # measured: Qwen2.5-Coder-1.5B wrote ``` without `repl` three turns running, and nothing ran
+    standin_env.enqueue(
+        "```\nfor doc in context:\n    print(doc[:20])\n```",
+        "FINAL(SERVICE AGREEMENT)",
+        model=ROOT,
+    )
+    result, events = ask("What is the first document?")
+    assert (result.answer, result.iterations) == ("SERVICE AGREEMENT", 2)
+    assert "SERVICE AGREEMENT" in events.of(CodeExecuted)[0].output
+
+
+def test_default_variant_leaves_a_fence_without_the_repl_tag(standin_env: StandIn) -> None:
+    standin_env.enqueue("```\nprint(1)\n```", "FINAL(done)", model=ROOT)
+    _, events = ask("Q?", small_config(prompt_variant="default"))
+    assert events.of(CodeExecuted) == []

@@ -197,6 +197,18 @@ def test_answer_sources_are_the_seen_passages_holding_its_parts(corpus) -> None:
     assert answer_sources("The code is 5555.", seen, index) == []
 
 
+@pytest.mark.parametrize(
+    "answer", ["2027-03-01", "It renews on 2027-03-01.", "01/03/2027", "09:30"]
+)
+def test_dates_and_times_are_found_as_written(answer: str) -> None:
+    text = "Juniper Energy renews on 2027-03-01 (01/03/2027) at 09:30, the notice says."
+    index = CorpusIndex([SourceDoc("a.txt", prose(3000, 7) + text + "\n" + prose(3000, 8))])
+    seen = index.find(text)
+    (source,) = answer_sources(answer, seen, index)
+    check(index, source)
+    assert "Juniper Energy renews on 2027-03-01" in source.text
+
+
 def test_unseen_passages_are_never_sources(corpus) -> None:
     index, text, _ = corpus
     seen = index.find(text[100:900])

@@ -12,7 +12,16 @@ import logging
 import threading
 
 log = logging.getLogger(__name__)
-MODULES = ("storage", "webui.live", "webui.sources_view", "webui.runner", "pandas", "rlm_engine")
+MODULES = (
+    "storage",
+    "webui.live",
+    "webui.sources_view",
+    "webui.runner",
+    "pandas",
+    "pyarrow",
+    "rlm_engine",
+)
+DELAY_S = 1.5  # let the first paint reach the browser before the imports compete for the GIL
 _started = threading.Event()
 
 
@@ -29,4 +38,6 @@ def warm_up() -> None:
     if _started.is_set():
         return
     _started.set()
-    threading.Thread(target=_import_all, name="rlm-warmup", daemon=True).start()
+    timer = threading.Timer(DELAY_S, _import_all)
+    timer.name, timer.daemon = "rlm-warmup", True
+    timer.start()

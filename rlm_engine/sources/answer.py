@@ -66,6 +66,8 @@ def distinctive_parts(answer: str) -> list[Part]:
 
 def _pattern(part: str) -> re.Pattern[str]:
     body = r"\s+".join(re.escape(w) for w in part.split())
+    if re.fullmatch(r"\d+(?:[:/-]\d+)+", part):  # a date or time: as written
+        return re.compile(rf"(?<![\w.,]){re.escape(part)}(?![\w]|[.,]\d)")
     if re.fullmatch(r"[\d,.:/-]+", part):  # 4,417 and 4417 are one number
         digits = re.sub(r"\D", "", part)
         body = r"[,.\s]?".join(re.escape(d) for d in digits)
