@@ -33,7 +33,7 @@ def upload_pdf(page: Any) -> None:
     page.locator('input[type="file"]').set_input_files(
         files=[{"name": "report.pdf", "mimeType": "application/pdf", "buffer": PDF}]
     )
-    page.get_by_text("Tokens (estimate)", exact=True).wait_for()
+    page.get_by_text("Tokens (estimate)", exact=True).first.wait_for()
 
 
 def use_rlm(page: Any) -> None:

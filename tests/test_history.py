@@ -58,10 +58,9 @@ def test_the_note_says_how_much_was_there() -> None:
 
 
 def test_a_long_run_sends_the_model_elided_outputs(standin_env: StandIn) -> None:
-    big = "print('y' * 3000)"
-    standin_env.enqueue(
-        f"```repl\n{big}\n```", f"```repl\n{big}\n```", f"```repl\n{big}\n```", "FINAL(done)"
-    )
+    # three different blocks (the same block three times would be a stall, see test_stall.py)
+    blocks = [f"```repl\nprint('y' * {n})\n```" for n in (3000, 3001, 3002)]
+    standin_env.enqueue(*blocks, "FINAL(done)")
     events: list[Event] = []
     config = RunConfig(root=ModelSpec("openai", "root-model"), max_history_chars=5_000)
     result = run(
