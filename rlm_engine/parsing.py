@@ -99,7 +99,7 @@ def find_final(text: str) -> FinalDirective | None:
     if match is None:
         return None
     kind = match.group(1).upper()
-    inner = _balanced_argument(prose, match.end())
+    inner = _without_sources(_balanced_argument(prose, match.end()))
     value = _unquote(inner.strip())
     if kind == "FINAL_VAR":
         value = value.strip().strip("'\"`")
@@ -222,6 +222,25 @@ def _opens_string(text: str, i: int) -> bool:
     while word_start > 0 and (text[word_start - 1].isalnum() or text[word_start - 1] == "_"):
         word_start -= 1
     return word_start == i or text[word_start:i].lower() in _STRING_PREFIXES
+
+
+def _without_sources(inner: str) -> str:
+    """`FINAL(answer, sources=[...])` written as text: the answer alone. Citations are checked
+    only when FINAL is called in code, where `sources` is a value, not text."""
+    cut = _SOURCES_ARG.search(inner)
+    if cut is None:
+        return inner
+    try:
+        call = ast.parse(f"f({inner})", mode="eval").body
+    except (SyntaxError, ValueError, MemoryError, RecursionError):
+        return inner[: cut.start()]  # an argument Python cannot read: cut at the keyword
+    only_sources = isinstance(call, ast.Call) and [k.arg for k in call.keywords] == ["sources"]
+    if only_sources and len(call.args) == 1:
+        return ast.get_source_segment(f"f({inner})", call.args[0]) or inner
+    return inner
+
+
+_SOURCES_ARG = re.compile(r",\s*sources\s*=")
 
 
 def _unquote(value: str) -> str:

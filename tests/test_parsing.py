@@ -144,3 +144,18 @@ def test_bare_code_is_recognised(reply: str) -> None:
 )
 def test_prose_is_not_bare_code(reply: str) -> None:
     assert bare_code(reply) is None
+
+
+@pytest.mark.parametrize(
+    ("reply", "value"),
+    [
+        ("FINAL(2, sources=[doc[m.start() - 200: m.end() + 200]])", "2"),
+        ('FINAL("Juniper Energy", sources=["Juniper Energy renews"])', "Juniper Energy"),
+        ("FINAL(Paris, sources=[)", "Paris"),  # not Python: cut at the keyword
+        ("FINAL(a, b, c)", "a, b, c"),  # no sources: as written
+        ("FINAL(sources=[x] is the word)", "sources=[x] is the word"),
+    ],
+)
+def test_a_text_final_drops_its_sources_argument(reply: str, value: str) -> None:
+    final = find_final(reply)
+    assert final is not None and final.value == value
