@@ -18,29 +18,16 @@ from typing import Any
 from rlm_engine.config import Budgets, Credentials, ModelSpec, RunConfig
 from rlm_engine.errors import ConfigError, CorpusError
 from rlm_engine.events import Event, SourcesFound
+from rlm_engine.loop import RunResult
 
 ContextInput = str | Sequence[str] | os.PathLike[str] | Sequence[os.PathLike[str]]
 
 
-@dataclass
-class Result:
-    """One answered question: the answer, the run's figures and its typed events."""
+@dataclass(frozen=True)
+class Result(RunResult):
+    """One answered question: the run's figures (RunResult's, so a figure the engine adds is
+    here too), the answer's sources, its typed events and the REPL's variables."""
 
-    run_id: str
-    status: str
-    answer: str | None
-    error: str | None
-    iterations: int
-    sub_calls: int
-    input_tokens: int
-    output_tokens: int
-    cost_usd: float | None
-    elapsed_s: float
-    cached_tokens: int = 0  # of input_tokens: read from the providers' prompt caches
-    cache_write_tokens: int = 0  # of input_tokens: written to them
-    method: str = "rlm"  # "direct": the root model read the corpus itself (RunConfig.method)
-    unsupported: bool = False  # the answer appears in no REPL output the model saw (guards)
-    fallback: bool = False  # the answer is the engine's fallback's (the run stalled)
     sources: list[dict[str, Any]] = field(default_factory=list)
     trace: list[Event] = field(default_factory=list)
     variables: dict[str, str] = field(default_factory=dict)
