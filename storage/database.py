@@ -14,7 +14,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine, make_url
 
-from storage import corpora, export, queries, sources
+from storage import corpora, export, marks, queries, sources
 from storage.engine import (
     WRITE,
     can_write,
@@ -177,9 +177,11 @@ class Database:
         corpus_id: int | None = None,
         comparison_id: int | None = None,
         label: str | None = None,
+        conversation_id: str | None = None,
     ) -> Recorder:
         """A callable for `on_event`: stores each event as it arrives (see storage.recorder);
-        `close()` (or this database's) writes what an outage held back."""
+        `close()` (or this database's) writes what an outage held back. Runs recorded with one
+        `conversation_id` are follow-ups of one session (History shows them as one)."""
         if self.read_only:
             raise DatabaseReadOnly(
                 f"Database {self.url} is open read-only (its file or directory is not "
@@ -193,6 +195,7 @@ class Database:
             corpus_id=corpus_id,
             comparison_id=comparison_id,
             label=label,
+            conversation_id=conversation_id,
             check_file=self.file_problem if self._file is not None else None,
         )
         self._recorders.add(recorder)
@@ -281,15 +284,25 @@ class Database:
         since: float | datetime | None = None,
         until: float | datetime | None = None,
         comparison_id: int | None = None,
+        starred: bool | None = None,
+        tag: str | None = None,
+        conversation: str | None = None,
+        grouped: bool = False,
         limit: int = 50,
         offset: int = 0,
     ) -> list[RunSummary]:
-        """Newest first. `model` matches root or sub model; `text` question or answer."""
+        """Newest first. `model` matches root or sub model; `text` question or answer;
+        `conversation` a RunSummary.conversation key. `grouped`: one row per conversation (its
+        newest matching run; `turns` says how many matched)."""
         with self._read() as connection:
             return queries.list_runs(
                 connection,
                 limit=limit,
                 offset=offset,
+                grouped=grouped,
+                starred=starred,
+                tag=tag,
+                conversation=conversation,
                 corpus_id=corpus_id,
                 model=model,
                 status=status,
@@ -300,9 +313,29 @@ class Database:
             )
 
     def count_runs(self, **filters: Any) -> int:
-        """How many runs `list_runs(**filters)` would page through."""
+        """How many rows `list_runs(**filters)` would page through."""
         with self._read() as connection:
             return queries.count_runs(connection, **filters)
+
+    def conversation_runs(self, conversation: str) -> list[RunSummary]:
+        """The runs of one conversation (a RunSummary.conversation key), oldest first."""
+        with self._read() as connection:
+            runs = queries.list_runs(connection, limit=10_000, conversation=conversation)
+        return runs[::-1]
+
+    def set_starred(self, run_id: str, starred: bool = True) -> bool:
+        with self._write() as connection:
+            return marks.set_starred(connection, run_id, starred)
+
+    def set_tags(self, run_id: str, tags: Iterable[str]) -> list[str]:
+        """Replace the run's tags; returns them as stored (trimmed, each once)."""
+        with self._write() as connection:
+            return marks.set_tags(connection, run_id, tags)
+
+    def all_tags(self) -> list[str]:
+        """Every tag in use, the most used first."""
+        with self._read() as connection:
+            return queries.all_tags(connection)
 
     def get_run(self, run_id: str) -> RunDetail | None:
         with self._read() as connection:

@@ -9,7 +9,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Row
 
-from storage.models import CodeBlock, Corpus, EventRow, Iteration, Run, SubCall
+from storage.models import CodeBlock, Corpus, EventRow, Iteration, Run, RunTag, SubCall
 from storage.records import (
     CodeBlockRecord,
     IterationRecord,
@@ -21,6 +21,9 @@ from storage.records import (
 
 RUNS, EVENTS, CORPORA = Run.__table__, EventRow.__table__, Corpus.__table__
 ITERATIONS, CODE_BLOCKS, SUB_CALLS = Iteration.__table__, CodeBlock.__table__, SubCall.__table__
+TAGS = RunTag.__table__
+group_key = sa.func.coalesce(RUNS.c.conversation_id, RUNS.c.id)
+"""What History groups runs by: their conversation, or the run itself."""
 
 PREVIEW_CHARS = 2_000
 """A listed run carries this much of its answer and error: listing never loads whole answers
@@ -47,6 +50,8 @@ _SUMMARY_COLUMNS = [
     RUNS.c.started_at,
     RUNS.c.finished_at,
     RUNS.c.elapsed_s,
+    RUNS.c.starred,
+    RUNS.c.conversation_id,
 ]
 
 
@@ -63,9 +68,19 @@ def run_filters(
     since: float | datetime | None = None,
     until: float | datetime | None = None,
     comparison_id: int | None = None,
+    starred: bool | None = None,
+    tag: str | None = None,
+    conversation: str | None = None,
 ) -> list[sa.ColumnElement[bool]]:
-    """`model` matches the root or the sub model; `text` the question or the answer (any case)."""
+    """`model` matches the root or the sub model; `text` the question or the answer (any case);
+    `conversation` a grouping key (`RunSummary.conversation`)."""
     where: list[sa.ColumnElement[bool]] = []
+    if starred is not None:
+        where.append(RUNS.c.starred.is_(starred))
+    if tag:
+        where.append(RUNS.c.id.in_(sa.select(TAGS.c.run_id).where(TAGS.c.tag == tag)))
+    if conversation is not None:
+        where.append(group_key == conversation)
     if corpus_id is not None:
         where.append(RUNS.c.corpus_id == corpus_id)
     if comparison_id is not None:
@@ -97,26 +112,70 @@ def _summary_select(*, whole: bool = False) -> sa.Select[Any]:
     )
 
 
-def _summary(row: Row[Any]) -> RunSummary:
-    return RunSummary(**row._asdict())
+def _summary(row: Row[Any], tags: dict[str, tuple[str, ...]]) -> RunSummary:
+    values = row._asdict()
+    return RunSummary(**values, tags=tags.get(values["run_id"], ()))
+
+
+def run_tags(connection: Connection, run_ids: list[str]) -> dict[str, tuple[str, ...]]:
+    """Each run's tags, alphabetically (runs without any are left out)."""
+    if not run_ids:
+        return {}
+    query = sa.select(TAGS.c.run_id, TAGS.c.tag).where(TAGS.c.run_id.in_(run_ids))
+    found: dict[str, list[str]] = {}
+    for run_id, tag in connection.execute(query.order_by(TAGS.c.tag)):
+        found.setdefault(run_id, []).append(tag)
+    return {run_id: tuple(tags) for run_id, tags in found.items()}
 
 
 def list_runs(
-    connection: Connection, *, limit: int = 50, offset: int = 0, **filters: Any
+    connection: Connection,
+    *,
+    limit: int = 50,
+    offset: int = 0,
+    grouped: bool = False,
+    **filters: Any,
 ) -> list[RunSummary]:
-    query = (
-        _summary_select()
-        .where(*run_filters(**filters))
-        .order_by(RUNS.c.started_at.desc(), RUNS.c.id.desc())
-        .limit(limit)
-        .offset(offset)
-    )
-    return [_summary(row) for row in connection.execute(query)]
+    """Newest first. `grouped`: one row per conversation, its newest matching run, with
+    `turns` the number of its runs that matched."""
+    query = _summary_select().where(*run_filters(**filters))
+    if grouped:
+        newest = sa.func.row_number().over(
+            partition_by=group_key, order_by=(RUNS.c.started_at.desc(), RUNS.c.id.desc())
+        )
+        picked = (
+            sa.select(
+                RUNS.c.id,
+                newest.label("rank"),
+                sa.func.count().over(partition_by=group_key).label("turns"),
+            )
+            .where(*run_filters(**filters))
+            .subquery()
+        )
+        query = (
+            _summary_select()
+            .add_columns(picked.c.turns)
+            .join(picked, picked.c.id == RUNS.c.id)
+            .where(picked.c.rank == 1)
+        )
+    query = query.order_by(RUNS.c.started_at.desc(), RUNS.c.id.desc()).limit(limit).offset(offset)
+    rows = connection.execute(query).all()
+    tags = run_tags(connection, [row.run_id for row in rows])
+    return [_summary(row, tags) for row in rows]
 
 
-def count_runs(connection: Connection, **filters: Any) -> int:
-    query = sa.select(sa.func.count()).select_from(RUNS).where(*run_filters(**filters))
+def count_runs(connection: Connection, *, grouped: bool = False, **filters: Any) -> int:
+    """How many runs match (`grouped`: how many conversations)."""
+    counted = sa.func.count(sa.distinct(group_key)) if grouped else sa.func.count()
+    query = sa.select(counted).select_from(RUNS).where(*run_filters(**filters))
     return int(connection.execute(query).scalar_one())
+
+
+def all_tags(connection: Connection) -> list[str]:
+    """Every tag in use, the most used first."""
+    used = sa.func.count().label("used")
+    query = sa.select(TAGS.c.tag, used).group_by(TAGS.c.tag).order_by(used.desc(), TAGS.c.tag)
+    return [row.tag for row in connection.execute(query)]
 
 
 def get_run(connection: Connection, run_id: str) -> RunDetail | None:
@@ -135,6 +194,7 @@ def get_run(connection: Connection, run_id: str) -> RunDetail | None:
 
     return RunDetail(
         **row._asdict(),
+        tags=run_tags(connection, [run_id]).get(run_id, ()),
         iterations_trace=rows(ITERATIONS, IterationRecord, ("id", "run_id")),
         code_blocks=rows(CODE_BLOCKS, CodeBlockRecord, ("id", "run_id")),
         sub_calls_trace=rows(SUB_CALLS, SubCallRecord, ("id", "run_id")),

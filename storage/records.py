@@ -56,6 +56,15 @@ class RunSummary:
     started_at: float
     finished_at: float | None
     elapsed_s: float | None
+    starred: bool = False
+    conversation_id: str | None = None  # None: a run on its own
+    tags: tuple[str, ...] = ()  # filled by list_runs and get_run
+    turns: int = 1  # in a grouped listing: the questions of its conversation that matched
+
+    @property
+    def conversation(self) -> str:
+        """The key History groups by: the conversation, or the run itself when it has none."""
+        return self.conversation_id or self.run_id
 
 
 @dataclass(frozen=True, kw_only=True)
