@@ -22,7 +22,7 @@ Writing (each call is one short transaction; thread-safe):
     db.mark_interrupted() -> list[run_id]                  # also done by open()
     db.sub_call_cache() -> SubCallStore        # get(key) / put(key, model, response): the
                                                #   engine's opt-in SubCallCache (one table)
-Reading (frozen records from storage.records; no sessions escape):
+Reading (frozen records from storage.query_results; no sessions escape):
     db.list_runs(*, corpus_id, model, status, text, since, until, comparison_id,
                  limit=50, offset=0) -> list[RunSummary]   # newest first
     db.count_runs(**same filters) -> int
@@ -52,8 +52,8 @@ are kept as written. Errors: see storage.errors
 (StorageError, a subclass of rlm_engine.errors.RLMError).
 """
 
+from storage.connect import sqlite_dir
 from storage.database import Database
-from storage.engine import sqlite_dir
 from storage.errors import (
     DatabaseCorrupt,
     DatabaseLocked,
@@ -66,8 +66,7 @@ from storage.errors import (
 )
 from storage.export import FORMAT as EXPORT_FORMAT
 from storage.export import VERSION as EXPORT_VERSION
-from storage.recorder import Recorder
-from storage.records import (
+from storage.query_results import (
     CodeBlockRecord,
     ComparisonInfo,
     CorpusInfo,
@@ -78,6 +77,7 @@ from storage.records import (
     RunSummary,
     SubCallRecord,
 )
+from storage.recorder import Recorder
 
 __all__ = [
     "EXPORT_FORMAT",
