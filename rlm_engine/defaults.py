@@ -31,7 +31,7 @@ def default_provider(credentials: Credentials) -> str:
 
 def suggested_model(provider: str, role: Literal["root", "sub"] = "root") -> str:
     if provider == "local":
-        from rlm_engine.models import default_local_model
+        from rlm_engine.local_models import default_local_model
 
         return default_local_model()
     root, sub = SUGGESTED_MODELS[provider]

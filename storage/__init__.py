@@ -24,7 +24,7 @@ Writing (each call is one short transaction; thread-safe):
     db.mark_interrupted() -> list[run_id]                  # also done by open()
     db.sub_call_cache() -> SubCallStore        # get(key) / put(key, model, response): the
                                                #   engine's opt-in SubCallCache (one table)
-Reading (frozen records from storage.records; no sessions escape):
+Reading (frozen records from storage.query_results; no sessions escape):
     db.list_runs(*, corpus_id, model, status, text, since, until, comparison_id, starred, tag,
                  conversation, grouped=False, limit=50, offset=0) -> list[RunSummary]
         # newest first; grouped: one row per conversation (its newest matching run, `turns`)
@@ -57,8 +57,8 @@ are kept as written. Errors: see storage.errors
 (StorageError, a subclass of rlm_engine.errors.RLMError).
 """
 
+from storage.connect import sqlite_dir
 from storage.database import Database
-from storage.engine import sqlite_dir
 from storage.errors import (
     DatabaseCorrupt,
     DatabaseLocked,
@@ -71,8 +71,7 @@ from storage.errors import (
 )
 from storage.export import FORMAT as EXPORT_FORMAT
 from storage.export import VERSION as EXPORT_VERSION
-from storage.recorder import Recorder
-from storage.records import (
+from storage.query_results import (
     CodeBlockRecord,
     ComparisonInfo,
     CorpusInfo,
@@ -83,6 +82,7 @@ from storage.records import (
     RunSummary,
     SubCallRecord,
 )
+from storage.recorder import Recorder
 
 __all__ = [
     "EXPORT_FORMAT",

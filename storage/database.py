@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine, make_url
 
 from storage import corpora, export, marks, queries, sources
-from storage.engine import (
+from storage.connect import (
     WRITE,
     can_write,
     check_schema,
@@ -30,12 +30,12 @@ from storage.engine import (
 )
 from storage.errors import DatabaseLocked, DatabaseReadOnly, StorageError
 from storage.evals import EvalStore
-from storage.models import Comparison, Run
+from storage.liveness import writer_alive, writer_token
+from storage.query_results import ComparisonInfo, CorpusInfo, ModelTotals, RunDetail, RunSummary
 from storage.recorder import Recorder
-from storage.records import ComparisonInfo, CorpusInfo, ModelTotals, RunDetail, RunSummary
 from storage.scrub import scrub
 from storage.subcalls import SubCallStore
-from storage.writer import writer_alive, writer_token
+from storage.tables import Comparison, Run
 
 RUNS, COMPARISONS = Run.__table__, Comparison.__table__
 
@@ -203,7 +203,7 @@ class Database:
 
     def mark_interrupted(self) -> list[str]:
         """Mark `interrupted` every `running` run whose writer process is gone (see
-        storage.writer); returns their ids. Runs of live writers, here or elsewhere, stay."""
+        storage.liveness); returns their ids. Runs of live writers, here or elsewhere, stay."""
         with self._read() as connection:
             running = connection.execute(
                 sa.select(RUNS.c.id, RUNS.c.writer).where(RUNS.c.status == "running")

@@ -6,7 +6,7 @@ from collections.abc import Iterable
 
 from sqlalchemy.engine import Connection
 
-from storage.models import Run, RunTag
+from storage.tables import Run, RunTag
 
 RUNS, TAGS = Run.__table__, RunTag.__table__
 MAX_TAG_CHARS = 100

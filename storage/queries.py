@@ -1,5 +1,5 @@
 """Reading runs back: the list, one run's trace, totals per model. Functions over a connection
-that return frozen records (storage.records)."""
+that return frozen records (storage.query_results)."""
 
 from __future__ import annotations
 
@@ -9,8 +9,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Row
 
-from storage.models import CodeBlock, Corpus, EventRow, Iteration, Run, RunTag, SubCall
-from storage.records import (
+from storage.query_results import (
     CodeBlockRecord,
     IterationRecord,
     ModelTotals,
@@ -18,6 +17,7 @@ from storage.records import (
     RunSummary,
     SubCallRecord,
 )
+from storage.tables import CodeBlock, Corpus, EventRow, Iteration, Run, RunTag, SubCall
 
 RUNS, EVENTS, CORPORA = Run.__table__, EventRow.__table__, Corpus.__table__
 ITERATIONS, CODE_BLOCKS, SUB_CALLS = Iteration.__table__, CodeBlock.__table__, SubCall.__table__

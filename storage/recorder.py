@@ -19,7 +19,7 @@ from typing import Any
 
 from sqlalchemy.engine import Engine
 
-from storage.engine import WRITE, guarded
+from storage.connect import WRITE, guarded
 from storage.errors import DatabaseLocked, DatabaseReadOnly, DatabaseUnavailable, StorageError
 from storage.fold import apply_event, event_dict, next_seq
 

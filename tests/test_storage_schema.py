@@ -7,8 +7,8 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
 from storage import Database
-from storage.engine import head_revision
-from storage.models import Base
+from storage.connect import head_revision
+from storage.tables import Base
 
 
 def _revision(url: str) -> str:
