@@ -14,6 +14,7 @@ from rlm_engine.config import Budgets, Credentials, ModelSpec, RunConfig
 from rlm_engine.defaults import default_provider, has_key, suggested_model
 from rlm_engine.errors import RLMError
 from rlm_engine.providers import PROVIDERS
+from webui.model_choices import model_list_picker
 from webui.state import kept
 
 PROVIDER_TITLES = {"openai": "OpenAI", "anthropic": "Anthropic", "local": "Local (offline)"}
@@ -72,6 +73,7 @@ def model_picker(
         default_model = model or suggested_model(provider, role)
         model = kept(st.text_input, f"{title} model", key=f"{key}-model", default=default_model)
         model = model.strip() or suggested_model(chosen, role)
+        model_list_picker(title, key=key, provider=chosen, credentials=credentials)
     problem = local_model_problem(model) if chosen == "local" else None
     if problem:
         st.caption(f":orange[:material/cloud_off: {problem}]")
