@@ -7,6 +7,7 @@ import json
 
 import streamlit as st
 
+from storage import RunFilter
 from webui.ask_again import ask_again
 from webui.resources import database, shown_errors
 from webui.review import RUN_COLUMNS, STATUSES, draw_stored_run, run_row, when
@@ -57,20 +58,20 @@ with shown_errors("The history could not be read"):
         days = kept(
             top[1].date_input, "Dates", key="history-dates", default=(), format="YYYY-MM-DD"
         )
-    filters = {
-        "text": text.strip() or None,
-        "corpus_id": None if corpus_id == ALL_CORPORA else corpus_id,
-        "model": None if model == ALL_MODELS else model,
-        "status": None if status == ALL_STATUSES else status,
-        "since": day_start(days[0]) if len(days) >= 1 else None,
-        "until": day_start(days[1] + dt.timedelta(days=1)) if len(days) == 2 else None,
-    }
-    total = db.count_runs(**filters)
+    filters = RunFilter(
+        text=text.strip() or None,
+        corpus_id=None if corpus_id == ALL_CORPORA else corpus_id,
+        model=None if model == ALL_MODELS else model,
+        status=None if status == ALL_STATUSES else status,
+        since=day_start(days[0]) if len(days) >= 1 else None,
+        until=day_start(days[1] + dt.timedelta(days=1)) if len(days) == 2 else None,
+    )
+    total = db.count_runs(filters)
     pages = max(1, -(-total // PAGE_SIZE))
     page = 1
     if pages > 1:
         page = st.number_input(f"Page (of {pages})", 1, pages, 1)
-    runs = db.list_runs(**filters, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
+    runs = db.list_runs(filters, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
     st.caption(plural(total, "run"))
 
     if not runs:

@@ -23,9 +23,9 @@ Writing (each call is one short transaction; thread-safe):
     db.sub_call_cache() -> SubCallStore        # get(key) / put(key, model, response): the
                                                #   engine's opt-in SubCallCache (one table)
 Reading (frozen records from storage.query_results; no sessions escape):
-    db.list_runs(*, corpus_id, model, status, text, since, until, comparison_id,
-                 limit=50, offset=0) -> list[RunSummary]   # newest first
-    db.count_runs(**same filters) -> int
+    db.list_runs(only=None, *, limit=50, offset=0) -> list[RunSummary]   # newest first; only:
+        # RunFilter(corpus_id, model, status, text, since, until, comparison_id), None = any
+    db.count_runs(only=None) -> int
     db.get_run(run_id) -> RunDetail | None     # + config, context_meta, iterations_trace,
                                                #   code_blocks, sub_calls_trace (in order)
     db.run_events(run_id) -> list[dict]        # in order; rlm_engine.events.event_from_dict
@@ -74,6 +74,7 @@ from storage.query_results import (
     IterationRecord,
     ModelTotals,
     RunDetail,
+    RunFilter,
     RunSummary,
     SubCallRecord,
 )
@@ -97,6 +98,7 @@ __all__ = [
     "ModelTotals",
     "Recorder",
     "RunDetail",
+    "RunFilter",
     "RunSummary",
     "SchemaTooNew",
     "StorageError",

@@ -7,7 +7,6 @@ import time
 import weakref
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager, suppress
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -31,7 +30,14 @@ from storage.connect import (
 from storage.errors import DatabaseLocked, DatabaseReadOnly, StorageError
 from storage.evals import EvalStore
 from storage.liveness import writer_alive, writer_token
-from storage.query_results import ComparisonInfo, CorpusInfo, ModelTotals, RunDetail, RunSummary
+from storage.query_results import (
+    ComparisonInfo,
+    CorpusInfo,
+    ModelTotals,
+    RunDetail,
+    RunFilter,
+    RunSummary,
+)
 from storage.recorder import Recorder
 from storage.scrub import scrub
 from storage.subcalls import SubCallStore
@@ -272,37 +278,16 @@ class Database:
     # runs -----------------------------------------------------------------------------------
 
     def list_runs(
-        self,
-        *,
-        corpus_id: int | None = None,
-        model: str | None = None,
-        status: str | None = None,
-        text: str | None = None,
-        since: float | datetime | None = None,
-        until: float | datetime | None = None,
-        comparison_id: int | None = None,
-        limit: int = 50,
-        offset: int = 0,
+        self, only: RunFilter | None = None, *, limit: int = 50, offset: int = 0
     ) -> list[RunSummary]:
-        """Newest first. `model` matches root or sub model; `text` question or answer."""
+        """Newest first; `only` says which (all runs when None)."""
         with self._read() as connection:
-            return queries.list_runs(
-                connection,
-                limit=limit,
-                offset=offset,
-                corpus_id=corpus_id,
-                model=model,
-                status=status,
-                text=text,
-                since=since,
-                until=until,
-                comparison_id=comparison_id,
-            )
+            return queries.list_runs(connection, only or RunFilter(), limit=limit, offset=offset)
 
-    def count_runs(self, **filters: Any) -> int:
-        """How many runs `list_runs(**filters)` would page through."""
+    def count_runs(self, only: RunFilter | None = None) -> int:
+        """How many runs `list_runs(only)` would page through."""
         with self._read() as connection:
-            return queries.count_runs(connection, **filters)
+            return queries.count_runs(connection, only or RunFilter())
 
     def get_run(self, run_id: str) -> RunDetail | None:
         with self._read() as connection:
@@ -381,7 +366,9 @@ class Database:
             ).first()
             if row is None:
                 return None
-            runs = queries.list_runs(connection, limit=10_000, comparison_id=comparison_id)
+            runs = queries.list_runs(
+                connection, RunFilter(comparison_id=comparison_id), limit=10_000
+            )
         return _comparison(row, tuple(reversed(runs)))
 
     def delete_comparison(self, comparison_id: int) -> bool:

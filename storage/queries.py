@@ -14,6 +14,7 @@ from storage.query_results import (
     IterationRecord,
     ModelTotals,
     RunDetail,
+    RunFilter,
     RunSummary,
     SubCallRecord,
 )
@@ -54,37 +55,28 @@ def _seconds(value: float | datetime | None) -> float | None:
     return value.timestamp() if isinstance(value, datetime) else value
 
 
-def run_filters(
-    *,
-    corpus_id: int | None = None,
-    model: str | None = None,
-    status: str | None = None,
-    text: str | None = None,
-    since: float | datetime | None = None,
-    until: float | datetime | None = None,
-    comparison_id: int | None = None,
-) -> list[sa.ColumnElement[bool]]:
-    """`model` matches the root or the sub model; `text` the question or the answer (any case)."""
+def run_filters(only: RunFilter) -> list[sa.ColumnElement[bool]]:
+    """The WHERE clauses of `only` (see RunFilter)."""
     where: list[sa.ColumnElement[bool]] = []
-    if corpus_id is not None:
-        where.append(RUNS.c.corpus_id == corpus_id)
-    if comparison_id is not None:
-        where.append(RUNS.c.comparison_id == comparison_id)
-    if model:
-        where.append(sa.or_(RUNS.c.root_model == model, RUNS.c.sub_model == model))
-    if status:
-        where.append(RUNS.c.status == status)
-    if text:
+    if only.corpus_id is not None:
+        where.append(RUNS.c.corpus_id == only.corpus_id)
+    if only.comparison_id is not None:
+        where.append(RUNS.c.comparison_id == only.comparison_id)
+    if only.model:
+        where.append(sa.or_(RUNS.c.root_model == only.model, RUNS.c.sub_model == only.model))
+    if only.status:
+        where.append(RUNS.c.status == only.status)
+    if only.text:
         where.append(
             sa.or_(
-                RUNS.c.question.icontains(text, autoescape=True),
-                RUNS.c.answer.icontains(text, autoescape=True),
+                RUNS.c.question.icontains(only.text, autoescape=True),
+                RUNS.c.answer.icontains(only.text, autoescape=True),
             )
         )
-    if since is not None:
-        where.append(RUNS.c.started_at >= _seconds(since))
-    if until is not None:
-        where.append(RUNS.c.started_at < _seconds(until))
+    if only.since is not None:
+        where.append(RUNS.c.started_at >= _seconds(only.since))
+    if only.until is not None:
+        where.append(RUNS.c.started_at < _seconds(only.until))
     return where
 
 
@@ -102,11 +94,11 @@ def _summary(row: Row[Any]) -> RunSummary:
 
 
 def list_runs(
-    connection: Connection, *, limit: int = 50, offset: int = 0, **filters: Any
+    connection: Connection, only: RunFilter, *, limit: int = 50, offset: int = 0
 ) -> list[RunSummary]:
     query = (
         _summary_select()
-        .where(*run_filters(**filters))
+        .where(*run_filters(only))
         .order_by(RUNS.c.started_at.desc(), RUNS.c.id.desc())
         .limit(limit)
         .offset(offset)
@@ -114,8 +106,8 @@ def list_runs(
     return [_summary(row) for row in connection.execute(query)]
 
 
-def count_runs(connection: Connection, **filters: Any) -> int:
-    query = sa.select(sa.func.count()).select_from(RUNS).where(*run_filters(**filters))
+def count_runs(connection: Connection, only: RunFilter) -> int:
+    query = sa.select(sa.func.count()).select_from(RUNS).where(*run_filters(only))
     return int(connection.execute(query).scalar_one())
 
 
