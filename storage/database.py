@@ -13,7 +13,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine, make_url
 
-from storage import corpora, export, queries, sources
+from storage import corpora, export, marks, queries, sources
 from storage.connect import (
     WRITE,
     can_write,
@@ -183,9 +183,11 @@ class Database:
         corpus_id: int | None = None,
         comparison_id: int | None = None,
         label: str | None = None,
+        conversation_id: str | None = None,
     ) -> Recorder:
         """A callable for `on_event`: stores each event as it arrives (see storage.recorder);
-        `close()` (or this database's) writes what an outage held back."""
+        `close()` (or this database's) writes what an outage held back. Runs recorded with one
+        `conversation_id` are follow-ups of one session (History shows them as one)."""
         if self.read_only:
             raise DatabaseReadOnly(
                 f"Database {self.url} is open read-only (its file or directory is not "
@@ -199,6 +201,7 @@ class Database:
             corpus_id=corpus_id,
             comparison_id=comparison_id,
             label=label,
+            conversation_id=conversation_id,
             check_file=self.file_problem if self._file is not None else None,
         )
         self._recorders.add(recorder)
@@ -278,16 +281,44 @@ class Database:
     # runs -----------------------------------------------------------------------------------
 
     def list_runs(
-        self, only: RunFilter | None = None, *, limit: int = 50, offset: int = 0
+        self,
+        only: RunFilter | None = None,
+        *,
+        grouped: bool = False,
+        limit: int = 50,
+        offset: int = 0,
     ) -> list[RunSummary]:
-        """Newest first; `only` says which (all runs when None)."""
+        """Newest first; `only` says which (all runs when None). `grouped`: one row per
+        conversation (its newest matching run; `turns` says how many matched)."""
         with self._read() as connection:
-            return queries.list_runs(connection, only or RunFilter(), limit=limit, offset=offset)
+            return queries.list_runs(
+                connection, only or RunFilter(), grouped=grouped, limit=limit, offset=offset
+            )
 
-    def count_runs(self, only: RunFilter | None = None) -> int:
-        """How many runs `list_runs(only)` would page through."""
+    def count_runs(self, only: RunFilter | None = None, *, grouped: bool = False) -> int:
+        """How many rows `list_runs(only, grouped=grouped)` would page through."""
         with self._read() as connection:
-            return queries.count_runs(connection, only or RunFilter())
+            return queries.count_runs(connection, only or RunFilter(), grouped=grouped)
+
+    def conversation_runs(self, conversation: str) -> list[RunSummary]:
+        """The runs of one conversation (a RunSummary.conversation key), oldest first."""
+        with self._read() as connection:
+            runs = queries.list_runs(connection, RunFilter(conversation=conversation), limit=10_000)
+        return runs[::-1]
+
+    def set_starred(self, run_id: str, starred: bool = True) -> bool:
+        with self._write() as connection:
+            return marks.set_starred(connection, run_id, starred)
+
+    def set_tags(self, run_id: str, tags: Iterable[str]) -> list[str]:
+        """Replace the run's tags; returns them as stored (trimmed, each once)."""
+        with self._write() as connection:
+            return marks.set_tags(connection, run_id, tags)
+
+    def all_tags(self) -> list[str]:
+        """Every tag in use, the most used first."""
+        with self._read() as connection:
+            return queries.all_tags(connection)
 
     def get_run(self, run_id: str) -> RunDetail | None:
         with self._read() as connection:

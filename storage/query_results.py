@@ -12,7 +12,8 @@ from typing import Any
 class RunFilter:
     """Which runs a listing holds; a field left at None (or "") does not filter. `model` matches
     the root or the sub model, `text` the question or the answer (any case); `since` and `until`
-    bound the start time (since inclusive, until exclusive)."""
+    bound the start time (since inclusive, until exclusive); `conversation` is a grouping key
+    (`RunSummary.conversation`)."""
 
     corpus_id: int | None = None
     model: str | None = None
@@ -21,6 +22,9 @@ class RunFilter:
     since: float | datetime | None = None
     until: float | datetime | None = None
     comparison_id: int | None = None
+    starred: bool | None = None
+    tag: str | None = None
+    conversation: str | None = None
 
 
 @dataclass(frozen=True)
@@ -73,6 +77,15 @@ class RunSummary:
     started_at: float
     finished_at: float | None
     elapsed_s: float | None
+    starred: bool = False
+    conversation_id: str | None = None  # None: a run on its own
+    tags: tuple[str, ...] = ()  # filled by list_runs and get_run
+    turns: int = 1  # in a grouped listing: the questions of its conversation that matched
+
+    @property
+    def conversation(self) -> str:
+        """The key History groups by: the conversation, or the run itself when it has none."""
+        return self.conversation_id or self.run_id
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -30,7 +30,7 @@ def test_migrations_build_the_models_schema(db_url: str) -> None:
 
 def test_open_migrates_a_new_database_to_head(db_url: str) -> None:
     Database.open(db_url).close()
-    assert _revision(db_url) == head_revision() == "m004_sub_call_cache"
+    assert _revision(db_url) == head_revision() == "m005_run_marks"
 
 
 def test_reopening_keeps_the_data(db_url: str) -> None:
