@@ -9,6 +9,7 @@ from typing import Any
 
 import streamlit as st
 
+from storage import RunFilter
 from webui.ask_again import ask_again
 from webui.resources import database, shown_errors
 from webui.resume import can_resume, resume
@@ -89,22 +90,22 @@ with shown_errors("The history could not be read"):
             top[5].selectbox, "Tag", key="history-tag", default=ALL_TAGS, options=[ALL_TAGS, *tags]
         )
         starred = kept(top[6].toggle, "Starred only", key="history-starred", default=False)
-    filters = {
-        "starred": True if starred else None,
-        "tag": None if tag == ALL_TAGS else tag,
-        "text": text.strip() or None,
-        "corpus_id": None if corpus_id == ALL_CORPORA else corpus_id,
-        "model": None if model == ALL_MODELS else model,
-        "status": None if status == ALL_STATUSES else status,
-        "since": day_start(days[0]) if len(days) >= 1 else None,
-        "until": day_start(days[1] + dt.timedelta(days=1)) if len(days) == 2 else None,
-    }
-    total = db.count_runs(**filters, grouped=True)
+    filters = RunFilter(
+        starred=True if starred else None,
+        tag=None if tag == ALL_TAGS else tag,
+        text=text.strip() or None,
+        corpus_id=None if corpus_id == ALL_CORPORA else corpus_id,
+        model=None if model == ALL_MODELS else model,
+        status=None if status == ALL_STATUSES else status,
+        since=day_start(days[0]) if len(days) >= 1 else None,
+        until=day_start(days[1] + dt.timedelta(days=1)) if len(days) == 2 else None,
+    )
+    total = db.count_runs(filters, grouped=True)
     pages = max(1, -(-total // PAGE_SIZE))
     page = 1
     if pages > 1:
         page = st.number_input(f"Page (of {pages})", 1, pages, 1)
-    runs = db.list_runs(**filters, grouped=True, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
+    runs = db.list_runs(filters, grouped=True, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
     st.caption(f"{plural(total, 'run')} (follow-ups of one conversation are one row)")
 
     if not runs:

@@ -25,10 +25,11 @@ Writing (each call is one short transaction; thread-safe):
     db.sub_call_cache() -> SubCallStore        # get(key) / put(key, model, response): the
                                                #   engine's opt-in SubCallCache (one table)
 Reading (frozen records from storage.query_results; no sessions escape):
-    db.list_runs(*, corpus_id, model, status, text, since, until, comparison_id, starred, tag,
-                 conversation, grouped=False, limit=50, offset=0) -> list[RunSummary]
-        # newest first; grouped: one row per conversation (its newest matching run, `turns`)
-    db.count_runs(**same filters) -> int
+    db.list_runs(only=None, *, grouped=False, limit=50, offset=0) -> list[RunSummary]
+        # newest first; only: RunFilter(corpus_id, model, status, text, since, until,
+        # comparison_id, starred, tag, conversation), None = all runs;
+        # grouped: one row per conversation (its newest matching run, `turns`)
+    db.count_runs(only=None, *, grouped=False) -> int
     db.conversation_runs(key) -> list[RunSummary]   # RunSummary.conversation; oldest first
     db.all_tags() -> list[str]                      # the most used first
     db.get_run(run_id) -> RunDetail | None     # + config, context_meta, iterations_trace,
@@ -79,6 +80,7 @@ from storage.query_results import (
     IterationRecord,
     ModelTotals,
     RunDetail,
+    RunFilter,
     RunSummary,
     SubCallRecord,
 )
@@ -102,6 +104,7 @@ __all__ = [
     "ModelTotals",
     "Recorder",
     "RunDetail",
+    "RunFilter",
     "RunSummary",
     "SchemaTooNew",
     "StorageError",

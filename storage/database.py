@@ -7,7 +7,6 @@ import time
 import weakref
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager, suppress
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -31,7 +30,14 @@ from storage.connect import (
 from storage.errors import DatabaseLocked, DatabaseReadOnly, StorageError
 from storage.evals import EvalStore
 from storage.liveness import writer_alive, writer_token
-from storage.query_results import ComparisonInfo, CorpusInfo, ModelTotals, RunDetail, RunSummary
+from storage.query_results import (
+    ComparisonInfo,
+    CorpusInfo,
+    ModelTotals,
+    RunDetail,
+    RunFilter,
+    RunSummary,
+)
 from storage.recorder import Recorder
 from storage.scrub import scrub
 from storage.subcalls import SubCallStore
@@ -276,51 +282,28 @@ class Database:
 
     def list_runs(
         self,
+        only: RunFilter | None = None,
         *,
-        corpus_id: int | None = None,
-        model: str | None = None,
-        status: str | None = None,
-        text: str | None = None,
-        since: float | datetime | None = None,
-        until: float | datetime | None = None,
-        comparison_id: int | None = None,
-        starred: bool | None = None,
-        tag: str | None = None,
-        conversation: str | None = None,
         grouped: bool = False,
         limit: int = 50,
         offset: int = 0,
     ) -> list[RunSummary]:
-        """Newest first. `model` matches root or sub model; `text` question or answer;
-        `conversation` a RunSummary.conversation key. `grouped`: one row per conversation (its
-        newest matching run; `turns` says how many matched)."""
+        """Newest first; `only` says which (all runs when None). `grouped`: one row per
+        conversation (its newest matching run; `turns` says how many matched)."""
         with self._read() as connection:
             return queries.list_runs(
-                connection,
-                limit=limit,
-                offset=offset,
-                grouped=grouped,
-                starred=starred,
-                tag=tag,
-                conversation=conversation,
-                corpus_id=corpus_id,
-                model=model,
-                status=status,
-                text=text,
-                since=since,
-                until=until,
-                comparison_id=comparison_id,
+                connection, only or RunFilter(), grouped=grouped, limit=limit, offset=offset
             )
 
-    def count_runs(self, **filters: Any) -> int:
-        """How many rows `list_runs(**filters)` would page through."""
+    def count_runs(self, only: RunFilter | None = None, *, grouped: bool = False) -> int:
+        """How many rows `list_runs(only, grouped=grouped)` would page through."""
         with self._read() as connection:
-            return queries.count_runs(connection, **filters)
+            return queries.count_runs(connection, only or RunFilter(), grouped=grouped)
 
     def conversation_runs(self, conversation: str) -> list[RunSummary]:
         """The runs of one conversation (a RunSummary.conversation key), oldest first."""
         with self._read() as connection:
-            runs = queries.list_runs(connection, limit=10_000, conversation=conversation)
+            runs = queries.list_runs(connection, RunFilter(conversation=conversation), limit=10_000)
         return runs[::-1]
 
     def set_starred(self, run_id: str, starred: bool = True) -> bool:
@@ -414,7 +397,9 @@ class Database:
             ).first()
             if row is None:
                 return None
-            runs = queries.list_runs(connection, limit=10_000, comparison_id=comparison_id)
+            runs = queries.list_runs(
+                connection, RunFilter(comparison_id=comparison_id), limit=10_000
+            )
         return _comparison(row, tuple(reversed(runs)))
 
     def delete_comparison(self, comparison_id: int) -> bool:

@@ -14,6 +14,7 @@ from storage.query_results import (
     IterationRecord,
     ModelTotals,
     RunDetail,
+    RunFilter,
     RunSummary,
     SubCallRecord,
 )
@@ -59,47 +60,34 @@ def _seconds(value: float | datetime | None) -> float | None:
     return value.timestamp() if isinstance(value, datetime) else value
 
 
-def run_filters(
-    *,
-    corpus_id: int | None = None,
-    model: str | None = None,
-    status: str | None = None,
-    text: str | None = None,
-    since: float | datetime | None = None,
-    until: float | datetime | None = None,
-    comparison_id: int | None = None,
-    starred: bool | None = None,
-    tag: str | None = None,
-    conversation: str | None = None,
-) -> list[sa.ColumnElement[bool]]:
-    """`model` matches the root or the sub model; `text` the question or the answer (any case);
-    `conversation` a grouping key (`RunSummary.conversation`)."""
+def run_filters(only: RunFilter) -> list[sa.ColumnElement[bool]]:
+    """The WHERE clauses of `only` (see RunFilter)."""
     where: list[sa.ColumnElement[bool]] = []
-    if starred is not None:
-        where.append(RUNS.c.starred.is_(starred))
-    if tag:
-        where.append(RUNS.c.id.in_(sa.select(TAGS.c.run_id).where(TAGS.c.tag == tag)))
-    if conversation is not None:
-        where.append(group_key == conversation)
-    if corpus_id is not None:
-        where.append(RUNS.c.corpus_id == corpus_id)
-    if comparison_id is not None:
-        where.append(RUNS.c.comparison_id == comparison_id)
-    if model:
-        where.append(sa.or_(RUNS.c.root_model == model, RUNS.c.sub_model == model))
-    if status:
-        where.append(RUNS.c.status == status)
-    if text:
+    if only.starred is not None:
+        where.append(RUNS.c.starred.is_(only.starred))
+    if only.tag:
+        where.append(RUNS.c.id.in_(sa.select(TAGS.c.run_id).where(TAGS.c.tag == only.tag)))
+    if only.conversation is not None:
+        where.append(group_key == only.conversation)
+    if only.corpus_id is not None:
+        where.append(RUNS.c.corpus_id == only.corpus_id)
+    if only.comparison_id is not None:
+        where.append(RUNS.c.comparison_id == only.comparison_id)
+    if only.model:
+        where.append(sa.or_(RUNS.c.root_model == only.model, RUNS.c.sub_model == only.model))
+    if only.status:
+        where.append(RUNS.c.status == only.status)
+    if only.text:
         where.append(
             sa.or_(
-                RUNS.c.question.icontains(text, autoescape=True),
-                RUNS.c.answer.icontains(text, autoescape=True),
+                RUNS.c.question.icontains(only.text, autoescape=True),
+                RUNS.c.answer.icontains(only.text, autoescape=True),
             )
         )
-    if since is not None:
-        where.append(RUNS.c.started_at >= _seconds(since))
-    if until is not None:
-        where.append(RUNS.c.started_at < _seconds(until))
+    if only.since is not None:
+        where.append(RUNS.c.started_at >= _seconds(only.since))
+    if only.until is not None:
+        where.append(RUNS.c.started_at < _seconds(only.until))
     return where
 
 
@@ -130,15 +118,15 @@ def run_tags(connection: Connection, run_ids: list[str]) -> dict[str, tuple[str,
 
 def list_runs(
     connection: Connection,
+    only: RunFilter,
     *,
     limit: int = 50,
     offset: int = 0,
     grouped: bool = False,
-    **filters: Any,
 ) -> list[RunSummary]:
     """Newest first. `grouped`: one row per conversation, its newest matching run, with
     `turns` the number of its runs that matched."""
-    query = _summary_select().where(*run_filters(**filters))
+    query = _summary_select().where(*run_filters(only))
     if grouped:
         newest = sa.func.row_number().over(
             partition_by=group_key, order_by=(RUNS.c.started_at.desc(), RUNS.c.id.desc())
@@ -149,7 +137,7 @@ def list_runs(
                 newest.label("rank"),
                 sa.func.count().over(partition_by=group_key).label("turns"),
             )
-            .where(*run_filters(**filters))
+            .where(*run_filters(only))
             .subquery()
         )
         query = (
@@ -164,10 +152,10 @@ def list_runs(
     return [_summary(row, tags) for row in rows]
 
 
-def count_runs(connection: Connection, *, grouped: bool = False, **filters: Any) -> int:
+def count_runs(connection: Connection, only: RunFilter, *, grouped: bool = False) -> int:
     """How many runs match (`grouped`: how many conversations)."""
     counted = sa.func.count(sa.distinct(group_key)) if grouped else sa.func.count()
-    query = sa.select(counted).select_from(RUNS).where(*run_filters(**filters))
+    query = sa.select(counted).select_from(RUNS).where(*run_filters(only))
     return int(connection.execute(query).scalar_one())
 
 

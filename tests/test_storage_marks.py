@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from storage import Database
+from storage import Database, RunFilter
 from tests.fixtures.runs import record, run_events
 
 
@@ -25,10 +25,10 @@ def _run(db: Database, question: str, conversation_id: str | None = None) -> str
 def test_a_star_is_kept_and_filters_the_list(db: Database) -> None:
     plain, starred = _run(db, "plain"), _run(db, "starred")
     assert db.set_starred(starred) is True
-    assert [r.run_id for r in db.list_runs(starred=True)] == [starred]
+    assert [r.run_id for r in db.list_runs(RunFilter(starred=True))] == [starred]
     assert db.get_run(starred).starred and not db.get_run(plain).starred
     db.set_starred(starred, False)
-    assert db.list_runs(starred=True) == []
+    assert db.list_runs(RunFilter(starred=True)) == []
 
 
 def test_tags_are_cleaned_listed_and_filter_the_list(db: Database) -> None:
@@ -36,11 +36,11 @@ def test_tags_are_cleaned_listed_and_filter_the_list(db: Database) -> None:
     assert db.set_tags(first, ["  good  answer ", "Good answer", "", "q3"]) == ["good answer", "q3"]
     db.set_tags(second, ["q3"])
     assert db.all_tags() == ["q3", "good answer"]  # the most used first
-    assert [r.run_id for r in db.list_runs(tag="good answer")] == [first]
+    assert [r.run_id for r in db.list_runs(RunFilter(tag="good answer"))] == [first]
     assert {r.run_id: r.tags for r in db.list_runs()}[first] == ("good answer", "q3")
     assert db.get_run(second).tags == ("q3",)
     db.set_tags(first, [])
-    assert db.list_runs(tag="good answer") == []
+    assert db.list_runs(RunFilter(tag="good answer")) == []
 
 
 def test_deleting_a_run_deletes_its_tags(db: Database) -> None:
@@ -63,6 +63,6 @@ def test_follow_ups_of_a_conversation_are_one_row_when_grouped(db: Database) -> 
 def test_grouping_keeps_the_newest_run_that_matches(db: Database) -> None:
     first = _run(db, "about apples", conversation_id="conv-2")
     _run(db, "about pears", conversation_id="conv-2")
-    grouped = db.list_runs(grouped=True, text="apples")
+    grouped = db.list_runs(RunFilter(text="apples"), grouped=True)
     assert [(r.run_id, r.turns) for r in grouped] == [(first, 1)]
-    assert db.count_runs(grouped=True, text="apples") == 1
+    assert db.count_runs(RunFilter(text="apples"), grouped=True) == 1
