@@ -7,6 +7,8 @@ Errors name the endpoint and the kind of failure, never a key.
 
 from __future__ import annotations
 
+from typing import Any
+
 from rlm_engine.config import Credentials
 from rlm_engine.errors import ProviderError
 from rlm_engine.providers.retry import NO_KEY_NEEDED
@@ -31,7 +33,8 @@ def list_models(
         import openai
 
         where = credentials.openai_base_url or "https://api.openai.com/v1"
-        sdk, client = openai, openai.OpenAI(
+        sdk: Any = openai
+        client: Any = openai.OpenAI(
             api_key=credentials.openai_api_key or NO_KEY_NEEDED,
             base_url=credentials.openai_base_url,
             timeout=timeout_s,
@@ -41,7 +44,8 @@ def list_models(
         import anthropic
 
         where = credentials.anthropic_base_url or "https://api.anthropic.com"
-        sdk, client = anthropic, anthropic.Anthropic(
+        sdk = anthropic
+        client = anthropic.Anthropic(
             api_key=credentials.anthropic_api_key or NO_KEY_NEEDED,
             base_url=credentials.anthropic_base_url,
             timeout=timeout_s,
