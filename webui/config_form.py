@@ -48,13 +48,14 @@ def model_picker(
     role: str,
     credentials: Credentials,
     model: str | None = None,
+    provider: str | None = None,
     stacked: bool = False,
 ) -> ModelSpec:
     """A provider and a model name, side by side (or `stacked`, for narrow columns); warns (in
     the page) when the provider has no key.
 
-    Starts on the default provider with `model` (or the provider's suggested model)."""
-    provider = default_provider(credentials)
+    Starts on `provider` (or the default one) with `model` (or the provider's suggested model)."""
+    provider = provider or default_provider(credentials)
     left, right = (st.container(), st.container()) if stacked else st.columns([2, 3])
     with left:
         chosen = kept(

@@ -81,3 +81,17 @@ def model_list_picker(title: str, *, key: str, provider: str, credentials: Crede
     )
     if note:
         st.caption(f":gray[{note} Showing the usual ones; any name can be typed above.]")
+
+
+def ask_models(credentials: Credentials) -> dict[str, tuple[str, str]]:
+    """The root and sub (provider, model) last set on Ask, for Compare and Evaluate to start
+    from; the defaults where Ask was never drawn in this session."""
+    from rlm_engine.defaults import default_provider
+
+    store = st.session_state.get("rlm_kept", {})  # webui.state.kept: Ask's fields, as last set
+    chosen = {}
+    for role in ("root", "sub"):
+        provider = store.get(f"ask-{role}-provider") or default_provider(credentials)
+        model = str(store.get(f"ask-{role}-model") or "").strip()
+        chosen[role] = (provider, model or suggested_model(provider, role))
+    return chosen
