@@ -13,9 +13,9 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
 from storage.errors import StorageError
-from storage.models import Corpus, CorpusDocument, Document
-from storage.records import CorpusInfo, DocumentInfo
+from storage.query_results import CorpusInfo, DocumentInfo
 from storage.sources import store_file
+from storage.tables import Corpus, CorpusDocument, Document
 
 CORPORA, DOCUMENTS, LINKS = Corpus.__table__, Document.__table__, CorpusDocument.__table__
 

@@ -26,7 +26,7 @@ METHOD_HELP = (
 
 def local_model_problem(name: str) -> str | None:
     """Why the local model `name` (catalogue name or GGUF path) cannot run yet, if it cannot."""
-    from rlm_engine.models import resolve_model_file
+    from rlm_engine.local_models import resolve_model_file
 
     try:
         resolve_model_file(name)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import uuid
 import weakref
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -91,6 +92,8 @@ class Workspace:
     target_corpus_id: Any = None  # an existing corpus the uploads will be added to
     session: Any = None  # rlm_engine.Session, made on the first question
     conversation: list[RunHandle] = field(default_factory=list)
+    conversation_id: str = ""  # what this conversation's runs are saved under ("" until asked)
+    earlier: list[Any] = field(default_factory=list)  # webui.resume.EarlierTurn, when resumed
     _finalizer: Any = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -119,6 +122,12 @@ class Workspace:
                 self._finalizer = weakref.finalize(self, _close_quietly, self.session)
             return self.session
 
+    def conversation_key(self) -> str:
+        """The id this conversation's runs are recorded with (History groups by it)."""
+        if not self.conversation_id:
+            self.conversation_id = uuid.uuid4().hex
+        return self.conversation_id
+
     def new_conversation(self) -> None:
         """Stop a run in flight, close the sandbox and forget the conversation."""
         for handle in self.conversation:
@@ -127,7 +136,7 @@ class Workspace:
             if self._finalizer is not None:
                 self._finalizer()  # closes the session once, now
             self.session, self._finalizer = None, None
-        self.conversation = []
+        self.conversation, self.conversation_id, self.earlier = [], "", []
 
 
 @dataclass

@@ -27,7 +27,7 @@ from typing import Any
 from rlm_engine.config import Credentials, ModelSpec
 from rlm_engine.errors import ConfigError, ProviderError
 from rlm_engine.events import Usage
-from rlm_engine.models import resolve_model_file
+from rlm_engine.local_models import resolve_model_file
 from rlm_engine.providers.base import Completion, Message, OnText, Provider, StreamClock
 
 N_PARALLEL = 2
