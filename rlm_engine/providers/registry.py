@@ -76,7 +76,7 @@ BUILT_IN = (
         "local",
         "Local (offline)",
         "rlm_engine.providers.local:LocalProvider",
-        root_model="qwen2.5-coder-1.5b",  # the offline catalogue's default (rlm_engine.local_models)
+        root_model="qwen2.5-coder-1.5b",  # the default of rlm_engine.local_models
         sub_call_chars=20_000,  # a small model's window
     ),
 )
