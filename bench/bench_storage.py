@@ -6,7 +6,7 @@ and whether recording slows a real engine run (`--overhead`).
 
 SQLite is a file in a temporary directory (WAL, synchronous=NORMAL, as the app uses it);
 PostgreSQL is a throwaway local server (tests/fixtures/postgres.py, fsync=off). Results and the
-machine go to bench/README.md and /work/notes/bench_storage.md by hand.
+machine go to bench/README.md by hand.
 """
 
 from __future__ import annotations

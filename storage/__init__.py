@@ -17,6 +17,7 @@ Writing (each call is one short transaction; thread-safe):
         # rec.pending, rec.error; rec.close() -> events not saved (0: the run is whole)
     db.save_corpus(name, documents) -> CorpusInfo          # documents deduplicated by sha256
     db.add_documents(corpus_id, documents) -> CorpusInfo
+    db.remove_documents(corpus_id, positions) -> CorpusInfo   # by DocumentInfo.position
     db.rename_corpus(corpus_id, name) -> bool;  db.delete_corpus(corpus_id) -> bool
     db.create_comparison(question, corpus_id, labels) -> int;  db.delete_comparison(id) -> bool
     db.set_starred(run_id, starred=True) -> bool;  db.set_tags(run_id, tags) -> list[str]

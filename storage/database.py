@@ -252,6 +252,15 @@ class Database:
         assert info is not None
         return info
 
+    def remove_documents(self, corpus_id: int, positions: Iterable[int]) -> CorpusInfo:
+        """Take documents (by DocumentInfo.position) out of the corpus; the rest keep order."""
+        with self._write() as connection:
+            corpora.remove_documents(connection, corpus_id, positions)
+        info = self.get_corpus(corpus_id)
+        if info is None:
+            raise StorageError(f"No corpus with id {corpus_id}.")
+        return info
+
     def list_corpora(self) -> list[CorpusInfo]:
         with self._read() as connection:
             return corpora.list_corpora(connection)

@@ -14,6 +14,7 @@ from rlm_engine.config import Budgets, Credentials, ModelSpec, RunConfig
 from rlm_engine.defaults import default_provider, has_key, suggested_model
 from rlm_engine.errors import RLMError
 from rlm_engine.providers.registry import PROVIDERS
+from webui.model_choices import model_list_picker
 from webui.state import kept
 
 METHOD_TITLES = {"auto": "Auto", "rlm": "RLM", "direct": "Direct"}
@@ -46,13 +47,14 @@ def model_picker(
     role: str,
     credentials: Credentials,
     model: str | None = None,
+    provider: str | None = None,
     stacked: bool = False,
 ) -> ModelSpec:
     """A provider and a model name, side by side (or `stacked`, for narrow columns); warns (in
     the page) when the provider has no key.
 
-    Starts on the default provider with `model` (or the provider's suggested model)."""
-    provider = default_provider(credentials)
+    Starts on `provider` (or the default one) with `model` (or the provider's suggested model)."""
+    provider = provider or default_provider(credentials)
     left, right = (st.container(), st.container()) if stacked else st.columns([2, 3])
     with left:
         chosen = kept(
@@ -69,6 +71,7 @@ def model_picker(
         default_model = model or suggested_model(provider, role)
         model = kept(st.text_input, f"{title} model", key=f"{key}-model", default=default_model)
         model = model.strip() or suggested_model(chosen, role)
+        model_list_picker(title, key=key, provider=chosen, credentials=credentials)
     problem = local_model_problem(model) if chosen == "local" else None
     if problem:
         st.caption(f":orange[:material/cloud_off: {problem}]")
