@@ -32,22 +32,22 @@ def list_models(
     if provider == "openai":
         import openai
 
-        where = credentials.openai_base_url or "https://api.openai.com/v1"
+        where = credentials.base_url(provider) or "https://api.openai.com/v1"
         sdk: Any = openai
         client: Any = openai.OpenAI(
-            api_key=credentials.openai_api_key or NO_KEY_NEEDED,
-            base_url=credentials.openai_base_url,
+            api_key=credentials.key(provider) or NO_KEY_NEEDED,
+            base_url=credentials.base_url(provider),
             timeout=timeout_s,
             max_retries=0,
         )
     elif provider == "anthropic":
         import anthropic
 
-        where = credentials.anthropic_base_url or "https://api.anthropic.com"
+        where = credentials.base_url(provider) or "https://api.anthropic.com"
         sdk = anthropic
         client = anthropic.Anthropic(
-            api_key=credentials.anthropic_api_key or NO_KEY_NEEDED,
-            base_url=credentials.anthropic_base_url,
+            api_key=credentials.key(provider) or NO_KEY_NEEDED,
+            base_url=credentials.base_url(provider),
             timeout=timeout_s,
             max_retries=0,
         )

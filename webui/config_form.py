@@ -13,11 +13,10 @@ import streamlit as st
 from rlm_engine.config import Budgets, Credentials, ModelSpec, RunConfig
 from rlm_engine.defaults import default_provider, has_key, suggested_model
 from rlm_engine.errors import RLMError
-from rlm_engine.providers import PROVIDERS
+from rlm_engine.providers.registry import PROVIDERS
 from webui.model_choices import model_list_picker
 from webui.state import kept
 
-PROVIDER_TITLES = {"openai": "OpenAI", "anthropic": "Anthropic", "local": "Local (offline)"}
 METHOD_TITLES = {"auto": "Auto", "rlm": "RLM", "direct": "Direct"}
 METHOD_HELP = (
     "Auto: the root model reads the documents itself when they fit its window (one call, "
@@ -63,10 +62,8 @@ def model_picker(
             f"{title} provider",
             key=f"{key}-provider",
             default=provider,
-            options=PROVIDERS,
-            format_func=lambda p: (
-                PROVIDER_TITLES.get(p, p) + ("" if has_key(p, credentials) else " (no key)")
-            ),
+            options=list(PROVIDERS),
+            format_func=lambda p: _title(p) + ("" if has_key(p, credentials) else " (no key)"),
             on_change=_provider_changed,
             args=(key, role),
         )
@@ -80,10 +77,15 @@ def model_picker(
         st.caption(f":orange[:material/cloud_off: {problem}]")
     if not has_key(chosen, credentials):
         st.caption(
-            f":orange[:material/key_off: No {PROVIDER_TITLES[chosen]} key: add one on the Settings "
-            f"page or set {chosen.upper()}_API_KEY.]"
+            f":orange[:material/key_off: No {_title(chosen)} key: add one on the Settings "
+            f"page or set {PROVIDERS[chosen].key_var}.]"
         )
     return ModelSpec(chosen, model)
+
+
+def _title(provider: str) -> str:
+    info = PROVIDERS.get(provider)
+    return info.title if info else provider
 
 
 def budgets_picker(*, key: str) -> Budgets:

@@ -14,8 +14,7 @@ _CACHE = "rlm_model_lists"  # (provider, base URL) -> (models, note or None)
 
 def _endpoint(provider: str, credentials: Credentials) -> tuple[str, str]:
     """The cache key: the provider and where it is reached (never the key)."""
-    url = {"openai": credentials.openai_base_url, "anthropic": credentials.anthropic_base_url}
-    return provider, url.get(provider) or ""
+    return provider, credentials.base_url(provider) or ""
 
 
 def suggested_models(provider: str) -> list[str]:
