@@ -160,6 +160,14 @@ def count_runs(connection: Connection, only: RunFilter, *, grouped: bool = False
     return int(connection.execute(query).scalar_one())
 
 
+def run_models(connection: Connection) -> list[str]:
+    """Every root and sub model runs used, sorted: what a run list's `model` filter matches
+    (read from the runs alone, not from every call of every trace)."""
+    roots = sa.select(RUNS.c.root_model.label("model")).distinct()
+    subs = sa.select(RUNS.c.sub_model).where(RUNS.c.sub_model.is_not(None)).distinct()
+    return sorted({m for m in connection.execute(sa.union(roots, subs)).scalars() if m})
+
+
 def all_tags(connection: Connection) -> list[str]:
     """Every tag in use, the most used first."""
     used = sa.func.count().label("used")
