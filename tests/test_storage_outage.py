@@ -13,7 +13,7 @@ import pytest
 import sqlalchemy as sa
 
 from storage import Database, DatabaseLocked, Recorder
-from storage.engine import create_engine
+from storage.connect import create_engine
 from tests.fixtures.runs import run_events
 
 
