@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.standin import StandIn
+from rlm_testkit.standin import StandIn
 
 ROOT = "root-model"
 

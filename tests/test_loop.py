@@ -27,8 +27,8 @@ from rlm_engine.events import (
     SubCallFinished,
     SubCallStarted,
 )
+from rlm_testkit.standin import Reply, Request, StandIn
 from tests.fixtures.runs import Collector
-from tests.standin import Reply, Request, StandIn
 
 ROOT = "root-model"
 SUB = "sub-model"

@@ -14,10 +14,12 @@ import pytest
 from rlm_cli import build_parser
 from rlm_cli.ask import build_config
 from rlm_engine.config import Credentials, ModelSpec
+from rlm_engine.events import Usage
+from rlm_engine.pricing import cost_usd
 from rlm_engine.providers import make_provider
-from rlm_engine.providers.registry import PROVIDERS, ProviderInfo
+from rlm_engine.providers.registry import BUILT_IN, PROVIDERS, ProviderInfo
+from rlm_testkit.standin import StandIn
 from tests.apptest import open_app
-from tests.standin import StandIn
 
 COMPATIBLE = ProviderInfo(
     "compatible",
@@ -98,3 +100,17 @@ def test_listing_the_providers_loads_no_sdk() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+@pytest.mark.parametrize("info", [p for p in BUILT_IN if p.needs_key], ids=lambda p: p.name)
+def test_the_suggested_models_have_a_known_price(info: ProviderInfo) -> None:
+    for role in ("root", "sub"):
+        assert cost_usd(ModelSpec(info.name, info.suggested(role)), Usage(1_000, 100)) is not None
+
+
+def test_the_suggested_anthropic_models_are_not_deprecated() -> None:
+    """The SDK lists the models it warns about, with their end-of-life dates."""
+    from anthropic.resources.messages.messages import DEPRECATED_MODELS
+
+    anthropic = PROVIDERS["anthropic"]
+    assert {anthropic.root_model, anthropic.sub_model}.isdisjoint(DEPRECATED_MODELS)

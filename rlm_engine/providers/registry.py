@@ -69,7 +69,7 @@ BUILT_IN = (
         "rlm_engine.providers.anthropic:AnthropicProvider",
         key_var="ANTHROPIC_API_KEY",
         base_url_var="ANTHROPIC_BASE_URL",
-        root_model="claude-sonnet-4-5",
+        root_model="claude-sonnet-5-5",
         sub_model="claude-haiku-4-5",
     ),
     ProviderInfo(
