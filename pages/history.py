@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import streamlit as st
 
@@ -18,6 +18,9 @@ from webui.run_marks import star_button, tags_field
 from webui.safe_text import safe_markdown
 from webui.state import kept, workspace
 from webui.trace import plural, status_label
+
+if TYPE_CHECKING:
+    from storage import RunSummary
 
 PAGE_SIZE = 50
 ALL_CORPORA, ALL_MODELS, ALL_STATUSES = "All corpora", "All models", "All statuses"
@@ -43,7 +46,7 @@ def history_row(summary: Any) -> dict[str, Any]:
     return {**row, "tags": ", ".join(summary.tags)}
 
 
-def conversation_label(summary: Any) -> str:
+def conversation_label(summary: RunSummary) -> str:
     turns = f"{summary.turns} questions · " if summary.turns > 1 else ""
     star = "★ " if summary.starred else ""
     return (

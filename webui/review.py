@@ -7,10 +7,11 @@ from typing import Any
 
 import streamlit as st
 
+from rlm_engine.trace import Totals, fold
 from webui.draw import draw_answer, draw_iterations, draw_totals, status_badge
 from webui.safe_text import safe_markdown
 from webui.sources_view import corpus_documents
-from webui.trace import Totals, build_trace, format_cost, format_seconds, status_label
+from webui.trace import format_cost, format_seconds, status_label
 
 POLL_S = 1.0
 STATUSES = ["completed", "limit", "failed", "cancelled", "running", "interrupted"]
@@ -102,7 +103,7 @@ def _draw_stored(db: Any, summary: Any, *, key: str) -> None:
         f"{status_badge(summary.status)} · {safe_markdown(models_of(summary))} · "
         f"{safe_markdown(summary.corpus_name) or 'no corpus'} · {when(summary.started_at)}"
     )
-    trace = build_trace(db.run_events(summary.run_id))
+    trace = fold(db.run_events(summary.run_id))
     if trace.status is None and summary.status != "running":
         trace.status = summary.status  # e.g. interrupted: the recorder died before the end
     trace.error = trace.error or summary.error
