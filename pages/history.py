@@ -58,7 +58,7 @@ def conversation_label(summary: RunSummary) -> str:
 with shown_errors("The history could not be read"):
     db = database()
     corpora = {c.id: c.name for c in db.list_corpora()}
-    models = sorted({m.model for m in db.totals_by_model()})
+    models = db.run_models()
     tags = db.all_tags()
 
     with st.container(border=True):
