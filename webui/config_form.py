@@ -13,7 +13,7 @@ import streamlit as st
 from rlm_engine.config import Budgets, Credentials, ModelSpec, RunConfig
 from rlm_engine.defaults import APP_BUDGETS, default_provider, has_key, suggested_model
 from rlm_engine.errors import RLMError
-from rlm_engine.providers.registry import PROVIDERS
+from rlm_engine.providers.registry import PROVIDERS, provider_title
 from webui.model_choices import model_list_picker
 from webui.state import kept
 
@@ -63,7 +63,9 @@ def model_picker(
             key=f"{key}-provider",
             default=provider,
             options=list(PROVIDERS),
-            format_func=lambda p: _title(p) + ("" if has_key(p, credentials) else " (no key)"),
+            format_func=lambda p: (
+                provider_title(p) + ("" if has_key(p, credentials) else " (no key)")
+            ),
             on_change=_provider_changed,
             args=(key, role),
         )
@@ -77,15 +79,10 @@ def model_picker(
         st.caption(f":orange[:material/cloud_off: {problem}]")
     if not has_key(chosen, credentials):
         st.caption(
-            f":orange[:material/key_off: No {_title(chosen)} key: add one on the Settings "
+            f":orange[:material/key_off: No {provider_title(chosen)} key: add one on the Settings "
             f"page or set {PROVIDERS[chosen].key_var}.]"
         )
     return ModelSpec(chosen, model)
-
-
-def _title(provider: str) -> str:
-    info = PROVIDERS.get(provider)
-    return info.title if info else provider
 
 
 def budgets_picker(*, key: str) -> Budgets:
