@@ -48,9 +48,9 @@ def test_the_first_request_comes_before_the_database_is_opened(
         return "FINAL(42)"
 
     standin_env.on(answer, model=ROOT)
+    command = [sys.executable, "-m", "rlm_cli", "ask", "Code?", "--context", str(notes)]
     proc = subprocess.run(
-        [sys.executable, "-m", "rlm_cli", "ask", "Code?", "--context", str(notes)]
-        + ["--model", ROOT, "--json"],
+        [*command, "--model", ROOT, "--json"],
         capture_output=True,
         text=True,
         timeout=120,
