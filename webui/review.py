@@ -59,6 +59,11 @@ RUN_COLUMNS = {
     "sub-calls": st.column_config.NumberColumn("Sub-calls", width=75),
     "corpus": st.column_config.TextColumn("Corpus", width="small"),
 }
+HISTORY_COLUMNS = {  # History's table: a star first, the tags after the run's columns
+    "starred": st.column_config.TextColumn("★", width=32, help="Starred"),
+    **RUN_COLUMNS,
+    "tags": st.column_config.TextColumn("Tags", width="small"),
+}
 _QUESTION_PREVIEW = 70
 
 
