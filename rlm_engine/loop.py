@@ -17,7 +17,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from rlm_engine import direct, fallback, history, prompts, router
+from rlm_engine import direct, fallback, first_look, history, prompts, router
 from rlm_engine.caps import repl_caps
 from rlm_engine.config import Credentials, ModelSpec, RunConfig
 from rlm_engine.errors import (
@@ -289,15 +289,28 @@ class RLMRun:
         system = prompts.system_prompt(
             small=self.small, sub_budget_chars=sub_budget, helpers=config.helpers_in_prompt
         )
-        return [
-            {"role": "system", "content": system},
-            {
-                "role": "user",
-                "content": prompts.first_user_message(
-                    self.question, context_meta, existing, hint, self.peek()
-                ),
-            },
-        ]
+        first = prompts.first_user_message(
+            self.question, context_meta, existing, hint, self.peek(), self.first_look()
+        )
+        return [{"role": "system", "content": system}, {"role": "user", "content": first}]
+
+    def first_look(self) -> tuple[str, str] | None:
+        """The engine's first block for a small root model (rlm_engine.first_look): its code and
+        its output as the model is shown it; None when off or when it found nothing to show."""
+        wanted = self.config.first_look
+        if not (self.small if wanted is None else wanted):
+            return None
+        context = self.sandbox.context
+        code = first_look.look_code(self.question, context) if context else None
+        if code is None:
+            return None
+        result = self.run_block(0, code)
+        if result is None or result.error:
+            return None
+        shown = prompts.shown_output(result.output, small=self.small)
+        self.guards.shown(code, shown)
+        self.read_context = True
+        return code, shown
 
     def peek(self) -> str | None:
         """The start of the first document, when the configuration shows one."""

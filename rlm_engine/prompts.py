@@ -223,9 +223,11 @@ def first_user_message(
     existing_vars: dict[str, str] | None = None,
     hint: str | None = None,
     peek: str | None = None,
+    look: tuple[str, str] | None = None,
 ) -> str:
     """The question plus a description of `context` and, when given, the strategy hint for its
-    size; of its content, at most `peek` (the start of the first document, when configured)."""
+    size; of its content, at most `peek` (the start of the first document, when configured) and
+    the engine's first look (its code and output, rlm_engine.first_look)."""
     lines = [
         f"Question: {question}",
         "",
@@ -241,8 +243,26 @@ def first_user_message(
             "",
             f"Variables from earlier questions in this session are still defined: {names}",
         ]
-    lines += ["", "Start by writing a ```repl block to look at `context`."]
+    if look is None:
+        lines += ["", "Start by writing a ```repl block to look at `context`."]
+        return "\n".join(lines)
+    code, output = look
+    lines += ["", FIRST_LOOK.format(code=code.rstrip(), output=output.rstrip() or "(no output)")]
     return "\n".join(lines)
+
+
+FIRST_LOOK = """\
+To start you off, the engine ran this block:
+```repl
+{code}
+```
+REPL output:
+{output}
+
+If this output shows the answer to a question about one fact, reply FINAL(answer). Otherwise \
+write one ```repl block: search again with other words, or, to count, add up or compare, take \
+the value out of every matching document with code into a list, print how many matched and two \
+examples, then compute."""
 
 
 def repl_results_message(
