@@ -42,6 +42,21 @@ _NAME = re.compile(r"[A-Z][\w'’.-]*(?:\s+(?:&\s+|of\s+|and\s+)?[A-Z][\w'’.-]
 _WORD = re.compile(r"[A-Za-z][A-Za-z'-]{3,}")
 
 
+_AGGREGATE = re.compile(
+    r"\b(how many|number of|count|total|sum|in all|altogether|combined|average|highest|"
+    r"largest|biggest|greatest|most|least|lowest|smallest|fewest|list|all the|every|each)\b",
+    re.IGNORECASE,
+)
+
+
+def is_aggregate(question: str) -> bool:
+    """Whether answering takes every matching document (count, add up, compare, list) rather
+    than one fact: a question naming a code (invoice INV-1042's total) asks for one fact."""
+    if any(_CODE.fullmatch(t) for t in specific_terms(question)):
+        return False
+    return bool(_AGGREGATE.search(question))
+
+
 def specific_terms(question: str) -> list[str]:
     """Quoted text, codes (INV-1042, SA-7) and capitalised names, in the question's order."""
     terms: list[str] = [m.group(1).strip() for m in _QUOTED.finditer(question)]

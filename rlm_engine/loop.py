@@ -294,9 +294,10 @@ class RLMRun:
         )
         return [{"role": "system", "content": system}, {"role": "user", "content": first}]
 
-    def first_look(self) -> tuple[str, str] | None:
-        """The engine's first block for a small root model (rlm_engine.first_look): its code and
-        its output as the model is shown it; None when off or when it found nothing to show."""
+    def first_look(self) -> tuple[str, str, bool] | None:
+        """The engine's first block for a small root model (rlm_engine.first_look): its code, its
+        output as the model is shown it, and whether the question counts, adds up or compares;
+        None when off or when it found nothing to show."""
         wanted = self.config.first_look
         if not (self.small if wanted is None else wanted):
             return None
@@ -310,7 +311,10 @@ class RLMRun:
         shown = prompts.shown_output(result.output, small=self.small)
         self.guards.shown(code, shown)
         self.read_context = True
-        return code, shown
+        aggregate = first_look.is_aggregate(self.question)
+        if aggregate:
+            self.watch.not_the_models()  # a count read off the look's few matches is a guess
+        return code, shown, aggregate
 
     def peek(self) -> str | None:
         """The start of the first document, when the configuration shows one."""
@@ -488,12 +492,14 @@ class RLMRun:
 
     def forced_answer(self, messages: list[Message], reason: str) -> _Outcome:
         """One last root call, allowed past the budget, asking for the best answer so far."""
-        note = prompts.FORCED_ANSWER.format(reason=reason)
+        note = prompts.FORCED_ANSWER.format(reason=reason, question=self.question)
         self.notice(note)
         messages.append({"role": "user", "content": note})
         self.fit_history(messages)
         reply = self.root_call(messages, forced=True)
         answer = self.forced_answer_text(reply or "")
+        if not answer.strip() or _normal(answer) in _normal(note):
+            answer = prompts.NO_ANSWER  # an echo of the note is no answer
         self.guards.judge_forced(answer)
         self.emit(FinalAnswer, answer=answer, source="forced", unsupported=self.guards.unsupported)
         return _Outcome("limit", answer=answer, unsupported=self.guards.unsupported)
@@ -581,6 +587,10 @@ class RLMRun:
         for message in messages:
             self.notice(message)
         return messages
+
+
+def _normal(text: str) -> str:
+    return " ".join(text.lower().strip(" .\"'").split())
 
 
 def cost_budget_unenforceable(limit: float, models: list[str]) -> str:

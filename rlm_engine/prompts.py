@@ -46,7 +46,9 @@ with its own REPL (falls back to llm_query when recursion is not allowed).
 - Helpers over `context`: `peek(n=2000)` / `tail(n=2000)` (its first / last characters), \
 `find(pattern, regex=False)` (case-insensitive; a list of dicts with `doc`, `offset`, `match`, \
 `snippet`), `chunk(size, overlap=0)`, `chunk_documents(docs_per_chunk)`, \
-`extract_after(marker, max_len=128)`. Sub-calls: `ask(question, text)`, \
+`extract_after(marker, max_len=128)`; values in any layout: `dates(text)` (as YYYY-MM-DD), \
+`numbers(text)`, `date_after(text, label)`, `number_after(text, label)` (the first after a \
+match of the regex `label`). Sub-calls: `ask(question, text)`, \
 `ask_chunks(question, chunks)` (batched, answers in order, NO_ANSWER where a chunk lacks it), \
 `ask_chunks_first(question, chunks)`, `pick_first_answer(answers)`.
 - Sources: in code, `FINAL(answer, sources=[passage, ...])` (or `cite(passage)` before) names \
@@ -92,28 +94,7 @@ for i, doc in enumerate(docs):
 (Shown: 12 Vessel: Aurora Star ... Port of departure: Valletta ...)
 FINAL(Valletta)
 
-2. Count, add up or find the largest over many documents: take the value out of every \
-document with a regex into a list, print how many matched and two examples, then compute.
-Question: Which shipment to Oslo is the heaviest, and what do they weigh in all?
-```repl
-import re
-docs = context if isinstance(context, list) else [context]
-rows = []
-for i, doc in enumerate(docs):
-    if re.search(r"oslo", doc, re.IGNORECASE):
-        name = re.search(r"shipment\\W+(\\w[\\w-]*)", doc, re.IGNORECASE)
-        kg = re.search(r"weight\\D{{0,30}}([\\d,]+)", doc, re.IGNORECASE)
-        if name and kg:
-            rows.append((name.group(1), int(kg.group(1).replace(",", ""))))
-print(len(rows), "matched, e.g.", rows[:2])
-print("heaviest:", max(rows, key=lambda r: r[1]), "total:", sum(r[1] for r in rows))
-```
-(Shown: 7 matched, e.g. [('SH-31', 1200), ('SH-08', 850)] then heaviest: ('SH-12', 2300) \
-total: 6405)
-FINAL(SH-12; 6405 kg in all)
-Answer what was asked: for "which", the name, not the number; for "how many", len(rows). \
-If 0 matched, print the start of a document to see how it is written, then search again.
-
+{values_example}\
 3. Read a passage when a pattern cannot find the answer: find the passage with code, then \
 ask the helper. llm_query(prompt) returns a helper model's answer; the helper sees only the \
 prompt, so put the passage in it (at most {sub_budget} characters).
@@ -130,6 +111,65 @@ for i, doc in enumerate(docs):
 (Shown: The roof was damaged in a storm.)
 FINAL(The roof was damaged in a storm.)
 """
+
+
+_VALUES_WITH_HELPERS = """\
+2. Count, add up or find the largest over many documents: take the value out of every \
+matching document into a list with date_after(doc, label) and number_after(doc, label) (they \
+read every layout: "4 May 2027", "2027-05-04", "May 4, 2027"; "USD 1,200", "$1,200.00", \
+"1,200 USD"), print how many matched and two examples, then compute.
+Question: How many shipments to Oslo arrive in 2027, and what do they weigh in all?
+```repl
+import re
+docs = context if isinstance(context, list) else [context]
+rows = []
+for i, doc in enumerate(docs):
+    if re.search(r"shipment", doc, re.IGNORECASE) and re.search(r"oslo", doc, re.IGNORECASE):
+        rows.append((i, date_after(doc, r"arriv"), number_after(doc, r"weigh")))
+print(len(rows), "matched, e.g.", rows[:2])
+in_2027 = [r for r in rows if r[1] and r[1].startswith("2027")]
+print(len(in_2027), "arrive in 2027, weighing", sum(r[2] or 0 for r in in_2027))
+```
+(Shown: 9 matched, e.g. [(3, '2027-05-04', 1200.0), (8, '2026-11-30', 850.0)] then 4 arrive \
+in 2027, weighing 6405.0)
+FINAL(4 shipments, 6405 kg in all)
+For "which", answer the name, not the number: print the document that wins, then answer.
+```repl
+i, arrives, kg = max(rows, key=lambda r: r[2] or 0)
+print(docs[i][:400])
+```
+(Shown: Shipment SH-12 ... Vessel: Aurora Star ... Weight: 2,300 kg)
+FINAL(SH-12)
+If 0 matched, print the start of a document to see how it is written, then search again.
+
+"""
+"""The small prompt's second kind with the value helpers (date_after, number_after)."""
+
+_VALUES_WITH_REGEX = """\
+2. Count, add up or find the largest over many documents: take the value out of every \
+document with a regex into a list, print how many matched and two examples, then compute.
+Question: Which shipment to Oslo is the heaviest, and what do they weigh in all?
+```repl
+import re
+docs = context if isinstance(context, list) else [context]
+rows = []
+for i, doc in enumerate(docs):
+    if re.search(r"oslo", doc, re.IGNORECASE):
+        name = re.search(r"shipment\\W+(\\w[\\w-]*)", doc, re.IGNORECASE)
+        kg = re.search(r"weight\\D{0,30}([\\d,]+)", doc, re.IGNORECASE)
+        if name and kg:
+            rows.append((name.group(1), int(kg.group(1).replace(",", ""))))
+print(len(rows), "matched, e.g.", rows[:2])
+print("heaviest:", max(rows, key=lambda r: r[1]), "total:", sum(r[1] for r in rows))
+```
+(Shown: 7 matched, e.g. [('SH-31', 1200), ('SH-08', 850)] then heaviest: ('SH-12', 2300) \
+total: 6405)
+FINAL(SH-12; 6405 kg in all)
+Answer what was asked: for "which", the name, not the number; for "how many", len(rows). \
+If 0 matched, print the start of a document to see how it is written, then search again.
+
+"""
+"""The same without them (`helpers_in_prompt=False`): the model writes its own regex."""
 
 
 def uses_small_variant(config: RunConfig, root: ModelSpec) -> bool:
@@ -160,7 +200,8 @@ Helpers you can call in the REPL: find(words) returns the matches as dicts with 
 and "snippet"; ask_chunks(question, chunks) asks the helper model about each chunk (make them \
 with chunk(8000) or chunk_documents(5)) and returns its answers in order, NO_ANSWER where a \
 chunk does not hold the answer; pick_first_answer(answers) gives the first real answer. Also \
-peek(n), tail(n), ask(question, text), ask_chunks_first(question, chunks), extract_after(marker).
+peek(n), tail(n), ask(question, text), ask_chunks_first(question, chunks), extract_after(marker), \
+dates(text), numbers(text).
 
 Example with find.
 ```repl
@@ -179,7 +220,8 @@ def system_prompt(*, small: bool, sub_budget_chars: int = 100_000, helpers: bool
     """The system prompt of a variant; `helpers=False` leaves out the lines on the REPL helpers
     (they are in the REPL either way), to measure what they buy."""
     template = _SMALL_SYSTEM if small else _DEFAULT_SYSTEM
-    text = template.format(sub_budget=f"{sub_budget_chars:,}")
+    values = _VALUES_WITH_HELPERS if helpers else _VALUES_WITH_REGEX
+    text = template.format(sub_budget=f"{sub_budget_chars:,}", values_example=values)
     if not helpers:
         return "\n".join(line for line in text.split("\n") if "Helpers over" not in line)
     return text + _SMALL_HELPERS if small else text
@@ -223,7 +265,7 @@ def first_user_message(
     existing_vars: dict[str, str] | None = None,
     hint: str | None = None,
     peek: str | None = None,
-    look: tuple[str, str] | None = None,
+    look: tuple[str, str, bool] | None = None,
 ) -> str:
     """The question plus a description of `context` and, when given, the strategy hint for its
     size; of its content, at most `peek` (the start of the first document, when configured) and
@@ -246,8 +288,9 @@ def first_user_message(
     if look is None:
         lines += ["", "Start by writing a ```repl block to look at `context`."]
         return "\n".join(lines)
-    code, output = look
-    lines += ["", FIRST_LOOK.format(code=code.rstrip(), output=output.rstrip() or "(no output)")]
+    code, output, aggregate = look
+    shown = FIRST_LOOK.format(code=code.rstrip(), output=output.rstrip() or "(no output)")
+    lines += ["", shown, "", FIRST_LOOK_AGGREGATE if aggregate else FIRST_LOOK_FACT]
     return "\n".join(lines)
 
 
@@ -257,12 +300,19 @@ To start you off, the engine ran this block:
 {code}
 ```
 REPL output:
-{output}
+{output}"""
 
-If this output shows the answer to a question about one fact, reply FINAL(answer). Otherwise \
-write one ```repl block: search again with other words, or, to count, add up or compare, take \
-the value out of every matching document with code into a list, print how many matched and two \
-examples, then compute."""
+FIRST_LOOK_FACT = (
+    "If this output shows the answer, reply FINAL(answer). Otherwise write one ```repl block "
+    "that searches again with other words."
+)
+
+FIRST_LOOK_AGGREGATE = (
+    "This output shows at most three matches of each word: it is not the answer. The question "
+    "counts, adds up, compares or lists, so write one ```repl block that goes through every "
+    "document, keeps the ones that match in a list with the value asked for (date_after, "
+    "number_after), prints how many matched and two examples, then computes the answer."
+)
 
 
 def repl_results_message(
@@ -335,9 +385,13 @@ HISTORY_ELIDED = (
 )
 
 FORCED_ANSWER = (
-    "The budget for this run is used up ({reason}). Do not write code. Give your best final answer "
-    "now, from what you have seen so far, as FINAL(answer)."
+    "Stop: no more code will run ({reason}). Answer the question now, from what the REPL "
+    "printed so far, with FINAL(answer) holding the answer itself. The question was: {question}"
 )
+"""The question comes last: a small model asked for "your best answer" without it copied the
+note's first sentence into FINAL and answered "The budget for this run is used up"."""
+
+NO_ANSWER = "No answer"
 
 
 def final_var_missing(name: str) -> str:

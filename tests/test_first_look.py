@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from rlm_engine import first_look
-from rlm_engine.events import CodeExecuted, RootResponse
+from rlm_engine.events import CodeExecuted, GuardFired, RootResponse
 from tests.standin import StandIn
 from tests.test_guards import DOCS, ROOT, ask, repl, small_config
 
@@ -72,3 +72,21 @@ def test_a_question_whose_words_are_nowhere_gets_no_look(standin_env: StandIn) -
     standin_env.enqueue(repl("print(context[1])"), "FINAL(1,098,000)", model=ROOT)
     _, events = ask("How many ships sail?", small_config(first_look=True), DOCS)
     assert [e.iteration for e in events.of(CodeExecuted)] == [1]
+
+
+def test_a_count_is_not_read_off_the_look(standin_env: StandIn) -> None:
+    # The look shows a few matches; a count, a total or a maximum needs the model's own code.
+    standin_env.enqueue(
+        "FINAL(1)",
+        repl("print(sum(1 for d in context if date_after(d, 'renew')))"),
+        "FINAL(1)",
+        model=ROOT,
+    )
+    result, events = ask("How many agreements renew in 2027?", small_config(first_look=None))
+    assert (result.answer, result.iterations) == ("1", 3)
+    assert [g.guard for g in events.of(GuardFired)] == ["final_before_code"]
+    first = standin_env.requests[0].messages[0]["content"]
+    assert "it is not the answer" in first
+    assert (
+        "the first look shows only a few matches" in standin_env.requests[1].messages[-1]["content"]
+    )
