@@ -1,4 +1,4 @@
-"""Engine benchmarks against the stand-in at a fixed latency (issue 2).
+"""Engine benchmarks against the stand-in at a fixed latency.
 
 1. Host overhead per iteration: a run of N root turns, each one trivial code block, with the
    stand-in answering instantly; (wall time - time inside provider calls) / N.
@@ -24,7 +24,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from rlm_engine import Budgets, Credentials, ModelSpec, RunConfig, Session
 from rlm_engine.events import CodeExecuted, Event, RootResponse
-from tests.standin import StandIn
+from rlm_testkit.standin import StandIn
 
 ROOT, SUB = "root-model", "sub-model"
 

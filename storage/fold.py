@@ -20,11 +20,12 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from rlm_engine.redact import redact
 from storage import sources
 from storage.errors import StorageError
-from storage.models import CodeBlock, EventRow, Iteration, Run, SubCall
-from storage.scrub import scrub, scrub_text
+from storage.scrub import scrub
 from storage.storable import storable
+from storage.tables import CodeBlock, EventRow, Iteration, Run, SubCall
 
 RUNS, EVENTS = Run.__table__, EventRow.__table__
 ITERATIONS, CODE_BLOCKS, SUB_CALLS = Iteration.__table__, CodeBlock.__table__, SubCall.__table__
@@ -44,7 +45,7 @@ def event_dict(event: Any) -> dict[str, Any]:
             data[key] = scrub(data[key], urls=True)
     for key in ("error", "message"):  # provider errors echo keys and URLs back
         if isinstance(data.get(key), str):
-            data[key] = scrub_text(data[key])
+            data[key] = redact(data[key])
     return data
 
 

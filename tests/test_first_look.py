@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from rlm_engine import first_look
 from rlm_engine.events import CodeExecuted, GuardFired, RootResponse
-from tests.standin import StandIn
+from rlm_testkit.standin import StandIn
 from tests.test_guards import DOCS, ROOT, ask, repl, small_config
 
 

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 import streamlit as st
 
-from rlm_engine.defaults import default_provider, suggested_model
 from webui.compare_view import draw_entries, entry_from_handle, entry_from_summary
 from webui.config_form import budgets_picker, method_picker, model_picker, run_config
+from webui.model_choices import ask_models
 from webui.resources import database
 from webui.review import when
 from webui.runner import start_run
@@ -17,11 +17,15 @@ from webui.sources_view import corpus_documents
 from webui.state import CompareState, Settings, Workspace, kept
 from webui.trace import plural
 
+if TYPE_CHECKING:
+    from rlm_engine.config import Credentials, ModelSpec, RunConfig
+    from storage import ComparisonInfo, Database, RunSummary
+
 POLL_S = 0.5
 MAX_CONFIGS = 4
 
 
-def new_comparison(state: CompareState, db: Any, prefs: Settings, ws: Workspace) -> None:
+def new_comparison(state: CompareState, db: Database, prefs: Settings, ws: Workspace) -> None:
     corpora = {c.id: c for c in db.list_corpora()}
     if not corpora:
         st.info(
@@ -47,16 +51,19 @@ def new_comparison(state: CompareState, db: Any, prefs: Settings, ws: Workspace)
         required=True,
     )
     credentials = prefs.credentials()
+    ask = ask_models(credentials)
     specs = []
     for position, column in enumerate(st.columns(count or 2, border=True)):
         with column:
             st.markdown(f"**Configuration {position + 1}**")
+            root_provider, root_model = starting_root(ask, position)
             root = model_picker(
                 "Root",
                 key=f"cmp-{position}-root",
                 role="root",
                 credentials=credentials,
-                model=_default_root(position, credentials),
+                provider=root_provider,
+                model=root_model,
                 stacked=(count or 2) > 2,
             )
             sub = model_picker(
@@ -64,6 +71,8 @@ def new_comparison(state: CompareState, db: Any, prefs: Settings, ws: Workspace)
                 key=f"cmp-{position}-sub",
                 role="sub",
                 credentials=credentials,
+                provider=ask["sub"][0],
+                model=ask["sub"][1],
                 stacked=(count or 2) > 2,
             )
             method = method_picker(key=f"cmp-{position}")
@@ -96,7 +105,7 @@ def new_comparison(state: CompareState, db: Any, prefs: Settings, ws: Workspace)
         draw_live(state)
 
 
-def _label(root: Any, sub: Any, method: str) -> str:
+def _label(root: ModelSpec, sub: ModelSpec, method: str) -> str:
     """A configuration's label: its models, and its method unless it is the default (auto)."""
     label = f"{root.label} → {sub.label}"
     return label if method == "auto" else f"{label} · {method}"
@@ -113,27 +122,26 @@ def unique_labels(labels: list[str]) -> list[str]:
     return unique
 
 
-def in_label_order(comparison: Any) -> list[Any]:
+def in_label_order(comparison: ComparisonInfo) -> list[RunSummary]:
     """A comparison's runs in the order of its configurations (they start at once, so their
     start times do not say it); runs whose label is unknown come last, oldest first."""
     position = {label: n for n, label in enumerate(comparison.labels)}
     return sorted(comparison.runs, key=lambda r: position.get(r.label, len(position)))
 
 
-def _default_root(position: int, credentials: Any) -> str | None:
-    """The second configuration suggests the smaller model as root, for a cost/quality contrast."""
-    if position == 1:
-        return suggested_model(default_provider(credentials), "sub")
-    return None
+def starting_root(ask: dict[str, tuple[str, str]], position: int) -> tuple[str, str]:
+    """Where a configuration's root starts: Ask's root; the second one Ask's sub model, for a
+    cost/quality contrast."""
+    return ask["sub"] if position == 1 else ask["root"]
 
 
 def start(
     state: CompareState,
-    db: Any,
-    credentials: Any,
-    corpus_id: Any,
+    db: Database,
+    credentials: Credentials,
+    corpus_id: int,
     question: str,
-    configs: list[Any],
+    configs: list[RunConfig],
     labels: list[str],
 ) -> None:
     """One engine session (own sandbox) per configuration, all running at once, all recorded."""
@@ -178,7 +186,7 @@ def draw_live(state: CompareState) -> None:
     panel()
 
 
-def saved_comparisons(db: Any) -> None:
+def saved_comparisons(db: Database) -> None:
     comparisons = {c.id: c for c in db.list_comparisons()}
     if not comparisons:
         st.info("No saved comparison yet.", icon=":material/info:")
@@ -215,7 +223,7 @@ def saved_comparisons(db: Any) -> None:
     draw_entries(entries, key=f"cmp-saved-{chosen}")
 
 
-def picked_runs(db: Any) -> None:
+def picked_runs(db: Database) -> None:
     runs = {r.run_id: r for r in db.list_runs(limit=200)}
     if len(runs) < 2:
         st.info("Runs appear here once there are at least two in History.", icon=":material/info:")

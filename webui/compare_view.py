@@ -12,12 +12,13 @@ from typing import Any
 
 import streamlit as st
 
+from rlm_engine.trace import Totals, Trace, fold
 from webui.draw import draw_iterations, status_badge
 from webui.review import models_of, totals_of
 from webui.runner import RunHandle
 from webui.safe_text import safe_html, safe_markdown
 from webui.sources_view import DocumentLoader, corpus_documents, draw_sources
-from webui.trace import Totals, Trace, build_trace, format_cost, format_seconds
+from webui.trace import format_cost, format_seconds
 
 
 @dataclass
@@ -37,7 +38,7 @@ class Entry:
 
 
 def entry_from_handle(handle: RunHandle, documents: DocumentLoader | None = None) -> Entry:
-    trace = build_trace(handle.events())
+    trace = fold(handle.events())
     status = trace.status
     if handle.done and status is None:
         status = handle.result.status if handle.result is not None else "failed"
@@ -46,7 +47,7 @@ def entry_from_handle(handle: RunHandle, documents: DocumentLoader | None = None
 
 
 def entry_from_summary(db: Any, summary: Any) -> Entry:
-    trace = build_trace(db.run_events(summary.run_id))
+    trace = fold(db.run_events(summary.run_id))
     label = summary.label or models_of(summary)
     documents = corpus_documents(db, summary.corpus_id)
     return Entry(label, trace, totals_of(summary), summary.status, summary.error, documents)

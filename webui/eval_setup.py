@@ -7,25 +7,31 @@ import contextlib
 import json
 import tempfile
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import streamlit as st
 
 from rlm_eval.configs import ConfigError, EvalConfig, check
 from rlm_eval.questions import Question, SetError, parse_set, to_csv, to_jsonl, validate
 from rlm_eval.suite import DEFAULT_QUESTIONS, KINDS, MAX_SIZE, MIN_SIZE
-from webui.compare_flow import unique_labels
+from webui.compare_flow import starting_root, unique_labels
 from webui.config_form import budgets_picker, method_picker, model_picker
 from webui.eval_job import EvalPage, start_job
+from webui.model_choices import ask_models
 from webui.safe_text import safe_markdown
 from webui.state import Settings, kept
 from webui.trace import plural
+
+if TYPE_CHECKING:
+    from rlm_engine.config import Budgets, ModelSpec
+    from storage import Database
+    from storage.evals import EvalSetInfo
 
 MAX_CONFIGS = 6
 SOURCES = {"generate": "Generate a built-in suite", "upload": "Upload a set", "saved": "Saved set"}
 
 
-def pick_set(page: EvalPage, db: Any) -> list[Question] | None:
+def pick_set(page: EvalPage, db: Database) -> list[Question] | None:
     """The set for the next evaluation (stored; its id in page.set_id), or None yet."""
     source = kept(
         st.segmented_control,
@@ -56,7 +62,7 @@ def pick_set(page: EvalPage, db: Any) -> list[Question] | None:
     return _edit(db, sets[page.set_id])
 
 
-def _generate(page: EvalPage, db: Any) -> None:
+def _generate(page: EvalPage, db: Database) -> None:
     from rlm_engine.corpus import load_paths
     from rlm_eval.suite import make_suite, write_suite
 
@@ -78,7 +84,7 @@ def _generate(page: EvalPage, db: Any) -> None:
         st.toast(f"Generated {name}: corpus and set saved.", icon=":material/check:")
 
 
-def _upload(page: EvalPage, db: Any) -> None:
+def _upload(page: EvalPage, db: Database) -> None:
     upload = st.file_uploader("Set file (JSONL or CSV)", type=["jsonl", "csv"], key="ev-upload")
     if upload is None:
         return
@@ -97,7 +103,7 @@ def _upload(page: EvalPage, db: Any) -> None:
 COLUMNS = ["id", "question", "expected", "grader", "tolerance", "rel_tolerance", "threshold"]
 
 
-def _edit(db: Any, saved: Any) -> list[Question] | None:
+def _edit(db: Database, saved: EvalSetInfo) -> list[Question] | None:
     """The set's questions in an editor; saving checks every row, naming the bad one."""
     try:  # a set stored by another program is checked like an upload
         checked = _from_rows(
@@ -164,7 +170,7 @@ def _from_rows(rows: list[dict[str, Any]]) -> list[Question]:
     return questions
 
 
-def pick_corpus(page: EvalPage, db: Any) -> int | None:
+def pick_corpus(page: EvalPage, db: Database) -> int | None:
     corpora = {c.id: c for c in db.list_corpora()}
     if not corpora:
         st.info(
@@ -196,6 +202,7 @@ def pick_configs(prefs: Settings) -> list[EvalConfig]:
         or 2
     )
     credentials = prefs.credentials()
+    ask = ask_models(credentials)  # every configuration starts from Ask's (the 2nd: sub as root)
     picked = []
     per_row = min(count, 3)
     for start in range(0, count, per_row):
@@ -205,11 +212,14 @@ def pick_configs(prefs: Settings) -> list[EvalConfig]:
                 continue
             with column:
                 st.markdown(f"**Configuration {position + 1}**")
+                root_provider, root_model = starting_root(ask, position)
                 root = model_picker(
                     "Root",
                     key=f"ev-{position}-root",
                     role="root",
                     credentials=credentials,
+                    provider=root_provider,
+                    model=root_model,
                     stacked=True,
                 )
                 sub = model_picker(
@@ -217,6 +227,8 @@ def pick_configs(prefs: Settings) -> list[EvalConfig]:
                     key=f"ev-{position}-sub",
                     role="sub",
                     credentials=credentials,
+                    provider=ask["sub"][0],
+                    model=ask["sub"][1],
                     stacked=True,
                 )
                 st.session_state.setdefault(f"ev-{position}-method", "rlm")  # the CLI's default
@@ -231,13 +243,19 @@ def pick_configs(prefs: Settings) -> list[EvalConfig]:
     ]
 
 
-def _name(root: Any, sub: Any, method: str) -> str:
+def _name(root: ModelSpec, sub: ModelSpec, method: str) -> str:
     name = root.model if sub.label == root.label else f"{root.model} → {sub.model}"
     name = f"{name} · {method}".replace(":", "/").replace(",", " ")  # llama3:8b is a model name
     return name[:70]
 
 
-def _settings(root: Any, sub: Any, method: str, budgets: Any, prices: dict) -> dict[str, str]:
+def _settings(
+    root: ModelSpec,
+    sub: ModelSpec,
+    method: str,
+    budgets: Budgets,
+    prices: dict[str, tuple[float, float]],
+) -> dict[str, str]:
     settings = {
         "provider": root.provider,
         "model": root.model,
@@ -260,7 +278,7 @@ def _settings(root: Any, sub: Any, method: str, budgets: Any, prices: dict) -> d
 
 def start(
     page: EvalPage,
-    db: Any,
+    db: Database,
     prefs: Settings,
     questions: list[Question],
     corpus_id: int,

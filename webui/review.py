@@ -7,10 +7,11 @@ from typing import Any
 
 import streamlit as st
 
+from rlm_engine.trace import Totals, fold
 from webui.draw import draw_answer, draw_iterations, draw_totals, status_badge
 from webui.safe_text import safe_markdown
 from webui.sources_view import corpus_documents
-from webui.trace import Totals, build_trace, format_cost, format_seconds, status_label
+from webui.trace import format_cost, format_seconds, status_label
 
 POLL_S = 1.0
 STATUSES = ["completed", "limit", "failed", "cancelled", "running", "interrupted"]
@@ -58,6 +59,11 @@ RUN_COLUMNS = {
     "sub-calls": st.column_config.NumberColumn("Sub-calls", width=75),
     "corpus": st.column_config.TextColumn("Corpus", width="small"),
 }
+HISTORY_COLUMNS = {  # History's table: a star first, the tags after the run's columns
+    "starred": st.column_config.TextColumn("★", width=32, help="Starred"),
+    **RUN_COLUMNS,
+    "tags": st.column_config.TextColumn("Tags", width="small"),
+}
 _QUESTION_PREVIEW = 70
 
 
@@ -102,7 +108,7 @@ def _draw_stored(db: Any, summary: Any, *, key: str) -> None:
         f"{status_badge(summary.status)} · {safe_markdown(models_of(summary))} · "
         f"{safe_markdown(summary.corpus_name) or 'no corpus'} · {when(summary.started_at)}"
     )
-    trace = build_trace(db.run_events(summary.run_id))
+    trace = fold(db.run_events(summary.run_id))
     if trace.status is None and summary.status != "running":
         trace.status = summary.status  # e.g. interrupted: the recorder died before the end
     trace.error = trace.error or summary.error
