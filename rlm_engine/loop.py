@@ -446,7 +446,11 @@ class RLMRun:
             self.guards.shown(code, prompts.shown_output(output, small=self.small))
         notes.extend(self.repl_calls.take_notes())
         return None, prompts.repl_results_message(
-            outputs, notes, small=self.small, context_read=self.read_context
+            outputs,
+            notes,
+            small=self.small,
+            context_read=self.read_context,
+            question=self.question,
         )
 
     def run_block(self, index: int, code: str) -> ExecResult | None:

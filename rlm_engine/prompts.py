@@ -15,7 +15,9 @@ from rlm_engine.config import ModelSpec, RunConfig
 from rlm_engine.guards import EMPTY_OUTPUT, is_empty_result
 from rlm_engine.providers.registry import ProviderInfo
 
-SMALL_MODEL_STOP = ["REPL output", "```output", "\nOutput:"]
+SMALL_MODEL_STOP = ["REPL output", "```output", "\nOutput:", "(Shown:"]
+"""Where a small model starts writing the output of its own code (the prompt's examples show
+theirs as "(Shown: ...)"), then answers from what it invented."""
 MANY_DOCUMENTS = 20
 """From this many documents on, the strategy hint says: search them, then read the matches."""
 HUGE_CORPUS_SUB_CALLS = 10
@@ -293,7 +295,8 @@ def first_user_message(
         return "\n".join(lines)
     code, output, aggregate = look
     shown = FIRST_LOOK.format(code=code.rstrip(), output=output.rstrip() or "(no output)")
-    lines += ["", shown, "", FIRST_LOOK_AGGREGATE if aggregate else FIRST_LOOK_FACT]
+    follow = FIRST_LOOK_AGGREGATE if aggregate else FIRST_LOOK_FACT.format(question=question)
+    lines += ["", shown, "", follow]
     return "\n".join(lines)
 
 
@@ -306,8 +309,8 @@ REPL output:
 {output}"""
 
 FIRST_LOOK_FACT = (
-    "If this output shows the answer, reply FINAL(answer). Otherwise write one ```repl block "
-    "that searches again with other words."
+    "If this output shows the answer to the question ({question}), reply FINAL(answer), giving "
+    "what was asked. Otherwise write one ```repl block that searches again with other words."
 )
 
 FIRST_LOOK_AGGREGATE = (
@@ -319,7 +322,12 @@ FIRST_LOOK_AGGREGATE = (
 
 
 def repl_results_message(
-    outputs: list[str], notes: list[str], *, small: bool, context_read: bool = True
+    outputs: list[str],
+    notes: list[str],
+    *,
+    small: bool,
+    context_read: bool = True,
+    question: str | None = None,
 ) -> str:
     """One user message with the output of every block of the last reply, then any notes.
 
@@ -339,9 +347,12 @@ def repl_results_message(
         # looked for the wrong word.
         parts.append(EMPTY_OUTPUT)
     elif small:
+        # the question again: a small model answers with the last value it printed, whichever
+        # was asked ("4 agreements, 3789500 kg" for how many renew; a name for "on what date")
+        asked = f" ({question})" if question else ""
         parts.append(
-            "If this output answers the question, reply with FINAL(answer). "
-            "Otherwise write one more ```repl block."
+            f"If this output answers the question{asked}, reply with FINAL(answer), giving "
+            "what was asked. Otherwise write one more ```repl block."
         )
     else:
         parts.append("Continue: write more ```repl code, or give your answer with FINAL(...).")
