@@ -399,8 +399,9 @@ HISTORY_ELIDED = (
 )
 
 FORCED_ANSWER = (
-    "Stop: no more code will run ({reason}). Answer the question now, from what the REPL "
-    "printed so far, with FINAL(answer) holding the answer itself. The question was: {question}"
+    "Stop: no more code will run (the budget is spent: {reason}). Answer the question now, "
+    "from what the REPL printed so far, with FINAL(answer) holding the answer itself. The "
+    "question was: {question}"
 )
 """The question comes last: a small model asked for "your best answer" without it copied the
 note's first sentence into FINAL and answered "The budget for this run is used up"."""
