@@ -117,32 +117,30 @@ FINAL(The roof was damaged in a storm.)
 
 
 _VALUES_WITH_HELPERS = """\
-2. Count, add up or find the largest over many documents: take the value out of every \
-matching document into a list with date_after(doc, label) and number_after(doc, label) (they \
-read every layout: "4 May 2027", "2027-05-04", "May 4, 2027"; "USD 1,200", "$1,200.00", \
-"1,200 USD"), print how many matched and two examples, then compute.
-Question: How many shipments to Oslo arrive in 2027, and what do they weigh in all?
+2. Count, add up, find the largest or list over many documents: keep every matching document \
+in a list with the value asked for (number_after(doc, label) and date_after(doc, label) read \
+every layout: "USD 1,200", "$1,200.00", "1,200 USD"; "4 May 2027", "2027-05-04", \
+"May 4, 2027"), then print the count, the total and the largest together, and answer the one \
+that was asked.
+Question: What do the shipments to Oslo weigh in all?
 ```repl
 import re
 docs = context if isinstance(context, list) else [context]
 rows = []
 for i, doc in enumerate(docs):
-    if re.search(r"shipment", doc, re.IGNORECASE) and re.search(r"oslo", doc, re.IGNORECASE):
-        rows.append((i, date_after(doc, r"arriv"), number_after(doc, r"weigh")))
-print(len(rows), "matched, e.g.", rows[:2])
-in_2027 = [r for r in rows if r[1] and r[1].startswith("2027")]
-print(len(in_2027), "arrive in 2027, weighing", sum(r[2] or 0 for r in in_2027))
+    if re.search(r"oslo", doc, re.IGNORECASE):
+        rows.append((i, number_after(doc, r"weigh")))
+print("count:", len(rows), "e.g.", rows[:2])
+print("total:", sum(v or 0 for i, v in rows))
+best = max(rows, key=lambda r: r[1] or 0)
+print("largest:", best, docs[best[0]][:300])
 ```
-(Shown: 9 matched, e.g. [(3, '2027-05-04', 1200.0), (8, '2026-11-30', 850.0)] then 4 arrive \
-in 2027, weighing 6405.0)
-FINAL(4 shipments, 6405 kg in all)
-For "which", answer the name, not the number: print the document that wins, then answer.
-```repl
-i, arrives, kg = max(rows, key=lambda r: r[2] or 0)
-print(docs[i][:400])
-```
-(Shown: Shipment SH-12 ... Vessel: Aurora Star ... Weight: 2,300 kg)
-FINAL(SH-12)
+(Shown: count: 9 e.g. [(3, 1200.0), (8, 850.0)] then total: 14250.0 then largest: (12, \
+2300.0) Shipment SH-12 ...)
+FINAL(14,250 kg)
+To keep only some documents, add the condition to the `if`, e.g. those arriving in 2027: \
+`(date_after(doc, r"arriv") or "").startswith("2027")`. For "how many", answer the count; \
+for "which", the name in the largest document, not the number.
 If 0 matched, print the start of a document to see how it is written, then search again.
 
 """
@@ -316,8 +314,8 @@ FIRST_LOOK_FACT = (
 FIRST_LOOK_AGGREGATE = (
     "This output shows at most three matches of each word: it is not the answer. The question "
     "counts, adds up, compares or lists, so write one ```repl block that goes through every "
-    "document, keeps the ones that match in a list with the value asked for (date_after, "
-    "number_after), prints how many matched and two examples, then computes the answer."
+    "document, keeps the ones that match in a list with the value asked for (number_after, "
+    "date_after), and prints the count, the total and the largest."
 )
 
 
