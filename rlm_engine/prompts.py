@@ -313,9 +313,9 @@ FIRST_LOOK_FACT = (
 
 FIRST_LOOK_AGGREGATE = (
     "This output shows at most three matches of each word: it is not the answer. The question "
-    "counts, adds up, compares or lists, so write one ```repl block that goes through every "
-    "document, keeps the ones that match in a list with the value asked for (number_after, "
-    "date_after), and prints the count, the total and the largest."
+    "counts, adds up, compares or lists, so write the code: one ```repl block, like example 2, "
+    "that goes through every document and keeps the ones that match in a list with the value "
+    "asked for. Do not write what it will print: the REPL runs it and shows you."
 )
 
 
