@@ -12,6 +12,8 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+from rlm_engine.parsing import find_code_blocks
+
 _CODE_BLOCK = re.compile(r"```[ \t]*(?:repl|python|py)?[ \t]*\n.*?```", re.DOTALL)
 
 
@@ -74,6 +76,14 @@ class Iteration:
     def code_s(self) -> float:
         """The time its code blocks ran (the root call's time is `elapsed_s`)."""
         return sum(block.elapsed_s for block in self.blocks)
+
+    @property
+    def pending_code(self) -> list[str]:
+        """The reply's code blocks that have not finished running (the engine runs them in
+        order), shown while they run."""
+        if self.forced:
+            return []
+        return find_code_blocks(self.text)[len(self.blocks) :]
 
     @property
     def reasoning(self) -> str:
