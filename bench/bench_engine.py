@@ -1,4 +1,4 @@
-"""Engine benchmarks against the stand-in at a fixed latency (issue 2).
+"""Engine benchmarks against the stand-in at a fixed latency.
 
 1. Host overhead per iteration: a run of N root turns, each one trivial code block, with the
    stand-in answering instantly; (wall time - time inside provider calls) / N.

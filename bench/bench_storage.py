@@ -6,7 +6,7 @@ and whether recording slows a real engine run (`--overhead`).
 
 SQLite is a file in a temporary directory (WAL, synchronous=NORMAL, as the app uses it);
 PostgreSQL is a throwaway local server (tests/fixtures/postgres.py, fsync=off). Results and the
-machine go to bench/README.md and /work/notes/bench_storage.md by hand.
+machine go to bench/README.md by hand.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from storage import Database
+from storage import Database, RunFilter
 from tests.fixtures.postgres import create_database, pg_bin, postgres_server
 from tests.fixtures.runs import record, run_events
 
@@ -94,8 +94,8 @@ def bench_listing(db: Database, n: int) -> None:
         "page 100 (50)": lambda: db.list_runs(limit=50, offset=4950),
         f"all {n:,} runs": lambda: db.list_runs(limit=n),
         "count": lambda: db.count_runs(),
-        "text search, 50": lambda: db.list_runs(text="secret", limit=50),
-        "model filter, 50": lambda: db.list_runs(model="gpt-root", limit=50),
+        "text search, 50": lambda: db.list_runs(RunFilter(text="secret"), limit=50),
+        "model filter, 50": lambda: db.list_runs(RunFilter(model="gpt-root"), limit=50),
     }
     for name, action in cases.items():
         best, median = best_of(5, action)

@@ -11,7 +11,7 @@ documents. Methods, both on the local model (default Qwen2.5-Coder-1.5B, tempera
 Prints a Markdown table per size and per kind (right, median seconds), and writes every answer
 with the RLM's whole trajectory to a JSON file (`--out`), so failures can be read.
 
-    flock /work/model.lock uv run python bench/ordinary_local.py --sizes 8000 --methods rlm
+    uv run python bench/ordinary_local.py --sizes 8000 --methods rlm
 """
 
 from __future__ import annotations

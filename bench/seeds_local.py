@@ -1,9 +1,10 @@
-"""What each of issue 16's parts buys with the offline model: the router, the REPL helpers in the
-prompt, the strategy hints and the guards with their fallback, each switched off in turn.
+"""What each part of the small-model work buys with the offline model: the router, the REPL
+helpers in the prompt, the strategy hints and the guards with their fallback, each switched off in
+turn.
 
 Suites come from `rlm_eval` (the generators behind `rlm eval make`): `count` (ordinary questions
 over agreements, invoices and reports: counts, totals, maxima, lookups) and `needle`. `juniper`
-is the case of the issue: twelve short contracts (about 20,000 characters) and "On what date does
+is a hand-written case: twelve short contracts (about 20,000 characters) and "On what date does
 the agreement with Juniper Energy renew?".
 
 Parts (one configuration each): `all` (method auto, helpers and hints in the prompt, guards and
@@ -11,8 +12,8 @@ fallback on), `no-router` (method rlm), `no-helpers`, `no-hints`, `no-guards`. P
 table (right, median seconds, root calls, how often each guard and the fallback fired) and keeps
 every record in `--out`.
 
-    flock /work/model.lock uv run python bench/seeds_local.py --kinds juniper --parts all,no-router
-    flock /work/model.lock uv run python bench/seeds_local.py --kinds count --sizes 8000,64000 \\
+    uv run python bench/seeds_local.py --kinds juniper --parts all,no-router
+    uv run python bench/seeds_local.py --kinds count --sizes 8000,64000 \\
         --questions 8 --parts all,no-router
 """
 
@@ -41,7 +42,7 @@ VENDORS = [
 
 
 def juniper_suite(seed: int) -> tuple[list[str], list[tuple[str, str, str]]]:
-    """Twelve service agreements (~1,700 characters each); the question of issue 16."""
+    """Twelve service agreements (~1,700 characters each); and the question about Juniper Energy."""
     rng = random.Random(seed)
     docs, renewal = [], ""
     for vendor in VENDORS:
@@ -92,7 +93,8 @@ def config_for(part: str, spec: ModelSpec, max_time_s: float) -> RunConfig:
 
 
 def _guards_off() -> dict[str, Any]:
-    """Every guard of this issue off (and the fallback), where this version has them."""
+    """The answer gates, idle limit and stall rule off (and the fallback), where this version has
+    them; the evidence guards stay on."""
     from rlm_engine import config
 
     guard_config = getattr(config, "GuardConfig", None)

@@ -6,7 +6,7 @@ over a 1M-character corpus, then turns whose history grows by a fixed reply and 
 of the real LocalProvider (`max_tokens` 8), timed end to end, with its first-token latency and
 the prompt tokens llama.cpp reports as cached. `RLM_LOCAL_PROMPT_CACHE=0` turns reuse off.
 
-    flock /work/model.lock uv run python bench/speed_local.py [--turns 6] [--model NAME]
+    uv run python bench/speed_local.py [--turns 6] [--model NAME]
 """
 
 from __future__ import annotations

@@ -13,6 +13,7 @@ from webui import corpus_panel
 from webui.ask_again import prefilled_question
 from webui.config_form import METHOD_TITLES, budgets_picker, method_picker, model_picker, run_config
 from webui.resources import database, shown_errors
+from webui.resume import draw_earlier
 from webui.safe_text import safe_markdown
 from webui.state import settings, workspace
 from webui.warmup import warm_up
@@ -60,6 +61,7 @@ st.caption(
 )
 
 # --- the conversation ---------------------------------------------------------------------------
+draw_earlier(ws)  # a conversation resumed from History: its saved turns
 if ws.conversation:
     from webui.live import draw_handle
     from webui.sources_view import corpus_documents
@@ -73,7 +75,7 @@ for position, handle in enumerate(ws.conversation):
             documents=corpus_documents(database(), ws.corpus_id),  # saved before each run
         )
 
-if ws.conversation and ws.running is None:
+if (ws.conversation or ws.earlier) and ws.running is None:
     st.button(
         "New conversation",
         icon=":material/restart_alt:",
@@ -81,11 +83,11 @@ if ws.conversation and ws.running is None:
         on_click=ws.new_conversation,
     )
 
-placeholder = (
-    "Ask a follow-up (the REPL keeps its variables)"
-    if ws.conversation
-    else "Ask a question about these documents"
-)
+placeholder = "Ask a question about these documents"
+if ws.conversation:
+    placeholder = "Ask a follow-up (the REPL keeps its variables)"
+elif ws.earlier:
+    placeholder = "Ask a follow-up (the REPL starts fresh)"
 if ws.running is not None:
     placeholder = "Wait for the run to finish, or stop it"
 elif not ws.has_documents:
@@ -109,7 +111,10 @@ elif question:
         session = ws.engine_session(lambda: corpus_panel.make_session(ws, db, credentials))
         session.credentials = credentials  # keys typed in Settings since the last question
         handle = start_run(
-            session, question.strip(), config, recorder=db.recorder(corpus_id=ws.corpus_id)
+            session,
+            question.strip(),
+            config,
+            recorder=db.recorder(corpus_id=ws.corpus_id, conversation_id=ws.conversation_key()),
         )
         ws.conversation.append(handle)
         st.rerun()

@@ -1,9 +1,11 @@
-"""Corpora: every saved corpus; a new one from files; its documents; rename, delete, or ask."""
+"""Corpora: every saved corpus; a new one from files; its documents (add, remove, preview);
+rename, delete, or ask."""
 
 from __future__ import annotations
 
 import streamlit as st
 
+from webui.corpus_edit import edit_documents
 from webui.corpus_panel import corpus_actions, draw_summary, new_corpus_from_files
 from webui.document_preview import draw_preview
 from webui.resources import database, shown_errors
@@ -56,4 +58,5 @@ with shown_errors("The corpora could not be read"):
         st.subheader(safe_markdown(corpus.name))
         corpus_actions(ws, db, corpus)
         draw_summary(corpus.documents)
+        edit_documents(db, corpus)
         draw_preview(db, corpus)

@@ -1,21 +1,32 @@
-"""History: every saved run, newest first; search, filter, review, export, delete."""
+"""History: every saved run, newest first, follow-ups of one conversation as one row; search,
+filter (starred, tags), review, star and tag, resume as a conversation, export, delete."""
 
 from __future__ import annotations
 
 import datetime as dt
 import json
+from typing import Any
 
 import streamlit as st
 
+from storage import RunFilter
 from webui.ask_again import ask_again
 from webui.resources import database, shown_errors
+from webui.resume import can_resume, resume
 from webui.review import RUN_COLUMNS, STATUSES, draw_stored_run, run_row, when
+from webui.run_marks import star_button, tags_field
 from webui.safe_text import safe_markdown
 from webui.state import kept, workspace
 from webui.trace import plural, status_label
 
 PAGE_SIZE = 50
 ALL_CORPORA, ALL_MODELS, ALL_STATUSES = "All corpora", "All models", "All statuses"
+ALL_TAGS = "All tags"
+COLUMNS = {
+    "starred": st.column_config.TextColumn("★", width=32, help="Starred"),
+    **RUN_COLUMNS,
+    "tags": st.column_config.TextColumn("Tags", width="small"),
+}
 
 st.title("History")
 
@@ -24,14 +35,32 @@ def day_start(day: dt.date) -> float:
     return dt.datetime.combine(day, dt.time.min).timestamp()
 
 
+def history_row(summary: Any) -> dict[str, Any]:
+    """A run's row; a conversation's row is its newest run, its question count up front."""
+    row = {"starred": "★" if summary.starred else "", **run_row(summary)}
+    if summary.turns > 1:
+        row["question"] = f"{summary.turns} questions · {row['question']}"
+    return {**row, "tags": ", ".join(summary.tags)}
+
+
+def conversation_label(summary: Any) -> str:
+    turns = f"{summary.turns} questions · " if summary.turns > 1 else ""
+    star = "★ " if summary.starred else ""
+    return (
+        f"{star}{when(summary.started_at)} · {turns}{summary.question[:90]} · "
+        f"{status_label(summary.status)}"
+    )
+
+
 with shown_errors("The history could not be read"):
     db = database()
     corpora = {c.id: c.name for c in db.list_corpora()}
     models = sorted({m.model for m in db.totals_by_model()})
+    tags = db.all_tags()
 
     with st.container(border=True):
         # Two rows: at 1280 px one row of five cut the Dates field's "yyyy-mm-dd–yyyy-mm-dd".
-        top = [*st.columns([3, 2]), *st.columns(3)]
+        top = [*st.columns([3, 2]), *st.columns(3), *st.columns([2, 1])]
         text = kept(
             top[0].text_input,
             "Search",
@@ -57,30 +86,36 @@ with shown_errors("The history could not be read"):
         days = kept(
             top[1].date_input, "Dates", key="history-dates", default=(), format="YYYY-MM-DD"
         )
-    filters = {
-        "text": text.strip() or None,
-        "corpus_id": None if corpus_id == ALL_CORPORA else corpus_id,
-        "model": None if model == ALL_MODELS else model,
-        "status": None if status == ALL_STATUSES else status,
-        "since": day_start(days[0]) if len(days) >= 1 else None,
-        "until": day_start(days[1] + dt.timedelta(days=1)) if len(days) == 2 else None,
-    }
-    total = db.count_runs(**filters)
+        tag = kept(
+            top[5].selectbox, "Tag", key="history-tag", default=ALL_TAGS, options=[ALL_TAGS, *tags]
+        )
+        starred = kept(top[6].toggle, "Starred only", key="history-starred", default=False)
+    filters = RunFilter(
+        starred=True if starred else None,
+        tag=None if tag == ALL_TAGS else tag,
+        text=text.strip() or None,
+        corpus_id=None if corpus_id == ALL_CORPORA else corpus_id,
+        model=None if model == ALL_MODELS else model,
+        status=None if status == ALL_STATUSES else status,
+        since=day_start(days[0]) if len(days) >= 1 else None,
+        until=day_start(days[1] + dt.timedelta(days=1)) if len(days) == 2 else None,
+    )
+    total = db.count_runs(filters, grouped=True)
     pages = max(1, -(-total // PAGE_SIZE))
     page = 1
     if pages > 1:
         page = st.number_input(f"Page (of {pages})", 1, pages, 1)
-    runs = db.list_runs(**filters, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
-    st.caption(plural(total, "run"))
+    runs = db.list_runs(filters, grouped=True, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
+    st.caption(f"{plural(total, 'run')} (follow-ups of one conversation are one row)")
 
     if not runs:
         st.info("No saved run matches. Runs appear here as soon as they start on the Ask page.")
         st.stop()
     table = st.dataframe(
-        [run_row(r) for r in runs],
+        [history_row(r) for r in runs],
         hide_index=True,
         width="stretch",
-        column_config=RUN_COLUMNS,
+        column_config=COLUMNS,
         key="history-table",
         on_select="rerun",
         selection_mode="single-row",
@@ -96,18 +131,23 @@ with shown_errors("The history could not be read"):
     run_id = st.selectbox(
         "Open a run",
         list(by_id),
-        format_func=lambda i: (
-            f"{when(by_id[i].started_at)} · {by_id[i].question[:90]} · "
-            f"{status_label(by_id[i].status)}"
-        ),
+        format_func=lambda i: conversation_label(by_id[i]),
         index=None,
         placeholder="Choose a run to review its trace",
         key="history-open",
     )
     if run_id is not None:
         summary = by_id[run_id]
+        turns = db.conversation_runs(summary.conversation) if summary.conversation_id else [summary]
+        turns = [t for t in turns if t.started_at <= summary.started_at] or [summary]
+        for earlier in turns[:-1]:  # the conversation so far, oldest first
+            with st.chat_message("user"):
+                st.markdown(safe_markdown(earlier.question))
+            with st.chat_message("assistant", avatar=":material/account_tree:"):
+                st.markdown(safe_markdown(earlier.answer or earlier.error or "(no answer)"))
+                st.caption(f"{when(earlier.started_at)} · {status_label(earlier.status)}")
         st.subheader(safe_markdown(summary.question))
-        actions = st.columns([1, 1, 1.6, 2.4])
+        actions = st.columns([1, 1, 1, 1.4, 1.9])
         export = db.export_run(run_id)
         actions[0].download_button(
             "Export JSON",
@@ -116,13 +156,25 @@ with shown_errors("The history could not be read"):
             mime="application/json",
             icon=":material/download:",
         )
-        if actions[2].button(
+        star_button(db, summary, actions[2])
+        if actions[3].button(
             "Ask again…",
             icon=":material/replay:",
             key="history-ask-again",
             help="Open Ask with this question, its corpus and its models, to change and run.",
         ):
             ask_again(summary, workspace())
+        why_not = can_resume(turns)
+        if actions[4].button(
+            "Continue conversation",
+            icon=":material/forum:",
+            key="history-resume",
+            disabled=why_not is not None,
+            help=why_not
+            or "Open Ask on the same corpus with these questions and answers above, to ask "
+            "follow-ups. Nothing is re-run: the REPL starts fresh.",
+        ):
+            resume(turns, workspace())
         with actions[1].popover("Delete", icon=":material/delete:"):
             st.write("Delete this run and its trace? This cannot be undone.")
             if st.button("Delete run", type="primary", key="history-delete"):
@@ -130,4 +182,5 @@ with shown_errors("The history could not be read"):
                 st.session_state.pop("history-open", None)
                 st.toast("Run deleted.", icon=":material/delete:")
                 st.rerun()
+        tags_field(db, summary, tags)
         draw_stored_run(db, summary, key=f"history-{run_id}")

@@ -7,6 +7,7 @@ import os
 import streamlit as st
 
 from rlm_engine.paths import data_dir
+from rlm_engine.providers.registry import PROVIDERS
 from webui import downloads
 from webui.prices import price_editor, shown_url
 from webui.resources import safe_db_url
@@ -17,57 +18,62 @@ prefs = settings()
 st.title("Settings")
 
 st.subheader("API keys and endpoints")
+# (kind, provider, label, environment variable): the keys, then the base URLs
+FIELDS = [
+    ("api_key", p.name, f"{p.title} API key", p.key_var) for p in PROVIDERS.values() if p.key_var
+] + [
+    ("base_url", p.name, f"{p.title} base URL {p.base_url_note}".strip(), p.base_url_var)
+    for p in PROVIDERS.values()
+    if p.base_url_var
+]
+ENV_VARS = ", ".join(env for *_, env in FIELDS)
 st.caption(
     "Keys are kept in this browser session's memory only: never saved, never logged, never sent "
-    "to the code the model writes. Environment variables (OPENAI_API_KEY, ANTHROPIC_API_KEY, "
-    "OPENAI_BASE_URL, ANTHROPIC_BASE_URL) work too; what you type here wins. "
-    "**A base URL typed here needs a key typed with it**: the server's key is only ever sent to "
-    "the server's own endpoint (type any text if your endpoint needs no key)."
+    f"to the code the model writes. Environment variables ({ENV_VARS}) work too; what "
+    "you type here wins. **A base URL typed here needs a key typed with it**: the server's key is "
+    "only ever sent to the server's own endpoint (type any text if your endpoint needs no key)."
 )
-FIELDS = [
-    ("openai_api_key", "OpenAI API key", "OPENAI_API_KEY", True),
-    ("anthropic_api_key", "Anthropic API key", "ANTHROPIC_API_KEY", True),
-    ("openai_base_url", "OpenAI base URL (with /v1)", "OPENAI_BASE_URL", False),
-    ("anthropic_base_url", "Anthropic base URL", "ANTHROPIC_BASE_URL", False),
-]
 with st.form("keys", border=True):
     cols = st.columns(2)
-    values = {}
-    for position, (name, label, env, secret) in enumerate(FIELDS):
+    typed: dict[str, dict[str, str]] = {"api_key": {}, "base_url": {}}
+    for position, (kind, provider, label, env) in enumerate(FIELDS):
+        secret = kind == "api_key"
         from_env = os.environ.get(env)
         hint = "set in the environment" if from_env else "not set in the environment"
         if from_env and not secret:  # the URL itself (never a key), without any credentials in it
             hint = shown_url(from_env)
-        values[name] = cols[position % 2].text_input(
-            label,
-            value=getattr(prefs, name),
-            type="password" if secret else "default",
-            placeholder=f"{env}: {hint}",
-            key=f"settings-{name}",
+        kept = prefs.keys if secret else prefs.base_urls
+        typed[kind][provider] = (
+            cols[position % 2]
+            .text_input(
+                label,
+                value=kept.get(provider, ""),
+                type="password" if secret else "default",
+                placeholder=f"{env}: {hint}",
+                key=f"settings-{provider}_{kind}",
+            )
+            .strip()
         )
     saved = st.form_submit_button("Use for this session", type="primary")
 if saved:
-    typed = Settings(**{name: value.strip() for name, value in values.items()})
-    if typed.missing_keys():
+    entered = Settings(keys=typed["api_key"], base_urls=typed["base_url"])
+    if entered.missing_keys():
         st.error(
-            f"Type a key for the base URL of {' and '.join(typed.missing_keys())}: a base URL "
+            f"Type a key for the base URL of {' and '.join(entered.missing_keys())}: a base URL "
             "typed here is never sent the server's key (any text will do if the endpoint needs "
             "none). Nothing was changed.",
             icon=":material/key_off:",
         )
     else:
-        for name, value in values.items():
-            setattr(prefs, name, value.strip())
+        prefs.keys, prefs.base_urls = entered.keys, entered.base_urls
         st.toast("Settings apply to new runs in this session.", icon=":material/check:")
 
 credentials = prefs.credentials()
 st.markdown(
     " · ".join(
-        f"{title}: {':green[key set]' if key else ':gray[no key]'}"
-        for title, key in (
-            ("OpenAI", credentials.openai_api_key),
-            ("Anthropic", credentials.anthropic_api_key),
-        )
+        f"{p.title}: {':green[key set]' if credentials.key(p.name) else ':gray[no key]'}"
+        for p in PROVIDERS.values()
+        if p.needs_key
     )
 )
 

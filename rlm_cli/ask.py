@@ -31,6 +31,7 @@ from rlm_engine.events import (
     RunFinished,
     SourcesFound,
 )
+from rlm_engine.providers.registry import provider_names
 from rlm_engine.text import valid_tree
 
 
@@ -45,9 +46,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def add_run_options(p: argparse.ArgumentParser) -> None:
     """The corpus, model, budget and database options, shared by `rlm ask` and `rlm chat`."""
     p.add_argument("--context", nargs="+", required=True, metavar="PATH")
-    p.add_argument("--provider", choices=("openai", "anthropic", "local"))
+    p.add_argument("--provider", choices=provider_names())
     p.add_argument("--model")
-    p.add_argument("--sub-provider", choices=("openai", "anthropic", "local"))
+    p.add_argument("--sub-provider", choices=provider_names())
     p.add_argument("--sub-model")
     p.add_argument("--base-url")
     p.add_argument("--sub-base-url")

@@ -7,7 +7,7 @@ import json
 import sys
 
 from rlm_engine.errors import RLMError
-from rlm_engine.models import CATALOG, default_local_model, model_status, pull_model
+from rlm_engine.local_models import CATALOG, default_local_model, model_status, pull_model
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:

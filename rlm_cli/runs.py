@@ -95,16 +95,18 @@ def _with_db(args: argparse.Namespace, action: Any) -> int:
 
 def _list(args: argparse.Namespace) -> int:
     def action(db: Any) -> int:
+        from storage import RunFilter
+
         corpus_id = None
         if args.corpus is not None:
             corpus_id, problem = find_corpus(db.list_corpora(), args.corpus)
             if problem:
                 return _fail(f"{problem} in {db.url}.")
+        only = RunFilter(
+            corpus_id=corpus_id, status=args.status, model=args.model, text=args.search
+        )
         runs = db.list_runs(
-            corpus_id=corpus_id,
-            status=args.status,
-            model=args.model,
-            text=args.search,
+            only,
             limit=args.limit,
             offset=args.offset,
         )

@@ -7,10 +7,12 @@ the config: they travel separately (`Credentials`) so that they can never end up
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
-ProviderName = Literal["openai", "anthropic", "local"]
+from rlm_engine.providers.registry import PROVIDERS
+
 PromptVariant = Literal["auto", "default", "small"]
 Method = Literal["auto", "rlm", "direct"]
 """How a question is answered: the RLM; the root model reading the corpus itself (`direct`); or
@@ -152,25 +154,46 @@ class RunConfig:
         return cls(**{k: v for k, v in data.items() if k in known})
 
 
-@dataclass(frozen=True)
 class Credentials:
-    """Keys and endpoints: held by the host process only, never stored, never sent to a sandbox."""
+    """Keys and endpoints by provider: held by the host process only, never stored, never sent
+    to a sandbox. `Credentials(keys={"openai": ...}, base_urls={...})`, or per provider
+    `Credentials(openai_api_key=..., openai_base_url=...)` (NAME_api_key, NAME_base_url)."""
 
-    openai_api_key: str | None = None
-    anthropic_api_key: str | None = None
-    openai_base_url: str | None = None
-    anthropic_base_url: str | None = None
+    def __init__(
+        self,
+        keys: Mapping[str, str | None] | None = None,
+        base_urls: Mapping[str, str | None] | None = None,
+        **per_provider: str | None,
+    ) -> None:
+        self._keys = {name: key for name, key in (keys or {}).items() if key}
+        self._base_urls = {name: url for name, url in (base_urls or {}).items() if url}
+        for argument, value in per_provider.items():
+            provider, kind = _provider_argument(argument)
+            if value:
+                (self._keys if kind == "key" else self._base_urls)[provider] = value
+
+    def key(self, provider: str) -> str | None:
+        return self._keys.get(provider)
+
+    def base_url(self, provider: str) -> str | None:
+        return self._base_urls.get(provider)
 
     @classmethod
     def from_env(cls, **overrides: str | None) -> Credentials:
-        values = {
-            "openai_api_key": os.environ.get("OPENAI_API_KEY"),
-            "anthropic_api_key": os.environ.get("ANTHROPIC_API_KEY"),
-            "openai_base_url": os.environ.get("OPENAI_BASE_URL"),
-            "anthropic_base_url": os.environ.get("ANTHROPIC_BASE_URL"),
-        }
-        values.update({k: v for k, v in overrides.items() if v})
-        return cls(**values)
+        """The environment variables of every provider in the registry; `overrides` (as
+        NAME_api_key=..., NAME_base_url=...) win where given."""
+        env = os.environ.get
+        keys = {p.name: env(p.key_var) for p in PROVIDERS.values() if p.key_var}
+        urls = {p.name: env(p.base_url_var) for p in PROVIDERS.values() if p.base_url_var}
+        return cls(keys, urls, **overrides)
 
     def __repr__(self) -> str:  # keys never show up in logs or tracebacks
         return "Credentials(***)"
+
+
+def _provider_argument(argument: str) -> tuple[str, Literal["key", "base_url"]]:
+    """`openai_api_key` -> ("openai", "key"); `openai_base_url` -> ("openai", "base_url")."""
+    for suffix, kind in (("_api_key", "key"), ("_base_url", "base_url")):
+        if argument.endswith(suffix) and len(argument) > len(suffix):
+            return argument.removesuffix(suffix), kind  # type: ignore[return-value]
+    raise TypeError(f"Credentials got {argument!r}: name it PROVIDER_api_key or PROVIDER_base_url")

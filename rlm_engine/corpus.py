@@ -12,16 +12,19 @@ the other files still load. `CorpusError` is raised only when the call itself is
 
 from __future__ import annotations
 
-import bisect
 import hashlib
 import os
 import statistics
 from collections import Counter
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
+from rlm_engine.corpus_pdf import PdfReader
+from rlm_engine.corpus_read import max_document_chars, max_file_bytes, read_regular_file, too_large
+from rlm_engine.corpus_text import decode_text
+from rlm_engine.documents import Document, FileProblem, cut_notice
 from rlm_engine.errors import CorpusError
 
 __all__ = [
@@ -45,45 +48,6 @@ _EXTENSIONS = """
 """
 TEXT_EXTENSIONS = frozenset(_EXTENSIONS.split())
 """Extensions read as text in a directory (plus files without an extension that look like text)."""
-
-
-@dataclass(frozen=True)
-class Document:
-    """One file's text. `name`: the path as given; inside a directory, relative to it."""
-
-    name: str
-    kind: Literal["pdf", "text"]
-    text: str
-    sha256: str
-    page_offsets: tuple[int, ...] = ()
-    """Character offset in `text` where each page starts (PDF); () for a text file."""
-    data: bytes | None = field(default=None, repr=False, compare=False)
-    """A PDF's own bytes (to show its pages, sources highlighted); None for a text file."""
-
-    @property
-    def n_pages(self) -> int:
-        """Pages of a PDF; 0 for a text file (it has no pages, not one)."""
-        return len(self.page_offsets)
-
-    @property
-    def chars(self) -> int:
-        return len(self.text)
-
-    def page_at(self, offset: int) -> int:
-        """1-based page holding character `offset` of a PDF's text (0 for a text file)."""
-        if not self.page_offsets:
-            return 0
-        return bisect.bisect_right(self.page_offsets, offset)
-
-
-@dataclass(frozen=True)
-class FileProblem:
-    """What went wrong with one file (or a group of skipped files), said to the user as is."""
-
-    name: str
-    message: str
-    fatal: bool = True
-    """True: the file was skipped. False: it loaded (or was skipped on purpose) with a note."""
 
 
 @dataclass(frozen=True)
@@ -124,8 +88,6 @@ def load_paths(
 
     Only regular files are read (FIFOs, devices, sockets and links to them are skipped with a
     notice), each up to `RLM_MAX_FILE_MB` (corpus_read)."""
-    from rlm_engine.corpus_read import max_file_bytes, read_regular_file
-
     if isinstance(paths, str | Path):
         paths = [paths]
     items = list(paths)
@@ -164,8 +126,6 @@ def load_files(
     files: Iterable[tuple[str, bytes]], *, on_progress: ProgressCallback | None = None
 ) -> Corpus:
     """Load uploads given as (name, bytes), in the order given; each up to `RLM_MAX_FILE_MB`."""
-    from rlm_engine.corpus_read import max_file_bytes, too_large
-
     items = list(files)
     if not items:
         raise CorpusError("No files were given: upload at least one file.")
@@ -228,11 +188,9 @@ class _Extraction:
     share one extraction child process (corpus_pdf.PdfReader), kept warm for the next load."""
 
     def __init__(self, documents: list[Document], problems: list[FileProblem]) -> None:
-        from rlm_engine.corpus_read import max_document_chars
-
         self.documents, self.problems = documents, problems
         self.max_chars = max_document_chars()
-        self._pdfs: Any = None
+        self._pdfs: PdfReader | None = None
 
     def __enter__(self) -> _Extraction:
         return self
@@ -248,8 +206,6 @@ class _Extraction:
         sha256 = hashlib.sha256(data).hexdigest()
         suffix = Path(name).suffix.lower()
         if suffix == ".pdf" or (suffix not in TEXT_EXTENSIONS and data.startswith(b"%PDF-")):
-            from rlm_engine.corpus_pdf import PdfReader  # here: corpus_pdf imports this module
-
             if self._pdfs is None:
                 self._pdfs = PdfReader(self.max_chars)
             doc, notes = self._pdfs.read(name, data, sha256)
@@ -257,8 +213,6 @@ class _Extraction:
             if doc:
                 self.documents.append(doc)
             return
-        from rlm_engine.corpus_text import decode_text
-
         text, notes = decode_text(name, data)
         if text is None and suffix not in TEXT_EXTENSIONS and from_directory:
             notes = [replace(n, fatal=False) for n in notes]  # no extension: skipping is expected
@@ -272,17 +226,6 @@ class _Extraction:
             return text
         self.problems.append(cut_notice(name, self.max_chars, len(text)))
         return text[: self.max_chars]
-
-
-def cut_notice(name: str, kept: int, total: int | None) -> FileProblem:
-    """The notice for a document cut at the per-document cap (`total` None: not known)."""
-    of = f" of its {total:,}" if total is not None else ""
-    return FileProblem(
-        name,
-        f"{name}: only the first {kept:,}{of} characters were loaded (the per-document cap; "
-        "raise RLM_MAX_DOCUMENT_CHARS to load more).",
-        fatal=False,
-    )
 
 
 # --- what the root model is told about `context` -------------------------------------------

@@ -24,7 +24,8 @@ import sys
 import threading
 import time
 
-from rlm_engine.corpus import Document, FileProblem
+from rlm_engine.corpus_read import positive_env
+from rlm_engine.documents import Document, FileProblem, cut_notice
 
 __all__ = [
     "PdfReader",
@@ -89,11 +90,9 @@ class PdfReader:
     at the first PDF, restarted after a file killed it), each cut at `max_chars` characters."""
 
     def __init__(self, max_chars: int) -> None:
-        from rlm_engine.corpus_read import _positive_env
-
         self.max_chars = max_chars
-        self.memory_mb = _positive_env("RLM_PDF_MEMORY_MB", DEFAULT_PDF_MEMORY_MB)
-        self.timeout_s = _positive_env("RLM_PDF_TIMEOUT_S", DEFAULT_PDF_TIMEOUT_S)
+        self.memory_mb = positive_env("RLM_PDF_MEMORY_MB", DEFAULT_PDF_MEMORY_MB)
+        self.timeout_s = positive_env("RLM_PDF_TIMEOUT_S", DEFAULT_PDF_TIMEOUT_S)
         self._child: subprocess.Popen | None = None
 
     def read(
@@ -133,8 +132,6 @@ class PdfReader:
         if doc is not None:  # its bytes, to show its pages (sources highlighted)
             doc = dataclasses.replace(doc, data=data)
         if meta.get("cut") and doc is not None:
-            from rlm_engine.corpus import cut_notice
-
             notes.append(cut_notice(name, self.max_chars, None))
         return doc, notes
 

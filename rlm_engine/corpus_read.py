@@ -12,7 +12,7 @@ import os
 import stat
 from pathlib import Path
 
-from rlm_engine.corpus import FileProblem
+from rlm_engine.documents import FileProblem
 
 __all__ = [
     "DEFAULT_MAX_DOCUMENT_CHARS",
@@ -30,7 +30,7 @@ MAX_DOCUMENT_VAR = "RLM_MAX_DOCUMENT_CHARS"
 _CHUNK = 1 << 20
 
 
-def _positive_env(name: str, default: int) -> int:
+def positive_env(name: str, default: int) -> int:
     """A positive whole number from the environment, else the default (a bad value is ignored:
     a cap must never be switched off by a typo)."""
     try:
@@ -42,12 +42,12 @@ def _positive_env(name: str, default: int) -> int:
 
 def max_file_bytes() -> int:
     """The largest file the loader reads: `RLM_MAX_FILE_MB` (default 100) MB."""
-    return _positive_env(MAX_FILE_VAR, DEFAULT_MAX_FILE_MB) * 1024 * 1024
+    return positive_env(MAX_FILE_VAR, DEFAULT_MAX_FILE_MB) * 1024 * 1024
 
 
 def max_document_chars() -> int:
     """The most characters one document keeps: `RLM_MAX_DOCUMENT_CHARS` (default 50,000,000)."""
-    return _positive_env(MAX_DOCUMENT_VAR, DEFAULT_MAX_DOCUMENT_CHARS)
+    return positive_env(MAX_DOCUMENT_VAR, DEFAULT_MAX_DOCUMENT_CHARS)
 
 
 def too_large(name: str, size: int | None, limit: int) -> FileProblem:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 
-from rlm_engine.corpus import FileProblem
+from rlm_engine.documents import FileProblem
 
 __all__ = ["GARBLED_SHARE", "decode_text"]
 

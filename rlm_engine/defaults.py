@@ -1,6 +1,7 @@
 """Which provider and models a run uses when the user has not said: one place for the app and CLI.
 
-With no API key at all, the offline local model is the default.
+The providers and their suggested models are listed in rlm_engine/providers/registry.py. With no
+API key at all, the offline local model (a provider that needs no key) is the default.
 """
 
 from __future__ import annotations
@@ -8,31 +9,24 @@ from __future__ import annotations
 from typing import Literal
 
 from rlm_engine.config import Credentials
-
-# provider -> (root model, sub model) suggested when the provider is chosen
-SUGGESTED_MODELS = {
-    "openai": ("gpt-5-mini", "gpt-5-nano"),
-    "anthropic": ("claude-sonnet-4-5", "claude-haiku-4-5"),
-}
+from rlm_engine.errors import ConfigError
+from rlm_engine.providers.registry import PROVIDERS
 
 
 def has_key(provider: str, credentials: Credentials) -> bool:
-    if provider == "openai":
-        return bool(credentials.openai_api_key)
-    if provider == "anthropic":
-        return bool(credentials.anthropic_api_key)
-    return True
+    """Whether `provider` can be called: it has a key, or needs none."""
+    info = PROVIDERS.get(provider)
+    return info is None or not info.needs_key or bool(credentials.key(provider))
 
 
 def default_provider(credentials: Credentials) -> str:
-    """The first provider with a key; the local model when there is none."""
-    return next((p for p in ("openai", "anthropic") if has_key(p, credentials)), "local")
+    """The first provider with a key; the first that needs none (the local model) otherwise."""
+    keyed = [p for p in PROVIDERS.values() if p.needs_key and credentials.key(p.name)]
+    return (keyed or [p for p in PROVIDERS.values() if not p.needs_key])[0].name
 
 
 def suggested_model(provider: str, role: Literal["root", "sub"] = "root") -> str:
-    if provider == "local":
-        from rlm_engine.models import default_local_model
-
-        return default_local_model()
-    root, sub = SUGGESTED_MODELS[provider]
-    return root if role == "root" else sub
+    info = PROVIDERS.get(provider)
+    if info is None:
+        raise ConfigError(f"Unknown provider {provider!r}: choose one of {', '.join(PROVIDERS)}.")
+    return info.suggested(role)

@@ -48,8 +48,8 @@ def read_frame(stream: BinaryIO) -> tuple[dict, bytes]:
 
 def extract(name: str, data: bytes, max_chars: int) -> tuple[dict, bytes]:
     """One PDF: PDFium first (stopping past `max_chars`), pypdf when PDFium cannot open it."""
-    from rlm_engine.corpus import FileProblem
     from rlm_engine.corpus_pdf import pdfium_pages, pypdf_pages
+    from rlm_engine.documents import FileProblem
 
     pages = pdfium_pages(data, max_chars)
     if pages is None:

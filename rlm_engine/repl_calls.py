@@ -11,7 +11,7 @@ import threading
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from rlm_engine.caps import check_prompt
 from rlm_engine.config import ModelSpec
@@ -22,7 +22,11 @@ from rlm_engine.shared import OutOfTime
 from rlm_engine.subcall_cache import sub_call_key
 
 if TYPE_CHECKING:
-    from rlm_engine.loop import RLMRun
+    from rlm_engine.events import Event
+    from rlm_engine.guards import RunGuards
+    from rlm_engine.limits import Spend
+    from rlm_engine.sandbox import Sandbox
+    from rlm_engine.shared import Halt, RunShared
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +41,44 @@ SANDBOXES_FULL = (
 )
 
 
+class ChildOutcome(Protocol):
+    """How a child RLM ended, as its `rlm_query` reports it."""
+
+    status: str
+    answer: str | None
+    error: str | None
+
+
+class ChildRun(Protocol):
+    """A child RLM, as the `rlm_query` that started it drives it."""
+
+    halt: Halt
+    finished: threading.Event
+    spend: Spend
+
+    def run_as_child(self, context: Any) -> ChildOutcome: ...
+
+
+class CallingRun(Protocol):
+    """What the calls need of the RLM whose REPL makes them (loop.RLMRun is one): its place in
+    the tree, its budgets and guards, its sandbox, a way to report, and children of its own."""
+
+    shared: RunShared
+    question: str
+    depth: int
+    iteration: int
+    halt: Halt
+    spend: Spend
+    guards: RunGuards
+    sandbox: Sandbox
+
+    def emit(self, cls: type[Event], **fields: Any) -> None: ...
+
+    def notice(self, message: str) -> None: ...
+
+    def child(self, question: str, call_id: str) -> ChildRun: ...
+
+
 class ReplCalls:
     """The host side of `llm_query`, `llm_query_batched` and `rlm_query` for one RLM.
 
@@ -44,11 +86,11 @@ class ReplCalls:
     model-written code as an exception it can see (and catch).
     """
 
-    def __init__(self, run: RLMRun) -> None:
+    def __init__(self, run: CallingRun) -> None:
         self.run = run
         self.shared = run.shared
         self._open: dict[str, float] = {}  # call id -> start (monotonic) of calls not finished
-        self._children: dict[str, RLMRun] = {}  # call id -> child RLM of an open rlm_query
+        self._children: dict[str, ChildRun] = {}  # call id -> child RLM of an open rlm_query
         self._open_lock = threading.Lock()
         self._block = 0  # counts ended blocks: a call waiting for a sandbox sees its block end
         self._notes: list[str] = []  # for the model, with the next REPL results

@@ -145,6 +145,7 @@ def judge_spec(text: str | None, credentials: Credentials) -> ModelSpec | None:
     if text is None:
         return None
     from rlm_engine.defaults import default_provider, suggested_model
+    from rlm_engine.providers.registry import provider_names
 
     pairs = split_pairs(text)
     unknown = sorted(set(pairs) - {"provider", "model", "base-url"})
@@ -152,8 +153,10 @@ def judge_spec(text: str | None, credentials: Credentials) -> ModelSpec | None:
         raise ConfigError(f"--judge: unknown key(s) {', '.join(unknown)}; use provider, model, "
                           "base-url")  # fmt: skip
     provider = pairs.get("provider") or default_provider(credentials)
-    if provider not in ("openai", "anthropic", "local"):
-        raise ConfigError(f"--judge: provider must be openai, anthropic or local, not {provider!r}")
+    if provider not in provider_names():
+        raise ConfigError(
+            f"--judge: provider must be one of {', '.join(provider_names())}, not {provider!r}"
+        )
     return ModelSpec(
         provider, pairs.get("model") or suggested_model(provider), pairs.get("base-url")
     )

@@ -61,7 +61,7 @@ def register_commands(cli: click.Group) -> None:
         Language Model: the model writes Python that searches the corpus and calls sub-models."""
         from rlm_engine import Budgets, ModelSpec, RunConfig
         from rlm_engine.corpus import load_paths
-        from rlm_engine.providers import register_provider
+        from rlm_engine.providers import ProviderInfo, register_provider
         from rlm_engine.session import run
 
         corpus = load_paths(list(paths))
@@ -76,7 +76,9 @@ def register_commands(cli: click.Group) -> None:
             raise click.ClickException(str(exc)) from None
 
         responses = ResponseLog()
-        register_provider("llm", lambda spec, *_: LLMProvider(spec, responses))
+        register_provider(
+            ProviderInfo("llm", "llm", lambda spec, *_, **__: LLMProvider(spec, responses))
+        )
         config = RunConfig(
             root=ModelSpec("llm", root.model_id),
             sub=ModelSpec("llm", sub.model_id) if sub else None,

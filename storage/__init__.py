@@ -11,21 +11,28 @@ revisions m001_initial, ...) automatically in `Database.open`.
     engine.run(question, context, config, on_event=rec)   # rec(event): Event or dict
 
 Writing (each call is one short transaction; thread-safe):
-    db.recorder(corpus_id=None, comparison_id=None, label=None) -> Recorder   # rec(event)
+    db.recorder(corpus_id=None, comparison_id=None, label=None, conversation_id=None)
+        -> Recorder   # rec(event); runs of one conversation_id are one session's follow-ups
         # lossless under a passing lock or outage: unwritten events wait in memory, in order;
         # rec.pending, rec.error; rec.close() -> events not saved (0: the run is whole)
     db.save_corpus(name, documents) -> CorpusInfo          # documents deduplicated by sha256
     db.add_documents(corpus_id, documents) -> CorpusInfo
+    db.remove_documents(corpus_id, positions) -> CorpusInfo   # by DocumentInfo.position
     db.rename_corpus(corpus_id, name) -> bool;  db.delete_corpus(corpus_id) -> bool
     db.create_comparison(question, corpus_id, labels) -> int;  db.delete_comparison(id) -> bool
+    db.set_starred(run_id, starred=True) -> bool;  db.set_tags(run_id, tags) -> list[str]
     db.delete_run(run_id) -> bool;  db.import_run(export_dict, corpus_id=None) -> run_id
     db.mark_interrupted() -> list[run_id]                  # also done by open()
     db.sub_call_cache() -> SubCallStore        # get(key) / put(key, model, response): the
                                                #   engine's opt-in SubCallCache (one table)
-Reading (frozen records from storage.records; no sessions escape):
-    db.list_runs(*, corpus_id, model, status, text, since, until, comparison_id,
-                 limit=50, offset=0) -> list[RunSummary]   # newest first
-    db.count_runs(**same filters) -> int
+Reading (frozen records from storage.query_results; no sessions escape):
+    db.list_runs(only=None, *, grouped=False, limit=50, offset=0) -> list[RunSummary]
+        # newest first; only: RunFilter(corpus_id, model, status, text, since, until,
+        # comparison_id, starred, tag, conversation), None = all runs;
+        # grouped: one row per conversation (its newest matching run, `turns`)
+    db.count_runs(only=None, *, grouped=False) -> int
+    db.conversation_runs(key) -> list[RunSummary]   # RunSummary.conversation; oldest first
+    db.all_tags() -> list[str]                      # the most used first
     db.get_run(run_id) -> RunDetail | None     # + config, context_meta, iterations_trace,
                                                #   code_blocks, sub_calls_trace (in order)
     db.run_events(run_id) -> list[dict]        # in order; rlm_engine.events.event_from_dict
@@ -52,8 +59,8 @@ are kept as written. Errors: see storage.errors
 (StorageError, a subclass of rlm_engine.errors.RLMError).
 """
 
+from storage.connect import sqlite_dir
 from storage.database import Database
-from storage.engine import sqlite_dir
 from storage.errors import (
     DatabaseCorrupt,
     DatabaseLocked,
@@ -66,8 +73,7 @@ from storage.errors import (
 )
 from storage.export import FORMAT as EXPORT_FORMAT
 from storage.export import VERSION as EXPORT_VERSION
-from storage.recorder import Recorder
-from storage.records import (
+from storage.query_results import (
     CodeBlockRecord,
     ComparisonInfo,
     CorpusInfo,
@@ -75,9 +81,11 @@ from storage.records import (
     IterationRecord,
     ModelTotals,
     RunDetail,
+    RunFilter,
     RunSummary,
     SubCallRecord,
 )
+from storage.recorder import Recorder
 
 __all__ = [
     "EXPORT_FORMAT",
@@ -97,6 +105,7 @@ __all__ = [
     "ModelTotals",
     "Recorder",
     "RunDetail",
+    "RunFilter",
     "RunSummary",
     "SchemaTooNew",
     "StorageError",

@@ -13,9 +13,9 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
 from storage.errors import StorageError
-from storage.models import Corpus, CorpusDocument, Document
-from storage.records import CorpusInfo, DocumentInfo
+from storage.query_results import CorpusInfo, DocumentInfo
 from storage.sources import store_file
+from storage.tables import Corpus, CorpusDocument, Document
 
 CORPORA, DOCUMENTS, LINKS = Corpus.__table__, Document.__table__, CorpusDocument.__table__
 
@@ -194,9 +194,26 @@ def delete_corpus(connection: Connection, corpus_id: int) -> bool:
     """Delete a corpus and the documents no other corpus holds; its runs stay (corpus unset)."""
     connection.execute(LINKS.delete().where(LINKS.c.corpus_id == corpus_id))
     result = connection.execute(CORPORA.delete().where(CORPORA.c.id == corpus_id))
+    _delete_unused_documents(connection)
+    return result.rowcount > 0
+
+
+def remove_documents(connection: Connection, corpus_id: int, positions: Iterable[int]) -> int:
+    """Take documents (by `DocumentInfo.position`) out of a corpus; the others keep their
+    order. A text no other corpus holds is deleted. Returns how many were removed."""
+    wanted = [int(p) for p in positions]
+    if not wanted:
+        return 0
+    result = connection.execute(
+        LINKS.delete().where(LINKS.c.corpus_id == corpus_id, LINKS.c.position.in_(wanted))
+    )
+    _delete_unused_documents(connection)
+    return result.rowcount
+
+
+def _delete_unused_documents(connection: Connection) -> None:
     used = sa.select(LINKS.c.document_id)
     connection.execute(DOCUMENTS.delete().where(DOCUMENTS.c.id.not_in(used)))
-    return result.rowcount > 0
 
 
 def corpus_holding(connection: Connection, sha256s: list[str]) -> int | None:

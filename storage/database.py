@@ -7,15 +7,14 @@ import time
 import weakref
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager, suppress
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine, make_url
 
-from storage import corpora, export, queries, sources
-from storage.engine import (
+from storage import corpora, export, marks, queries, sources
+from storage.connect import (
     WRITE,
     can_write,
     check_schema,
@@ -30,12 +29,19 @@ from storage.engine import (
 )
 from storage.errors import DatabaseLocked, DatabaseReadOnly, StorageError
 from storage.evals import EvalStore
-from storage.models import Comparison, Run
+from storage.liveness import writer_alive, writer_token
+from storage.query_results import (
+    ComparisonInfo,
+    CorpusInfo,
+    ModelTotals,
+    RunDetail,
+    RunFilter,
+    RunSummary,
+)
 from storage.recorder import Recorder
-from storage.records import ComparisonInfo, CorpusInfo, ModelTotals, RunDetail, RunSummary
 from storage.scrub import scrub
 from storage.subcalls import SubCallStore
-from storage.writer import writer_alive, writer_token
+from storage.tables import Comparison, Run
 
 RUNS, COMPARISONS = Run.__table__, Comparison.__table__
 
@@ -177,9 +183,11 @@ class Database:
         corpus_id: int | None = None,
         comparison_id: int | None = None,
         label: str | None = None,
+        conversation_id: str | None = None,
     ) -> Recorder:
         """A callable for `on_event`: stores each event as it arrives (see storage.recorder);
-        `close()` (or this database's) writes what an outage held back."""
+        `close()` (or this database's) writes what an outage held back. Runs recorded with one
+        `conversation_id` are follow-ups of one session (History shows them as one)."""
         if self.read_only:
             raise DatabaseReadOnly(
                 f"Database {self.url} is open read-only (its file or directory is not "
@@ -193,6 +201,7 @@ class Database:
             corpus_id=corpus_id,
             comparison_id=comparison_id,
             label=label,
+            conversation_id=conversation_id,
             check_file=self.file_problem if self._file is not None else None,
         )
         self._recorders.add(recorder)
@@ -200,7 +209,7 @@ class Database:
 
     def mark_interrupted(self) -> list[str]:
         """Mark `interrupted` every `running` run whose writer process is gone (see
-        storage.writer); returns their ids. Runs of live writers, here or elsewhere, stay."""
+        storage.liveness); returns their ids. Runs of live writers, here or elsewhere, stay."""
         with self._read() as connection:
             running = connection.execute(
                 sa.select(RUNS.c.id, RUNS.c.writer).where(RUNS.c.status == "running")
@@ -243,6 +252,15 @@ class Database:
         assert info is not None
         return info
 
+    def remove_documents(self, corpus_id: int, positions: Iterable[int]) -> CorpusInfo:
+        """Take documents (by DocumentInfo.position) out of the corpus; the rest keep order."""
+        with self._write() as connection:
+            corpora.remove_documents(connection, corpus_id, positions)
+        info = self.get_corpus(corpus_id)
+        if info is None:
+            raise StorageError(f"No corpus with id {corpus_id}.")
+        return info
+
     def list_corpora(self) -> list[CorpusInfo]:
         with self._read() as connection:
             return corpora.list_corpora(connection)
@@ -273,36 +291,43 @@ class Database:
 
     def list_runs(
         self,
+        only: RunFilter | None = None,
         *,
-        corpus_id: int | None = None,
-        model: str | None = None,
-        status: str | None = None,
-        text: str | None = None,
-        since: float | datetime | None = None,
-        until: float | datetime | None = None,
-        comparison_id: int | None = None,
+        grouped: bool = False,
         limit: int = 50,
         offset: int = 0,
     ) -> list[RunSummary]:
-        """Newest first. `model` matches root or sub model; `text` question or answer."""
+        """Newest first; `only` says which (all runs when None). `grouped`: one row per
+        conversation (its newest matching run; `turns` says how many matched)."""
         with self._read() as connection:
             return queries.list_runs(
-                connection,
-                limit=limit,
-                offset=offset,
-                corpus_id=corpus_id,
-                model=model,
-                status=status,
-                text=text,
-                since=since,
-                until=until,
-                comparison_id=comparison_id,
+                connection, only or RunFilter(), grouped=grouped, limit=limit, offset=offset
             )
 
-    def count_runs(self, **filters: Any) -> int:
-        """How many runs `list_runs(**filters)` would page through."""
+    def count_runs(self, only: RunFilter | None = None, *, grouped: bool = False) -> int:
+        """How many rows `list_runs(only, grouped=grouped)` would page through."""
         with self._read() as connection:
-            return queries.count_runs(connection, **filters)
+            return queries.count_runs(connection, only or RunFilter(), grouped=grouped)
+
+    def conversation_runs(self, conversation: str) -> list[RunSummary]:
+        """The runs of one conversation (a RunSummary.conversation key), oldest first."""
+        with self._read() as connection:
+            runs = queries.list_runs(connection, RunFilter(conversation=conversation), limit=10_000)
+        return runs[::-1]
+
+    def set_starred(self, run_id: str, starred: bool = True) -> bool:
+        with self._write() as connection:
+            return marks.set_starred(connection, run_id, starred)
+
+    def set_tags(self, run_id: str, tags: Iterable[str]) -> list[str]:
+        """Replace the run's tags; returns them as stored (trimmed, each once)."""
+        with self._write() as connection:
+            return marks.set_tags(connection, run_id, tags)
+
+    def all_tags(self) -> list[str]:
+        """Every tag in use, the most used first."""
+        with self._read() as connection:
+            return queries.all_tags(connection)
 
     def get_run(self, run_id: str) -> RunDetail | None:
         with self._read() as connection:
@@ -381,7 +406,9 @@ class Database:
             ).first()
             if row is None:
                 return None
-            runs = queries.list_runs(connection, limit=10_000, comparison_id=comparison_id)
+            runs = queries.list_runs(
+                connection, RunFilter(comparison_id=comparison_id), limit=10_000
+            )
         return _comparison(row, tuple(reversed(runs)))
 
     def delete_comparison(self, comparison_id: int) -> bool:

@@ -14,9 +14,9 @@ from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
-from storage.models import EvalCell, EvalSet, Evaluation
+from storage.liveness import writer_alive
 from storage.scrub import scrub
-from storage.writer import writer_alive
+from storage.tables import EvalCell, EvalSet, Evaluation
 
 if TYPE_CHECKING:
     from storage.database import Database

@@ -21,9 +21,9 @@ from storage.corpora import corpus_holding, get_corpus
 from storage.errors import ExportFormatError, StorageError
 from storage.fold import apply_event, event_dict, insert_run
 from storage.import_check import check_export
-from storage.models import Run
 from storage.queries import run_events
 from storage.scrub import scrub, scrub_text
+from storage.tables import Run
 
 FORMAT, VERSION = "rlm-workbench.run", 1
 RUNS = Run.__table__

@@ -22,9 +22,9 @@ from sqlalchemy.engine import Connection
 
 from storage import sources
 from storage.errors import StorageError
-from storage.models import CodeBlock, EventRow, Iteration, Run, SubCall
 from storage.scrub import scrub, scrub_text
 from storage.storable import storable
+from storage.tables import CodeBlock, EventRow, Iteration, Run, SubCall
 
 RUNS, EVENTS = Run.__table__, EventRow.__table__
 ITERATIONS, CODE_BLOCKS, SUB_CALLS = Iteration.__table__, CodeBlock.__table__, SubCall.__table__

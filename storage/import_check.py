@@ -15,7 +15,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from storage.errors import ExportFormatError
-from storage.models import Run
+from storage.tables import Run
 
 # Every event type the engine emits (tests/test_storage_import_check.py keeps this in step).
 KNOWN_EVENT_TYPES = frozenset(

@@ -1,5 +1,5 @@
 """Reading runs back: the list, one run's trace, totals per model. Functions over a connection
-that return frozen records (storage.records)."""
+that return frozen records (storage.query_results)."""
 
 from __future__ import annotations
 
@@ -9,18 +9,22 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Row
 
-from storage.models import CodeBlock, Corpus, EventRow, Iteration, Run, SubCall
-from storage.records import (
+from storage.query_results import (
     CodeBlockRecord,
     IterationRecord,
     ModelTotals,
     RunDetail,
+    RunFilter,
     RunSummary,
     SubCallRecord,
 )
+from storage.tables import CodeBlock, Corpus, EventRow, Iteration, Run, RunTag, SubCall
 
 RUNS, EVENTS, CORPORA = Run.__table__, EventRow.__table__, Corpus.__table__
 ITERATIONS, CODE_BLOCKS, SUB_CALLS = Iteration.__table__, CodeBlock.__table__, SubCall.__table__
+TAGS = RunTag.__table__
+group_key = sa.func.coalesce(RUNS.c.conversation_id, RUNS.c.id)
+"""What History groups runs by: their conversation, or the run itself."""
 
 PREVIEW_CHARS = 2_000
 """A listed run carries this much of its answer and error: listing never loads whole answers
@@ -47,6 +51,8 @@ _SUMMARY_COLUMNS = [
     RUNS.c.started_at,
     RUNS.c.finished_at,
     RUNS.c.elapsed_s,
+    RUNS.c.starred,
+    RUNS.c.conversation_id,
 ]
 
 
@@ -54,37 +60,34 @@ def _seconds(value: float | datetime | None) -> float | None:
     return value.timestamp() if isinstance(value, datetime) else value
 
 
-def run_filters(
-    *,
-    corpus_id: int | None = None,
-    model: str | None = None,
-    status: str | None = None,
-    text: str | None = None,
-    since: float | datetime | None = None,
-    until: float | datetime | None = None,
-    comparison_id: int | None = None,
-) -> list[sa.ColumnElement[bool]]:
-    """`model` matches the root or the sub model; `text` the question or the answer (any case)."""
+def run_filters(only: RunFilter) -> list[sa.ColumnElement[bool]]:
+    """The WHERE clauses of `only` (see RunFilter)."""
     where: list[sa.ColumnElement[bool]] = []
-    if corpus_id is not None:
-        where.append(RUNS.c.corpus_id == corpus_id)
-    if comparison_id is not None:
-        where.append(RUNS.c.comparison_id == comparison_id)
-    if model:
-        where.append(sa.or_(RUNS.c.root_model == model, RUNS.c.sub_model == model))
-    if status:
-        where.append(RUNS.c.status == status)
-    if text:
+    if only.starred is not None:
+        where.append(RUNS.c.starred.is_(only.starred))
+    if only.tag:
+        where.append(RUNS.c.id.in_(sa.select(TAGS.c.run_id).where(TAGS.c.tag == only.tag)))
+    if only.conversation is not None:
+        where.append(group_key == only.conversation)
+    if only.corpus_id is not None:
+        where.append(RUNS.c.corpus_id == only.corpus_id)
+    if only.comparison_id is not None:
+        where.append(RUNS.c.comparison_id == only.comparison_id)
+    if only.model:
+        where.append(sa.or_(RUNS.c.root_model == only.model, RUNS.c.sub_model == only.model))
+    if only.status:
+        where.append(RUNS.c.status == only.status)
+    if only.text:
         where.append(
             sa.or_(
-                RUNS.c.question.icontains(text, autoescape=True),
-                RUNS.c.answer.icontains(text, autoescape=True),
+                RUNS.c.question.icontains(only.text, autoescape=True),
+                RUNS.c.answer.icontains(only.text, autoescape=True),
             )
         )
-    if since is not None:
-        where.append(RUNS.c.started_at >= _seconds(since))
-    if until is not None:
-        where.append(RUNS.c.started_at < _seconds(until))
+    if only.since is not None:
+        where.append(RUNS.c.started_at >= _seconds(only.since))
+    if only.until is not None:
+        where.append(RUNS.c.started_at < _seconds(only.until))
     return where
 
 
@@ -97,26 +100,70 @@ def _summary_select(*, whole: bool = False) -> sa.Select[Any]:
     )
 
 
-def _summary(row: Row[Any]) -> RunSummary:
-    return RunSummary(**row._asdict())
+def _summary(row: Row[Any], tags: dict[str, tuple[str, ...]]) -> RunSummary:
+    values = row._asdict()
+    return RunSummary(**values, tags=tags.get(values["run_id"], ()))
+
+
+def run_tags(connection: Connection, run_ids: list[str]) -> dict[str, tuple[str, ...]]:
+    """Each run's tags, alphabetically (runs without any are left out)."""
+    if not run_ids:
+        return {}
+    query = sa.select(TAGS.c.run_id, TAGS.c.tag).where(TAGS.c.run_id.in_(run_ids))
+    found: dict[str, list[str]] = {}
+    for run_id, tag in connection.execute(query.order_by(TAGS.c.tag)):
+        found.setdefault(run_id, []).append(tag)
+    return {run_id: tuple(tags) for run_id, tags in found.items()}
 
 
 def list_runs(
-    connection: Connection, *, limit: int = 50, offset: int = 0, **filters: Any
+    connection: Connection,
+    only: RunFilter,
+    *,
+    limit: int = 50,
+    offset: int = 0,
+    grouped: bool = False,
 ) -> list[RunSummary]:
-    query = (
-        _summary_select()
-        .where(*run_filters(**filters))
-        .order_by(RUNS.c.started_at.desc(), RUNS.c.id.desc())
-        .limit(limit)
-        .offset(offset)
-    )
-    return [_summary(row) for row in connection.execute(query)]
+    """Newest first. `grouped`: one row per conversation, its newest matching run, with
+    `turns` the number of its runs that matched."""
+    query = _summary_select().where(*run_filters(only))
+    if grouped:
+        newest = sa.func.row_number().over(
+            partition_by=group_key, order_by=(RUNS.c.started_at.desc(), RUNS.c.id.desc())
+        )
+        picked = (
+            sa.select(
+                RUNS.c.id,
+                newest.label("rank"),
+                sa.func.count().over(partition_by=group_key).label("turns"),
+            )
+            .where(*run_filters(only))
+            .subquery()
+        )
+        query = (
+            _summary_select()
+            .add_columns(picked.c.turns)
+            .join(picked, picked.c.id == RUNS.c.id)
+            .where(picked.c.rank == 1)
+        )
+    query = query.order_by(RUNS.c.started_at.desc(), RUNS.c.id.desc()).limit(limit).offset(offset)
+    rows = connection.execute(query).all()
+    tags = run_tags(connection, [row.run_id for row in rows])
+    return [_summary(row, tags) for row in rows]
 
 
-def count_runs(connection: Connection, **filters: Any) -> int:
-    query = sa.select(sa.func.count()).select_from(RUNS).where(*run_filters(**filters))
+def count_runs(connection: Connection, only: RunFilter, *, grouped: bool = False) -> int:
+    """How many runs match (`grouped`: how many conversations)."""
+    counted = sa.func.count(sa.distinct(group_key)) if grouped else sa.func.count()
+    query = sa.select(counted).select_from(RUNS).where(*run_filters(only))
     return int(connection.execute(query).scalar_one())
+
+
+def all_tags(connection: Connection) -> list[str]:
+    """Every tag in use, the most used first."""
+    used = sa.func.count().label("used")
+    query = sa.select(TAGS.c.tag, used).group_by(TAGS.c.tag).order_by(used.desc(), TAGS.c.tag)
+    return [row.tag for row in connection.execute(query)]
 
 
 def get_run(connection: Connection, run_id: str) -> RunDetail | None:
@@ -135,6 +182,7 @@ def get_run(connection: Connection, run_id: str) -> RunDetail | None:
 
     return RunDetail(
         **row._asdict(),
+        tags=run_tags(connection, [run_id]).get(run_id, ()),
         iterations_trace=rows(ITERATIONS, IterationRecord, ("id", "run_id")),
         code_blocks=rows(CODE_BLOCKS, CodeBlockRecord, ("id", "run_id")),
         sub_calls_trace=rows(SUB_CALLS, SubCallRecord, ("id", "run_id")),

@@ -19,7 +19,7 @@ from typing import Any
 
 from sqlalchemy.engine import Engine
 
-from storage.engine import WRITE, guarded
+from storage.connect import WRITE, guarded
 from storage.errors import DatabaseLocked, DatabaseReadOnly, DatabaseUnavailable, StorageError
 from storage.fold import apply_event, event_dict, next_seq
 
@@ -52,6 +52,7 @@ class Recorder:
         corpus_id: int | None = None,
         comparison_id: int | None = None,
         label: str | None = None,
+        conversation_id: str | None = None,
         check_file: Callable[[], str | None] | None = None,
     ) -> None:
         self._engine = engine.execution_options(**WRITE)
@@ -62,6 +63,7 @@ class Recorder:
             "corpus_id": corpus_id,
             "comparison_id": comparison_id,
             "label": label,
+            "conversation_id": conversation_id,
             "writer": writer,
         }
         self._lock = threading.Lock()

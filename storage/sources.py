@@ -13,7 +13,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from storage.models import CorpusDocument, Document, DocumentFile, RunPassage, RunSource
+from storage.tables import CorpusDocument, Document, DocumentFile, RunPassage, RunSource
 
 SOURCES, PASSAGES = RunSource.__table__, RunPassage.__table__
 FILES, DOCUMENTS, LINKS = DocumentFile.__table__, Document.__table__, CorpusDocument.__table__

@@ -12,8 +12,8 @@ import time
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from storage.engine import WRITE, guarded
-from storage.models import SubCallAnswer
+from storage.connect import WRITE, guarded
+from storage.tables import SubCallAnswer
 
 TABLE = SubCallAnswer.__table__
 

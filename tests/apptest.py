@@ -48,13 +48,16 @@ def record_run(
     started: float | None = None,
     comparison_id: int | None = None,
     label: str | None = None,
+    conversation_id: str | None = None,
 ) -> str:
     """A one-iteration run recorded through storage's real recorder, as the engine emits it
-    (optionally as the run of `label` in a comparison)."""
+    (optionally as the run of `label` in a comparison, or a turn of a conversation)."""
     run_id = uuid.uuid4().hex
     start = time.time() if started is None else started
     config = RunConfig(root=ModelSpec("openai", model)).to_dict()
-    if comparison_id is None:
+    if conversation_id is not None:
+        record = db.recorder(corpus_id=corpus_id, conversation_id=conversation_id)
+    elif comparison_id is None:
         record = db.recorder(corpus_id=corpus_id)
     else:
         record = db.recorder(corpus_id=corpus_id, comparison_id=comparison_id, label=label)

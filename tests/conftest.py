@@ -6,13 +6,14 @@ from pathlib import Path
 
 import pytest
 
+from rlm_engine.providers.registry import PROVIDERS
 from tests.fixtures.app import *  # noqa: F403
 from tests.fixtures.browser import *  # noqa: F403
 from tests.fixtures.llama import *  # noqa: F403
 from tests.fixtures.postgres import *  # noqa: F403
 from tests.fixtures.standin import *  # noqa: F403
 
-KEY_VARS = ("OPENAI_API_KEY", "ANTHROPIC_API_KEY", "OPENAI_BASE_URL", "ANTHROPIC_BASE_URL")
+KEY_VARS = [v for p in PROVIDERS.values() for v in (p.key_var, p.base_url_var) if v]
 
 
 @pytest.fixture(autouse=True)

@@ -120,6 +120,7 @@ class StandIn:
         self.latency_s = latency_s
         self.cache = PromptCache(cache_min_tokens)
         self.requests: list[Request] = []
+        self.models: list[str] = ["stand-in-large", "stand-in-small"]  # what /v1/models lists
         self.peak_in_flight = 0
         self._hold: tuple[int, str | None] = (0, None)
         self._in_flight = 0
@@ -315,8 +316,8 @@ class _Handler(BaseHTTPRequestHandler):
         pass
 
     def do_GET(self) -> None:
-        if self.path.rstrip("/") == "/v1/models":
-            self._send(200, {"object": "list", "data": []})
+        if self.path.split("?", 1)[0].rstrip("/") == "/v1/models":
+            self._send(200, _models_body(self.standin.models, self.headers))
         else:
             self._send(404, {"error": {"message": f"no route {self.path}", "type": "not_found"}})
 
@@ -423,6 +424,19 @@ class _Handler(BaseHTTPRequestHandler):
             self.send_header(name, value)
         self.end_headers()
         self.wfile.write(data)
+
+
+def _models_body(models: list[str], headers: Any) -> dict[str, Any]:
+    """GET /v1/models as either API answers it (the Anthropic SDK sends `anthropic-version`)."""
+    if headers.get("anthropic-version"):
+        data = [
+            {"id": m, "type": "model", "display_name": m, "created_at": "2025-01-01T00:00:00Z"}
+            for m in models
+        ]
+        first, last = (models[0], models[-1]) if models else (None, None)
+        return {"data": data, "has_more": False, "first_id": first, "last_id": last}
+    data = [{"id": m, "object": "model", "created": 0, "owned_by": "stand-in"} for m in models]
+    return {"object": "list", "data": data}
 
 
 def _openai_usage(input_tokens: int, output_tokens: int, cached: CacheUsage) -> dict[str, Any]:

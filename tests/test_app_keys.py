@@ -78,7 +78,7 @@ def script(stand_in: StandIn, root: str, sub: str) -> None:
 def test_a_typed_base_url_without_a_typed_key_is_refused(server: StandIn, elsewhere: StandIn):
     at = save_settings(open_app(), openai_base_url=elsewhere.openai_base_url)
     assert any("Type a key for the base URL of OpenAI" in e.value for e in at.error)
-    assert at.session_state["rlm_settings"].openai_base_url == ""  # nothing was changed
+    assert at.session_state["rlm_settings"].base_urls.get("openai", "") == ""  # nothing was changed
     assert "needs a key typed with it" in markdown_text(at) + "".join(c.value for c in at.caption)
 
 
@@ -90,7 +90,7 @@ def test_the_server_key_never_goes_to_a_typed_base_url(
     session or a future page might not), the planted key stays with the server's endpoint."""
     at = open_app()
     typed_url = getattr(elsewhere, f"{provider}_base_url")
-    setattr(at.session_state["rlm_settings"], f"{provider}_base_url", typed_url)
+    at.session_state["rlm_settings"].base_urls[provider] = typed_url
     script(elsewhere, "root-x", "sub-x")
     at = run_question(at, (provider, "root-x"), (provider, "sub-x"))
     assert elsewhere.requests, "the run never reached the typed base URL"

@@ -21,7 +21,7 @@ def save_keys(**values: str):
 
 def test_a_typed_key_is_used_for_the_session_only() -> None:
     at = save_keys(anthropic_api_key="sk-ant-typed")
-    assert at.session_state["rlm_settings"].credentials().anthropic_api_key == "sk-ant-typed"
+    assert at.session_state["rlm_settings"].credentials().key("anthropic") == "sk-ant-typed"
     assert "ANTHROPIC_API_KEY" not in os.environ
 
 

@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 
 from rlm_engine.corpus import load_files
-from rlm_engine.defaults import SUGGESTED_MODELS
 from rlm_engine.paths import default_db_url
+from rlm_engine.providers.registry import PROVIDERS
 from storage import Database
 from tests.data.make_pdf import make_pdf
 from tests.fixtures.browser import AppServer, save_screenshot
@@ -21,7 +21,7 @@ from tests.standin import Reply
 
 pytestmark = pytest.mark.browser
 
-ROOT, SUB = SUGGESTED_MODELS["openai"]
+ROOT, SUB = PROVIDERS["openai"].root_model, PROVIDERS["openai"].sub_model
 PDF = make_pdf(["Quarterly report.", "Revenue grew to 7431 thousand euros."])
 
 

@@ -20,7 +20,7 @@ from rlm_eval.results import (
 )
 from storage import Database
 from storage.evals import EVALS
-from storage.writer import writer_token
+from storage.liveness import writer_token
 
 QUESTIONS = [
     {"id": "a", "question": "A?", "expected": 1, "grader": "number"},

@@ -51,8 +51,8 @@ def test_auto_never_reads_a_model_of_unknown_window_directly() -> None:
 def test_known_windows_come_from_the_price_table_and_the_local_server(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    claude = make_config(root=ModelSpec("anthropic", "claude-sonnet-4-5"), method="auto")
-    assert router.choose(claude, 1_000).window_tokens == 200_000
+    claude = make_config(root=ModelSpec("anthropic", "claude-sonnet-5-5"), method="auto")
+    assert router.choose(claude, 1_000).window_tokens == 1_000_000
     monkeypatch.setenv("RLM_LOCAL_N_CTX", "8192")
     local = make_config(root=ModelSpec("local", "qwen2.5-coder-1.5b"), method="auto")
     assert router.choose(local, 1_000).window_tokens == 8_192

@@ -10,7 +10,7 @@ from rlm_engine import Credentials, Session
 from rlm_engine.corpus import load_files
 from rlm_engine.events import Event, SourcesFound
 from storage import Database
-from storage.engine import _alembic_config
+from storage.connect import _alembic_config
 from tests.data.make_pdf import make_pdf
 from tests.standin import StandIn
 from tests.test_sources_loop import config, repl

@@ -14,7 +14,7 @@ import sqlalchemy as sa
 
 from rlm_engine.events import event_from_dict
 from storage import Database, DatabaseLocked, Recorder
-from storage.engine import create_engine
+from storage.connect import create_engine
 from tests.fixtures.runs import run_events
 
 

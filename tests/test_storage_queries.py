@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import pytest
 
 from rlm_engine.events import event_from_dict
-from storage import Database, ExportFormatError, StorageError
+from storage import Database, ExportFormatError, RunFilter, StorageError
 from tests.fixtures.runs import record, run_events
 
 
@@ -64,15 +64,15 @@ def test_runs_are_filtered(db: Database, filters: dict, expected: list[str]) -> 
     record(db.recorder(), run_events("a", question="Where is the cat?", answer="answer-a"))
     record(db.recorder(), run_events("b", status="failed", root_model="claude", answer="answer-b"))
     record(db.recorder(), run_events("c", question="How many penguins?", answer="answer-c"))
-    assert sorted(r.run_id for r in db.list_runs(**filters)) == expected
-    assert db.count_runs(**filters) == len(expected)
+    assert sorted(r.run_id for r in db.list_runs(RunFilter(**filters))) == expected
+    assert db.count_runs(RunFilter(**filters)) == len(expected)
 
 
 def test_runs_are_filtered_by_corpus(db: Database) -> None:
     corpus = db.save_corpus("papers", [Doc("a.txt", "alpha")])
     record(db.recorder(corpus_id=corpus.id), run_events("in"))
     record(db.recorder(), run_events("out"))
-    assert [(r.run_id, r.corpus_name) for r in db.list_runs(corpus_id=corpus.id)] == [
+    assert [(r.run_id, r.corpus_name) for r in db.list_runs(RunFilter(corpus_id=corpus.id))] == [
         ("in", "papers")
     ]
 
@@ -81,7 +81,10 @@ def test_runs_are_filtered_by_start_time(db: Database) -> None:
     events = run_events("late")
     record(db.recorder(), events)
     started = events[0].time
-    assert [len(db.list_runs(since=started)), len(db.list_runs(until=started))] == [1, 0]
+    assert [
+        len(db.list_runs(RunFilter(since=started))),
+        len(db.list_runs(RunFilter(until=started))),
+    ] == [1, 0]
 
 
 def test_totals_per_model_add_root_and_sub_calls(db: Database) -> None:

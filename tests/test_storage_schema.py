@@ -7,8 +7,8 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
 from storage import Database
-from storage.engine import head_revision
-from storage.models import Base
+from storage.connect import head_revision
+from storage.tables import Base
 
 
 def _revision(url: str) -> str:
@@ -30,7 +30,7 @@ def test_migrations_build_the_models_schema(db_url: str) -> None:
 
 def test_open_migrates_a_new_database_to_head(db_url: str) -> None:
     Database.open(db_url).close()
-    assert _revision(db_url) == head_revision() == "m004_sub_call_cache"
+    assert _revision(db_url) == head_revision() == "m005_run_marks"
 
 
 def test_reopening_keeps_the_data(db_url: str) -> None:

@@ -10,8 +10,8 @@ import sys
 
 import pytest
 
+from storage.liveness import writer_alive, writer_token
 from storage.scrub import is_secret_key, scrub, scrub_text
-from storage.writer import writer_alive, writer_token
 
 
 @pytest.mark.parametrize(
@@ -169,7 +169,7 @@ def test_a_writer_in_another_pid_namespace_is_not_judged() -> None:
     numbers its pids apart: its token says nothing about our processes, alive or not."""
     if shutil.which("unshare") is None:
         pytest.skip("needs util-linux unshare")
-    code = "from storage.writer import writer_token; print(writer_token())"
+    code = "from storage.liveness import writer_token; print(writer_token())"
     done = subprocess.run(
         ["unshare", "--pid", "--fork", "--mount-proc", sys.executable, "-c", code],
         capture_output=True,

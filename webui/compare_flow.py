@@ -6,9 +6,9 @@ from typing import Any
 
 import streamlit as st
 
-from rlm_engine.defaults import default_provider, suggested_model
 from webui.compare_view import draw_entries, entry_from_handle, entry_from_summary
 from webui.config_form import budgets_picker, method_picker, model_picker, run_config
+from webui.model_choices import ask_models
 from webui.resources import database
 from webui.review import when
 from webui.runner import start_run
@@ -47,16 +47,19 @@ def new_comparison(state: CompareState, db: Any, prefs: Settings, ws: Workspace)
         required=True,
     )
     credentials = prefs.credentials()
+    ask = ask_models(credentials)
     specs = []
     for position, column in enumerate(st.columns(count or 2, border=True)):
         with column:
             st.markdown(f"**Configuration {position + 1}**")
+            root_provider, root_model = starting_root(ask, position)
             root = model_picker(
                 "Root",
                 key=f"cmp-{position}-root",
                 role="root",
                 credentials=credentials,
-                model=_default_root(position, credentials),
+                provider=root_provider,
+                model=root_model,
                 stacked=(count or 2) > 2,
             )
             sub = model_picker(
@@ -64,6 +67,8 @@ def new_comparison(state: CompareState, db: Any, prefs: Settings, ws: Workspace)
                 key=f"cmp-{position}-sub",
                 role="sub",
                 credentials=credentials,
+                provider=ask["sub"][0],
+                model=ask["sub"][1],
                 stacked=(count or 2) > 2,
             )
             method = method_picker(key=f"cmp-{position}")
@@ -120,11 +125,10 @@ def in_label_order(comparison: Any) -> list[Any]:
     return sorted(comparison.runs, key=lambda r: position.get(r.label, len(position)))
 
 
-def _default_root(position: int, credentials: Any) -> str | None:
-    """The second configuration suggests the smaller model as root, for a cost/quality contrast."""
-    if position == 1:
-        return suggested_model(default_provider(credentials), "sub")
-    return None
+def starting_root(ask: dict[str, tuple[str, str]], position: int) -> tuple[str, str]:
+    """Where a configuration's root starts: Ask's root; the second one Ask's sub model, for a
+    cost/quality contrast."""
+    return ask["sub"] if position == 1 else ask["root"]
 
 
 def start(

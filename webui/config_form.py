@@ -13,10 +13,10 @@ import streamlit as st
 from rlm_engine.config import Budgets, Credentials, ModelSpec, RunConfig
 from rlm_engine.defaults import default_provider, has_key, suggested_model
 from rlm_engine.errors import RLMError
-from rlm_engine.providers import PROVIDERS
+from rlm_engine.providers.registry import PROVIDERS
+from webui.model_choices import model_list_picker
 from webui.state import kept
 
-PROVIDER_TITLES = {"openai": "OpenAI", "anthropic": "Anthropic", "local": "Local (offline)"}
 METHOD_TITLES = {"auto": "Auto", "rlm": "RLM", "direct": "Direct"}
 METHOD_HELP = (
     "Auto: the root model reads the documents itself when they fit its window (one call, "
@@ -27,7 +27,7 @@ METHOD_HELP = (
 
 def local_model_problem(name: str) -> str | None:
     """Why the local model `name` (catalogue name or GGUF path) cannot run yet, if it cannot."""
-    from rlm_engine.models import resolve_model_file
+    from rlm_engine.local_models import resolve_model_file
 
     try:
         resolve_model_file(name)
@@ -47,13 +47,14 @@ def model_picker(
     role: str,
     credentials: Credentials,
     model: str | None = None,
+    provider: str | None = None,
     stacked: bool = False,
 ) -> ModelSpec:
     """A provider and a model name, side by side (or `stacked`, for narrow columns); warns (in
     the page) when the provider has no key.
 
-    Starts on the default provider with `model` (or the provider's suggested model)."""
-    provider = default_provider(credentials)
+    Starts on `provider` (or the default one) with `model` (or the provider's suggested model)."""
+    provider = provider or default_provider(credentials)
     left, right = (st.container(), st.container()) if stacked else st.columns([2, 3])
     with left:
         chosen = kept(
@@ -61,10 +62,8 @@ def model_picker(
             f"{title} provider",
             key=f"{key}-provider",
             default=provider,
-            options=PROVIDERS,
-            format_func=lambda p: (
-                PROVIDER_TITLES.get(p, p) + ("" if has_key(p, credentials) else " (no key)")
-            ),
+            options=list(PROVIDERS),
+            format_func=lambda p: _title(p) + ("" if has_key(p, credentials) else " (no key)"),
             on_change=_provider_changed,
             args=(key, role),
         )
@@ -72,15 +71,21 @@ def model_picker(
         default_model = model or suggested_model(provider, role)
         model = kept(st.text_input, f"{title} model", key=f"{key}-model", default=default_model)
         model = model.strip() or suggested_model(chosen, role)
+        model_list_picker(title, key=key, provider=chosen, credentials=credentials)
     problem = local_model_problem(model) if chosen == "local" else None
     if problem:
         st.caption(f":orange[:material/cloud_off: {problem}]")
     if not has_key(chosen, credentials):
         st.caption(
-            f":orange[:material/key_off: No {PROVIDER_TITLES[chosen]} key: add one on the Settings "
-            f"page or set {chosen.upper()}_API_KEY.]"
+            f":orange[:material/key_off: No {_title(chosen)} key: add one on the Settings "
+            f"page or set {PROVIDERS[chosen].key_var}.]"
         )
     return ModelSpec(chosen, model)
+
+
+def _title(provider: str) -> str:
+    info = PROVIDERS.get(provider)
+    return info.title if info else provider
 
 
 def budgets_picker(*, key: str) -> Budgets:

@@ -48,7 +48,7 @@ class Downloads:
 
 
 def _pull(download: Download) -> None:
-    from rlm_engine.models import pull_model
+    from rlm_engine.local_models import pull_model
 
     try:
         pull_model(download.name, on_progress=download.progress)
@@ -65,7 +65,7 @@ def downloads() -> Downloads:
 
 def model_section() -> None:
     """Status of the default local model, and a button that fetches it."""
-    from rlm_engine.models import default_local_model, model_status
+    from rlm_engine.local_models import default_local_model, model_status
 
     name = default_local_model()
     download = downloads().by_name.get(name)

@@ -14,9 +14,10 @@ import streamlit as st
 from rlm_eval.configs import ConfigError, EvalConfig, check
 from rlm_eval.questions import Question, SetError, parse_set, to_csv, to_jsonl, validate
 from rlm_eval.suite import DEFAULT_QUESTIONS, KINDS, MAX_SIZE, MIN_SIZE
-from webui.compare_flow import unique_labels
+from webui.compare_flow import starting_root, unique_labels
 from webui.config_form import budgets_picker, method_picker, model_picker
 from webui.eval_job import EvalPage, start_job
+from webui.model_choices import ask_models
 from webui.safe_text import safe_markdown
 from webui.state import Settings, kept
 from webui.trace import plural
@@ -196,6 +197,7 @@ def pick_configs(prefs: Settings) -> list[EvalConfig]:
         or 2
     )
     credentials = prefs.credentials()
+    ask = ask_models(credentials)  # every configuration starts from Ask's (the 2nd: sub as root)
     picked = []
     per_row = min(count, 3)
     for start in range(0, count, per_row):
@@ -205,11 +207,14 @@ def pick_configs(prefs: Settings) -> list[EvalConfig]:
                 continue
             with column:
                 st.markdown(f"**Configuration {position + 1}**")
+                root_provider, root_model = starting_root(ask, position)
                 root = model_picker(
                     "Root",
                     key=f"ev-{position}-root",
                     role="root",
                     credentials=credentials,
+                    provider=root_provider,
+                    model=root_model,
                     stacked=True,
                 )
                 sub = model_picker(
@@ -217,6 +222,8 @@ def pick_configs(prefs: Settings) -> list[EvalConfig]:
                     key=f"ev-{position}-sub",
                     role="sub",
                     credentials=credentials,
+                    provider=ask["sub"][0],
+                    model=ask["sub"][1],
                     stacked=True,
                 )
                 st.session_state.setdefault(f"ev-{position}-method", "rlm")  # the CLI's default

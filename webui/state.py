@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import uuid
 import weakref
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -16,6 +17,7 @@ from typing import Any
 import streamlit as st
 
 from rlm_engine.config import Credentials
+from rlm_engine.providers.registry import PROVIDERS
 from webui.runner import RunHandle
 
 log = logging.getLogger(__name__)
@@ -25,10 +27,9 @@ log = logging.getLogger(__name__)
 class Settings:
     """Session-only settings. Keys are never saved anywhere; the environment fills the gaps."""
 
-    openai_api_key: str = ""
-    anthropic_api_key: str = ""
-    openai_base_url: str = ""
-    anthropic_base_url: str = ""
+    # provider name -> what was typed on the Settings page ("" or missing: nothing typed)
+    keys: dict[str, str] = field(default_factory=dict)
+    base_urls: dict[str, str] = field(default_factory=dict)
     # model name -> (USD per million input tokens, USD per million output tokens)
     price_overrides: dict[str, tuple[float, float]] = field(default_factory=dict)
     # answer identical sub-calls over the same corpus from the database, at $0 (RunConfig)
@@ -39,29 +40,21 @@ class Settings:
         the environment's key goes to the environment's base URL (or the provider's default) and
         nowhere else, so a visitor cannot have the server's key sent to an address of theirs."""
         env = Credentials.from_env()
-        openai_key, openai_url = _key_for_url(
-            self.openai_api_key, self.openai_base_url, env.openai_api_key, env.openai_base_url
-        )
-        anthropic_key, anthropic_url = _key_for_url(
-            self.anthropic_api_key,
-            self.anthropic_base_url,
-            env.anthropic_api_key,
-            env.anthropic_base_url,
-        )
-        return Credentials(
-            openai_api_key=openai_key,
-            anthropic_api_key=anthropic_key,
-            openai_base_url=openai_url,
-            anthropic_base_url=anthropic_url,
-        )
+        keys, urls = {}, {}
+        for name in PROVIDERS:
+            typed_key, typed_url = self.keys.get(name, ""), self.base_urls.get(name, "")
+            keys[name], urls[name] = _key_for_url(
+                typed_key, typed_url, env.key(name), env.base_url(name)
+            )
+        return Credentials(keys, urls)
 
     def missing_keys(self) -> list[str]:
         """The providers whose typed base URL has no typed key (refused by the Settings form)."""
-        pairs = {
-            "OpenAI": (self.openai_api_key, self.openai_base_url),
-            "Anthropic": (self.anthropic_api_key, self.anthropic_base_url),
-        }
-        return [name for name, (key, url) in pairs.items() if url.strip() and not key.strip()]
+        return [
+            info.title
+            for name, info in PROVIDERS.items()
+            if self.base_urls.get(name, "").strip() and not self.keys.get(name, "").strip()
+        ]
 
     def __repr__(self) -> str:  # keys never show up in logs or tracebacks
         return "Settings(***)"
@@ -99,6 +92,8 @@ class Workspace:
     target_corpus_id: Any = None  # an existing corpus the uploads will be added to
     session: Any = None  # rlm_engine.Session, made on the first question
     conversation: list[RunHandle] = field(default_factory=list)
+    conversation_id: str = ""  # what this conversation's runs are saved under ("" until asked)
+    earlier: list[Any] = field(default_factory=list)  # webui.resume.EarlierTurn, when resumed
     _finalizer: Any = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -127,6 +122,12 @@ class Workspace:
                 self._finalizer = weakref.finalize(self, _close_quietly, self.session)
             return self.session
 
+    def conversation_key(self) -> str:
+        """The id this conversation's runs are recorded with (History groups by it)."""
+        if not self.conversation_id:
+            self.conversation_id = uuid.uuid4().hex
+        return self.conversation_id
+
     def new_conversation(self) -> None:
         """Stop a run in flight, close the sandbox and forget the conversation."""
         for handle in self.conversation:
@@ -135,7 +136,7 @@ class Workspace:
             if self._finalizer is not None:
                 self._finalizer()  # closes the session once, now
             self.session, self._finalizer = None, None
-        self.conversation = []
+        self.conversation, self.conversation_id, self.earlier = [], "", []
 
 
 @dataclass

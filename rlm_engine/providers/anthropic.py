@@ -85,8 +85,8 @@ class AnthropicProvider(Provider):
         import anthropic
 
         self.model = spec.model
-        base_url = spec.base_url or credentials.anthropic_base_url
-        api_key = credentials.anthropic_api_key
+        base_url = spec.base_url or credentials.base_url(spec.provider)
+        api_key = credentials.key(spec.provider)
         if not api_key:
             if not base_url:
                 raise ProviderAuthError(f"No Anthropic API key. {KEY_HINT}")

@@ -24,10 +24,10 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from rlm_engine.config import ModelSpec
+from rlm_engine.config import Credentials, ModelSpec
 from rlm_engine.errors import ConfigError, ProviderError
 from rlm_engine.events import Usage
-from rlm_engine.models import resolve_model_file
+from rlm_engine.local_models import resolve_model_file
 from rlm_engine.providers.base import Completion, Message, OnText, Provider, StreamClock
 
 N_PARALLEL = 2
@@ -145,7 +145,15 @@ class LocalProvider(Provider):
 
     name = "local"
 
-    def __init__(self, spec: ModelSpec, *, timeout_s: float = 120.0) -> None:
+    def __init__(
+        self,
+        spec: ModelSpec,
+        credentials: Credentials | None = None,
+        *,
+        timeout_s: float = 120.0,
+        max_retries: int = 0,
+    ) -> None:
+        """`credentials` and `max_retries` are unused: the server is ours, on this machine."""
         self.model = spec.model
         self._path = resolve_model_file(spec.model)  # a missing model says how to get it
         self._timeout_s = timeout_s

@@ -39,8 +39,8 @@ class OpenAIProvider(Provider):
         import openai  # ~0.6 s: only when an OpenAI model is actually used
 
         self.model = spec.model
-        base_url = spec.base_url or credentials.openai_base_url
-        api_key = credentials.openai_api_key
+        base_url = spec.base_url or credentials.base_url(spec.provider)
+        api_key = credentials.key(spec.provider)
         if not api_key:
             if not base_url:
                 raise ProviderAuthError(f"No OpenAI API key. {KEY_HINT}")

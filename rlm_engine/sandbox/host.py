@@ -318,51 +318,18 @@ class Sandbox:
         if stop is not None and stop.is_set():
             return ExecResult(output="", output_chars=0, elapsed_s=0.0, error=STOPPED_BEFORE)
         with self._lock:
-            notes: list[str] = []
-            restarted = False
-            if self._worker is None:
-                self.start()
-            elif not self._worker.alive():
-                notes.append("The REPL worker had stopped since the last block and was restarted; "
-                             + self._lost())  # fmt: skip
-                self._restart()
-                restarted = True
-            assert self._worker is not None
-            begin = time.monotonic()
+            notes: list[str] = []  # for the model, after the block's own output
+            restarted = self._ensure_worker(notes)
             worker = self._worker
+            assert worker is not None
+            begin = time.monotonic()
             execution = Execution(
                 next(self._exec_ids), handler, self._slots, self.max_concurrency, worker.conn.send,
                 batch_limit=self.caps.batch_prompts,
             )  # fmt: skip
-            msg = {"op": "exec", "id": execution.id, "code": code, "limit": self.output_limit_chars,
-                   "caps": self.caps.to_worker()}  # fmt: skip
-            sent = worker.conn.send(msg)
-            reply = self._wait(worker, begin + timeout, execution, stop) if sent else _DEAD
-            error, grace_end = None, time.monotonic() + INTERRUPT_GRACE_S
-            if reply is _TIMEOUT or reply is _STOPPED:
-                error = (
-                    STOPPED_DURING
-                    if reply is _STOPPED
-                    else f"TimeoutError: the block ran longer than {timeout:g} s and was stopped"
-                )
-                execution.end(0)  # what it still asks for is refused; the block is over
-                worker.conn.send({"op": "interrupt", "id": execution.id})
-                reply = self._wait(worker, grace_end, execution)
-                if isinstance(reply, dict):
-                    notes.append(f"[{error}; variables are kept]")
-                else:
-                    notes.append(f"[{error}; the REPL worker was restarted: {self._lost()}]")
-                    reply = None
-            elif isinstance(reply, FrameError):  # model code wrote to the channel, or a bug
-                error = f"SandboxError: the REPL worker sent a malformed message ({reply})"
-                notes.append(f"[{error}; it was restarted: {self._lost()}]")
-                reply = None
-            elif reply is _DEAD:
-                with contextlib.suppress(subprocess.TimeoutExpired):
-                    worker.proc.wait(timeout=2)  # let its exit status land
-                error = f"SandboxError: the REPL worker died ({worker.describe_exit()})"
-                notes.append(f"[{error}; it was restarted: {self._lost()}]")
-                reply = None
+            outcome = self._await_block(worker, execution, code, begin + timeout, stop)
+            grace_end = time.monotonic() + INTERRUPT_GRACE_S
+            reply, error = self._recover(worker, execution, outcome, timeout, grace_end, notes)
             if reply is None:
                 self._restart()
                 restarted = True
@@ -371,6 +338,79 @@ class Sandbox:
             if execution.end(grace_end - time.monotonic()):
                 log.info("sandbox: handler calls of an ended block still run; answers dropped")
             return self._result(reply or {}, notes, error, time.monotonic() - begin, restarted)
+
+    def _ensure_worker(self, notes: list[str]) -> bool:
+        """A live worker for the next block. True when one that had died since the last block was
+        replaced: its variables are lost, and `notes` says so."""
+        if self._worker is None:
+            self.start()
+            return False
+        if self._worker.alive():
+            return False
+        notes.append("The REPL worker had stopped since the last block and was restarted; "
+                     + self._lost())  # fmt: skip
+        self._restart()
+        return True
+
+    def _await_block(
+        self,
+        worker: _Worker,
+        execution: Execution,
+        code: str,
+        deadline: float,
+        stop: StopSignal | None,
+    ) -> object:
+        """Send the block and answer its calls until it ends: the worker's result, or _TIMEOUT /
+        _STOPPED / _DEAD (see `_wait`), or the FrameError of a malformed message."""
+        msg = {"op": "exec", "id": execution.id, "code": code, "limit": self.output_limit_chars,
+               "caps": self.caps.to_worker()}  # fmt: skip
+        if not worker.conn.send(msg):
+            return _DEAD
+        return self._wait(worker, deadline, execution, stop)
+
+    def _recover(
+        self,
+        worker: _Worker,
+        execution: Execution,
+        outcome: object,
+        timeout: float,
+        grace_end: float,
+        notes: list[str],
+    ) -> tuple[dict[str, Any] | None, str | None]:
+        """The block's reply and error, from how it ended. A block past its time or stopped is
+        interrupted; a worker that does not come back by `grace_end`, sent a malformed message or
+        died gives no reply (None): the caller restarts it. Each of these leaves a note."""
+        if isinstance(outcome, dict):
+            return outcome, None
+        if outcome is _TIMEOUT or outcome is _STOPPED:
+            error = (
+                STOPPED_DURING
+                if outcome is _STOPPED
+                else f"TimeoutError: the block ran longer than {timeout:g} s and was stopped"
+            )
+            return self._interrupt(worker, execution, grace_end, error, notes), error
+        if isinstance(outcome, FrameError):  # model code wrote to the channel, or a bug
+            error = f"SandboxError: the REPL worker sent a malformed message ({outcome})"
+        else:  # _DEAD
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                worker.proc.wait(timeout=2)  # let its exit status land
+            error = f"SandboxError: the REPL worker died ({worker.describe_exit()})"
+        notes.append(f"[{error}; it was restarted: {self._lost()}]")
+        return None, error
+
+    def _interrupt(
+        self, worker: _Worker, execution: Execution, grace_end: float, error: str, notes: list[str]
+    ) -> dict[str, Any] | None:
+        """Interrupt a block that must end: its reply if the worker comes back by `grace_end`
+        (variables kept), else None (it will be restarted)."""
+        execution.end(0)  # what it still asks for is refused; the block is over
+        worker.conn.send({"op": "interrupt", "id": execution.id})
+        reply = self._wait(worker, grace_end, execution)
+        if isinstance(reply, dict):
+            notes.append(f"[{error}; variables are kept]")
+            return reply
+        notes.append(f"[{error}; the REPL worker was restarted: {self._lost()}]")
+        return None
 
     def _lost(self) -> str:
         """What a restart loses: the workdir too where it is a tmpfs of the worker's own."""

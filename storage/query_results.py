@@ -1,9 +1,30 @@
-"""What queries return: plain frozen values, safe to hand to any thread (no sessions, no ORM)."""
+"""What queries take and return: plain frozen values, safe to hand to any thread (no sessions,
+no ORM)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
+
+
+@dataclass(frozen=True)
+class RunFilter:
+    """Which runs a listing holds; a field left at None (or "") does not filter. `model` matches
+    the root or the sub model, `text` the question or the answer (any case); `since` and `until`
+    bound the start time (since inclusive, until exclusive); `conversation` is a grouping key
+    (`RunSummary.conversation`)."""
+
+    corpus_id: int | None = None
+    model: str | None = None
+    status: str | None = None
+    text: str | None = None
+    since: float | datetime | None = None
+    until: float | datetime | None = None
+    comparison_id: int | None = None
+    starred: bool | None = None
+    tag: str | None = None
+    conversation: str | None = None
 
 
 @dataclass(frozen=True)
@@ -56,6 +77,15 @@ class RunSummary:
     started_at: float
     finished_at: float | None
     elapsed_s: float | None
+    starred: bool = False
+    conversation_id: str | None = None  # None: a run on its own
+    tags: tuple[str, ...] = ()  # filled by list_runs and get_run
+    turns: int = 1  # in a grouped listing: the questions of its conversation that matched
+
+    @property
+    def conversation(self) -> str:
+        """The key History groups by: the conversation, or the run itself when it has none."""
+        return self.conversation_id or self.run_id
 
 
 @dataclass(frozen=True, kw_only=True)

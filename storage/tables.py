@@ -18,6 +18,7 @@ from sqlalchemy import (
     LargeBinary,
     String,
     Text,
+    false,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -105,6 +106,18 @@ class Run(Base):
     elapsed_s: Mapped[float | None] = mapped_column(Float)
     last_event_at: Mapped[float] = mapped_column(Float)
     writer: Mapped[str | None] = mapped_column(String(200))  # host/boot/pid/start of the recorder
+    starred: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # follow-ups of one Ask session share it; None: the run stands alone (History groups by
+    # coalesce(conversation_id, id))
+    conversation_id: Mapped[str | None] = mapped_column(String(64), index=True)
+
+
+class RunTag(Base):
+    """A word a user attached to a run in History, to find it again."""
+
+    __tablename__ = "run_tags"
+    run_id: Mapped[str] = mapped_column(ForeignKey("runs.id", ondelete="CASCADE"), primary_key=True)
+    tag: Mapped[str] = mapped_column(String(100), primary_key=True, index=True)
 
 
 class EventRow(Base):
