@@ -23,7 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from rlm_engine.corpus import load_files, load_paths
 from rlm_engine.corpus_pdf import pypdf_pages
-from tests.data.make_pdf import make_pdf
+from rlm_testkit.pdf import make_pdf
 
 _VOCABULARY = """
     the of and to in is that for it as was with be by on not he this are or his from at which but

@@ -24,7 +24,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from rlm_engine import Budgets, Credentials, ModelSpec, RunConfig, Session
 from rlm_engine.events import CodeExecuted, Event, RootResponse
-from tests.standin import StandIn
+from rlm_testkit.standin import StandIn
 
 ROOT, SUB = "root-model", "sub-model"
 

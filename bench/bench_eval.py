@@ -28,8 +28,8 @@ from rlm_eval import service
 from rlm_eval.configs import parse_configs
 from rlm_eval.questions import Question
 from rlm_eval.runner import EvalRunner
+from rlm_testkit.standin import StandIn
 from storage import Database
-from tests.standin import StandIn
 
 MODELS = ("first", "second", "third")
 

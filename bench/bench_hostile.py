@@ -24,20 +24,9 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
+from rlm_testkit.sandbox_census import FAN_OUT, descendants, sandbox_workers
+
 ROOT, SUB = "root", "sub"
-# 20 threads calling rlm_query at once; with --max-depth 3 each child RLM fans out to 3 again.
-FAN_OUT = """```repl
-import threading
-answers = []
-def ask(i):
-    answers.append(rlm_query(f'part {i}', context=f'text {i}'))
-threads = [threading.Thread(target=ask, args=(i,)) for i in range(N)]
-for t in threads:
-    t.start()
-for t in threads:
-    t.join()
-print(len(answers), 'answers')
-```"""
 CASES = {
     "batch": [
         "```repl\ntry:\n    r = llm_query_batched(['q'] * 1_000_000)\n    print(len(r))\n"
@@ -50,6 +39,7 @@ CASES = {
         "FINAL(done)",
     ],
     "final": ["```repl\nFINAL('x' * 500_000_000)\n```"],
+    # 20 threads calling rlm_query at once; with --max-depth 3 each child RLM fans out to 3 again.
     "fanout": [FAN_OUT.replace("N", "20"), "FINAL(done)"],
     "forge": [
         "```repl\nimport os, stat, struct, time\n"
@@ -142,27 +132,9 @@ def sub_reply(body: bytes) -> str:
 def census(pid: int, stop: threading.Event, peak: dict[str, int]) -> None:
     """Polls the processes below `pid` (sandboxes: their worker processes) until `stop`."""
     while not stop.wait(0.1):
-        parent: dict[int, int] = {}
-        for entry in Path("/proc").iterdir():
-            try:
-                if entry.name.isdigit():
-                    stat = (entry / "stat").read_text()
-                    parent[int(entry.name)] = int(stat.rsplit(")", 1)[1].split()[1])
-            except (OSError, IndexError, ValueError):
-                continue
-        found, frontier = [], [pid]
-        while frontier:
-            frontier = [p for p, pp in parent.items() if pp in frontier]
-            found += frontier
-        workers = 0
-        for p in found:
-            try:
-                argv = Path(f"/proc/{p}/cmdline").read_bytes().split(b"\0")
-                workers += any(a.endswith(b"sandbox/worker.py") for a in argv)
-            except OSError:
-                continue
+        found = descendants(pid)
         peak["processes"] = max(peak.get("processes", 0), len(found))
-        peak["sandboxes"] = max(peak.get("sandboxes", 0), workers)
+        peak["sandboxes"] = max(peak.get("sandboxes", 0), len(sandbox_workers(found)))
 
 
 PEAK: dict[str, int] = {}  # live sandboxes and processes below the last `rlm ask`

@@ -30,7 +30,8 @@ from rlm_engine import Budgets, Credentials, ModelSpec, RunConfig, Session
 from rlm_engine.defaults import suggested_model
 from rlm_engine.events import Event, RunFinished, SourcesFound
 from rlm_engine.sources import CorpusIndex, SourceDoc
-from tests.standin import Request, StandIn
+from rlm_testkit.prose import lines, vocabulary
+from rlm_testkit.standin import Request, StandIn
 
 ROOT, SUB = "bench-root", "bench-sub"
 CITIES = ["Lisbon", "Oslo", "Quito", "Hanoi", "Dakar", "Perth"]
@@ -47,41 +48,6 @@ class Case:
     pattern: str  # what the scripted model searches for
 
 
-def vocabulary(rng: random.Random) -> list[str]:
-    syllables = [
-        "ka",
-        "lo",
-        "mi",
-        "ra",
-        "su",
-        "te",
-        "vo",
-        "ne",
-        "pi",
-        "da",
-        "go",
-        "hu",
-        "be",
-        "fa",
-        "zi",
-        "mo",
-        "re",
-        "ta",
-        "li",
-        "no",
-    ]
-    return ["".join(rng.choices(syllables, k=rng.randint(2, 4))) for _ in range(5000)]
-
-
-def prose(n_chars: int, rng: random.Random, words: list[str]) -> str:
-    out, size = [], 0
-    while size < n_chars:
-        line = " ".join(rng.choices(words, k=12)).capitalize() + ".\n"
-        out.append(line)
-        size += len(line)
-    return "".join(out)[:n_chars]
-
-
 def insert(text: str, sentence: str, at: int) -> tuple[str, int]:
     at = text.find("\n", at) + 1 or len(text)
     return text[:at] + sentence + "\n" + text[at:], at
@@ -89,8 +55,7 @@ def insert(text: str, sentence: str, at: int) -> tuple[str, int]:
 
 def make_case(scenario: str, size: int, seed: int) -> Case:
     rng = random.Random(seed)
-    words = vocabulary(rng)
-    base = prose(size, rng, words)
+    base = lines(rng, vocabulary(rng), size)[:size]
     if scenario in ("single", "several"):
         n = 1 if scenario == "single" else 3
         cities = rng.sample(CITIES, n)

@@ -1,7 +1,7 @@
 """What prompt caching saves: a scripted 12-turn run over a 1M-character corpus, priced at
 today's Anthropic and OpenAI prices (the genai-prices table bundled with this version).
 
-The stand-in (tests/standin.py) plays both APIs over real HTTP with their cache rules: OpenAI
+The stand-in (rlm_testkit/standin.py) plays both APIs over real HTTP with their cache rules: OpenAI
 caches any repeated prefix of 1,024+ tokens by itself; Anthropic reads and writes at the
 `cache_control` breakpoints the provider sets. Tokens are counted as characters / 4. The run:
 turn 1 peeks at a document; turns 2-11 each send one 8,000-character chunk to the sub model
@@ -23,7 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from rlm_engine import Budgets, Credentials, ModelSpec, RunConfig, run
 from rlm_engine.events import Event, RootResponse, RunFinished, SubCallFinished, Usage
 from rlm_engine.pricing import cost_usd
-from tests.standin import StandIn
+from rlm_testkit.standin import StandIn
 
 PAIRS = {
     "anthropic": ("claude-sonnet-4-5", "claude-haiku-4-5"),

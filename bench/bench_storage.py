@@ -5,7 +5,7 @@ and whether recording slows a real engine run (`--overhead`).
     uv run python bench/bench_storage.py --overhead [--repeat 7] [--sub-calls 200] [--latency 0.2]
 
 SQLite is a file in a temporary directory (WAL, synchronous=NORMAL, as the app uses it);
-PostgreSQL is a throwaway local server (tests/fixtures/postgres.py, fsync=off). Results and the
+PostgreSQL is a throwaway local server (rlm_testkit/postgres.py, fsync=off). Results and the
 machine go to bench/README.md by hand.
 """
 
@@ -25,8 +25,8 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from rlm_testkit.postgres import create_database, pg_bin, postgres_server
 from storage import Database, RunFilter
-from tests.fixtures.postgres import create_database, pg_bin, postgres_server
 from tests.fixtures.runs import record, run_events
 
 
@@ -117,7 +117,7 @@ def engine_run(sub_calls: int, latency_s: float, on_event: Callable[[Any], None]
     """Wall seconds of one real engine run (`rlm_engine.run`: sandbox, loop, events) against the
     stand-in: one code block making `sub_calls` batched sub-calls, then FINAL."""
     import rlm_engine
-    from tests.standin import StandIn
+    from rlm_testkit.standin import StandIn
 
     with StandIn(latency_s=latency_s) as standin:
         standin.on(lambda request: "ok", model="sub-model")

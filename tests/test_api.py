@@ -10,7 +10,7 @@ import pytest
 from rlm_engine import RLM, ConfigError, CorpusError, ModelSpec, Result
 from rlm_engine.api import load_context, parse_model
 from rlm_engine.events import CodeExecuted, RunFinished
-from tests.standin import StandIn
+from rlm_testkit.standin import StandIn
 
 
 def repl(code: str) -> str:

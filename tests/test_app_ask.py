@@ -9,9 +9,9 @@ from streamlit.testing.v1 import AppTest
 
 from rlm_engine.corpus import load_files
 from rlm_engine.paths import default_db_url
+from rlm_testkit.standin import StandIn
 from storage import Database
 from tests.apptest import RUN_TIMEOUT_S, markdown_text, open_app
-from tests.standin import StandIn
 
 ROOT = "root-model"
 SUB = "sub-model"

@@ -8,8 +8,8 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from rlm_engine.corpus import load_files
+from rlm_testkit.standin import StandIn
 from tests.apptest import RUN_TIMEOUT_S, open_app, record_run
-from tests.standin import StandIn
 from webui.compare_flow import unique_labels
 from webui.compare_view import word_diff
 

@@ -8,9 +8,9 @@ from typing import Any
 import pytest
 
 from rlm_engine.corpus import load_files
+from rlm_testkit.pdf import make_pdf
+from rlm_testkit.standin import StandIn
 from tests.apptest import RUN_TIMEOUT_S, open_app
-from tests.data.make_pdf import make_pdf
-from tests.standin import StandIn
 
 
 @pytest.fixture

@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from rlm_engine.corpus import load_files
+from rlm_testkit.pdf import make_pdf
 from tests.apptest import open_app
-from tests.data.make_pdf import make_pdf
 
 
 def open_preview(app_db: Any) -> tuple[Any, Any]:

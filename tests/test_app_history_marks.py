@@ -6,8 +6,8 @@ from __future__ import annotations
 from typing import Any
 
 from rlm_engine.corpus import load_files
+from rlm_testkit.standin import StandIn
 from tests.apptest import RUN_TIMEOUT_S, markdown_text, open_app, record_run
-from tests.standin import StandIn
 
 NOTES = b"Meeting notes.\nThe launch code is 7431.\n"
 

@@ -12,8 +12,8 @@ from collections.abc import Iterator
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from rlm_testkit.standin import Request, StandIn
 from tests.apptest import RUN_TIMEOUT_S, markdown_text, open_app
-from tests.standin import Request, StandIn
 
 PLANTED = "sk-planted-server-key-0451"
 NOTES = b"Meeting notes.\nThe launch code is 7431.\n"

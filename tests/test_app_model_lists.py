@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
+from rlm_testkit.standin import StandIn
 from tests.apptest import open_app
-from tests.standin import StandIn
 
 
 def _provider(at: Any, provider: str) -> Any:

@@ -7,8 +7,8 @@ from typing import Any
 
 from streamlit.testing.v1 import AppTest
 
+from rlm_testkit.standin import StandIn
 from tests.apptest import RUN_TIMEOUT_S, open_app, record_run
-from tests.standin import StandIn
 
 ROOT = "root-model"
 SUB = "sub-model"

@@ -6,8 +6,8 @@ from __future__ import annotations
 from typing import Any
 
 from rlm_engine.corpus import load_files
+from rlm_testkit.standin import StandIn
 from tests.apptest import RUN_TIMEOUT_S, markdown_text, open_app
-from tests.standin import StandIn
 from tests.test_app_ask import NOTES, ROOT, ask, finish, open_ask, repl, upload
 
 KNOWN = "gpt-4o-mini"  # the price table knows its window (128,000 tokens)

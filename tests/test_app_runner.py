@@ -6,8 +6,8 @@ import sqlite3
 from pathlib import Path
 
 from rlm_engine import Credentials, ModelSpec, RunConfig, Session
+from rlm_testkit.standin import StandIn
 from storage import Database
-from tests.standin import StandIn
 from webui.runner import start_run
 
 ROOT = "root-model"

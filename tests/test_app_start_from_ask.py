@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 
+from rlm_testkit.standin import StandIn
 from tests.apptest import open_app
-from tests.standin import StandIn
 
 
 @pytest.mark.parametrize(("page", "prefix"), [("compare", "cmp"), ("evaluate", "ev")])

@@ -14,10 +14,10 @@ import pytest
 from rlm_engine.corpus import load_files
 from rlm_engine.paths import default_db_url
 from rlm_engine.providers.registry import PROVIDERS
+from rlm_testkit.pdf import make_pdf
+from rlm_testkit.standin import Reply
 from storage import Database
-from tests.data.make_pdf import make_pdf
 from tests.fixtures.browser import AppServer, save_screenshot
-from tests.standin import Reply
 
 pytestmark = pytest.mark.browser
 

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from tests.data.make_pdf import make_pdf
+from rlm_testkit.pdf import make_pdf
 from tests.fixtures.browser import AppServer, save_screenshot
 from tests.test_browser_app import ROOT, ask, choose, go_to, keyed, settled, upload_pdf
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.standin import StandIn
+from rlm_testkit.standin import StandIn
 
 ROOT = "root-model"
 SUB = "sub-model"

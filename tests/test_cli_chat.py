@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.standin import StandIn
+from rlm_testkit.standin import StandIn
 
 ROOT = "root-model"
 

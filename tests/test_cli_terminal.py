@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from rlm_cli.terminal import for_terminal, json_for_terminal
-from tests.standin import StandIn
+from rlm_testkit.standin import StandIn
 from tests.test_cli_ask import ROOT, repl, rlm
 
 HOSTILE = (

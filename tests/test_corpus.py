@@ -1,4 +1,4 @@
-"""Corpus loading: real files, real PDFs from tests/data/make_pdf.py, real PDFium and pypdf."""
+"""Corpus loading: real files, real PDFs from rlm_testkit/pdf.py, real PDFium and pypdf."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import pytest
 from rlm_engine.corpus import Corpus, context_metadata, load_files, load_paths
 from rlm_engine.corpus_pdf import normalise_pdfium_text, pdfium_pages, pypdf_pages
 from rlm_engine.errors import CorpusError
-from tests.data.make_pdf import encrypt_pdf, make_pdf
+from rlm_testkit.pdf import encrypt_pdf, make_pdf
 
 PAGES = ["First page", "Second page\nwith two lines", "Third (and last) page"]
 

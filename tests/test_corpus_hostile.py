@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from rlm_engine.corpus import load_files, load_paths
-from tests.standin import StandIn
+from rlm_testkit.standin import StandIn
 
 ROOT = "root-model"
 TEXT = "The launch code is 7431.\nNothing else happened today.\n" * 20

@@ -12,7 +12,7 @@ from rlm_eval.graders import grade, normalise
 from rlm_eval.judge import judge, parse_verdict
 from rlm_eval.numbers import find_numbers, parse_number
 from rlm_eval.questions import SetError, parse_csv, parse_jsonl, parse_set, to_csv, to_jsonl
-from tests.standin import Reply, StandIn
+from rlm_testkit.standin import Reply, StandIn
 
 # -- exact / contains / regex --------------------------------------------------------------------
 

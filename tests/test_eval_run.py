@@ -17,8 +17,8 @@ from pathlib import Path
 import pytest
 
 from rlm_engine.paths import default_db_url
+from rlm_testkit.standin import Request, StandIn
 from storage import Database
-from tests.standin import Request, StandIn
 
 QUESTIONS = [
     {

@@ -12,7 +12,7 @@ from rlm_engine import Credentials, ModelSpec, RunConfig, prompts, run
 from rlm_engine.config import GuardConfig
 from rlm_engine.events import CodeExecuted, FinalAnswer, Notice, RunFinished, SubCallStarted
 from rlm_engine.guards import EMPTY_OUTPUT, QUESTION_ONLY_REFUSED, Evidence
-from tests.standin import StandIn
+from rlm_testkit.standin import StandIn
 from tests.test_loop import Collector
 
 ROOT = "root-model"

@@ -21,8 +21,8 @@ import pytest
 
 from rlm_engine.sandbox import Sandbox
 from rlm_engine.sandbox.launch import FORCE_VAR
+from rlm_testkit.standin import StandIn
 from tests.fixtures.sandbox import Recorder
-from tests.standin import StandIn
 from tests.test_cli_ask import ROOT, repl, rlm
 from tests.test_sandbox_modes import _as_user, user_python  # noqa: F401 (a fixture, looked up by name)
 

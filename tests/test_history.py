@@ -5,7 +5,7 @@ from __future__ import annotations
 from rlm_engine import Credentials, ModelSpec, RunConfig, run
 from rlm_engine.events import Event, Notice
 from rlm_engine.history import fit, total_chars
-from tests.standin import StandIn
+from rlm_testkit.standin import StandIn
 
 
 def conversation(outputs: int, size: int) -> list[dict[str, str]]:

@@ -9,8 +9,8 @@ import threading
 from rlm_engine import Credentials, ModelSpec, RunConfig, run
 from rlm_engine.caps import repl_caps
 from rlm_engine.events import CodeExecuted, Event, SubCallStarted
+from rlm_testkit.standin import StandIn
 from storage import Database
-from tests.standin import StandIn
 
 ROOT, SUB = "root-model", "sub-model"
 # Model code speaking the protocol itself, past the REPL's helpers (see test_sandbox_frames.py).

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.standin import StandIn
+from rlm_testkit.standin import StandIn
 
 REPO = Path(__file__).resolve().parent.parent
 

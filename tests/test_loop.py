@@ -28,7 +28,7 @@ from rlm_engine.events import (
     SubCallFinished,
     SubCallStarted,
 )
-from tests.standin import Reply, Request, StandIn
+from rlm_testkit.standin import Reply, Request, StandIn
 
 ROOT = "root-model"
 SUB = "sub-model"

@@ -6,7 +6,7 @@ import pytest
 
 from rlm_engine import Budgets
 from rlm_engine.events import CodeExecuted, Notice, RootResponse
-from tests.standin import Reply, StandIn
+from rlm_testkit.standin import Reply, StandIn
 from tests.test_loop import ROOT, SUB, ask, make_config, repl
 
 

@@ -6,7 +6,7 @@ import threading
 
 from rlm_engine import Credentials, Session, run
 from rlm_engine.events import Event, RootResponse, RunFinished, SubCallFinished
-from tests.standin import Reply, StandIn
+from rlm_testkit.standin import Reply, StandIn
 from tests.test_loop import ROOT, SUB, Collector, make_config, repl
 
 

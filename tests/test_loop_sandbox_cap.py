@@ -12,52 +12,15 @@ from pathlib import Path
 
 from rlm_engine import Budgets, Credentials, ModelSpec, RunConfig, run
 from rlm_engine.events import Event, Notice, RunFinished
-from tests.standin import Request, StandIn
+from rlm_testkit.sandbox_census import FAN_OUT, descendants, sandbox_workers
+from rlm_testkit.standin import Request, StandIn
 
 ROOT, SUB = "root-model", "sub-model"
-FAN_OUT = """```repl
-import threading, time
-answers = []
-def ask(i):
-    answers.append(rlm_query(f'part {i}', context=f'text {i}'))
-threads = [threading.Thread(target=ask, args=(i,)) for i in range(N)]
-for t in threads:
-    t.start()
-for t in threads:
-    t.join()
-print(len(answers), 'answers')
-```"""
-
-
-def descendants(pid: int) -> list[int]:
-    """Every process below `pid`, from /proc (sandboxes of other test runs are not counted)."""
-    parent: dict[int, int] = {}
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                stat = (entry / "stat").read_text()
-            except OSError:
-                continue
-            parent[int(entry.name)] = int(stat.rsplit(")", 1)[1].split()[1])
-    found, frontier = [], [pid]
-    while frontier:
-        children = [p for p, pp in parent.items() if pp in frontier]
-        found += children
-        frontier = children
-    return found
 
 
 def worker_pids() -> set[int]:
     """The sandbox workers below this process (other tests' may still be closing)."""
-    found = set()
-    for pid in descendants(os.getpid()):
-        try:
-            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
-        except OSError:
-            continue
-        if any(arg.endswith(b"sandbox/worker.py") for arg in cmdline.split(b"\0")):
-            found.add(pid)
-    return found
+    return sandbox_workers(descendants(os.getpid()))
 
 
 class Census:

@@ -13,7 +13,7 @@ from rlm_engine.events import RootResponse, RunFinished, SubCallFinished, SubCal
 from rlm_engine.loop import RLMRun
 from rlm_engine.sandbox import Sandbox
 from rlm_engine.shared import RunShared
-from tests.standin import StandIn
+from rlm_testkit.standin import StandIn
 from tests.test_loop import ROOT, SUB, ask, make_config, repl
 
 DEEP = Budgets(max_depth=2)

@@ -10,7 +10,7 @@ import pytest
 from rlm_engine.config import Credentials
 from rlm_engine.local_models import CATALOG
 from rlm_engine.model_lists import ModelListError, list_models
-from tests.standin import StandIn
+from rlm_testkit.standin import StandIn
 
 KEY = "sk-secret-key-never-shown-1234567890"
 

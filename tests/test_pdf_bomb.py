@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 
 from rlm_engine.corpus import load_files
-from tests.data.make_pdf import bomb_pdf, make_pdf
-from tests.standin import StandIn
+from rlm_testkit.pdf import bomb_pdf, make_pdf
+from rlm_testkit.standin import StandIn
 
 REPO = Path(__file__).resolve().parent.parent
 GOOD = make_pdf(["The launch code is 7431.", "Second page."])

@@ -7,7 +7,7 @@ import pytest
 
 from rlm_engine import prompts
 from rlm_engine.sandbox.repl_helpers import NAMES
-from tests.standin import StandIn
+from rlm_testkit.standin import StandIn
 from tests.test_loop import ROOT, ask, make_config
 
 

@@ -18,8 +18,8 @@ from rlm_engine.events import Usage
 from rlm_engine.pricing import cost_usd
 from rlm_engine.providers import make_provider
 from rlm_engine.providers.registry import BUILT_IN, PROVIDERS, ProviderInfo
+from rlm_testkit.standin import StandIn
 from tests.apptest import open_app
-from tests.standin import StandIn
 
 COMPATIBLE = ProviderInfo(
     "compatible",

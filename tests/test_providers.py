@@ -13,7 +13,7 @@ from rlm_engine.events import Usage
 from rlm_engine.providers import Provider, make_provider
 from rlm_engine.providers.anthropic import AnthropicProvider
 from rlm_engine.providers.openai import OpenAIProvider
-from tests.standin import Reply, StandIn
+from rlm_testkit.standin import Reply, StandIn
 
 APIS = ["openai", "anthropic"]
 USER = [{"role": "user", "content": "What is 2+2?"}]

@@ -11,8 +11,8 @@ import pytest
 
 from rlm_engine.events import SubCallFinished, SubCallStarted
 from rlm_engine.sandbox import Sandbox
+from rlm_testkit.standin import Reply, StandIn
 from tests.fixtures.sandbox import Recorder
-from tests.standin import Reply, StandIn
 from tests.test_loop import ROOT, SUB, ask, make_config, repl
 
 DOCS = ["Alpha report. The code is 7431.", "Beta: nothing here.", "Gamma ends. CODE is 99."]

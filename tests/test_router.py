@@ -7,7 +7,7 @@ import pytest
 
 from rlm_engine import ModelSpec, RunConfig, router
 from rlm_engine.events import CodeExecuted, FinalAnswer, MethodChosen, Notice, RootResponse
-from tests.standin import Reply, StandIn
+from rlm_testkit.standin import Reply, StandIn
 from tests.test_loop import ROOT, SUB, ask, make_config, repl
 
 WINDOW = 16_384

@@ -12,8 +12,8 @@ import pytest
 from rlm_engine import Credentials, ModelSpec, RunConfig, run
 from rlm_engine.events import CodeExecuted
 from rlm_engine.sandbox import Sandbox
+from rlm_testkit.standin import StandIn
 from tests.fixtures.sandbox import Recorder
-from tests.standin import StandIn
 
 # Model code finds the channel the way any code in the worker's process can: its socket fd.
 FORGE = """

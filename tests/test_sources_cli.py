@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from rlm_engine.corpus import load_paths
-from tests.data.make_pdf import make_pdf
-from tests.standin import StandIn
+from rlm_testkit.pdf import make_pdf
+from rlm_testkit.standin import StandIn
 from tests.test_cli_ask import ROOT, repl, rlm
 from tests.test_sources_storage import PAGES
 

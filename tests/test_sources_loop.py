@@ -13,8 +13,9 @@ from rlm_engine.events import (
     SubCallStarted,
 )
 from rlm_engine.sources import NO_SOURCE
-from tests.standin import StandIn
-from tests.test_sources_match import FACT, NEEDLE, prose
+from rlm_testkit.prose import prose
+from rlm_testkit.standin import StandIn
+from tests.test_sources_match import FACT, NEEDLE
 
 ROOT, SUB = "root-model", "sub-model"
 

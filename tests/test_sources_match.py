@@ -3,8 +3,6 @@ sources chosen from what was seen."""
 
 from __future__ import annotations
 
-import random
-
 import pytest
 
 from rlm_engine.sources import (
@@ -16,38 +14,7 @@ from rlm_engine.sources import (
     distinctive_parts,
     source_documents,
 )
-
-_SYLLABLES = (
-    "ka",
-    "lo",
-    "mi",
-    "ra",
-    "su",
-    "te",
-    "vo",
-    "ne",
-    "pi",
-    "da",
-    "go",
-    "hu",
-    "be",
-    "fa",
-    "zi",
-)
-
-
-def prose(n_chars: int, seed: int) -> str:
-    """Plausible text with a large vocabulary (generated words), so that four words in a row
-    are rare, as in real documents."""
-    rng = random.Random(seed)
-    words = ["".join(rng.choice(_SYLLABLES) for _ in range(rng.randint(2, 4))) for _ in range(3000)]
-    out, size = [], 0
-    while size < n_chars:
-        line = " ".join(rng.choice(words) for _ in range(rng.randint(8, 14))).capitalize() + ".\n"
-        out.append(line)
-        size += len(line)
-    return "".join(out)
-
+from rlm_testkit.prose import prose
 
 NEEDLE = "The secret code for the Lisbon vault is 4417, said the clerk."
 FACT = "Invoice 99812 was paid on 3 March 2027 by Acme Corp."

@@ -9,10 +9,10 @@ from alembic import command
 from rlm_engine import Credentials, Session
 from rlm_engine.corpus import load_files
 from rlm_engine.events import Event, SourcesFound
+from rlm_testkit.pdf import make_pdf
+from rlm_testkit.standin import StandIn
 from storage import Database
 from storage.connect import _alembic_config
-from tests.data.make_pdf import make_pdf
-from tests.standin import StandIn
 from tests.test_sources_loop import config, repl
 
 PAGES = [

@@ -6,7 +6,7 @@ from __future__ import annotations
 from rlm_engine.config import GuardConfig
 from rlm_engine.events import FinalAnswer, GuardFired, SubCallStarted
 from rlm_engine.fallback import narrowed, pieces
-from tests.standin import StandIn
+from rlm_testkit.standin import StandIn
 from tests.test_loop import ROOT, SUB, ask, make_config, repl
 
 DOCS = ["Minutes of the board. Nothing decided.", "The vault code is 7431, said the clerk."]

@@ -12,7 +12,7 @@ import anthropic
 import openai
 import pytest
 
-from tests.standin import Reply, Request, StandIn, estimate_tokens
+from rlm_testkit.standin import Reply, Request, StandIn, estimate_tokens
 
 
 def openai_client(s: StandIn, key: str = "test-key") -> openai.OpenAI:

@@ -13,8 +13,8 @@ import pytest
 
 from rlm_engine import Credentials, ModelSpec, RunConfig, Session
 from rlm_engine.events import Event, RunFinished, SubCallFinished
+from rlm_testkit.standin import StandIn
 from storage import Database
-from tests.standin import StandIn
 
 ROOT, SUB = "gpt-4.1", "gpt-4.1-mini"  # known prices: a cached call must cost $0, not unknown
 CODE = "```repl\nanswer = llm_query('Which day? ' + context[1])\nprint(answer)\n```"

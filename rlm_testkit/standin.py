@@ -8,9 +8,9 @@ usage parsing); only the model is fake. Replies come, in order of priority, from
 3. rules registered with `on()` (model-specific first), e.g. a sub-model answering from its prompt,
 4. otherwise a 500 saying the test scripted nothing, so a broken test fails loudly, not hangs.
 
-Both APIs' prompt caches are modelled (tests/standin_cache.py: OpenAI's automatic
+Both APIs' prompt caches are modelled (rlm_testkit/standin_cache.py: OpenAI's automatic
 `cached_tokens`, Anthropic's `cache_control` reads and writes), and both stream (`stream=True`,
-server-sent events as the real APIs send them; tests/standin_stream.py).
+server-sent events as the real APIs send them; rlm_testkit/standin_stream.py).
 
     with StandIn() as s:
         s.enqueue("hello")
@@ -31,14 +31,14 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Literal
 
-from tests.standin_cache import (
+from rlm_testkit.standin_cache import (
     CacheUsage,
     PromptCache,
     TooManyBreakpoints,
     anthropic_blocks,
     check_breakpoints,
 )
-from tests.standin_stream import Pacing, send_anthropic_stream, send_openai_stream
+from rlm_testkit.standin_stream import Pacing, send_anthropic_stream, send_openai_stream
 
 __all__ = ["BAD_KEY", "Reply", "Request", "Rule", "StandIn", "estimate_tokens"]
 

@@ -1,25 +1,23 @@
-"""Tiny PDF writer for tests and benchmarks: real, valid PDFs without a drawing library.
+"""PDFs for tests and benchmarks: text pages, pages without text, kerned lines, encrypted files
+and decompression bombs. Built on the evaluation's PDF writer (rlm_eval/pdf_writer.py).
 
-Each page shows its lines in Helvetica (a standard Type1 font, so no font file is embedded).
 A page given as `None` draws a filled rectangle and no text, as a scanned page would look to a
-text extractor. Offsets in the cross-reference table are computed, so pypdf reads the file
-without repairing it.
+text extractor.
 """
 
 from __future__ import annotations
 
 import io
+import zlib
 
-
-def _escape(line: str) -> str:
-    return line.replace("\\", "\\\\").replace("(", "\\(").replace(")", "\\)")
+from rlm_eval.pdf_writer import escape, text_pdf, write_pdf
 
 
 def _show(line: str, kerned: bool) -> str:
     if not kerned:
-        return f"({_escape(line)}) Tj"
+        return f"({escape(line)}) Tj"
     # As typesetters write it: one string per word, spacing adjusted between them.
-    words = " ".join(f"({_escape(word)})" for word in line.split(" "))
+    words = " ".join(f"({escape(word)})" for word in line.split(" "))
     return f"[{words.replace(') (', ') -250 (')}] TJ"
 
 
@@ -40,42 +38,7 @@ def make_pdf(pages: list[str | None], *, kerned: bool = False) -> bytes:
 
     `kerned` writes each line as a TJ array of words, as real typesetters do (slower to extract).
     """
-    n = len(pages)
-    font_id = 3
-    objects: list[bytes] = [
-        b"<< /Type /Catalog /Pages 2 0 R >>",
-        b"",  # the page tree, filled in below once page ids are known
-        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica /Encoding /WinAnsiEncoding >>",
-    ]
-    kids = []
-    for text in pages:
-        stream = _content(text, kerned)
-        content_id = len(objects) + 1
-        objects.append(b"<< /Length %d >>\nstream\n%s\nendstream" % (len(stream), stream))
-        page_id = len(objects) + 1
-        kids.append(f"{page_id} 0 R")
-        objects.append(
-            (
-                f"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] "
-                f"/Resources << /Font << /F1 {font_id} 0 R >> >> /Contents {content_id} 0 R >>"
-            ).encode()
-        )
-    objects[1] = f"<< /Type /Pages /Kids [{' '.join(kids)}] /Count {n} >>".encode()
-
-    out = io.BytesIO()
-    out.write(b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n")
-    offsets = []
-    for i, body in enumerate(objects, start=1):
-        offsets.append(out.tell())
-        out.write(b"%d 0 obj\n%s\nendobj\n" % (i, body))
-    xref = out.tell()
-    out.write(b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1))
-    for offset in offsets:
-        out.write(b"%010d 00000 n \n" % offset)
-    out.write(
-        b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, xref)
-    )
-    return out.getvalue()
+    return text_pdf([_content(text, kerned) for text in pages])
 
 
 def encrypt_pdf(
@@ -94,8 +57,6 @@ def encrypt_pdf(
 def bomb_pdf(n_chars: int, pages: int = 1) -> bytes:
     """A small PDF whose Flate-compressed content streams inflate to `n_chars` characters of
     text in all (split over `pages` pages): a decompression bomb for text extractors."""
-    import zlib
-
     line = b"(" + b"A" * 1000 + b") Tj T*\n"
     per_page = max(1, n_chars // 1000 // pages)
     stream = zlib.compress(b"BT /F1 1 Tf 1 TL 0 700 Td\n" + line * per_page + b"ET", 9)
@@ -113,17 +74,4 @@ def bomb_pdf(n_chars: int, pages: int = 1) -> bytes:
         )
         kids.append(f"{len(objects)} 0 R")
     objects[1] = f"<< /Type /Pages /Kids [{' '.join(kids)}] /Count {pages} >>".encode()
-    out = io.BytesIO()
-    out.write(b"%PDF-1.4\n")
-    offsets = []
-    for i, body in enumerate(objects, start=1):
-        offsets.append(out.tell())
-        out.write(b"%d 0 obj\n%s\nendobj\n" % (i, body))
-    xref = out.tell()
-    out.write(b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1))
-    for offset in offsets:
-        out.write(b"%010d 00000 n \n" % offset)
-    out.write(
-        b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, xref)
-    )
-    return out.getvalue()
+    return write_pdf(objects, header=b"%PDF-1.4\n")
