@@ -19,8 +19,9 @@ st.set_page_config(page_title="RLM Workbench", page_icon=str(ICON), layout="wide
 # timeline's anchors (webui.draw) take no room.
 st.html(
     "<style>[data-testid='stMetricValue'] { font-size: 1.75rem; }"
-    "[class*='-stopbar'] { position: sticky; bottom: 0; z-index: 10; padding: 0.25rem 0;"
-    " background: rgba(255, 255, 255, 0.95); }"
+    # (the sticky box is the container's wrapper; 8.5rem clears the chat input below it)
+    "[data-testid='stLayoutWrapper']:has(> [class*='-stopbar']) { position: sticky;"
+    " bottom: 8.5rem; z-index: 10; padding: 0.25rem 0; background: rgba(255, 255, 255, 0.95); }"
     "[data-testid='stElementContainer']:has(.rlm-anchor) { margin-bottom: -1rem; }</style>"
 )
 

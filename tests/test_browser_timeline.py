@@ -46,12 +46,17 @@ def test_code_shows_while_it_runs_and_the_timeline_jumps_to_its_panel(
     app_page.get_by_text("running…").first.wait_for(timeout=120_000)
     running = app_page.locator("[data-testid='stCode'] code").get_by_text("llm_query_batched")
     running.wait_for()
-    assert running.is_visible()
+    # The view followed the run (the user was at the settings, above) and the Stop is in view.
     timeline = keyed(app_page, "ask-run-0-timeline")
     timeline.locator("[data-testid='stVegaLiteChart']").wait_for()
     stop = app_page.get_by_role("button", name="Stop")
     stop.wait_for()
-    assert stop.evaluate(_IN_VIEW), "the Stop button is out of view"
+    assert running.evaluate(_IN_VIEW), "the view did not follow the run"
+    assert stop.evaluate(_ABOVE_CHAT_INPUT), "the Stop button is out of view"
+    # The user scrolls up to the question: the Stop button stays at the bottom of the window.
+    app_page.get_by_text("What was the revenue?").evaluate("e => e.scrollIntoView()")
+    assert stop.evaluate(_ABOVE_CHAT_INPUT), "the Stop button scrolled out of view"
+    assert not stop.evaluate(_UNSTUCK_ABOVE_CHAT_INPUT)  # where it would be, not kept in view
     save_screenshot(app_page, "ask-running-code")
     gate.set()
     keyed(app_page, "ask-run-0-answer").get_by_text("7431 thousand euros").wait_for()
@@ -79,5 +84,14 @@ def test_code_shows_while_it_runs_and_the_timeline_jumps_to_its_panel(
 
 _IN_VIEW = """e => { const r = e.getBoundingClientRect();
     return r.top >= 0 && r.bottom <= window.innerHeight && r.height > 0; }"""
+_ABOVE_CHAT_INPUT = """e => { const r = e.getBoundingClientRect();
+    const input = document.querySelector("[data-testid='stBottom']").getBoundingClientRect();
+    return r.top >= 0 && r.bottom <= input.top && r.height > 0; }"""
+_UNSTUCK_ABOVE_CHAT_INPUT = f"""e => {{
+    const box = e.closest("[data-testid='stLayoutWrapper']:has(> [class*='-stopbar'])");
+    box.style.position = "static";
+    const shown = ({_ABOVE_CHAT_INPUT})(e);
+    box.style.position = "";
+    return shown; }}"""
 _PANEL_IN_VIEW = """e => { const r = e.getBoundingClientRect();
     return r.top >= 0 && r.top < window.innerHeight - 50; }"""

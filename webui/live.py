@@ -23,6 +23,19 @@ from webui.timeline import draw_timeline
 from webui.trace import activity, build_trace
 
 POLL_S = 0.5  # also how often a streaming reply grows on screen
+# Streamlit's page follows what is added while it is scrolled to its end, not once the user
+# scrolled up (to the settings, say): asking takes it to the end, where the run is drawn.
+_FOLLOW = """<script>setTimeout(() => {
+  const main = document.querySelector("[data-testid='stAppScrollToBottomContainer']")
+    || document.querySelector("[data-testid='stMain']");
+  if (main) main.scrollTo({top: main.scrollHeight});
+}, 150);</script>"""
+
+
+def follow_the_run() -> None:
+    """Scroll to the end of the page once (after a question is asked): from there the view
+    follows the newest panel until the user scrolls up."""
+    st.html(_FOLLOW, unsafe_allow_javascript=True)
 
 
 def draw_handle(
