@@ -14,11 +14,19 @@ import math
 import signal
 import sys
 import threading
-from typing import Any
+from typing import Any, get_args
 
 from rlm_cli import sources as cli_sources
 from rlm_cli.terminal import for_terminal, json_for_terminal
-from rlm_engine.config import Budgets, Credentials, GuardConfig, ModelSpec, RunConfig
+from rlm_engine.config import (
+    Budgets,
+    Credentials,
+    GuardConfig,
+    Method,
+    ModelSpec,
+    PromptVariant,
+    RunConfig,
+)
 from rlm_engine.defaults import default_provider, suggested_model
 from rlm_engine.errors import RLMError
 from rlm_engine.events import (
@@ -65,9 +73,13 @@ def add_run_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--max-cost", type=_non_negative_float, metavar="USD")
     p.add_argument("--max-tokens", type=_positive_int)
     p.add_argument("--timeout", type=_seconds, metavar="S", help="wall-time budget of the run")
-    p.add_argument("--exec-timeout", type=_seconds, metavar="S", default=120.0)
-    p.add_argument("--request-timeout", type=_seconds, metavar="S", default=120.0)
-    p.add_argument("--output-limit", type=_positive_int, default=20_000, metavar="CHARS")
+    p.add_argument("--exec-timeout", type=_seconds, metavar="S", default=RunConfig.exec_timeout_s)
+    p.add_argument(
+        "--request-timeout", type=_seconds, metavar="S", default=RunConfig.request_timeout_s
+    )
+    p.add_argument(
+        "--output-limit", type=_positive_int, default=RunConfig.output_limit_chars, metavar="CHARS"
+    )
     p.add_argument(
         "--max-history",
         type=_positive_int,
@@ -81,7 +93,9 @@ def add_run_options(p: argparse.ArgumentParser) -> None:
         metavar="MODEL=IN,OUT",
         help="USD per million input and output tokens of MODEL (repeatable)",
     )
-    p.add_argument("--prompt-variant", choices=("auto", "default", "small"), default="auto")
+    p.add_argument(
+        "--prompt-variant", choices=get_args(PromptVariant), default=RunConfig.prompt_variant
+    )
     p.add_argument("--no-sub-calls", action="store_true")
     p.add_argument(
         "--sub-call-cache",
@@ -91,8 +105,8 @@ def add_run_options(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument(
         "--method",
-        choices=("auto", "rlm", "direct"),
-        default="rlm",
+        choices=get_args(Method),
+        default=RunConfig.method,
         help="rlm (default); direct: the root model reads the corpus itself (cut to its window); "
         "auto: direct when the corpus fits the root model's window, else rlm",
     )

@@ -12,6 +12,7 @@ import contextlib
 import signal
 import sys
 import threading
+import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
@@ -27,6 +28,7 @@ from rlm_engine.events import (
     SourcesFound,
     SubCallFinished,
 )
+from rlm_engine.trace import Running
 
 if TYPE_CHECKING:
     from rlm_engine.loop import RunResult
@@ -93,7 +95,7 @@ class Chat:
     session: Any = None
     last_events: list[Event] = field(default_factory=list)
     totals: Totals = field(default_factory=Totals)
-    running_cost: float | None = 0.0
+    running: Running = field(default_factory=Running)  # the current run's totals so far
     hidden_paths: tuple[str, ...] = ()  # host directories the sandbox hides (the database's)
     documents: list[Any] = field(default_factory=list)  # names and pages, for the sources
     sub_call_cache: Any = None  # storage's, with --sub-call-cache
@@ -102,6 +104,8 @@ class Chat:
         if self.session is None:
             from rlm_engine.session import Session
 
+            if self.recorder is not None:  # one REPL, one conversation in History
+                self.recorder.conversation_id = uuid.uuid4().hex
             self.session = Session(
                 self.corpus_context,
                 self.credentials,
@@ -119,7 +123,7 @@ class Chat:
     def ask(self, question: str) -> RunResult:
         session = self.ensure_session()
         self.last_events = []
-        self.running_cost = 0.0
+        self.running = Running()
         cancel = threading.Event()
 
         def on_event(event: Event) -> None:
@@ -141,10 +145,9 @@ class Chat:
         """rlm-rs's execution log: one or a few lines per event, with the running cost."""
         assert self.log is not None
         indent = "  " * event.depth
-        cost = getattr(event, "cost_usd", None)
-        if isinstance(event, RootResponse | SubCallFinished) and self.running_cost is not None:
-            self.running_cost = None if cost is None else self.running_cost + cost
-        running = "cost unknown" if self.running_cost is None else f"${self.running_cost:.4f}"
+        self.running.add(event)
+        cost = self.running.totals.cost_usd
+        running = "cost unknown" if cost is None else f"${cost:.4f}"
         lines: list[str] = []
         if isinstance(event, RootResponse):
             from rlm_engine.parsing import find_code_blocks
@@ -167,7 +170,7 @@ class Chat:
             what = (
                 f"error: {event.error}" if event.error else f"{len(event.response or ''):,} chars"
             )
-            lines.append(f"{indent}  sub-call {event.call_id} [{event.model}]: {what}")
+            lines.append(f"{indent}  sub-call {event.call_id}: {what}")
         elif isinstance(event, Notice):
             lines.append(f"{indent}  note: {event.message}")
         elif isinstance(event, RunFinished) and event.depth == 0:
@@ -205,12 +208,12 @@ class Chat:
         return True
 
     def print_trace(self) -> None:
-        from rlm_cli.runs import _event_lines
+        from rlm_cli.runs import event_lines
 
         if not self.last_events:
             print("(no run yet)", file=self.out)
         for event in self.last_events:
-            for line in _event_lines(event.to_dict()):
+            for line in event_lines(event):
                 print(_safe(line), file=self.out)
 
     def print_sources(self, stream: TextIO | None = None) -> None:

@@ -19,6 +19,21 @@ from typing import Any
 from rlm_cli import sources as cli_sources
 from rlm_cli.terminal import for_terminal, json_for_terminal
 from rlm_engine.errors import RLMError
+from rlm_engine.events import (
+    CitationChecked,
+    CodeExecuted,
+    Event,
+    FinalAnswer,
+    GuardFired,
+    MethodChosen,
+    Notice,
+    PassagesFound,
+    RootResponse,
+    RunFinished,
+    RunStarted,
+    SubCallFinished,
+    SubCallStarted,
+)
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -147,7 +162,8 @@ def _show(args: argparse.Namespace) -> int:
                 if k not in ("iterations_trace", "code_blocks", "sub_calls_trace")
             }
             sources = db.run_sources(args.run_id)
-            print(json.dumps({"run": summary, "events": events, "sources": sources}, indent=2))
+            stored = [event.to_dict() for event in events]
+            print(json.dumps({"run": summary, "events": stored, "sources": sources}, indent=2))
         else:
             sources = db.run_sources(args.run_id)
             print(for_terminal(format_trace(run, events, sources)))  # no escapes obeyed
@@ -243,59 +259,57 @@ def _block(text: str | None, indent: str) -> list[str]:
     return [indent + "  " + line for line in (text or "").splitlines() or [""]]
 
 
-def _usage(event: dict[str, Any]) -> str:
-    usage = event.get("usage") or {}
+def _usage(event: RootResponse | SubCallFinished) -> str:
     return (
-        f"{usage.get('input_tokens', 0):,} in / {usage.get('output_tokens', 0):,} out, "
-        f"{_cost(event.get('cost_usd'))}, {event.get('elapsed_s') or 0:.2f} s"
+        f"{event.usage.input_tokens:,} in / {event.usage.output_tokens:,} out, "
+        f"{_cost(event.cost_usd)}, {event.elapsed_s:.2f} s"
     )
 
 
-def _event_lines(event: dict[str, Any]) -> list[str]:
-    kind, indent = event.get("type"), "    " * int(event.get("depth") or 0)
-    if kind == "run_started" and event.get("depth"):
-        return [f"{indent}== child RLM for call {event.get('parent_call_id')}: {event['question']}"]
-    if kind == "root_response":
-        label = "Forced answer" if event.get("forced") else f"Iteration {event.get('iteration')}"
-        head = f"{indent}--- {label} [{event.get('model')}] {_usage(event)}"
-        return [head, *_block(event.get("text"), indent)]
-    if kind == "code_executed":
-        head = f"{indent}  > code block {int(event.get('block_index') or 0) + 1} "
-        head += f"({event.get('elapsed_s') or 0:.2f} s, {event.get('output_chars', 0):,} chars out)"
-        lines = [head, *_block(event.get("code"), indent + "  "), f"{indent}    output:"]
-        lines += _block(event.get("output"), indent + "  ")
-        if event.get("error"):
-            lines.append(f"{indent}    error: {event['error']}")
-        if event.get("restarted"):
-            lines.append(f"{indent}    (the REPL was restarted: variables were lost)")
-        return lines
-    if kind == "sub_call_started":
-        head = f"{indent}  > sub-call {event.get('call_id')} "
-        head += f"[{event.get('kind')} {event.get('model')}]"
-        return [head, f"{indent}    prompt:", *_block(event.get("prompt"), indent + "    ")]
-    if kind == "sub_call_finished":
-        lines = [f"{indent}  < sub-call {event.get('call_id')} done: {_usage(event)}"]
-        if event.get("error"):
-            return [*lines, f"{indent}    error: {event['error']}"]
-        return [*lines, f"{indent}    response:", *_block(event.get("response"), indent + "    ")]
-    if kind == "guard_fired":
-        return [f"{indent}  ! guard {event.get('guard')} ({event.get('action')})"]
-    if kind == "method_chosen":
-        return [f"{indent}method: {event.get('reason')}"]
-    if kind == "notice":
-        return [f"{indent}  ! {event.get('message')}"]
-    if kind in ("passages_found", "citation_checked"):
-        return cli_sources.event_lines(event, indent)
-    if kind == "final_answer":
-        return [f"{indent}FINAL ({event.get('source')}):", *_block(event.get("answer"), indent)]
-    if kind == "run_finished" and event.get("depth"):
-        return [f"{indent}== child RLM {event.get('status')}: {_one_line(event.get('answer'), 80)}"]
+def event_lines(event: Event) -> list[str]:
+    """One event of a trace as `rlm runs show` and `rlm chat`'s /trace print it."""
+    indent = "    " * event.depth
+    match event:
+        case RunStarted() if event.depth:
+            return [f"{indent}== child RLM for call {event.parent_call_id}: {event.question}"]
+        case RootResponse():
+            label = "Forced answer" if event.forced else f"Iteration {event.iteration}"
+            head = f"{indent}--- {label} [{event.model}] {_usage(event)}"
+            return [head, *_block(event.text, indent)]
+        case CodeExecuted():
+            head = f"{indent}  > code block {event.block_index + 1} "
+            head += f"({event.elapsed_s:.2f} s, {event.output_chars:,} chars out)"
+            lines = [head, *_block(event.code, indent + "  "), f"{indent}    output:"]
+            lines += _block(event.output, indent + "  ")
+            if event.error:
+                lines.append(f"{indent}    error: {event.error}")
+            if event.restarted:
+                lines.append(f"{indent}    (the REPL was restarted: variables were lost)")
+            return lines
+        case SubCallStarted():
+            head = f"{indent}  > sub-call {event.call_id} [{event.kind} {event.model}]"
+            return [head, f"{indent}    prompt:", *_block(event.prompt, indent + "    ")]
+        case SubCallFinished():
+            lines = [f"{indent}  < sub-call {event.call_id} done: {_usage(event)}"]
+            if event.error:
+                return [*lines, f"{indent}    error: {event.error}"]
+            return [*lines, f"{indent}    response:", *_block(event.response, indent + "    ")]
+        case GuardFired():
+            return [f"{indent}  ! guard {event.guard} ({event.action})"]
+        case MethodChosen():
+            return [f"{indent}method: {event.reason}"]
+        case Notice():
+            return [f"{indent}  ! {event.message}"]
+        case PassagesFound() | CitationChecked():
+            return cli_sources.event_lines(event, indent)
+        case FinalAnswer():
+            return [f"{indent}FINAL ({event.source}):", *_block(event.answer, indent)]
+        case RunFinished() if event.depth:
+            return [f"{indent}== child RLM {event.status}: {_one_line(event.answer, 80)}"]
     return []
 
 
-def format_trace(
-    run: Any, events: list[dict[str, Any]], sources: list[dict[str, Any]] | None = None
-) -> str:
+def format_trace(run: Any, events: list[Event], sources: list[dict[str, Any]] | None = None) -> str:
     """The whole run, human readable: header, then every event in order, then the outcome."""
     sub = f", sub {run.sub_provider}:{run.sub_model}" if run.sub_model else ""
     lines = [
@@ -308,7 +322,7 @@ def format_trace(
         "",
     ]
     for event in events:
-        lines.extend(_event_lines(event))
+        lines.extend(event_lines(event))
     lines += ["", f"Status: {run.status}"]
     if run.error:
         lines.append(f"Error: {run.error}")

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from rlm_engine.events import CitationChecked, PassagesFound
+
 NO_SOURCE = "no passage of the corpus contains this answer"
 JSON_KEYS = ("document", "document_index", "page", "start", "end", "text")
 QUOTE_CHARS = 160
@@ -37,16 +39,10 @@ def source_lines(sources: list[dict[str, Any]], cited: int | None = None) -> lis
     return lines
 
 
-def event_lines(event: dict[str, Any], indent: str) -> list[str]:
+def event_lines(event: PassagesFound | CitationChecked, indent: str) -> list[str]:
     """Lines of the provenance events in a trace (`rlm runs show`)."""
-    kind = event.get("type")
-    if kind == "passages_found":
-        passages = event.get("passages") or []
-        return [f"{indent}    passages: " + "; ".join(place(p) for p in passages)]
-    if kind == "citation_checked":
-        if event.get("accepted"):
-            where = "; ".join(place(p) for p in event.get("passages") or [])
-            return [f"{indent}  cited: {where}"]
-        cited = quote(event.get("text") or "")
-        return [f'{indent}  ! citation dropped ({event.get("reason")}): "{cited}"']
-    return []
+    if isinstance(event, PassagesFound):
+        return [f"{indent}    passages: " + "; ".join(place(p) for p in event.passages)]
+    if event.accepted:
+        return [f"{indent}  cited: " + "; ".join(place(p) for p in event.passages)]
+    return [f'{indent}  ! citation dropped ({event.reason}): "{quote(event.text)}"']

@@ -52,6 +52,7 @@ from rlm_engine.parsing import (
     without_final,
 )
 from rlm_engine.providers import Message
+from rlm_engine.providers.registry import sub_call_chars
 from rlm_engine.repl_calls import ReplCalls
 from rlm_engine.sandbox import ExecResult, Sandbox
 from rlm_engine.shared import EventCallback, Halt, OutOfTime, RunShared
@@ -279,8 +280,7 @@ class RLMRun:
             self.notice(cost_budget_unenforceable(limit, unknown))
 
     def initial_messages(self, context_meta: dict[str, Any]) -> list[Message]:
-        sub_spec = self.config.sub_model
-        sub_budget = 20_000 if sub_spec.provider == "local" else 100_000
+        sub_budget = sub_call_chars(self.config.sub_model.provider)
         existing = self.sandbox.show_vars() if self.depth == 0 else None
         config = self.config
         hint = None

@@ -82,8 +82,9 @@ def unlabelled_code(text: str) -> str | None:
 
 
 def strip_code_blocks(text: str) -> str:
-    """The reply without its code blocks (other fenced blocks stay: they may hold the answer)."""
-    return "".join(s.raw for s in _segments(text) if s.kind != "code")
+    """The reply without its code blocks (other fenced blocks stay: they may hold the answer);
+    a line break stands where each was, so the prose around it stays two paragraphs."""
+    return "".join("\n" if s.kind == "code" else s.raw for s in _segments(text))
 
 
 def find_final(text: str) -> FinalDirective | None:

@@ -13,6 +13,7 @@ from typing import Any
 
 from rlm_engine.config import ModelSpec, RunConfig
 from rlm_engine.guards import EMPTY_OUTPUT, is_empty_result
+from rlm_engine.providers.registry import ProviderInfo
 
 SMALL_MODEL_STOP = ["REPL output", "```output", "\nOutput:"]
 MANY_DOCUMENTS = 20
@@ -175,7 +176,9 @@ print(pick_first_answer(answers))
 """
 
 
-def system_prompt(*, small: bool, sub_budget_chars: int = 100_000, helpers: bool = True) -> str:
+def system_prompt(
+    *, small: bool, sub_budget_chars: int = ProviderInfo.sub_call_chars, helpers: bool = True
+) -> str:
     """The system prompt of a variant; `helpers=False` leaves out the lines on the REPL helpers
     (they are in the REPL either way), to measure what they buy."""
     template = _SMALL_SYSTEM if small else _DEFAULT_SYSTEM

@@ -13,6 +13,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine, make_url
 
+from rlm_engine.events import Event, event_from_dict
 from storage import corpora, export, marks, queries, sources
 from storage.connect import (
     WRITE,
@@ -324,6 +325,11 @@ class Database:
         with self._write() as connection:
             return marks.set_tags(connection, run_id, tags)
 
+    def run_models(self) -> list[str]:
+        """The root and sub models of every run, sorted (the choices of the `model` filter)."""
+        with self._read() as connection:
+            return queries.run_models(connection)
+
     def all_tags(self) -> list[str]:
         """Every tag in use, the most used first."""
         with self._read() as connection:
@@ -333,10 +339,11 @@ class Database:
         with self._read() as connection:
             return queries.get_run(connection, run_id)
 
-    def run_events(self, run_id: str) -> list[dict[str, Any]]:
-        """The run's events in order, as dicts (rlm_engine.events.event_from_dict reads them)."""
+    def run_events(self, run_id: str) -> list[Event]:
+        """The run's events in order, as the engine sent them (less secrets); rlm_engine.trace
+        folds them."""
         with self._read() as connection:
-            return queries.run_events(connection, run_id)
+            return [event_from_dict(data) for data in queries.run_events(connection, run_id)]
 
     def run_sources(self, run_id: str) -> list[dict[str, Any]]:
         """The answer's sources, best first (storage.sources)."""

@@ -17,12 +17,13 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from rlm_engine.redact import redact
 from storage.corpora import corpus_holding, get_corpus
 from storage.errors import ExportFormatError, StorageError
 from storage.fold import apply_event, event_dict, insert_run
 from storage.import_check import check_export
 from storage.queries import run_events
-from storage.scrub import scrub, scrub_text
+from storage.scrub import scrub
 from storage.tables import Run
 
 FORMAT, VERSION = "rlm-workbench.run", 1
@@ -78,7 +79,7 @@ def _store(connection: Connection, data: dict[str, Any], corpus_id: int | None) 
     run = {k: v for k, v in dict(data.get("run") or {}).items() if k in _RUN_FIELDS}
     run = scrub(run) | {"config": scrub(run.get("config") or {}, urls=True)}
     if isinstance(run.get("error"), str):
-        run["error"] = scrub_text(run["error"])
+        run["error"] = redact(run["error"])
     run_id = run.get("id")
     if not run_id:
         raise ExportFormatError("This run export has no run id.")

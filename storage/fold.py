@@ -20,9 +20,10 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from rlm_engine.redact import redact
 from storage import sources
 from storage.errors import StorageError
-from storage.scrub import scrub, scrub_text
+from storage.scrub import scrub
 from storage.storable import storable
 from storage.tables import CodeBlock, EventRow, Iteration, Run, SubCall
 
@@ -44,7 +45,7 @@ def event_dict(event: Any) -> dict[str, Any]:
             data[key] = scrub(data[key], urls=True)
     for key in ("error", "message"):  # provider errors echo keys and URLs back
         if isinstance(data.get(key), str):
-            data[key] = scrub_text(data[key])
+            data[key] = redact(data[key])
     return data
 
 

@@ -10,14 +10,7 @@ from typing import Any
 from streamlit.testing.v1 import AppTest
 
 from rlm_engine.config import ModelSpec, RunConfig
-from rlm_engine.events import (
-    CodeExecuted,
-    FinalAnswer,
-    RootResponse,
-    RunFinished,
-    RunStarted,
-    Usage,
-)
+from tests.fixtures.runs import one_iteration_run
 
 APP = Path(__file__).resolve().parents[1] / "app.py"
 RUN_TIMEOUT_S = 60
@@ -61,23 +54,8 @@ def record_run(
         record = db.recorder(corpus_id=corpus_id)
     else:
         record = db.recorder(corpus_id=corpus_id, comparison_id=comparison_id, label=label)
-    usage = Usage(input_tokens=100, output_tokens=20)
-    for event in (
-        RunStarted(run_id=run_id, time=start, question=question, config=config, context_meta={}),
-        RootResponse(
-            run_id=run_id, time=start + 1, iteration=1, text="```repl\nprint(1)\n```",
-            model=model, usage=usage, cost_usd=0.001, elapsed_s=1.0,
-        ),
-        CodeExecuted(
-            run_id=run_id, time=start + 2, iteration=1, block_index=0, code="print(1)",
-            output="1", output_chars=1, elapsed_s=0.1,
-        ),
-        FinalAnswer(run_id=run_id, time=start + 3, answer=answer, source="text"),
-        RunFinished(
-            run_id=run_id, time=start + 3, status=status, answer=answer, error=None,
-            iterations=1, sub_calls=0, input_tokens=100, output_tokens=20, cost_usd=0.001,
-            elapsed_s=3.0,
-        ),
-    ):  # fmt: skip
+    for event in one_iteration_run(
+        run_id, question, start=start, config=config, answer=answer, model=model, status=status
+    ):
         record(event)
     return run_id

@@ -8,6 +8,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from rlm_engine.corpus import load_files
+from rlm_engine.events import SubCallFinished
 from rlm_engine.paths import default_db_url
 from rlm_testkit.standin import StandIn
 from storage import Database
@@ -229,5 +230,5 @@ def test_the_sub_call_cache_setting_answers_a_repeated_sub_call_from_the_databas
         at = finish(ask(at, question))
     assert sum(r.model == SUB for r in standin_env.requests) == 1
     second = at.session_state["rlm_workspace"].conversation[1].events()
-    (finished,) = [e for e in second if e["type"] == "sub_call_finished"]
-    assert finished["cached"] is True and finished["cost_usd"] == 0
+    (finished,) = [e for e in second if isinstance(e, SubCallFinished)]
+    assert finished.cached is True and finished.cost_usd == 0

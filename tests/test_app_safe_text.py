@@ -12,7 +12,9 @@ from typing import Any
 import pytest
 
 from rlm_engine.corpus import load_files
+from rlm_engine.events import Usage
 from tests.apptest import open_app, record_run
+from tests.fixtures.runs import call_finished, call_started, code, final, finished, root, started
 from webui.compare_view import word_diff
 from webui.safe_text import ZWSP, safe_html, safe_markdown
 
@@ -113,33 +115,37 @@ def test_a_child_rlm_s_reasoning_and_answer_go_through_the_rule(app_db: Any) -> 
     """A child RLM (rlm_query) drawn under its sub-call, once the user picks that sub-call."""
     payload = " ".join(p.replace("\n", " ") for p in PAYLOADS[:7])
     run_id, now = "parent-run", 1_700_000_000.0
-    top = {"run_id": run_id, "depth": 0, "parent_call_id": None, "time": now}
-    child = {"run_id": run_id, "depth": 1, "parent_call_id": "c1", "time": now}
-    usage = {"input_tokens": 1, "output_tokens": 1}
+    top = {"run_id": run_id, "time": now}
+    child = {**top, "depth": 1, "parent_call_id": "c1"}
+    zero = {"usage": Usage(1, 1), "cost_usd": 0.0, "elapsed_s": 0.1}
     events = [
-        {**top, "type": "run_started", "question": "Q", "context_meta": {},
-         "config": {"root": {"provider": "openai", "model": "m"}}},
-        {**top, "type": "root_response", "iteration": 1, "text": "```repl\nrlm_query('x')\n```",
-         "model": "m", "usage": usage, "cost_usd": 0.0, "elapsed_s": 0.1, "forced": False},
-        {**top, "type": "sub_call_started", "call_id": "c1", "kind": "rlm", "model": "m",
-         "prompt": payload, "iteration": 1},
-        {**child, "type": "run_started", "question": payload, "config": {}, "context_meta": {}},
-        {**child, "type": "root_response", "iteration": 1, "text": f"Child thinks {payload}",
-         "model": "m", "usage": usage, "cost_usd": 0.0, "elapsed_s": 0.1, "forced": False},
-        {**child, "type": "final_answer", "answer": f"Child says {payload}", "source": "text"},
-        {**child, "type": "run_finished", "status": "completed", "answer": f"Child says {payload}",
-         "error": None, "iterations": 1, "sub_calls": 0, "input_tokens": 1, "output_tokens": 1,
-         "cost_usd": 0.0, "elapsed_s": 0.1},
-        {**top, "type": "sub_call_finished", "call_id": "c1", "response": payload,
-         "usage": usage, "cost_usd": 0.0, "elapsed_s": 0.1, "error": None},
-        {**top, "type": "code_executed", "iteration": 1, "block_index": 0, "code": "x",
-         "output": payload, "output_chars": 10, "elapsed_s": 0.1, "error": None,
-         "restarted": False},
-        {**top, "type": "final_answer", "answer": "done", "source": "text"},
-        {**top, "type": "run_finished", "status": "completed", "answer": "done", "error": None,
-         "iterations": 1, "sub_calls": 1, "input_tokens": 2, "output_tokens": 2,
-         "cost_usd": 0.0, "elapsed_s": 0.3},
-    ]  # fmt: skip
+        started(**top, question="Q", config={"root": {"provider": "openai", "model": "m"}}),
+        root(1, "```repl\nrlm_query('x')\n```", **top, **zero),
+        call_started("c1", **top, kind="rlm", model="m", prompt=payload),
+        started(**child, question=payload),
+        root(1, f"Child thinks {payload}", **child, **zero),
+        final(f"Child says {payload}", **child),
+        finished(
+            **child,
+            answer=f"Child says {payload}",
+            iterations=1,
+            input_tokens=1,
+            output_tokens=1,
+            elapsed_s=0.1,
+        ),
+        call_finished("c1", **top, response=payload, **zero),
+        code(1, payload, **top, code="x", output_chars=10),
+        final("done", **top),
+        finished(
+            **top,
+            answer="done",
+            iterations=1,
+            sub_calls=1,
+            input_tokens=2,
+            output_tokens=2,
+            elapsed_s=0.3,
+        ),
+    ]
     record = app_db.recorder()
     for event in events:
         record(event)

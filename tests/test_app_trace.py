@@ -1,60 +1,28 @@
-"""webui.trace: a run's events folded into iterations, code blocks, sub-calls and totals."""
+"""rlm_engine.trace: a run's events folded into iterations, code blocks, sub-calls and totals
+(and webui.trace: how the app words them)."""
 
 from __future__ import annotations
 
 import pytest
 
 from rlm_engine.events import (
-    CodeExecuted,
     Event,
     FinalAnswer,
     Notice,
     RootResponse,
     RunFinished,
-    RunStarted,
     SubCallFinished,
     SubCallStarted,
     Usage,
 )
-from webui.trace import activity, build_trace, format_cost
-
-RUN = "run-1"
-
-
-def started(**kw: object) -> RunStarted:
-    return RunStarted(run_id=RUN, time=100.0, question="Q?", config={}, context_meta={}, **kw)
+from rlm_engine.trace import Trace
+from rlm_engine.trace import fold as fold_events
+from tests.fixtures.runs import RUN, call, code, root, started
+from webui.trace import activity, format_cost, notice_line
 
 
-def root(
-    iteration: int, text: str = "Looking.\n```repl\nprint(1)\n```", **kw: object
-) -> RootResponse:
-    return RootResponse(
-        run_id=RUN, iteration=iteration, text=text, model="m", usage=Usage(10, 5),
-        cost_usd=0.01, elapsed_s=1.0, **kw,
-    )  # fmt: skip
-
-
-def code(iteration: int, output: str = "1", **kw: object) -> CodeExecuted:
-    return CodeExecuted(
-        run_id=RUN, iteration=iteration, block_index=0, code="print(1)", output=output,
-        output_chars=len(output), elapsed_s=0.1, **kw,
-    )  # fmt: skip
-
-
-def call(call_id: str, iteration: int = 1, kind: str = "llm", **kw: object) -> list[Event]:
-    return [
-        SubCallStarted(
-            run_id=RUN, call_id=call_id, iteration=iteration, kind=kind, model="s", prompt="p", **kw
-        ),
-        SubCallFinished(
-            run_id=RUN, call_id=call_id, response="r", usage=Usage(3, 2), cost_usd=0.001,
-            elapsed_s=0.5, **kw,
-        ),
-    ]  # fmt: skip
-
-
-def fold(*events: Event, now: float = 110.0):
-    return build_trace([e.to_dict() for e in events], now=now)
+def fold(*events: Event, now: float = 110.0) -> Trace:
+    return fold_events(list(events), now=now)
 
 
 def test_each_root_response_is_an_iteration() -> None:
@@ -133,7 +101,7 @@ def test_a_child_rlm_hangs_under_its_rlm_query_call() -> None:
 
 def test_notices_go_to_their_iteration() -> None:
     trace = fold(started(), root(1), Notice(run_id=RUN, iteration=1, message="FINAL discarded"))
-    assert trace.iterations[0].notices == ["FINAL discarded"]
+    assert [notice_line(n) for n in trace.iterations[0].notices] == ["FINAL discarded"]
 
 
 @pytest.mark.parametrize(
@@ -147,7 +115,7 @@ def test_notices_go_to_their_iteration() -> None:
     ],
 )
 def test_activity_says_what_the_run_is_doing(events: list[Event], says: str) -> None:
-    assert says in activity([e.to_dict() for e in events])
+    assert says in activity(events)
 
 
 @pytest.mark.parametrize(
@@ -171,9 +139,7 @@ def test_a_streaming_reply_is_shown_until_its_root_response_comes() -> None:
     assert fold(started(), *pieces, restarted).streaming == "Again"
     done = fold(started(), *pieces, root(1))
     assert done.streaming is None and len(done.iterations) == 1
-    assert activity([e.to_dict() for e in (started(), pieces[0])]) == (
-        "The root model is answering…"
-    )
+    assert activity([started(), pieces[0]]) == ("The root model is answering…")
 
 
 def test_cache_tokens_and_speed_reach_iterations_calls_and_totals() -> None:

@@ -7,15 +7,8 @@ import uuid
 from typing import Any
 
 from rlm_engine.config import ModelSpec, RunConfig
-from rlm_engine.events import (
-    CodeExecuted,
-    FinalAnswer,
-    RootResponse,
-    RunFinished,
-    RunStarted,
-    Usage,
-)
 from tests.apptest import open_app
+from tests.fixtures.runs import one_iteration_run
 from webui.draw import UNSUPPORTED_ANSWER
 
 
@@ -24,24 +17,9 @@ def record(db: Any, *, unsupported: bool) -> str:
     start = time.time()
     config = RunConfig(root=ModelSpec("local", "qwen2.5-coder-1.5b")).to_dict()
     write = db.recorder()
-    for event in (
-        RunStarted(run_id=run_id, time=start, question="How many?", config=config, context_meta={}),
-        RootResponse(
-            run_id=run_id, time=start + 1, iteration=1, text="```repl\nprint(1)\n```",
-            model="qwen", usage=Usage(100, 20), cost_usd=0.0, elapsed_s=1.0,
-        ),
-        CodeExecuted(
-            run_id=run_id, time=start + 2, iteration=1, block_index=0, code="print(1)",
-            output="1", output_chars=1, elapsed_s=0.1,
-        ),
-        FinalAnswer(
-            run_id=run_id, time=start + 3, answer="1000", source="text", unsupported=unsupported
-        ),
-        RunFinished(
-            run_id=run_id, time=start + 3, status="completed", answer="1000", error=None,
-            iterations=1, sub_calls=0, input_tokens=100, output_tokens=20, cost_usd=0.0,
-            elapsed_s=3.0, unsupported=unsupported,
-        ),
+    for event in one_iteration_run(
+        run_id, "How many?", start=start, config=config, answer="1000", model="qwen",
+        unsupported=unsupported,
     ):  # fmt: skip
         write(event)
     return run_id

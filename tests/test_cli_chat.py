@@ -6,6 +6,7 @@ import contextlib
 import json
 import os
 import pty
+import re
 import select
 import signal
 import subprocess
@@ -176,3 +177,21 @@ def test_sub_call_cache_answers_a_repeated_sub_call_from_the_database(
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.splitlines()[-1] == "again"
     assert [r.model for r in standin_env.requests].count("sub-model") == 1
+
+
+def test_the_live_log_shows_each_sub_call_and_the_cost_so_far(
+    standin_env: StandIn, corpus_dir: Path
+) -> None:
+    standin_env.on(lambda request: "2027-03-01", model="sub-model")
+    block = repl("print(llm_query('When does it renew? ' + context[0]))")
+    standin_env.enqueue(block, "FINAL(2027-03-01)", model=ROOT)
+    proc = subprocess.run(
+        chat_args(corpus_dir, "--sub-model", "sub-model"),
+        input="When?\n",
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert re.search(r"sub-call \w+: 10 chars", proc.stderr), proc.stderr
+    assert "cost unknown so far" in proc.stderr  # the stand-in's models have no price

@@ -129,8 +129,8 @@ def test_what_is_stored_per_event_is_capped_with_the_full_length(
         standin, repl("print(llm_query('p' * 3_000_000))"), "FINAL(done)", on_event=db.recorder()
     )
     assert result.status == "completed"
-    stored = [e for e in db.run_events(result.run_id) if e["type"] == "sub_call_started"]
-    prompt = stored[0]["prompt"]
+    stored = [e for e in db.run_events(result.run_id) if isinstance(e, SubCallStarted)]
+    prompt = stored[0].prompt
     assert prompt.startswith("p" * 2_000_000) and len(prompt) < 2_000_100
     assert prompt.endswith("[not stored: 1,000,000 more characters; full length 3,000,000]")
     assert db.get_run(result.run_id).sub_calls_trace[0].prompt == prompt

@@ -61,7 +61,7 @@ def test_printed_surrogate_and_surrogate_final_complete_with_json(
         ).fetchone()
     assert (status, answer) == ("completed", "x\ufffdy")
     with Database.open(f"sqlite:///{db}") as database:
-        outputs = [e.get("output") for e in database.run_events(out["run_id"])]
+        outputs = [getattr(e, "output", None) for e in database.run_events(out["run_id"])]
     assert any(o and "\ufffd end" in o for o in outputs)
 
 

@@ -19,7 +19,6 @@ from rlm_engine import (
 )
 from rlm_engine.events import (
     CodeExecuted,
-    Event,
     FinalAnswer,
     Notice,
     RootResponse,
@@ -29,6 +28,7 @@ from rlm_engine.events import (
     SubCallStarted,
 )
 from rlm_testkit.standin import Reply, Request, StandIn
+from tests.fixtures.runs import Collector
 
 ROOT = "root-model"
 SUB = "sub-model"
@@ -46,19 +46,6 @@ def make_config(**overrides: object) -> RunConfig:
 
 def repl(code: str) -> str:
     return f"Let me look.\n```repl\n{code}\n```"
-
-
-class Collector:
-    def __init__(self) -> None:
-        self.events: list[Event] = []
-        self.lock = threading.Lock()
-
-    def __call__(self, event: Event) -> None:
-        with self.lock:
-            self.events.append(event)
-
-    def of(self, cls: type[Event]) -> list:
-        return [e for e in self.events if isinstance(e, cls)]
 
 
 def ask(question: str, context: str | list[str], config: RunConfig | None = None):

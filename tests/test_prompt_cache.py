@@ -4,8 +4,6 @@ streamed root reply arrives as RootDelta events that storage does not keep."""
 
 from __future__ import annotations
 
-import threading
-
 import pytest
 
 from rlm_engine import Budgets, Credentials, ModelSpec, RunConfig, run
@@ -13,22 +11,10 @@ from rlm_engine.events import Event, RootDelta, RootResponse, RunFinished, Usage
 from rlm_engine.pricing import cost_usd
 from rlm_engine.providers import make_provider
 from rlm_testkit.standin import Reply, StandIn
+from tests.fixtures.runs import Collector
 
 MIN_TOKENS = 256  # the stand-in caches prefixes from here on (the APIs: 1,024 and up)
 CORPUS = "The secret word is PLUM. " * 2_000
-
-
-class Collector:
-    def __init__(self) -> None:
-        self.events: list[Event] = []
-        self.lock = threading.Lock()
-
-    def __call__(self, event: Event) -> None:
-        with self.lock:
-            self.events.append(event)
-
-    def of(self, cls: type[Event]) -> list:
-        return [e for e in self.events if isinstance(e, cls)]
 
 
 def credentials(standin: StandIn) -> Credentials:
@@ -154,8 +140,8 @@ def test_a_streamed_reply_arrives_in_pieces_with_its_usage(cached_standin, provi
 
 
 def test_root_deltas_rebuild_the_reply_and_storage_keeps_none(cached_standin, tmp_path) -> None:
+    from rlm_engine.trace import fold
     from storage import Database
-    from webui.trace import build_trace
 
     reply = "I will look at the start of the corpus first, then answer.\nFINAL(PLUM)"
     cached_standin.enqueue(Reply(reply, chunk_delay_s=0.03), model="gpt-4.1")
@@ -174,16 +160,16 @@ def test_root_deltas_rebuild_the_reply_and_storage_keeps_none(cached_standin, tm
     deltas = events.of(RootDelta)
     assert len(deltas) >= 2
     assert all(d.iteration == 1 and d.depth == 0 for d in deltas)
-    streamed = build_trace([e.to_dict() for e in events.events if isinstance(e, RootDelta)])
+    streamed = fold([e for e in events.events if isinstance(e, RootDelta)])
     assert reply.startswith(streamed.streaming) and len(streamed.streaming) > 10
-    whole = build_trace([e.to_dict() for e in events.events])
+    whole = fold(events.events)
     assert whole.streaming is None  # the RootResponse replaced it
     response = events.of(RootResponse)[0]
     assert response.tokens_per_s and response.first_token_s is not None
     assert recorder.close() == 0
     stored = db.run_events(result.run_id)
-    assert stored and not any(e["type"] == "root_delta" for e in stored)
-    assert next(e for e in stored if e["type"] == "root_response")["tokens_per_s"]
+    assert stored and not any(isinstance(e, RootDelta) for e in stored)
+    assert next(e for e in stored if isinstance(e, RootResponse)).tokens_per_s
     db.close()
 
 

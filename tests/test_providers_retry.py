@@ -9,10 +9,10 @@ from rlm_engine.providers.retry import (
     RetryPolicy,
     Transient,
     call_with_retries,
-    redact,
     retry_after_s,
 )
 from rlm_engine.providers.stops import cut_at_stop
+from rlm_engine.redact import redact
 
 POLICY = RetryPolicy(max_retries=3, backoff_s=0.5, max_backoff_s=8.0, max_retry_after_s=5.0)
 

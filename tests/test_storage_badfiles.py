@@ -165,7 +165,7 @@ def test_database_in_a_read_only_directory_can_still_be_read(in_read_only_dir: P
     before = _sha(in_read_only_dir)
     with Database.open(_url(in_read_only_dir)) as db:
         assert (db.read_only, [r.run_id for r in db.list_runs()]) == (True, ["kept"])
-        assert [e["type"] for e in db.run_events("kept")][:2] == ["run_started", "root_response"]
+        assert [e.type for e in db.run_events("kept")][:2] == ["run_started", "root_response"]
         assert db.get_run("kept").status == "completed"
     assert (_sha(in_read_only_dir), os.listdir(in_read_only_dir.parent)) == (before, ["rlm.db"])
 

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from rlm_engine.events import event_from_dict
 from storage import Database
 from tests.fixtures.runs import record, run_events
 
@@ -20,6 +21,7 @@ ROOT = Path(__file__).resolve().parents[1]
 # Records a long run event by event, printing each event after its transaction committed.
 RECORDING_CHILD = """
 import json, sys
+from rlm_engine.events import event_from_dict
 from storage import Database
 from tests.fixtures.runs import run_events
 db = Database.open(sys.argv[1])
@@ -32,6 +34,7 @@ for event in run_events(sys.argv[2], iterations=20, sub_calls=100, finished=Fals
 # Records whole runs, as another app process would.
 WRITER_CHILD = """
 import sys
+from rlm_engine.events import event_from_dict
 from storage import Database
 from tests.fixtures.runs import record, run_events
 db = Database.open(sys.argv[1], lock_timeout_s=30)
@@ -53,7 +56,7 @@ def _kill_mid_run(db_url: str, after: int) -> list[dict]:
     """Start the recording child, SIGKILL it once `after` events are reported, return those."""
     child = _child(RECORDING_CHILD, db_url, "victim", stdout=subprocess.PIPE)
     assert child.stdout is not None
-    reported = [json.loads(child.stdout.readline()) for _ in range(after)]
+    reported = [event_from_dict(json.loads(child.stdout.readline())) for _ in range(after)]
     os.kill(child.pid, signal.SIGKILL)
     child.wait()
     return reported

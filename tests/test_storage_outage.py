@@ -12,7 +12,6 @@ from contextlib import contextmanager
 import pytest
 import sqlalchemy as sa
 
-from rlm_engine.events import event_from_dict
 from storage import Database, DatabaseLocked, Recorder
 from storage.connect import create_engine
 from tests.fixtures.runs import run_events
@@ -101,7 +100,7 @@ def test_events_held_back_by_a_lock_are_written_in_order_after_it(
         "gpt-sub",
         "completed",
     )
-    assert [event_from_dict(e) for e in db.run_events(run.run_id)] == events
+    assert db.run_events(run.run_id) == events
     assert len(run.sub_calls_trace) == 6
 
 
@@ -119,7 +118,7 @@ def test_an_outage_warns_once_and_costs_one_full_wait(
         assert (attempts, len(warnings), recorder.pending) == ([None], 1, len(events) - 1)
     recorder(events[-1])  # RunFinished: the backlog is written first, with the usual wait
     assert (recorder.pending, attempts[1:]) == (0, [None] * len(events))
-    assert [event_from_dict(e) for e in db.run_events(events[0].run_id)] == events
+    assert db.run_events(events[0].run_id) == events
     assert [r.message for r in caplog.records if "can be written again" in r.message] != []
 
 
@@ -149,7 +148,7 @@ def test_a_run_finished_that_cannot_be_written_is_written_on_close(db_url: str) 
     with Database.open(db_url) as again:
         run = again.get_run(events[0].run_id)
         assert (run.status, run.question) == ("completed", "What is the secret number?")
-        assert [event_from_dict(e) for e in again.run_events(run.run_id)] == events
+        assert again.run_events(run.run_id) == events
 
 
 def test_close_says_how_many_events_were_not_saved(
@@ -179,4 +178,4 @@ def test_an_event_that_can_never_be_stored_is_dropped_not_retried(db: Database) 
     for event in events[1:]:
         recorder(event)
     assert (recorder.pending, recorder.dropped, recorder.close()) == (0, 1, 1)
-    assert [event_from_dict(e) for e in db.run_events(events[0].run_id)] == events
+    assert db.run_events(events[0].run_id) == events

@@ -8,7 +8,6 @@ from dataclasses import dataclass
 
 import pytest
 
-from rlm_engine.events import event_from_dict
 from storage import Database, ExportFormatError, RunFilter, StorageError
 from tests.fixtures.runs import record, run_events
 
@@ -158,7 +157,7 @@ def test_export_is_json_and_imports_into_another_database(db: Database, tmp_path
     exported = json.loads(json.dumps(db.export_run("exported")))
     other = Database.open(f"sqlite:///{tmp_path / 'other.db'}")
     other.import_run(exported)
-    assert [event_from_dict(e) for e in other.run_events("exported")] == events
+    assert other.run_events("exported") == events
     assert other.get_run("exported") == db.get_run("exported")
     other.close()
 

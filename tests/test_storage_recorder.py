@@ -15,7 +15,6 @@ from rlm_engine.events import (
     SubCallFinished,
     SubCallStarted,
     Usage,
-    event_from_dict,
 )
 from storage import Database
 from tests.fixtures.runs import record, run_events
@@ -31,7 +30,7 @@ def db(db_url: str) -> Iterator[Database]:
 def test_run_with_hundreds_of_sub_calls_round_trips(db: Database) -> None:
     events = run_events(iterations=3, sub_calls=150)
     run_id = record(db.recorder(), events)
-    assert [event_from_dict(e) for e in db.run_events(run_id)] == events
+    assert db.run_events(run_id) == events
 
 
 def test_sub_calls_are_stored_in_order_with_their_results(db: Database) -> None:
@@ -242,5 +241,5 @@ def test_events_after_a_restart_continue_the_sequence(db_url: str) -> None:
     first.close()
     second = Database.open(db_url)
     record(second.recorder(), events[4:])
-    assert [event_from_dict(e) for e in second.run_events(events[0].run_id)] == events
+    assert second.run_events(events[0].run_id) == events
     second.close()

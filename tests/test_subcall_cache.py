@@ -123,5 +123,5 @@ def test_cli_sub_call_cache_flag(standin_env: StandIn, tmp_path: Path) -> None:
     with Database.open(db_url) as database:
         runs = database.list_runs()
         events = database.run_events(runs[0].run_id)  # newest first: the second run
-    finished = [e for e in events if e["type"] == "sub_call_finished"]
-    assert finished[0]["cached"] is True and finished[0]["cost_usd"] == 0
+    finished = [e for e in events if isinstance(e, SubCallFinished)]
+    assert finished[0].cached is True and finished[0].cost_usd == 0

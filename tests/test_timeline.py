@@ -59,7 +59,7 @@ def finished(at: float) -> Event:
 
 
 def bars_of(*events: Event, now: float | None = None):
-    return timeline_bars([e.to_dict() for e in events], now=now)
+    return timeline_bars(list(events), now=now)
 
 
 def test_root_calls_and_code_blocks_sit_on_the_run_s_clock() -> None:

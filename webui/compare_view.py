@@ -12,13 +12,15 @@ from typing import Any
 
 import streamlit as st
 
+from rlm_engine.events import Event
+from rlm_engine.trace import Totals, Trace, fold
 from webui.draw import draw_iterations, status_badge
 from webui.review import models_of, totals_of
 from webui.runner import RunHandle
 from webui.safe_text import safe_html, safe_markdown
 from webui.sources_view import DocumentLoader, corpus_documents, draw_sources
 from webui.timeline import draw_timeline, last_time
-from webui.trace import Totals, Trace, build_trace, format_cost, format_seconds
+from webui.trace import format_cost, format_seconds
 
 
 @dataclass
@@ -31,7 +33,7 @@ class Entry:
     status: str | None
     error: str | None = None
     documents: DocumentLoader | None = None  # the corpus's documents, to open sources
-    events: list[dict[str, Any]] = field(default_factory=list)  # for the timeline
+    events: list[Event] = field(default_factory=list)  # for the timeline
 
     @property
     def answer(self) -> str:
@@ -40,7 +42,7 @@ class Entry:
 
 def entry_from_handle(handle: RunHandle, documents: DocumentLoader | None = None) -> Entry:
     events = handle.events()
-    trace = build_trace(events)
+    trace = fold(events)
     status = trace.status
     if handle.done and status is None:
         status = handle.result.status if handle.result is not None else "failed"
@@ -50,7 +52,7 @@ def entry_from_handle(handle: RunHandle, documents: DocumentLoader | None = None
 
 def entry_from_summary(db: Any, summary: Any) -> Entry:
     events = db.run_events(summary.run_id)
-    trace = build_trace(events)
+    trace = fold(events)
     label = summary.label or models_of(summary)
     documents = corpus_documents(db, summary.corpus_id)
     return Entry(label, trace, totals_of(summary), summary.status, summary.error, documents, events)

@@ -10,21 +10,17 @@ from typing import Any
 
 import streamlit as st
 
+from rlm_engine.trace import CodeBlock, Iteration, SubCall, Totals, Trace, batch_order
 from webui.safe_text import safe_markdown
 from webui.sources_view import DocumentLoader, draw_passages, draw_sources
 from webui.timeline import panel_anchor
 from webui.trace import (
-    CodeBlock,
-    Iteration,
-    SubCall,
-    Totals,
-    Trace,
-    batch_order,
     cache_note,
     format_cost,
     format_seconds,
     format_speed,
     format_tokens,
+    notice_line,
     plural,
 )
 
@@ -149,7 +145,7 @@ def draw_iterations(
             icon = ":material/menu_book:" if trace.method == "direct" else ":material/account_tree:"
             st.caption(f"{icon} {safe_markdown(trace.method_reason)}")
         for note in trace.notices:
-            st.caption(f":material/info: {safe_markdown(note)}")
+            st.caption(f":material/info: {safe_markdown(notice_line(note))}")
     last = len(trace.iterations) - 1
     for position in range(start, len(trace.iterations) if stop is None else stop):
         iteration = trace.iterations[position]
@@ -218,7 +214,7 @@ def draw_iteration(iteration: Iteration, *, key: str, running: bool = False) -> 
         st.markdown(":blue[:material/progress_activity: Code running…]")
         _draw_sub_calls(batch_order(iteration.running_sub_calls), key=f"{key}-running")
     for note in iteration.notices:
-        st.caption(f":material/info: {safe_markdown(note)}")
+        st.caption(f":material/info: {safe_markdown(notice_line(note))}")
 
 
 def _draw_block(block: CodeBlock, *, key: str) -> None:

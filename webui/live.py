@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from rlm_engine.trace import fold
 from webui.draw import (
     draw_answer,
     draw_iterations,
@@ -20,7 +21,7 @@ from webui.runner import RunHandle
 from webui.safe_text import safe_markdown
 from webui.sources_view import DocumentLoader
 from webui.timeline import draw_timeline
-from webui.trace import activity, build_trace
+from webui.trace import activity
 
 POLL_S = 0.5  # also how often a streaming reply grows on screen
 # Streamlit's page follows what is added while it is scrolled to its end, not once the user
@@ -53,14 +54,14 @@ def draw_handle(
     if handle.done:
         _draw_final(handle, key=key, documents=documents)
         return
-    trace = build_trace(handle.events())
+    trace = fold(handle.events())
     settled = max(len(trace.iterations) - 1, 0)  # all but the newest iteration are finished
     draw_iterations(trace, key=key, stop=settled)
 
     @st.fragment(run_every=POLL_S)
     def live() -> None:
         events = handle.events()
-        now = build_trace(events)
+        now = fold(events)
         if handle.done or len(now.iterations) - 1 > settled:
             st.rerun()
         draw_timeline(events, key=key)
@@ -85,7 +86,7 @@ def draw_handle(
 
 def _draw_final(handle: RunHandle, *, key: str, documents: DocumentLoader | None = None) -> None:
     events = handle.events()
-    trace = build_trace(events)
+    trace = fold(events)
     if handle.result is not None and trace.status is None:
         trace.status = handle.result.status  # the run ended without its last event
     st.markdown(status_badge(trace.status or ("failed" if handle.error else None)))

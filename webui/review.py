@@ -7,11 +7,12 @@ from typing import Any
 
 import streamlit as st
 
+from rlm_engine.trace import Totals, fold
 from webui.draw import draw_answer, draw_iterations, draw_totals, status_badge
 from webui.safe_text import safe_markdown
 from webui.sources_view import corpus_documents
 from webui.timeline import draw_timeline, last_time
-from webui.trace import Totals, build_trace, format_cost, format_seconds, status_label
+from webui.trace import format_cost, format_seconds, status_label
 
 POLL_S = 1.0
 STATUSES = ["completed", "limit", "failed", "cancelled", "running", "interrupted"]
@@ -59,6 +60,11 @@ RUN_COLUMNS = {
     "sub-calls": st.column_config.NumberColumn("Sub-calls", width=75),
     "corpus": st.column_config.TextColumn("Corpus", width="small"),
 }
+HISTORY_COLUMNS = {  # History's table: a star first, the tags after the run's columns
+    "starred": st.column_config.TextColumn("★", width=32, help="Starred"),
+    **RUN_COLUMNS,
+    "tags": st.column_config.TextColumn("Tags", width="small"),
+}
 _QUESTION_PREVIEW = 70
 
 
@@ -104,7 +110,7 @@ def _draw_stored(db: Any, summary: Any, *, key: str) -> None:
         f"{safe_markdown(summary.corpus_name) or 'no corpus'} · {when(summary.started_at)}"
     )
     events = db.run_events(summary.run_id)
-    trace = build_trace(events)
+    trace = fold(events)
     if trace.status is None and summary.status != "running":
         trace.status = summary.status  # e.g. interrupted: the recorder died before the end
     trace.error = trace.error or summary.error

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from rlm_engine.errors import RLMError
+from rlm_engine.events import Event
 
 log = logging.getLogger(__name__)
 
@@ -22,7 +23,7 @@ log = logging.getLogger(__name__)
 class Recorder(Protocol):
     """What a handle needs from a storage recorder (storage.Recorder)."""
 
-    def __call__(self, event: Any) -> None: ...
+    def __call__(self, event: Event) -> None: ...
 
     def close(self) -> int: ...
 
@@ -54,12 +55,12 @@ class RunHandle:
     result: Any = None  # rlm_engine.RunResult once done
     error: str | None = None  # a message for the user when the run could not even finish
     warnings: list[str] = field(default_factory=list)
-    _events: list[dict[str, Any]] = field(default_factory=list)
+    _events: list[Event] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _done: threading.Event = field(default_factory=threading.Event)
     _thread: threading.Thread | None = None
 
-    def events(self) -> list[dict[str, Any]]:
+    def events(self) -> list[Event]:
         """A copy of the events so far, safe to read while the worker appends."""
         with self._lock:
             return list(self._events)
@@ -74,10 +75,9 @@ class RunHandle:
     def wait(self, timeout: float | None = None) -> bool:
         return self._done.wait(timeout)
 
-    def _on_event(self, event: Any, recorder: Recorder | None) -> None:
-        data = event.to_dict()
+    def _on_event(self, event: Event, recorder: Recorder | None) -> None:
         with self._lock:  # one writer at a time: the list and the database see the same order
-            self._events.append(data)
+            self._events.append(event)
             if recorder is not None:
                 try:
                     recorder(event)

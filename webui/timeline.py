@@ -1,7 +1,7 @@
 """A run's waterfall: every root call, code block, sub-call and child RLM as a bar on one time
 axis, so that what ran at the same time shows at a glance (as Langfuse and Weave draw a trace).
 
-Built from the events' timestamps alone (`rlm_engine.events`: an event's `time` is when it
+Built from the typed events' timestamps alone (`rlm_engine.events`: an event's `time` is when it
 happened, its `elapsed_s` how long the call or block took), so the live view, History and Compare
 draw the same chart. Sub-calls are packed into as few lanes as never overlap: the number of lanes
 is the run's concurrency. Hovering a bar tells its tokens, cost and time; clicking it jumps to the
@@ -11,12 +11,22 @@ iteration's panel (`panel_anchor`).
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
 import streamlit as st
 
+from rlm_engine.events import (
+    CodeExecuted,
+    Event,
+    RootResponse,
+    RunFinished,
+    RunStarted,
+    SubCallFinished,
+    SubCallStarted,
+    Usage,
+)
 from rlm_engine.parsing import find_code_blocks
 from webui.safe_text import safe_markdown
 from webui.trace import format_cost, format_seconds
@@ -63,19 +73,19 @@ def panel_anchor(key: str, panel: int) -> str:
     return f"{key}-panel-{panel}"
 
 
-def last_time(events: list[dict[str, Any]]) -> float | None:
+def last_time(events: Sequence[Event]) -> float | None:
     """When the last event happened: the end of a run that ended without its RunFinished."""
-    return max((e.get("time", 0.0) for e in events), default=None)
+    return max((e.time for e in events), default=None)
 
 
-def timeline_bars(events: list[dict[str, Any]], *, now: float | None = None) -> list[Bar]:
-    """The bars of a run (its events as dicts, in the order they came); a run still going has
-    its running parts end at `now`."""
-    top = [e for e in events if e.get("parent_call_id") is None and e.get("depth", 0) == 0]
-    begun = next((e["time"] for e in top if e.get("type") == "run_started"), None)
+def timeline_bars(events: Sequence[Event], *, now: float | None = None) -> list[Bar]:
+    """The bars of a run (its events in the order they came); a run still going has its running
+    parts end at `now`."""
+    top = [e for e in events if e.parent_call_id is None and e.depth == 0]
+    begun = next((e.time for e in top if isinstance(e, RunStarted)), None)
     if begun is None:
-        begun = min((e.get("time", 0.0) for e in events), default=0.0)
-    ended = next((e["time"] for e in top if e.get("type") == "run_finished"), None)
+        begun = min((e.time for e in events), default=0.0)
+    ended = next((e.time for e in top if isinstance(e, RunFinished)), None)
     end = ended if ended is not None else (time.time() if now is None else now)
 
     def at(moment: float) -> float:
@@ -85,34 +95,27 @@ def timeline_bars(events: list[dict[str, Any]], *, now: float | None = None) -> 
     panels: dict[int, int] = {}  # iteration number -> panel position
     next_panel = 0  # the forced final answer repeats the last number: panels are counted
     call_panel: dict[str, int | None] = {}
-    started: dict[str, dict[str, Any]] = {}
-    finished: dict[str, dict[str, Any]] = {}
+    started: dict[str, SubCallStarted] = {}
+    finished: dict[str, SubCallFinished] = {}
     for event in events:
-        kind = event.get("type")
-        child = event.get("parent_call_id") is not None
-        if kind == "root_response":
-            if child:
-                position = call_panel.get(event["parent_call_id"])
+        parent = event.parent_call_id
+        if isinstance(event, RootResponse):
+            if parent is not None:
+                position = call_panel.get(parent)
             else:
                 position, next_panel = next_panel, next_panel + 1
-                if not event.get("forced"):
-                    panels[event.get("iteration", 0)] = position
-            bars.append(_root_bar(event, at, position, child))
-        elif kind == "code_executed":
-            position = (
-                call_panel.get(event["parent_call_id"])
-                if child
-                else panels.get(event.get("iteration", 0))
-            )
-            bars.append(_code_bar(event, at, position, child))
-        elif kind == "sub_call_started":
-            parent = event.get("parent_call_id")
-            call_panel[event["call_id"]] = (
-                call_panel.get(parent) if parent else panels.get(event.get("iteration", 0))
-            )
-            started[event["call_id"]] = event
-        elif kind == "sub_call_finished":
-            finished[event.get("call_id", "")] = event
+                if not event.forced:
+                    panels[event.iteration] = position
+            bars.append(_root_bar(event, at, position))
+        elif isinstance(event, CodeExecuted):
+            position = call_panel.get(parent) if parent else panels.get(event.iteration)
+            bars.append(_code_bar(event, at, position))
+        elif isinstance(event, SubCallStarted):
+            position = call_panel.get(parent) if parent else panels.get(event.iteration)
+            call_panel[event.call_id] = position
+            started[event.call_id] = event
+        elif isinstance(event, SubCallFinished):
+            finished[event.call_id] = event
     bars += [
         _call_bar(begin, finished.get(call_id), at, end, call_panel.get(call_id))
         for call_id, begin in started.items()
@@ -122,76 +125,73 @@ def timeline_bars(events: list[dict[str, Any]], *, now: float | None = None) -> 
     return _packed(bars)
 
 
-def _root_bar(
-    event: dict[str, Any], at: Callable[[float], float], panel: int | None, child: bool
-) -> Bar:
-    usage = event.get("usage") or {}
-    name = "Forced final answer" if event.get("forced") else f"Iteration {event.get('iteration')}"
+def _root_bar(event: RootResponse, at: Callable[[float], float], panel: int | None) -> Bar:
+    child = event.parent_call_id is not None
+    name = "Forced final answer" if event.forced else f"Iteration {event.iteration}"
     return Bar(
         lane="" if child else ROOT_LANE,  # a child's calls are packed with the sub-calls
         kind="child root call" if child else "root call",
         label=f"{'Child RLM · ' if child else ''}{name} · root call",
-        start_s=at(event["time"] - event.get("elapsed_s", 0.0)),
-        end_s=at(event["time"]),
-        model=str(event.get("model", "")),
-        tokens=_tokens(usage),
-        cost=format_cost(event.get("cost_usd")),
+        start_s=at(event.time - event.elapsed_s),
+        end_s=at(event.time),
+        model=event.model,
+        tokens=_tokens(event.usage),
+        cost=format_cost(event.cost_usd),
         panel=panel,
     )
 
 
-def _code_bar(
-    event: dict[str, Any], at: Callable[[float], float], panel: int | None, child: bool
-) -> Bar:
-    label = f"Iteration {event.get('iteration')} · block {event.get('block_index', 0) + 1}"
-    if event.get("error"):
+def _code_bar(event: CodeExecuted, at: Callable[[float], float], panel: int | None) -> Bar:
+    child = event.parent_call_id is not None
+    label = f"Iteration {event.iteration} · block {event.block_index + 1}"
+    if event.error:
         label += " · raised an error"
     return Bar(
         lane="" if child else CODE_LANE,
         kind="child code block" if child else "code block",
         label=f"{'Child RLM · ' if child else ''}{label}",
-        start_s=at(event["time"] - event.get("elapsed_s", 0.0)),
-        end_s=at(event["time"]),
+        start_s=at(event.time - event.elapsed_s),
+        end_s=at(event.time),
         panel=panel,
     )
 
 
 def _call_bar(
-    begin: dict[str, Any],
-    end: dict[str, Any] | None,
+    begin: SubCallStarted,
+    end: SubCallFinished | None,
     at: Callable[[float], float],
     now: float,
     panel: int | None,
 ) -> Bar:
-    rlm = begin.get("kind") == "rlm"
-    label = f"Iteration {begin.get('iteration')} · {'rlm_query' if rlm else 'llm_query'}"
-    if begin.get("batch_index") is not None:
-        label += f" · batch item {begin['batch_index'] + 1}"
-    if begin.get("parent_call_id") is not None:
+    rlm = begin.kind == "rlm"
+    label = f"Iteration {begin.iteration} · {'rlm_query' if rlm else 'llm_query'}"
+    if begin.batch_index is not None:
+        label += f" · batch item {begin.batch_index + 1}"
+    if begin.parent_call_id is not None:
         label = f"Child RLM · {label}"
-    cost = ""
+    cost = tokens = ""
     if end is not None:
-        cost = "$0 (from the sub-call cache)" if end.get("cached") else ""
-        cost = cost or format_cost(end.get("cost_usd"))
-        if end.get("error"):
+        cost = "$0 (from the sub-call cache)" if end.cached else format_cost(end.cost_usd)
+        tokens = _tokens(end.usage)
+        if end.error:
             label += " · failed"
     return Bar(
         lane="",  # packed later
         kind="child RLM" if rlm else "sub-call",
         label=label,
-        start_s=at(begin["time"]),
-        end_s=at(end["time"] if end is not None else now),
+        start_s=at(begin.time),
+        end_s=at(end.time if end is not None else now),
         running=end is None,
-        model=str(begin.get("model", "")),
-        tokens=_tokens((end or {}).get("usage") or {}) if end is not None else "",
+        model=begin.model,
+        tokens=tokens,
         cost=cost,
-        prompt=_preview(str(begin.get("prompt", ""))),
+        prompt=_preview(begin.prompt),
         panel=panel,
     )
 
 
 def _running(
-    top: list[dict[str, Any]],
+    top: list[Event],
     at: Callable[[float], float],
     now: float,
     panels: dict[int, int],
@@ -199,26 +199,18 @@ def _running(
 ) -> list[Bar]:
     """What the root level is doing now: a code block of the last reply, or the next root call
     (its reply streaming, or not begun)."""
-    last = next((e for e in reversed(top) if e.get("type") == "root_response"), None)
-    since = max(
-        (
-            e["time"]
-            for e in top
-            if e.get("type") in ("run_started", "root_response", "code_executed")
-        ),
-        default=now,
-    )
-    if last is not None and not last.get("forced"):
-        number = last.get("iteration", 0)
-        ran = sum(
-            1 for e in top if e.get("type") == "code_executed" and e.get("iteration") == number
-        )
-        if ran < len(find_code_blocks(last.get("text", ""))):
+    last = next((e for e in reversed(top) if isinstance(e, RootResponse)), None)
+    marks = (RunStarted, RootResponse, CodeExecuted)
+    since = max((e.time for e in top if isinstance(e, marks)), default=now)
+    if last is not None and not last.forced:
+        number = last.iteration
+        ran = sum(1 for e in top if isinstance(e, CodeExecuted) and e.iteration == number)
+        if ran < len(find_code_blocks(last.text)):
             return [
                 Bar(CODE_LANE, "code block", f"Iteration {number} · block {ran + 1} · running",
                     at(since), at(now), running=True, panel=panels.get(number))
             ]  # fmt: skip
-    number = (last.get("iteration", 0) + 1) if last is not None else 1
+    number = last.iteration + 1 if last is not None else 1
     return [
         Bar(ROOT_LANE, "root call", f"Iteration {number} · root call · running", at(since),
             at(now), running=True, panel=next_panel)
@@ -248,10 +240,10 @@ def lanes(bars: list[Bar]) -> list[str]:
     return [ROOT_LANE, *([CODE_LANE] if CODE_LANE in used else []), *calls]
 
 
-def _tokens(usage: dict[str, Any]) -> str:
-    text = f"{usage.get('input_tokens', 0):,} in / {usage.get('output_tokens', 0):,} out"
-    if usage.get("cached_tokens"):
-        text += f" ({usage['cached_tokens']:,} cached)"
+def _tokens(usage: Usage) -> str:
+    text = f"{usage.input_tokens:,} in / {usage.output_tokens:,} out"
+    if usage.cached_tokens:
+        text += f" ({usage.cached_tokens:,} cached)"
     return text
 
 
@@ -303,7 +295,7 @@ def _row(bar: Bar, key: str) -> dict[str, Any]:
     }
 
 
-def draw_timeline(events: list[dict[str, Any]], *, key: str, now: float | None = None) -> None:
+def draw_timeline(events: Sequence[Event], *, key: str, now: float | None = None) -> None:
     """The run's waterfall under a "Timeline" expander (keyed `{key}-timeline`); nothing before
     the first bar."""
     bars = timeline_bars(events, now=now)

@@ -13,7 +13,6 @@ retries are switched off: here we count attempts, cap Retry-After, and say what 
 from __future__ import annotations
 
 import random
-import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -21,12 +20,12 @@ from types import ModuleType
 from typing import Any, TypeVar
 
 from rlm_engine.errors import ProviderAuthError, ProviderError, ProviderUnavailable
+from rlm_engine.redact import redact
 
 T = TypeVar("T")
 
 NO_KEY_NEEDED = "not-needed"  # placeholder key for local OpenAI-compatible servers (vLLM, Ollama)
 _TRANSIENT_STATUS = {408, 409, 429}
-_KEYISH = re.compile(r"\b(sk-[A-Za-z0-9_\-*]{4,}|[A-Za-z0-9_\-]{32,})")
 
 
 @dataclass(frozen=True)
@@ -131,14 +130,6 @@ def provider_message(exc: Any) -> str:
         inner = body.get("error") if isinstance(body.get("error"), dict) else body
         message = inner.get("message")
     return redact(str(message or exc.message))[:500]
-
-
-def redact(text: str, *secrets: str | None) -> str:
-    """Hide anything key-like: providers echo (partly masked) keys back in 401 messages."""
-    for secret in secrets:
-        if secret:
-            text = text.replace(secret, "***")
-    return _KEYISH.sub("***", text)
 
 
 def retry_after_s(headers: Any) -> float | None:
