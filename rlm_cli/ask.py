@@ -17,6 +17,7 @@ import threading
 from typing import Any, get_args
 
 from rlm_cli import sources as cli_sources
+from rlm_cli.recording import open_recorder, open_sub_call_cache, private_dirs_for
 from rlm_cli.terminal import for_terminal, json_for_terminal
 from rlm_engine.config import (
     Budgets,
@@ -28,7 +29,6 @@ from rlm_engine.config import (
     RunConfig,
 )
 from rlm_engine.defaults import default_provider, suggested_model
-from rlm_engine.errors import RLMError
 from rlm_engine.events import (
     CodeExecuted,
     Event,
@@ -315,49 +315,6 @@ def ask(args: argparse.Namespace) -> int:
         )
     _print_result({**result.to_dict(), "sources": sources}, as_json=args.json)
     return 0 if result.status in ("completed", "limit") else 1
-
-
-def private_dirs_for(db_url: str | None) -> tuple[str, ...]:
-    """What the sandbox hides from model code: the data and models directories, and the
-    directories of the SQLite files of --db and RLM_DB_URL (every saved run lives there)."""
-    from rlm_engine.paths import default_db_url, private_dirs
-    from storage import sqlite_dir
-
-    return private_dirs(sqlite_dir(default_db_url()), db_url and sqlite_dir(db_url))
-
-
-def open_recorder(args: argparse.Namespace, corpus: Any) -> tuple[Any, Any]:
-    """A storage recorder for the run, unless --no-save, and what closes it (returning how many
-    events could not be saved, and why); storage failures are said, not fatal."""
-    if args.no_save:
-        return None, lambda: (0, "")
-    from rlm_engine.paths import default_db_url
-    from storage import Database
-
-    try:
-        db = Database.open(args.db or default_db_url())
-        name = ", ".join(doc.name for doc in corpus.documents[:3])
-        if len(corpus.documents) > 3:
-            name += f" and {len(corpus.documents) - 3} more"
-        saved = db.save_corpus(name, list(corpus.documents))
-        return db.recorder(corpus_id=saved.id), lambda: (db.close(), db.unsaved_reason)
-    except RLMError as exc:
-        print(f"warning: the run will not be saved: {exc}", file=sys.stderr)
-        return None, lambda: (0, "")
-
-
-def open_sub_call_cache(args: argparse.Namespace) -> tuple[Any, Any]:
-    """The database's sub-call cache and what closes it; without a database, a warning and
-    no cache (the run goes on, paying for every sub-call)."""
-    from rlm_engine.paths import default_db_url
-    from storage import Database
-
-    try:
-        db = Database.open(getattr(args, "db", None) or default_db_url())
-        return db.sub_call_cache(), db.close
-    except RLMError as exc:
-        print(f"warning: no sub-call cache: {exc}", file=sys.stderr)
-        return None, None
 
 
 def _print_warnings(event: Event) -> None:

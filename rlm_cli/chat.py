@@ -244,13 +244,8 @@ def _safe(text: str) -> str:
 
 
 def chat(args: argparse.Namespace) -> int:
-    from rlm_cli.ask import (
-        build_config,
-        load_context_args,
-        open_recorder,
-        open_sub_call_cache,
-        private_dirs_for,
-    )
+    from rlm_cli.ask import build_config, load_context_args
+    from rlm_cli.recording import open_recorder, open_sub_call_cache, private_dirs_for
 
     corpus = load_context_args(args)
     if corpus is None:

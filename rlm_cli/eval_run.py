@@ -118,7 +118,7 @@ def with_db(args: argparse.Namespace, action: Callable[[Database], int]) -> int:
 
 def drive(db: Database, eval_id: str, context: str | list[str], args: argparse.Namespace) -> int:
     """Run what is left of the evaluation; Ctrl-C (or SIGTERM) stops it, resumable."""
-    from rlm_cli.ask import private_dirs_for
+    from rlm_cli.recording import private_dirs_for
     from rlm_eval.runner import EvalRunner
 
     as_json = args.json

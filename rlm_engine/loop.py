@@ -10,6 +10,7 @@ share one `BudgetTracker`, so that budgets hold across the whole tree of calls.
 
 from __future__ import annotations
 
+import functools
 import logging
 import threading
 import time
@@ -608,7 +609,8 @@ def run_in_sandbox(
     question = valid_text(question)  # e.g. from argv, decoded with surrogateescape
     if config.sub_call_cache and sub_call_cache is not None and corpus is None:
         corpus = corpus_fingerprint(context)
-    sandbox.caps = repl_caps(config)  # a session's next question may come with other caps
+    # A session's next question may come with other caps; worked out at the first code block.
+    sandbox.caps = functools.partial(repl_caps, config)
     if sources is not None:
         from rlm_engine.sources import SourceTracker
 

@@ -11,9 +11,9 @@ import sys
 from pathlib import Path
 
 from rlm_engine import Credentials, ModelSpec, RunConfig, run
+from rlm_testkit.runs import record, run_events
 from rlm_testkit.standin import Reply, StandIn
 from storage import Database
-from tests.fixtures.runs import record, run_events
 
 ROOT, SUB = "root-model", "sub-model"
 PRINT_SURROGATE = "```repl\nimport json\nprint(json.loads('\"\\\\ud83d\"'), 'end')\n```"

@@ -12,10 +12,10 @@ from typing import Any
 import pytest
 
 from rlm_engine.events import EVENT_TYPES
+from rlm_testkit.runs import record, run_events
 from storage import Database
 from storage.errors import ExportFormatError
 from storage.import_check import KNOWN_EVENT_TYPES
-from tests.fixtures.runs import record, run_events
 from tests.test_cli_runs import rlm
 
 

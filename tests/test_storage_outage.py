@@ -12,9 +12,9 @@ from contextlib import contextmanager
 import pytest
 import sqlalchemy as sa
 
+from rlm_testkit.runs import run_events
 from storage import Database, DatabaseLocked, Recorder
 from storage.connect import create_engine
-from tests.fixtures.runs import run_events
 
 
 @contextmanager

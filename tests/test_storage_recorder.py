@@ -16,8 +16,8 @@ from rlm_engine.events import (
     SubCallStarted,
     Usage,
 )
+from rlm_testkit.runs import record, run_events
 from storage import Database
-from tests.fixtures.runs import record, run_events
 
 
 @pytest.fixture
