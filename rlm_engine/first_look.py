@@ -116,20 +116,24 @@ def look_code(question: str, context: str | Sequence[str]) -> str | None:
     terms = look_terms(question, [context] if isinstance(context, str) else context)
     if not terms:
         return None
+    # In a function, deleted after: the model's own code reuses names like `docs` and `hits`.
     return (
         "# The engine's first look: where the question's words occur in `context`.\n"
-        f"for term in {terms!r}:\n"
-        f"    hits = find(term, width={SNIPPET_WIDTH}, max_matches={MAX_MATCHES})\n"
-        "    docs = sorted({h['doc'] for h in hits})\n"
-        "    print(f'{term!r}: {len(hits)} matches in {len(docs)} documents')\n"
-        "    shown = set()\n"
-        "    for h in hits:\n"
-        "        if h['doc'] in shown:\n"
-        "            continue\n"
-        "        shown.add(h['doc'])\n"
-        "        print(f\"  context[{h['doc']}]: ...{' '.join(h['snippet'].split())}...\")\n"
-        f"        if len(shown) == {SNIPPETS_PER_TERM}:\n"
-        "            break\n"
+        "def _first_look(terms):\n"
+        "    for term in terms:\n"
+        f"        hits = find(term, width={SNIPPET_WIDTH}, max_matches={MAX_MATCHES})\n"
+        "        docs = sorted({h['doc'] for h in hits})\n"
+        "        print(f'{term!r}: {len(hits)} matches in {len(docs)} documents')\n"
+        "        shown = set()\n"
+        "        for h in hits:\n"
+        "            if h['doc'] in shown:\n"
+        "                continue\n"
+        "            shown.add(h['doc'])\n"
+        "            print(f\"  context[{h['doc']}]: ...{' '.join(h['snippet'].split())}...\")\n"
+        f"            if len(shown) == {SNIPPETS_PER_TERM}:\n"
+        "                break\n"
+        f"_first_look({terms!r})\n"
+        "del _first_look\n"
     )
 
 

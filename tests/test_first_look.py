@@ -90,3 +90,15 @@ def test_a_count_is_not_read_off_the_look(standin_env: StandIn) -> None:
     assert (
         "the first look shows only a few matches" in standin_env.requests[1].messages[-1]["content"]
     )
+
+
+def test_the_look_leaves_no_variables_behind(standin_env: StandIn) -> None:
+    # The model's own code reuses names such as `docs`: the look must not have defined them.
+    standin_env.enqueue(
+        repl("print('left:', [n for n in ('docs', 'hits', 'term', '_first_look') if n in dir()])"),
+        "FINAL(2027-03-14)",
+        model=ROOT,
+    )
+    _, events = ask("How many agreements does Juniper Energy hold?", small_config(first_look=None))
+    assert [e.iteration for e in events.of(CodeExecuted)] == [0, 1]
+    assert "left: []" in events.of(CodeExecuted)[1].output
