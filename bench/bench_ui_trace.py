@@ -213,14 +213,15 @@ def main() -> None:
             fill_big_run(data_dir, args.sub_calls)
         for _ in range(args.repeat):
             figures: dict[str, float] = {}
+            if "cold" in args.only:
+                figures |= cold_start_with_skeleton(browser)
             if "trace" in args.only:
                 figures |= big_trace(browser, data_dir)
             if "token" in args.only:
                 figures |= first_token(browser)
-            if "cold" in args.only:
-                figures |= cold_start_with_skeleton(browser)
             for name, value in figures.items():
                 results.setdefault(name, []).append(value)
+                print(f"{name}: {value:.2f} s", flush=True)
         browser.close()
     for name, values in results.items():
         spread = ", ".join(f"{v:.2f}" for v in values)
