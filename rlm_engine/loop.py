@@ -18,7 +18,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from rlm_engine import direct, fallback, history, prompts, router
+from rlm_engine import direct, fallback, first_look, history, prompts, router
 from rlm_engine.caps import repl_caps
 from rlm_engine.config import Credentials, ModelSpec, RunConfig
 from rlm_engine.errors import (
@@ -290,15 +290,32 @@ class RLMRun:
         system = prompts.system_prompt(
             small=self.small, sub_budget_chars=sub_budget, helpers=config.helpers_in_prompt
         )
-        return [
-            {"role": "system", "content": system},
-            {
-                "role": "user",
-                "content": prompts.first_user_message(
-                    self.question, context_meta, existing, hint, self.peek()
-                ),
-            },
-        ]
+        first = prompts.first_user_message(
+            self.question, context_meta, existing, hint, self.peek(), self.first_look()
+        )
+        return [{"role": "system", "content": system}, {"role": "user", "content": first}]
+
+    def first_look(self) -> tuple[str, str, bool] | None:
+        """The engine's first block for a small root model (rlm_engine.first_look): its code, its
+        output as the model is shown it, and whether the question counts, adds up or compares;
+        None when off or when it found nothing to show."""
+        wanted = self.config.first_look
+        if not (self.small if wanted is None else wanted):
+            return None
+        context = self.sandbox.context
+        code = first_look.look_code(self.question, context) if context else None
+        if code is None:
+            return None
+        result = self.run_block(0, code)
+        if result is None or result.error:
+            return None
+        shown = prompts.shown_output(result.output, small=self.small)
+        self.guards.shown(code, shown)
+        self.read_context = True
+        aggregate = first_look.is_aggregate(self.question)
+        if aggregate:
+            self.watch.not_the_models()  # a count read off the look's few matches is a guess
+        return code, shown, aggregate
 
     def peek(self) -> str | None:
         """The start of the first document, when the configuration shows one."""
@@ -430,7 +447,11 @@ class RLMRun:
             self.guards.shown(code, prompts.shown_output(output, small=self.small))
         notes.extend(self.repl_calls.take_notes())
         return None, prompts.repl_results_message(
-            outputs, notes, small=self.small, context_read=self.read_context
+            outputs,
+            notes,
+            small=self.small,
+            context_read=self.read_context,
+            question=self.question,
         )
 
     def run_block(self, index: int, code: str) -> ExecResult | None:
@@ -476,12 +497,14 @@ class RLMRun:
 
     def forced_answer(self, messages: list[Message], reason: str) -> _Outcome:
         """One last root call, allowed past the budget, asking for the best answer so far."""
-        note = prompts.FORCED_ANSWER.format(reason=reason)
+        note = prompts.FORCED_ANSWER.format(reason=reason, question=self.question)
         self.notice(note)
         messages.append({"role": "user", "content": note})
         self.fit_history(messages)
         reply = self.root_call(messages, forced=True)
         answer = self.forced_answer_text(reply or "")
+        if not answer.strip() or _normal(answer) in _normal(note):
+            answer = prompts.NO_ANSWER  # an echo of the note is no answer
         self.guards.judge_forced(answer)
         self.emit(FinalAnswer, answer=answer, source="forced", unsupported=self.guards.unsupported)
         return _Outcome("limit", answer=answer, unsupported=self.guards.unsupported)
@@ -569,6 +592,10 @@ class RLMRun:
         for message in messages:
             self.notice(message)
         return messages
+
+
+def _normal(text: str) -> str:
+    return " ".join(text.lower().strip(" .\"'").split())
 
 
 def cost_budget_unenforceable(limit: float, models: list[str]) -> str:

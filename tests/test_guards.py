@@ -29,6 +29,7 @@ def small_config(**overrides: object) -> RunConfig:
         "sub": ModelSpec("openai", SUB),
         "exec_timeout_s": 20.0,
         "prompt_variant": "small",
+        "first_look": False,  # the guards alone (tests/test_first_look.py has the first look)
     }
     values.update(overrides)
     return RunConfig(**values)  # type: ignore[arg-type]

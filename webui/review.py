@@ -11,6 +11,7 @@ from rlm_engine.trace import Totals, fold
 from webui.draw import draw_answer, draw_iterations, draw_totals, status_badge
 from webui.safe_text import safe_markdown
 from webui.sources_view import corpus_documents
+from webui.timeline import draw_timeline, last_time
 from webui.trace import format_cost, format_seconds, status_label
 
 POLL_S = 1.0
@@ -108,10 +109,13 @@ def _draw_stored(db: Any, summary: Any, *, key: str) -> None:
         f"{status_badge(summary.status)} · {safe_markdown(models_of(summary))} · "
         f"{safe_markdown(summary.corpus_name) or 'no corpus'} · {when(summary.started_at)}"
     )
-    trace = fold(db.run_events(summary.run_id))
+    events = db.run_events(summary.run_id)
+    trace = fold(events)
     if trace.status is None and summary.status != "running":
         trace.status = summary.status  # e.g. interrupted: the recorder died before the end
     trace.error = trace.error or summary.error
     draw_iterations(trace, key=key)
+    now = None if summary.status == "running" else last_time(events)  # one that never ended
+    draw_timeline(events, key=key, now=now)
     draw_totals(totals_of(summary))
     draw_answer(trace, key=key, documents=corpus_documents(db, summary.corpus_id))
