@@ -17,7 +17,7 @@ from rlm_engine.events import (
 )
 from rlm_engine.trace import Trace
 from rlm_engine.trace import fold as fold_events
-from tests.fixtures.runs import RUN, call, code, root, started
+from rlm_testkit.events import RUN, call, code, root, started
 from webui.trace import activity, format_cost, notice_line
 
 

@@ -7,8 +7,8 @@ import uuid
 from typing import Any
 
 from rlm_engine.config import ModelSpec, RunConfig
+from rlm_testkit.events import one_iteration_run
 from tests.apptest import open_app
-from tests.fixtures.runs import one_iteration_run
 from webui.draw import UNSUPPORTED_ANSWER
 
 

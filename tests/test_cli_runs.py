@@ -11,8 +11,9 @@ import pytest
 
 from rlm_engine.events import SubCallFinished, SubCallStarted, event_from_dict
 from rlm_engine.paths import default_db_url
+from rlm_testkit.events import record, run_events
 from storage import Database
-from tests.fixtures.runs import frozen, record, run_events
+from tests.fixtures.readonly import frozen
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -12,8 +12,8 @@ from rlm_engine import Credentials, ModelSpec, RunConfig, prompts, run
 from rlm_engine.config import GuardConfig
 from rlm_engine.events import CodeExecuted, FinalAnswer, Notice, RunFinished, SubCallStarted
 from rlm_engine.guards import EMPTY_OUTPUT, QUESTION_ONLY_REFUSED, Evidence
+from rlm_testkit.events import Collector
 from rlm_testkit.standin import StandIn
-from tests.fixtures.runs import Collector
 
 ROOT = "root-model"
 SUB = "sub-model"

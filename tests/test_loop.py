@@ -27,8 +27,8 @@ from rlm_engine.events import (
     SubCallFinished,
     SubCallStarted,
 )
+from rlm_testkit.events import Collector
 from rlm_testkit.standin import Reply, Request, StandIn
-from tests.fixtures.runs import Collector
 
 ROOT = "root-model"
 SUB = "sub-model"

@@ -10,8 +10,8 @@ from rlm_engine import Budgets, Credentials, ModelSpec, RunConfig, run
 from rlm_engine.events import Event, RootDelta, RootResponse, RunFinished, Usage
 from rlm_engine.pricing import cost_usd
 from rlm_engine.providers import make_provider
+from rlm_testkit.events import Collector
 from rlm_testkit.standin import Reply, StandIn
-from tests.fixtures.runs import Collector
 
 MIN_TOKENS = 256  # the stand-in caches prefixes from here on (the APIs: 1,024 and up)
 CORPUS = "The secret word is PLUM. " * 2_000

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from rlm_testkit.events import record, run_events
 from storage import (
     Database,
     DatabaseCorrupt,
@@ -21,7 +22,7 @@ from storage import (
     ForeignDatabase,
     SchemaTooNew,
 )
-from tests.fixtures.runs import frozen, record, run_events
+from tests.fixtures.readonly import frozen
 
 
 def _sha(path: Path) -> str:

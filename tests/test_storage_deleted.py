@@ -11,10 +11,10 @@ import time
 from pathlib import Path
 
 from rlm_engine.paths import default_db_url
+from rlm_testkit.events import run_events
 from rlm_testkit.standin import StandIn
 from storage import Database
 from tests.apptest import RUN_TIMEOUT_S, open_app
-from tests.fixtures.runs import run_events
 
 ROOT = "root-model"
 

@@ -12,10 +12,10 @@ from typing import Any
 import pytest
 
 from rlm_engine.events import EVENT_TYPES
+from rlm_testkit.events import record, run_events
 from storage import Database
 from storage.errors import ExportFormatError
 from storage.import_check import KNOWN_EVENT_TYPES
-from tests.fixtures.runs import record, run_events
 from tests.test_cli_runs import rlm
 
 
@@ -37,6 +37,10 @@ def nest(levels: int) -> Any:
 def event_of(kind: str) -> Callable[[dict[str, Any]], dict[str, Any]]:
     """Picks the first event of this type in an export."""
     return lambda data: next(e for e in data["events"] if e["type"] == kind)
+
+
+def rename(event: dict[str, Any], old: str, new: str) -> None:
+    event[new] = event.pop(old)
 
 
 BAD: dict[str, Callable[[dict[str, Any]], None]] = {
@@ -61,6 +65,7 @@ BAD: dict[str, Callable[[dict[str, Any]], None]] = {
     "usage not an object": lambda d: event_of("root_response")(d).update(usage=[1, 2]),
     "prompt not text": lambda d: event_of("sub_call_started")(d).update(prompt=["x"]),
     "status too long": lambda d: d["run"].update(status="x" * 500),
+    "a renamed field": lambda d: rename(event_of("code_executed")(d), "code", "source"),
 }
 
 

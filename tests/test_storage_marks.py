@@ -6,8 +6,8 @@ from collections.abc import Iterator
 
 import pytest
 
+from rlm_testkit.events import record, run_events
 from storage import Database, RunFilter
-from tests.fixtures.runs import record, run_events
 
 
 @pytest.fixture

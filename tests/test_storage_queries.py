@@ -8,8 +8,8 @@ from dataclasses import dataclass
 
 import pytest
 
+from rlm_testkit.events import record, run_events
 from storage import Database, ExportFormatError, RunFilter, StorageError
-from tests.fixtures.runs import record, run_events
 
 
 @pytest.fixture

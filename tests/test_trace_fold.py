@@ -8,8 +8,8 @@ import pytest
 from rlm_engine import Budgets
 from rlm_engine.events import RunFinished, event_from_dict
 from rlm_engine.trace import Totals, fold, tally, totals
+from rlm_testkit.events import call, call_started, code, root, started
 from rlm_testkit.standin import StandIn
-from tests.fixtures.runs import call, call_started, code, root, started
 from tests.test_loop import ROOT, SUB, ask, make_config, repl
 
 ASK_CHILD = repl("r = rlm_query('Summarise', context='x' * 50)\nprint(r)")
