@@ -15,7 +15,15 @@ import streamlit as st
 ICON = Path(__file__).resolve().parent / "webui" / "assets" / "icon.png"
 st.set_page_config(page_title="RLM Workbench", page_icon=str(ICON), layout="wide")
 # A run's five metrics share a chat message's width: at 1280 px the default size cut "1 min 05 s".
-st.html("<style>[data-testid='stMetricValue'] { font-size: 1.75rem; }</style>")
+# A live run's Stop button (webui.live) stays in view at the bottom of the window; the
+# timeline's anchors (webui.draw) take no room.
+st.html(
+    "<style>[data-testid='stMetricValue'] { font-size: 1.75rem; }"
+    # (the sticky box is the container's wrapper; 8.5rem clears the chat input below it)
+    "[data-testid='stLayoutWrapper']:has(> [class*='-stopbar']) { position: sticky;"
+    " bottom: 8.5rem; z-index: 10; padding: 0.25rem 0; background: rgba(255, 255, 255, 0.95); }"
+    "[data-testid='stElementContainer']:has(.rlm-anchor) { margin-bottom: -1rem; }</style>"
+)
 
 PAGES = [
     st.Page("pages/ask.py", title="Ask", icon=":material/chat:", default=True),

@@ -25,8 +25,8 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from rlm_testkit.events import record, run_events
 from rlm_testkit.postgres import create_database, pg_bin, postgres_server
+from rlm_testkit.runs import record, run_events
 from storage import Database, RunFilter
 
 

@@ -25,6 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from rlm_engine import prompts
 from rlm_engine.config import ModelSpec
 from rlm_engine.providers.local import LocalProvider, shutdown_local_servers
+from rlm_engine.providers.registry import sub_call_chars
 
 MAX_TOKENS = 8  # a short reply: the prompt, not the reply, is what reuse saves
 REPLY = (
@@ -39,7 +40,10 @@ def conversation(turns: int) -> list[list[dict[str, str]]]:
     meta = {"type": "list", "total_chars": 1_000_000, "n_documents": 40,
             "document_lengths": [25_000] * 40}  # fmt: skip
     messages = [
-        {"role": "system", "content": prompts.system_prompt(small=True, sub_budget_chars=20_000)},
+        {
+            "role": "system",
+            "content": prompts.system_prompt(small=True, sub_budget_chars=sub_call_chars("local")),
+        },
         {"role": "user", "content": prompts.first_user_message("What is the total due?", meta)},
     ]
     result = []

@@ -63,8 +63,11 @@ st.caption(
 # --- the conversation ---------------------------------------------------------------------------
 draw_earlier(ws)  # a conversation resumed from History: its saved turns
 if ws.conversation:
-    from webui.live import draw_handle
+    from webui.live import draw_handle, follow_the_run
     from webui.sources_view import corpus_documents
+
+    if st.session_state.pop("ask-follow", False):
+        follow_the_run()  # just asked: the view goes to the run and follows it
 for position, handle in enumerate(ws.conversation):
     with st.chat_message("user"):
         st.markdown(safe_markdown(handle.question))
@@ -117,6 +120,7 @@ elif question:
             recorder=db.recorder(corpus_id=ws.corpus_id, conversation_id=ws.conversation_key()),
         )
         ws.conversation.append(handle)
+        st.session_state["ask-follow"] = True  # the next run scrolls to the live run
         st.rerun()
 
 warm_up()  # after the page is drawn: what the first question will need

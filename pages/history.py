@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import streamlit as st
 
@@ -13,20 +13,19 @@ from storage import RunFilter
 from webui.ask_again import ask_again
 from webui.resources import database, shown_errors
 from webui.resume import can_resume, resume
-from webui.review import RUN_COLUMNS, STATUSES, draw_stored_run, run_row, when
+from webui.review import HISTORY_COLUMNS, STATUSES, draw_stored_run, run_row, when
 from webui.run_marks import star_button, tags_field
 from webui.safe_text import safe_markdown
 from webui.state import kept, workspace
 from webui.trace import plural, status_label
 
+if TYPE_CHECKING:
+    from storage import RunSummary
+
 PAGE_SIZE = 50
 ALL_CORPORA, ALL_MODELS, ALL_STATUSES = "All corpora", "All models", "All statuses"
 ALL_TAGS = "All tags"
-COLUMNS = {
-    "starred": st.column_config.TextColumn("★", width=32, help="Starred"),
-    **RUN_COLUMNS,
-    "tags": st.column_config.TextColumn("Tags", width="small"),
-}
+
 
 st.title("History")
 
@@ -43,7 +42,7 @@ def history_row(summary: Any) -> dict[str, Any]:
     return {**row, "tags": ", ".join(summary.tags)}
 
 
-def conversation_label(summary: Any) -> str:
+def conversation_label(summary: RunSummary) -> str:
     turns = f"{summary.turns} questions · " if summary.turns > 1 else ""
     star = "★ " if summary.starred else ""
     return (
@@ -55,7 +54,7 @@ def conversation_label(summary: Any) -> str:
 with shown_errors("The history could not be read"):
     db = database()
     corpora = {c.id: c.name for c in db.list_corpora()}
-    models = sorted({m.model for m in db.totals_by_model()})
+    models = db.run_models()
     tags = db.all_tags()
 
     with st.container(border=True):
@@ -115,7 +114,7 @@ with shown_errors("The history could not be read"):
         [history_row(r) for r in runs],
         hide_index=True,
         width="stretch",
-        column_config=COLUMNS,
+        column_config=HISTORY_COLUMNS,
         key="history-table",
         on_select="rerun",
         selection_mode="single-row",

@@ -14,13 +14,21 @@ import math
 import signal
 import sys
 import threading
-from typing import Any
+from typing import Any, get_args
 
 from rlm_cli import sources as cli_sources
+from rlm_cli.recording import open_recorder, open_sub_call_cache, private_dirs_for
 from rlm_cli.terminal import for_terminal, json_for_terminal
-from rlm_engine.config import Budgets, Credentials, GuardConfig, ModelSpec, RunConfig
+from rlm_engine.config import (
+    Budgets,
+    Credentials,
+    GuardConfig,
+    Method,
+    ModelSpec,
+    PromptVariant,
+    RunConfig,
+)
 from rlm_engine.defaults import default_provider, suggested_model
-from rlm_engine.errors import RLMError
 from rlm_engine.events import (
     CodeExecuted,
     Event,
@@ -65,9 +73,13 @@ def add_run_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--max-cost", type=_non_negative_float, metavar="USD")
     p.add_argument("--max-tokens", type=_positive_int)
     p.add_argument("--timeout", type=_seconds, metavar="S", help="wall-time budget of the run")
-    p.add_argument("--exec-timeout", type=_seconds, metavar="S", default=120.0)
-    p.add_argument("--request-timeout", type=_seconds, metavar="S", default=120.0)
-    p.add_argument("--output-limit", type=_positive_int, default=20_000, metavar="CHARS")
+    p.add_argument("--exec-timeout", type=_seconds, metavar="S", default=RunConfig.exec_timeout_s)
+    p.add_argument(
+        "--request-timeout", type=_seconds, metavar="S", default=RunConfig.request_timeout_s
+    )
+    p.add_argument(
+        "--output-limit", type=_positive_int, default=RunConfig.output_limit_chars, metavar="CHARS"
+    )
     p.add_argument(
         "--max-history",
         type=_positive_int,
@@ -81,7 +93,9 @@ def add_run_options(p: argparse.ArgumentParser) -> None:
         metavar="MODEL=IN,OUT",
         help="USD per million input and output tokens of MODEL (repeatable)",
     )
-    p.add_argument("--prompt-variant", choices=("auto", "default", "small"), default="auto")
+    p.add_argument(
+        "--prompt-variant", choices=get_args(PromptVariant), default=RunConfig.prompt_variant
+    )
     p.add_argument("--no-sub-calls", action="store_true")
     p.add_argument(
         "--sub-call-cache",
@@ -91,8 +105,8 @@ def add_run_options(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument(
         "--method",
-        choices=("auto", "rlm", "direct"),
-        default="rlm",
+        choices=get_args(Method),
+        default=RunConfig.method,
         help="rlm (default); direct: the root model reads the corpus itself (cut to its window); "
         "auto: direct when the corpus fits the root model's window, else rlm",
     )
@@ -301,49 +315,6 @@ def ask(args: argparse.Namespace) -> int:
         )
     _print_result({**result.to_dict(), "sources": sources}, as_json=args.json)
     return 0 if result.status in ("completed", "limit") else 1
-
-
-def private_dirs_for(db_url: str | None) -> tuple[str, ...]:
-    """What the sandbox hides from model code: the data and models directories, and the
-    directories of the SQLite files of --db and RLM_DB_URL (every saved run lives there)."""
-    from rlm_engine.paths import default_db_url, private_dirs
-    from storage import sqlite_dir
-
-    return private_dirs(sqlite_dir(default_db_url()), db_url and sqlite_dir(db_url))
-
-
-def open_recorder(args: argparse.Namespace, corpus: Any) -> tuple[Any, Any]:
-    """A storage recorder for the run, unless --no-save, and what closes it (returning how many
-    events could not be saved, and why); storage failures are said, not fatal."""
-    if args.no_save:
-        return None, lambda: (0, "")
-    from rlm_engine.paths import default_db_url
-    from storage import Database
-
-    try:
-        db = Database.open(args.db or default_db_url())
-        name = ", ".join(doc.name for doc in corpus.documents[:3])
-        if len(corpus.documents) > 3:
-            name += f" and {len(corpus.documents) - 3} more"
-        saved = db.save_corpus(name, list(corpus.documents))
-        return db.recorder(corpus_id=saved.id), lambda: (db.close(), db.unsaved_reason)
-    except RLMError as exc:
-        print(f"warning: the run will not be saved: {exc}", file=sys.stderr)
-        return None, lambda: (0, "")
-
-
-def open_sub_call_cache(args: argparse.Namespace) -> tuple[Any, Any]:
-    """The database's sub-call cache and what closes it; without a database, a warning and
-    no cache (the run goes on, paying for every sub-call)."""
-    from rlm_engine.paths import default_db_url
-    from storage import Database
-
-    try:
-        db = Database.open(getattr(args, "db", None) or default_db_url())
-        return db.sub_call_cache(), db.close
-    except RLMError as exc:
-        print(f"warning: no sub-call cache: {exc}", file=sys.stderr)
-        return None, None
 
 
 def _print_warnings(event: Event) -> None:

@@ -12,6 +12,7 @@ import contextlib
 import signal
 import sys
 import threading
+import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
@@ -103,6 +104,8 @@ class Chat:
         if self.session is None:
             from rlm_engine.session import Session
 
+            if self.recorder is not None:  # one REPL, one conversation in History
+                self.recorder.conversation_id = uuid.uuid4().hex
             self.session = Session(
                 self.corpus_context,
                 self.credentials,
@@ -241,13 +244,8 @@ def _safe(text: str) -> str:
 
 
 def chat(args: argparse.Namespace) -> int:
-    from rlm_cli.ask import (
-        build_config,
-        load_context_args,
-        open_recorder,
-        open_sub_call_cache,
-        private_dirs_for,
-    )
+    from rlm_cli.ask import build_config, load_context_args
+    from rlm_cli.recording import open_recorder, open_sub_call_cache, private_dirs_for
 
     corpus = load_context_args(args)
     if corpus is None:

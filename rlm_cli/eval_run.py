@@ -12,11 +12,17 @@ import json
 import signal
 import sys
 import threading
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from rlm_engine.config import Credentials
 from rlm_engine.errors import RLMError
+
+if TYPE_CHECKING:
+    from rlm_eval.runner import Progress
+    from storage import Database
+    from storage.evals import EvaluationInfo
 
 
 def usage(message: str) -> int:
@@ -84,7 +90,7 @@ def run(args: argparse.Namespace) -> int:
 def resume(args: argparse.Namespace) -> int:
     from rlm_eval import service
 
-    def action(db: Any) -> int:
+    def action(db: Database) -> int:
         info = db.evals.get(args.eval_id)
         if info is None:
             return failure(f"no evaluation {args.eval_id} in {db.url}")
@@ -98,7 +104,7 @@ def resume(args: argparse.Namespace) -> int:
     return with_db(args, action)
 
 
-def with_db(args: argparse.Namespace, action: Any) -> int:
+def with_db(args: argparse.Namespace, action: Callable[[Database], int]) -> int:
     from rlm_engine.paths import default_db_url
     from rlm_eval.configs import ConfigError
     from storage import Database
@@ -110,9 +116,9 @@ def with_db(args: argparse.Namespace, action: Any) -> int:
         return failure(str(exc))
 
 
-def drive(db: Any, eval_id: str, context: Any, args: argparse.Namespace) -> int:
+def drive(db: Database, eval_id: str, context: str | list[str], args: argparse.Namespace) -> int:
     """Run what is left of the evaluation; Ctrl-C (or SIGTERM) stops it, resumable."""
-    from rlm_cli.ask import private_dirs_for
+    from rlm_cli.recording import private_dirs_for
     from rlm_eval.runner import EvalRunner
 
     as_json = args.json
@@ -155,7 +161,7 @@ def _clock(seconds: float | None) -> str:
     return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
 
 
-def print_progress(p: Any) -> None:
+def print_progress(p: Progress) -> None:
     share = p.done / p.total if p.total else 1.0
     print(
         f"[{p.done}/{p.total}] {share:4.0%} · {p.passed} passed · ${p.spent_usd:.4f} · "
@@ -164,7 +170,7 @@ def print_progress(p: Any) -> None:
     )
 
 
-def print_results(info: Any, as_json: bool) -> None:
+def print_results(info: EvaluationInfo, as_json: bool) -> None:
     from rlm_eval.results import summarise, to_json
 
     if as_json:

@@ -12,9 +12,10 @@ import json
 import os
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import asdict
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rlm_cli import sources as cli_sources
 from rlm_cli.terminal import for_terminal, json_for_terminal
@@ -34,6 +35,9 @@ from rlm_engine.events import (
     SubCallFinished,
     SubCallStarted,
 )
+
+if TYPE_CHECKING:
+    from storage import CorpusInfo, Database, RunSummary
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -74,7 +78,7 @@ MAX_LIMIT = 1_000_000  # runs listed at once
 MAX_OFFSET = 2**62  # below SQLite's and PostgreSQL's largest integer
 
 
-def _bounded(low: int, high: int) -> Any:
+def _bounded(low: int, high: int) -> Callable[[str], int]:
     """An argparse type: a whole number in [low, high]; argparse names the flag and exits 2."""
 
     def parse(text: str) -> int:
@@ -94,7 +98,7 @@ def _fail(message: str) -> int:
     return 1
 
 
-def _with_db(args: argparse.Namespace, action: Any) -> int:
+def _with_db(args: argparse.Namespace, action: Callable[[Database], int]) -> int:
     from rlm_engine.paths import default_db_url
     from storage import Database
 
@@ -109,7 +113,7 @@ def _with_db(args: argparse.Namespace, action: Any) -> int:
 
 
 def _list(args: argparse.Namespace) -> int:
-    def action(db: Any) -> int:
+    def action(db: Database) -> int:
         from storage import RunFilter
 
         corpus_id = None
@@ -134,7 +138,7 @@ def _list(args: argparse.Namespace) -> int:
     return _with_db(args, action)
 
 
-def find_corpus(corpora: list[Any], wanted: str) -> tuple[int | None, str | None]:
+def find_corpus(corpora: list[CorpusInfo], wanted: str) -> tuple[int | None, str | None]:
     """(corpus id, None), or (None, why not): an id, else an exact name, else a name in any
     case; a name that several corpora share asks for the id."""
     if wanted.isdigit() and any(c.id == int(wanted) for c in corpora):
@@ -150,7 +154,7 @@ def find_corpus(corpora: list[Any], wanted: str) -> tuple[int | None, str | None
 
 
 def _show(args: argparse.Namespace) -> int:
-    def action(db: Any) -> int:
+    def action(db: Database) -> int:
         run = db.get_run(args.run_id)
         if run is None:
             return _fail(f"no run {args.run_id!r} in {db.url}; see `rlm runs list`.")
@@ -169,7 +173,7 @@ def _show(args: argparse.Namespace) -> int:
 
 
 def _export(args: argparse.Namespace) -> int:
-    def action(db: Any) -> int:
+    def action(db: Database) -> int:
         data = db.export_run(args.run_id)
         if data is None:
             return _fail(f"no run {args.run_id!r} in {db.url}; see `rlm runs list`.")
@@ -199,7 +203,7 @@ def _import(args: argparse.Namespace) -> int:
         why = "nested too deeply" if isinstance(exc, RecursionError) else "not JSON"
         return _bad_file(f"{args.file} is {why}: it is not a run export of `rlm runs export`.")
 
-    def action(db: Any) -> int:
+    def action(db: Database) -> int:
         try:
             run_id = db.import_run(data)
         except ExportFormatError as exc:
@@ -234,7 +238,7 @@ def _one_line(text: str | None, width: int) -> str:
     return flat if len(flat) <= width else flat[: width - 1] + "…"
 
 
-def format_run_list(runs: list[Any]) -> str:
+def format_run_list(runs: list[RunSummary]) -> str:
     if not runs:
         return "No saved runs."
     lines = [

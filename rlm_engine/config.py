@@ -110,6 +110,9 @@ class RunConfig:
     # the first message shows this many characters of the first document (None: the prompt
     # variant's default, see prompts.peek_chars; 0: none, the root sees only metadata)
     first_peek_chars: int | None = None
+    # the engine runs a first search for the question's words before the root model's first turn
+    # (rlm_engine.first_look; None: on for the small-model prompt variant, off otherwise)
+    first_look: bool | None = None
     # caps on what model code makes the host hold, send or store (rlm_engine/caps.py)
     max_prompt_chars: int = 4_000_000  # one llm_query prompt (also: the sub model's window)
     max_batch_prompts: int = 1_000  # prompts in one llm_query_batched

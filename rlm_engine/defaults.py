@@ -1,16 +1,22 @@
-"""Which provider and models a run uses when the user has not said: one place for the app and CLI.
+"""What a run uses where the user has not said: one place for the app, the CLI and the docs.
 
-The providers and their suggested models are listed in rlm_engine/providers/registry.py. With no
-API key at all, the offline local model (a provider that needs no key) is the default.
+Every number a run defaults to is a field default of `RunConfig`, `Budgets` or `GuardConfig`
+(rlm_engine/config.py): the CLI's flags, the app's forms and README's tables read them there.
+The providers and their suggested models are in rlm_engine/providers/registry.py; with no API
+key at all, the offline local model (a provider that needs no key) is the default.
 """
 
 from __future__ import annotations
 
 from typing import Literal
 
-from rlm_engine.config import Credentials
+from rlm_engine.config import Budgets, Credentials
 from rlm_engine.errors import ConfigError
 from rlm_engine.providers.registry import PROVIDERS
+
+APP_BUDGETS = Budgets(max_cost_usd=1.0, max_time_s=15 * 60.0)
+"""What the app's forms start from: the engine's budgets plus a cost and a time cap, so that one
+click cannot run up a bill (`rlm ask` and the library leave both to the program that calls them)."""
 
 
 def has_key(provider: str, credentials: Credentials) -> bool:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING
 
+from rlm_engine.providers.registry import sub_call_chars
 from rlm_engine.sandbox.repl_helpers import is_answer, question_prompt
 
 if TYPE_CHECKING:
@@ -83,7 +84,7 @@ def rescue(run: RLMRun, fired: Fired) -> tuple[str | None, str]:
         return watch.offered, ""
     watch.fallback_ran = True
     context = run.sandbox.context or ""
-    chunk_chars = (20_000 if run.config.sub_model.provider == "local" else 100_000) // 2
+    chunk_chars = sub_call_chars(run.config.sub_model.provider) // 2
     answer = run_fallback(
         run, context, chunk_chars=chunk_chars, max_chunks=run.config.guards.fallback_max_chunks
     )

@@ -10,6 +10,7 @@ share one `BudgetTracker`, so that budgets hold across the whole tree of calls.
 
 from __future__ import annotations
 
+import functools
 import logging
 import threading
 import time
@@ -17,7 +18,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from rlm_engine import direct, fallback, history, prompts, router
+from rlm_engine import direct, fallback, first_look, history, prompts, router
 from rlm_engine.caps import repl_caps
 from rlm_engine.config import Credentials, ModelSpec, RunConfig
 from rlm_engine.errors import (
@@ -52,6 +53,7 @@ from rlm_engine.parsing import (
     without_final,
 )
 from rlm_engine.providers import Message
+from rlm_engine.providers.registry import sub_call_chars
 from rlm_engine.repl_calls import ReplCalls
 from rlm_engine.sandbox import ExecResult, Sandbox
 from rlm_engine.shared import EventCallback, Halt, OutOfTime, RunShared
@@ -279,8 +281,7 @@ class RLMRun:
             self.notice(cost_budget_unenforceable(limit, unknown))
 
     def initial_messages(self, context_meta: dict[str, Any]) -> list[Message]:
-        sub_spec = self.config.sub_model
-        sub_budget = 20_000 if sub_spec.provider == "local" else 100_000
+        sub_budget = sub_call_chars(self.config.sub_model.provider)
         existing = self.sandbox.show_vars() if self.depth == 0 else None
         config = self.config
         hint = None
@@ -289,15 +290,32 @@ class RLMRun:
         system = prompts.system_prompt(
             small=self.small, sub_budget_chars=sub_budget, helpers=config.helpers_in_prompt
         )
-        return [
-            {"role": "system", "content": system},
-            {
-                "role": "user",
-                "content": prompts.first_user_message(
-                    self.question, context_meta, existing, hint, self.peek()
-                ),
-            },
-        ]
+        first = prompts.first_user_message(
+            self.question, context_meta, existing, hint, self.peek(), self.first_look()
+        )
+        return [{"role": "system", "content": system}, {"role": "user", "content": first}]
+
+    def first_look(self) -> tuple[str, str, bool] | None:
+        """The engine's first block for a small root model (rlm_engine.first_look): its code, its
+        output as the model is shown it, and whether the question counts, adds up or compares;
+        None when off or when it found nothing to show."""
+        wanted = self.config.first_look
+        if not (self.small if wanted is None else wanted):
+            return None
+        context = self.sandbox.context
+        code = first_look.look_code(self.question, context) if context else None
+        if code is None:
+            return None
+        result = self.run_block(0, code)
+        if result is None or result.error:
+            return None
+        shown = prompts.shown_output(result.output, small=self.small)
+        self.guards.shown(code, shown)
+        self.read_context = True
+        aggregate = first_look.is_aggregate(self.question)
+        if aggregate:
+            self.watch.not_the_models()  # a count read off the look's few matches is a guess
+        return code, shown, aggregate
 
     def peek(self) -> str | None:
         """The start of the first document, when the configuration shows one."""
@@ -429,7 +447,11 @@ class RLMRun:
             self.guards.shown(code, prompts.shown_output(output, small=self.small))
         notes.extend(self.repl_calls.take_notes())
         return None, prompts.repl_results_message(
-            outputs, notes, small=self.small, context_read=self.read_context
+            outputs,
+            notes,
+            small=self.small,
+            context_read=self.read_context,
+            question=self.question,
         )
 
     def run_block(self, index: int, code: str) -> ExecResult | None:
@@ -475,12 +497,14 @@ class RLMRun:
 
     def forced_answer(self, messages: list[Message], reason: str) -> _Outcome:
         """One last root call, allowed past the budget, asking for the best answer so far."""
-        note = prompts.FORCED_ANSWER.format(reason=reason)
+        note = prompts.FORCED_ANSWER.format(reason=reason, question=self.question)
         self.notice(note)
         messages.append({"role": "user", "content": note})
         self.fit_history(messages)
         reply = self.root_call(messages, forced=True)
         answer = self.forced_answer_text(reply or "")
+        if not answer.strip() or _normal(answer) in _normal(note):
+            answer = prompts.NO_ANSWER  # an echo of the note is no answer
         self.guards.judge_forced(answer)
         self.emit(FinalAnswer, answer=answer, source="forced", unsupported=self.guards.unsupported)
         return _Outcome("limit", answer=answer, unsupported=self.guards.unsupported)
@@ -570,6 +594,10 @@ class RLMRun:
         return messages
 
 
+def _normal(text: str) -> str:
+    return " ".join(text.lower().strip(" .\"'").split())
+
+
 def cost_budget_unenforceable(limit: float, models: list[str]) -> str:
     """The notice for a cost budget over models without a known price."""
     names = " and ".join(models)
@@ -608,7 +636,8 @@ def run_in_sandbox(
     question = valid_text(question)  # e.g. from argv, decoded with surrogateescape
     if config.sub_call_cache and sub_call_cache is not None and corpus is None:
         corpus = corpus_fingerprint(context)
-    sandbox.caps = repl_caps(config)  # a session's next question may come with other caps
+    # A session's next question may come with other caps; worked out at the first code block.
+    sandbox.caps = functools.partial(repl_caps, config)
     if sources is not None:
         from rlm_engine.sources import SourceTracker
 

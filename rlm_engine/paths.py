@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from urllib.parse import unquote
 
 PRIVATE_DIR_MODE = 0o700
 
@@ -56,10 +57,21 @@ def known_private_dirs() -> tuple[str, ...]:
         dirs += [data, data / "models"]
     except ImportError:  # a stdlib-only interpreter: the default lies in home, hidden anyway
         pass
-    url = os.environ.get("RLM_DB_URL", "")
-    if url.startswith("sqlite:///") and len(url) > len("sqlite:///"):
-        dirs.append(Path(url[len("sqlite:///") :].split("?")[0]).expanduser().parent)
+    path = plain_sqlite_path(os.environ.get("RLM_DB_URL", ""))
+    if path is not None:
+        dirs.append(path.expanduser().parent)
     return tuple(dict.fromkeys(os.path.realpath(d) for d in dirs))
+
+
+def plain_sqlite_path(url: str) -> Path | None:
+    """The file of a plain `sqlite:///PATH` URL (the default database's form), read as
+    SQLAlchemy reads it but without importing it; None for any other URL."""
+    if not url.startswith("sqlite:///"):
+        return None
+    database = unquote(url[len("sqlite:///") :].split("?")[0])
+    if database in ("", ":memory:") or database.startswith("file:"):
+        return None
+    return Path(database)
 
 
 def private_dirs(*extra: str | Path | None) -> tuple[str, ...]:

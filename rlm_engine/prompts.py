@@ -13,8 +13,11 @@ from typing import Any
 
 from rlm_engine.config import ModelSpec, RunConfig
 from rlm_engine.guards import EMPTY_OUTPUT, is_empty_result
+from rlm_engine.providers.registry import ProviderInfo
 
-SMALL_MODEL_STOP = ["REPL output", "```output", "\nOutput:"]
+SMALL_MODEL_STOP = ["REPL output", "```output", "\nOutput:", "(Shown:"]
+"""Where a small model starts writing the output of its own code (the prompt's examples show
+theirs as "(Shown: ...)"), then answers from what it invented."""
 MANY_DOCUMENTS = 20
 """From this many documents on, the strategy hint says: search them, then read the matches."""
 HUGE_CORPUS_SUB_CALLS = 10
@@ -46,7 +49,9 @@ with its own REPL (falls back to llm_query when recursion is not allowed).
 - Helpers over `context`: `peek(n=2000)` / `tail(n=2000)` (its first / last characters), \
 `find(pattern, regex=False)` (case-insensitive; a list of dicts with `doc`, `offset`, `match`, \
 `snippet`), `chunk(size, overlap=0)`, `chunk_documents(docs_per_chunk)`, \
-`extract_after(marker, max_len=128)`. Sub-calls: `ask(question, text)`, \
+`extract_after(marker, max_len=128)`; values in any layout: `dates(text)` (as YYYY-MM-DD), \
+`numbers(text)`, `date_after(text, label)`, `number_after(text, label)` (the first after a \
+match of the regex `label`). Sub-calls: `ask(question, text)`, \
 `ask_chunks(question, chunks)` (batched, answers in order, NO_ANSWER where a chunk lacks it), \
 `ask_chunks_first(question, chunks)`, `pick_first_answer(answers)`.
 - Sources: in code, `FINAL(answer, sources=[passage, ...])` (or `cite(passage)` before) names \
@@ -92,28 +97,7 @@ for i, doc in enumerate(docs):
 (Shown: 12 Vessel: Aurora Star ... Port of departure: Valletta ...)
 FINAL(Valletta)
 
-2. Count, add up or find the largest over many documents: take the value out of every \
-document with a regex into a list, print how many matched and two examples, then compute.
-Question: Which shipment to Oslo is the heaviest, and what do they weigh in all?
-```repl
-import re
-docs = context if isinstance(context, list) else [context]
-rows = []
-for i, doc in enumerate(docs):
-    if re.search(r"oslo", doc, re.IGNORECASE):
-        name = re.search(r"shipment\\W+(\\w[\\w-]*)", doc, re.IGNORECASE)
-        kg = re.search(r"weight\\D{{0,30}}([\\d,]+)", doc, re.IGNORECASE)
-        if name and kg:
-            rows.append((name.group(1), int(kg.group(1).replace(",", ""))))
-print(len(rows), "matched, e.g.", rows[:2])
-print("heaviest:", max(rows, key=lambda r: r[1]), "total:", sum(r[1] for r in rows))
-```
-(Shown: 7 matched, e.g. [('SH-31', 1200), ('SH-08', 850)] then heaviest: ('SH-12', 2300) \
-total: 6405)
-FINAL(SH-12; 6405 kg in all)
-Answer what was asked: for "which", the name, not the number; for "how many", len(rows). \
-If 0 matched, print the start of a document to see how it is written, then search again.
-
+{values_example}\
 3. Read a passage when a pattern cannot find the answer: find the passage with code, then \
 ask the helper. llm_query(prompt) returns a helper model's answer; the helper sees only the \
 prompt, so put the passage in it (at most {sub_budget} characters).
@@ -130,6 +114,63 @@ for i, doc in enumerate(docs):
 (Shown: The roof was damaged in a storm.)
 FINAL(The roof was damaged in a storm.)
 """
+
+
+_VALUES_WITH_HELPERS = """\
+2. Count, add up, find the largest or list over many documents: keep every matching document \
+in a list with the value asked for (number_after(doc, label) and date_after(doc, label) read \
+every layout: "USD 1,200", "$1,200.00", "1,200 USD"; "4 May 2027", "2027-05-04", \
+"May 4, 2027"), then print the count, the total and the largest together, and answer the one \
+that was asked.
+Question: What do the shipments to Oslo weigh in all?
+```repl
+import re
+docs = context if isinstance(context, list) else [context]
+rows = []
+for i, doc in enumerate(docs):
+    if re.search(r"oslo", doc, re.IGNORECASE):
+        rows.append((i, number_after(doc, r"weigh")))
+print("count:", len(rows), "e.g.", rows[:2])
+print("total:", sum(v or 0 for i, v in rows))
+best = max(rows, key=lambda r: r[1] or 0)
+print("largest:", best, docs[best[0]][:300])
+```
+(Shown: count: 9 e.g. [(3, 1200.0), (8, 850.0)] then total: 14250.0 then largest: (12, \
+2300.0) Shipment SH-12 ...)
+FINAL(14,250 kg)
+To keep only some documents, add the condition to the `if`, e.g. those arriving in 2027: \
+`(date_after(doc, r"arriv") or "").startswith("2027")`. For "how many", answer the count; \
+for "which", the name in the largest document, not the number.
+If 0 matched, print the start of a document to see how it is written, then search again.
+
+"""
+"""The small prompt's second kind with the value helpers (date_after, number_after)."""
+
+_VALUES_WITH_REGEX = """\
+2. Count, add up or find the largest over many documents: take the value out of every \
+document with a regex into a list, print how many matched and two examples, then compute.
+Question: Which shipment to Oslo is the heaviest, and what do they weigh in all?
+```repl
+import re
+docs = context if isinstance(context, list) else [context]
+rows = []
+for i, doc in enumerate(docs):
+    if re.search(r"oslo", doc, re.IGNORECASE):
+        name = re.search(r"shipment\\W+(\\w[\\w-]*)", doc, re.IGNORECASE)
+        kg = re.search(r"weight\\D{0,30}([\\d,]+)", doc, re.IGNORECASE)
+        if name and kg:
+            rows.append((name.group(1), int(kg.group(1).replace(",", ""))))
+print(len(rows), "matched, e.g.", rows[:2])
+print("heaviest:", max(rows, key=lambda r: r[1]), "total:", sum(r[1] for r in rows))
+```
+(Shown: 7 matched, e.g. [('SH-31', 1200), ('SH-08', 850)] then heaviest: ('SH-12', 2300) \
+total: 6405)
+FINAL(SH-12; 6405 kg in all)
+Answer what was asked: for "which", the name, not the number; for "how many", len(rows). \
+If 0 matched, print the start of a document to see how it is written, then search again.
+
+"""
+"""The same without them (`helpers_in_prompt=False`): the model writes its own regex."""
 
 
 def uses_small_variant(config: RunConfig, root: ModelSpec) -> bool:
@@ -160,7 +201,8 @@ Helpers you can call in the REPL: find(words) returns the matches as dicts with 
 and "snippet"; ask_chunks(question, chunks) asks the helper model about each chunk (make them \
 with chunk(8000) or chunk_documents(5)) and returns its answers in order, NO_ANSWER where a \
 chunk does not hold the answer; pick_first_answer(answers) gives the first real answer. Also \
-peek(n), tail(n), ask(question, text), ask_chunks_first(question, chunks), extract_after(marker).
+peek(n), tail(n), ask(question, text), ask_chunks_first(question, chunks), extract_after(marker), \
+dates(text), numbers(text).
 
 Example with find.
 ```repl
@@ -175,11 +217,14 @@ print(pick_first_answer(answers))
 """
 
 
-def system_prompt(*, small: bool, sub_budget_chars: int = 100_000, helpers: bool = True) -> str:
+def system_prompt(
+    *, small: bool, sub_budget_chars: int = ProviderInfo.sub_call_chars, helpers: bool = True
+) -> str:
     """The system prompt of a variant; `helpers=False` leaves out the lines on the REPL helpers
     (they are in the REPL either way), to measure what they buy."""
     template = _SMALL_SYSTEM if small else _DEFAULT_SYSTEM
-    text = template.format(sub_budget=f"{sub_budget_chars:,}")
+    values = _VALUES_WITH_HELPERS if helpers else _VALUES_WITH_REGEX
+    text = template.format(sub_budget=f"{sub_budget_chars:,}", values_example=values)
     if not helpers:
         return "\n".join(line for line in text.split("\n") if "Helpers over" not in line)
     return text + _SMALL_HELPERS if small else text
@@ -223,9 +268,11 @@ def first_user_message(
     existing_vars: dict[str, str] | None = None,
     hint: str | None = None,
     peek: str | None = None,
+    look: tuple[str, str, bool] | None = None,
 ) -> str:
     """The question plus a description of `context` and, when given, the strategy hint for its
-    size; of its content, at most `peek` (the start of the first document, when configured)."""
+    size; of its content, at most `peek` (the start of the first document, when configured) and
+    the engine's first look (its code and output, rlm_engine.first_look)."""
     lines = [
         f"Question: {question}",
         "",
@@ -241,12 +288,44 @@ def first_user_message(
             "",
             f"Variables from earlier questions in this session are still defined: {names}",
         ]
-    lines += ["", "Start by writing a ```repl block to look at `context`."]
+    if look is None:
+        lines += ["", "Start by writing a ```repl block to look at `context`."]
+        return "\n".join(lines)
+    code, output, aggregate = look
+    shown = FIRST_LOOK.format(code=code.rstrip(), output=output.rstrip() or "(no output)")
+    follow = FIRST_LOOK_AGGREGATE if aggregate else FIRST_LOOK_FACT.format(question=question)
+    lines += ["", shown, "", follow]
     return "\n".join(lines)
 
 
+FIRST_LOOK = """\
+To start you off, the engine ran this block:
+```repl
+{code}
+```
+REPL output:
+{output}"""
+
+FIRST_LOOK_FACT = (
+    "If this output shows the answer to the question ({question}), reply FINAL(answer), giving "
+    "what was asked. Otherwise write one ```repl block that searches again with other words."
+)
+
+FIRST_LOOK_AGGREGATE = (
+    "This output shows at most three matches of each word: it is not the answer. The question "
+    "counts, adds up, compares or lists, so write the code: one ```repl block, like example 2, "
+    "that goes through every document and keeps the ones that match in a list with the value "
+    "asked for. Do not write what it will print: the REPL runs it and shows you."
+)
+
+
 def repl_results_message(
-    outputs: list[str], notes: list[str], *, small: bool, context_read: bool = True
+    outputs: list[str],
+    notes: list[str],
+    *,
+    small: bool,
+    context_read: bool = True,
+    question: str | None = None,
 ) -> str:
     """One user message with the output of every block of the last reply, then any notes.
 
@@ -266,9 +345,12 @@ def repl_results_message(
         # looked for the wrong word.
         parts.append(EMPTY_OUTPUT)
     elif small:
+        # the question again: a small model answers with the last value it printed, whichever
+        # was asked ("4 agreements, 3789500 kg" for how many renew; a name for "on what date")
+        asked = f" ({question})" if question else ""
         parts.append(
-            "If this output answers the question, reply with FINAL(answer). "
-            "Otherwise write one more ```repl block."
+            f"If this output answers the question{asked}, reply with FINAL(answer), giving "
+            "what was asked. Otherwise write one more ```repl block."
         )
     else:
         parts.append("Continue: write more ```repl code, or give your answer with FINAL(...).")
@@ -315,9 +397,14 @@ HISTORY_ELIDED = (
 )
 
 FORCED_ANSWER = (
-    "The budget for this run is used up ({reason}). Do not write code. Give your best final answer "
-    "now, from what you have seen so far, as FINAL(answer)."
+    "Stop: no more code will run (the budget is spent: {reason}). Answer the question now, "
+    "from what the REPL printed so far, with FINAL(answer) holding the answer itself. The "
+    "question was: {question}"
 )
+"""The question comes last: a small model asked for "your best answer" without it copied the
+note's first sentence into FINAL and answered "The budget for this run is used up"."""
+
+NO_ANSWER = "No answer"
 
 
 def final_var_missing(name: str) -> str:

@@ -1,7 +1,7 @@
 """A session: one corpus loaded into one long-lived sandbox, asked one question after another.
 
 Variables the model creates persist across follow-up questions because the sandbox does. The
-corpus's source index (rlm_engine.sources) is built on the first question and kept too.
+corpus's source index (rlm_engine.sources) is built at its first look-up and kept too.
 """
 
 from __future__ import annotations

@@ -18,7 +18,7 @@ from rlm_engine.errors import Cancelled
 from rlm_engine.events import Event, RunFinished, Usage
 from rlm_engine.limits import BudgetTracker
 from rlm_engine.providers import Completion, Message, Provider, make_provider
-from rlm_engine.providers.base import OnText
+from rlm_engine.providers.base import OnText, watch_abandoned
 from rlm_engine.subcall_cache import SubCallCache
 from rlm_engine.text import valid_text
 
@@ -130,12 +130,15 @@ class RunShared:
         (Cancelled) or `deadline` passes (OutOfTime), whichever comes first.
 
         A provider call cannot be interrupted, so a stop must not wait for it: the call is
-        abandoned and its result, when it comes, is dropped.
+        abandoned and its result, when it comes, is dropped; the provider is told
+        (`providers.base.abandoned`), and the local one stops writing at its next token.
         """
         done = threading.Event()
+        given_up = threading.Event()
         box: dict[str, Any] = {}
 
         def work() -> None:
+            watch_abandoned(given_up)
             try:
                 box["value"] = call()
             except BaseException as exc:  # handed to the waiting thread
@@ -144,13 +147,17 @@ class RunShared:
                 done.set()
 
         threading.Thread(target=work, daemon=True, name="rlm-model-call").start()
-        while True:
-            left = None if deadline is None else deadline - time.monotonic()
-            if done.wait(_POLL_S if left is None else max(0.0, min(_POLL_S, left))):
-                break
-            halt.check()
-            if deadline is not None and time.monotonic() >= deadline:
-                raise OutOfTime()
+        try:
+            while True:
+                left = None if deadline is None else deadline - time.monotonic()
+                if done.wait(_POLL_S if left is None else max(0.0, min(_POLL_S, left))):
+                    break
+                halt.check()
+                if deadline is not None and time.monotonic() >= deadline:
+                    raise OutOfTime()
+        except BaseException:
+            given_up.set()  # a provider that can stop early does (providers.base.abandoned)
+            raise
         if "error" in box:
             raise box["error"]
         return box["value"]

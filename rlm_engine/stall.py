@@ -72,6 +72,7 @@ class Watch:
         if not top:
             self.max_idle_replies = self.stall_repeats = self.stall_iterations = 0
         self.blocks_run = 0
+        self.looked = False  # the engine's first look ran, and does not count as the model's code
         self.sub_calls = 0
         self.idle = 0
         self._turns: dict[str, set[int]] = {}  # code or prompt -> the turns it was sent in
@@ -101,10 +102,18 @@ class Watch:
         if self.stall_repeats and len(turns) == self.stall_repeats:
             self._repeat = what
 
+    def not_the_models(self) -> None:
+        """The last block was the engine's (the first look of a question that counts, adds up
+        or compares): the gate on answering before code waits for one of the model's own."""
+        self.blocks_run = max(0, self.blocks_run - 1)
+        self.looked = True
+
     def gate_final(self) -> Fired | None:
         """Why a final answer may not be accepted yet, if it may not."""
         if self.final_needs_code and self.blocks_run == 0:
-            return Fired("final_before_code", FINAL_BEFORE_CODE)
+            return Fired(
+                "final_before_code", FINAL_BEFORE_OWN_CODE if self.looked else FINAL_BEFORE_CODE
+            )
         if self.final_needs_sub_call and self.sub_calls == 0:
             return Fired("final_before_sub_call", FINAL_BEFORE_SUB_CALL)
         return None
@@ -139,6 +148,11 @@ def _squash(text: str) -> str:
 FINAL_BEFORE_CODE = (
     "Your FINAL(...) was not accepted: no code has run yet, so you have not seen anything of "
     "`context`. Write a ```repl block that searches or prints `context` first."
+)
+FINAL_BEFORE_OWN_CODE = (
+    "Your FINAL(...) was not accepted: the first look shows only a few matches, and this "
+    "question needs every matching document. Write a ```repl block that goes through all of "
+    "`context` and computes the answer first."
 )
 FINAL_BEFORE_SUB_CALL = (
     "Your FINAL(...) was not accepted: this run asks for at least one sub-call first. Read a "

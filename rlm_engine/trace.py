@@ -37,7 +37,7 @@ from rlm_engine.events import (
     SubCallStarted,
     Usage,
 )
-from rlm_engine.parsing import strip_code_blocks
+from rlm_engine.parsing import find_code_blocks, strip_code_blocks
 
 
 @dataclass(frozen=True)
@@ -163,6 +163,14 @@ class Iteration:
     def code_s(self) -> float:
         """The time its code blocks ran (the root call's time is `elapsed_s`)."""
         return sum(block.elapsed_s for block in self.blocks)
+
+    @property
+    def pending_code(self) -> list[str]:
+        """The reply's code blocks that have not finished running (the engine runs them in
+        order): the app shows them as soon as the reply is complete, before and while they run."""
+        if self.forced:
+            return []
+        return find_code_blocks(self.text)[len(self.blocks) :]
 
     @property
     def reasoning(self) -> str:

@@ -17,6 +17,7 @@ from typing import Any
 import click
 import llm
 
+from rlm_engine.config import Budgets
 from rlm_llm.provider import LLMProvider, ResponseLog
 
 
@@ -35,9 +36,18 @@ def register_commands(cli: click.Group) -> None:
     )
     @click.option("-m", "--model", "model_id", help="Root model (default: llm's default model)")
     @click.option("--sub-model", help="Model for llm_query() (default: the root model)")
-    @click.option("--max-iterations", type=click.IntRange(1), default=20, show_default=True)
-    @click.option("--max-sub-calls", type=click.IntRange(0), default=200, show_default=True)
-    @click.option("--max-depth", type=click.IntRange(1), default=1, show_default=True)
+    @click.option(
+        "--max-iterations",
+        type=click.IntRange(1),
+        default=Budgets.max_iterations,
+        show_default=True,
+    )
+    @click.option(
+        "--max-sub-calls", type=click.IntRange(0), default=Budgets.max_sub_calls, show_default=True
+    )
+    @click.option(
+        "--max-depth", type=click.IntRange(1), default=Budgets.max_depth, show_default=True
+    )
     @click.option("--timeout", type=click.FloatRange(min=0, min_open=True), help="Seconds")
     @click.option("--save", is_flag=True, help="Also store the trace in RLM Workbench's database")
     @click.option("--db", help="RLM Workbench database URL for --save")
@@ -59,7 +69,7 @@ def register_commands(cli: click.Group) -> None:
     ) -> None:
         """Answer QUESTION over files too large for the model's window, with a Recursive
         Language Model: the model writes Python that searches the corpus and calls sub-models."""
-        from rlm_engine import Budgets, ModelSpec, RunConfig
+        from rlm_engine import ModelSpec, RunConfig
         from rlm_engine.corpus import load_paths
         from rlm_engine.providers import ProviderInfo, register_provider
         from rlm_engine.session import run

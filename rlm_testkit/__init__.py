@@ -1,7 +1,7 @@
 """What the tests and the benchmarks share: a stand-in for the providers' HTTP APIs (standin.py),
-the engine's events built by hand and whole synthetic runs (events.py), generated PDFs and prose
-(pdf.py, prose.py), a throwaway PostgreSQL server (postgres.py) and a census of a run tree's
-sandboxes (sandbox_census.py).
+generated PDFs and prose (pdf.py, prose.py), synthetic runs built from the engine's events
+(runs.py), a throwaway PostgreSQL server (postgres.py) and a census of a run tree's sandboxes
+(sandbox_census.py).
 
 A package of its own, beside the product: bench/ must not import from tests/ (a test module is not
 a library), and none of this belongs in what users run (it is not in the wheel). Plain Python,

@@ -33,6 +33,7 @@ Reading (frozen records from storage.query_results; no sessions escape):
     db.count_runs(only=None, *, grouped=False) -> int
     db.conversation_runs(key) -> list[RunSummary]   # RunSummary.conversation; oldest first
     db.all_tags() -> list[str]                      # the most used first
+    db.run_models() -> list[str]                    # root and sub models of the runs, sorted
     db.get_run(run_id) -> RunDetail | None     # + config, context_meta, whole answer
     db.run_events(run_id) -> list[Event]       # in order; rlm_engine.trace.fold reads them
     db.export_run(run_id) -> dict | None       # {"format": "rlm-workbench.run", "version": 1}

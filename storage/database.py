@@ -325,6 +325,11 @@ class Database:
         with self._write() as connection:
             return marks.set_tags(connection, run_id, tags)
 
+    def run_models(self) -> list[str]:
+        """The root and sub models of every run, sorted (the choices of the `model` filter)."""
+        with self._read() as connection:
+            return queries.run_models(connection)
+
     def all_tags(self) -> list[str]:
         """Every tag in use, the most used first."""
         with self._read() as connection:

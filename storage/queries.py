@@ -15,8 +15,6 @@ from storage.tables import Corpus, EventRow, Iteration, Run, RunTag, SubCall
 RUNS, EVENTS, CORPORA = Run.__table__, EventRow.__table__, Corpus.__table__
 ITERATIONS, SUB_CALLS = Iteration.__table__, SubCall.__table__
 TAGS = RunTag.__table__
-group_key = sa.func.coalesce(RUNS.c.conversation_id, RUNS.c.id)
-"""What History groups runs by: their conversation, or the run itself."""
 
 PREVIEW_CHARS = 2_000
 """A listed run carries this much of its answer and error: listing never loads whole answers
@@ -52,34 +50,35 @@ def _seconds(value: float | datetime | None) -> float | None:
     return value.timestamp() if isinstance(value, datetime) else value
 
 
-def run_filters(only: RunFilter) -> list[sa.ColumnElement[bool]]:
-    """The WHERE clauses of `only` (see RunFilter)."""
+def run_filters(only: RunFilter, runs: Any = RUNS) -> list[sa.ColumnElement[bool]]:
+    """The WHERE clauses of `only` (see RunFilter), over `runs` (the table or an alias)."""
     where: list[sa.ColumnElement[bool]] = []
     if only.starred is not None:
-        where.append(RUNS.c.starred.is_(only.starred))
+        where.append(runs.c.starred.is_(only.starred))
     if only.tag:
-        where.append(RUNS.c.id.in_(sa.select(TAGS.c.run_id).where(TAGS.c.tag == only.tag)))
+        where.append(runs.c.id.in_(sa.select(TAGS.c.run_id).where(TAGS.c.tag == only.tag)))
     if only.conversation is not None:
-        where.append(group_key == only.conversation)
+        # History groups by the conversation, or by the run itself when it has none
+        where.append(sa.func.coalesce(runs.c.conversation_id, runs.c.id) == only.conversation)
     if only.corpus_id is not None:
-        where.append(RUNS.c.corpus_id == only.corpus_id)
+        where.append(runs.c.corpus_id == only.corpus_id)
     if only.comparison_id is not None:
-        where.append(RUNS.c.comparison_id == only.comparison_id)
+        where.append(runs.c.comparison_id == only.comparison_id)
     if only.model:
-        where.append(sa.or_(RUNS.c.root_model == only.model, RUNS.c.sub_model == only.model))
+        where.append(sa.or_(runs.c.root_model == only.model, runs.c.sub_model == only.model))
     if only.status:
-        where.append(RUNS.c.status == only.status)
+        where.append(runs.c.status == only.status)
     if only.text:
         where.append(
             sa.or_(
-                RUNS.c.question.icontains(only.text, autoescape=True),
-                RUNS.c.answer.icontains(only.text, autoescape=True),
+                runs.c.question.icontains(only.text, autoescape=True),
+                runs.c.answer.icontains(only.text, autoescape=True),
             )
         )
     if only.since is not None:
-        where.append(RUNS.c.started_at >= _seconds(only.since))
+        where.append(runs.c.started_at >= _seconds(only.since))
     if only.until is not None:
-        where.append(RUNS.c.started_at < _seconds(only.until))
+        where.append(runs.c.started_at < _seconds(only.until))
     return where
 
 
@@ -120,23 +119,22 @@ def list_runs(
     `turns` the number of its runs that matched."""
     query = _summary_select().where(*run_filters(only))
     if grouped:
-        newest = sa.func.row_number().over(
-            partition_by=group_key, order_by=(RUNS.c.started_at.desc(), RUNS.c.id.desc())
+        # A run is its conversation's row when no newer run of that conversation matches: an
+        # index lookup per run, so the newest page is read without sorting every run.
+        later = RUNS.alias("later")
+        same = sa.and_(later.c.conversation_id == RUNS.c.conversation_id, *run_filters(only, later))
+        newer = sa.or_(
+            later.c.started_at > RUNS.c.started_at,
+            sa.and_(later.c.started_at == RUNS.c.started_at, later.c.id > RUNS.c.id),
         )
-        picked = (
-            sa.select(
-                RUNS.c.id,
-                newest.label("rank"),
-                sa.func.count().over(partition_by=group_key).label("turns"),
+        turns = sa.select(sa.func.count()).select_from(later).where(same).scalar_subquery()
+        query = query.add_columns(
+            sa.case((RUNS.c.conversation_id.is_(None), 1), else_=turns).label("turns")
+        ).where(
+            sa.or_(
+                RUNS.c.conversation_id.is_(None),
+                ~sa.exists().select_from(later).where(same, newer),
             )
-            .where(*run_filters(only))
-            .subquery()
-        )
-        query = (
-            _summary_select()
-            .add_columns(picked.c.turns)
-            .join(picked, picked.c.id == RUNS.c.id)
-            .where(picked.c.rank == 1)
         )
     query = query.order_by(RUNS.c.started_at.desc(), RUNS.c.id.desc()).limit(limit).offset(offset)
     rows = connection.execute(query).all()
@@ -146,9 +144,20 @@ def list_runs(
 
 def count_runs(connection: Connection, only: RunFilter, *, grouped: bool = False) -> int:
     """How many runs match (`grouped`: how many conversations)."""
-    counted = sa.func.count(sa.distinct(group_key)) if grouped else sa.func.count()
+    counted = sa.func.count()
+    if grouped:  # runs on their own, plus one per conversation
+        alone = sa.func.count() - sa.func.count(RUNS.c.conversation_id)
+        counted = alone + sa.func.count(sa.distinct(RUNS.c.conversation_id))
     query = sa.select(counted).select_from(RUNS).where(*run_filters(only))
     return int(connection.execute(query).scalar_one())
+
+
+def run_models(connection: Connection) -> list[str]:
+    """Every root and sub model runs used, sorted: what a run list's `model` filter matches
+    (read from the runs alone, not from every call of every trace)."""
+    roots = sa.select(RUNS.c.root_model.label("model")).distinct()
+    subs = sa.select(RUNS.c.sub_model).where(RUNS.c.sub_model.is_not(None)).distinct()
+    return sorted({m for m in connection.execute(sa.union(roots, subs)).scalars() if m})
 
 
 def all_tags(connection: Connection) -> list[str]:

@@ -79,6 +79,16 @@ class Recorder:
         self._refusal: str | None = None  # why the last refused event was refused
 
     @property
+    def conversation_id(self) -> str | None:
+        """What runs started from now on are saved under (follow-ups of one session)."""
+        return self._extra["conversation_id"]
+
+    @conversation_id.setter
+    def conversation_id(self, value: str | None) -> None:
+        with self._lock:
+            self._extra["conversation_id"] = value
+
+    @property
     def pending(self) -> int:
         """Events kept in memory because the database could not take them yet."""
         return len(self._backlog)

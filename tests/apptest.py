@@ -10,7 +10,7 @@ from typing import Any
 from streamlit.testing.v1 import AppTest
 
 from rlm_engine.config import ModelSpec, RunConfig
-from rlm_testkit.events import one_iteration_run
+from rlm_testkit.runs import one_iteration_run
 
 APP = Path(__file__).resolve().parents[1] / "app.py"
 RUN_TIMEOUT_S = 60

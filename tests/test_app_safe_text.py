@@ -13,7 +13,7 @@ import pytest
 
 from rlm_engine.corpus import load_files
 from rlm_engine.events import Usage
-from rlm_testkit.events import call_finished, call_started, code, final, finished, root, started
+from rlm_testkit.runs import call_finished, call_started, code, final, finished, root, started
 from tests.apptest import open_app, record_run
 from webui.compare_view import word_diff
 from webui.safe_text import ZWSP, safe_html, safe_markdown

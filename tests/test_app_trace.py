@@ -17,7 +17,7 @@ from rlm_engine.events import (
 )
 from rlm_engine.trace import Trace
 from rlm_engine.trace import fold as fold_events
-from rlm_testkit.events import RUN, call, code, root, started
+from rlm_testkit.runs import RUN, call, code, root, started
 from webui.trace import activity, format_cost, notice_line
 
 
@@ -166,3 +166,9 @@ def test_cache_tokens_and_speed_reach_iterations_calls_and_totals() -> None:
         cache_write_tokens=150,
     )  # fmt: skip
     assert fold(started(), reply, finished).totals.cached_tokens == 800
+
+
+def test_the_code_of_a_reply_shows_before_and_while_it_runs() -> None:
+    reply = "Two steps.\n```repl\nprint(1)\n```\n```repl\nprint(2)\n```"
+    assert fold(started(), root(1, reply)).iterations[0].pending_code == ["print(1)", "print(2)"]
+    assert fold(started(), root(1, reply), code(1)).iterations[0].pending_code == ["print(2)"]

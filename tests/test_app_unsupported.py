@@ -7,7 +7,7 @@ import uuid
 from typing import Any
 
 from rlm_engine.config import ModelSpec, RunConfig
-from rlm_testkit.events import one_iteration_run
+from rlm_testkit.runs import one_iteration_run
 from tests.apptest import open_app
 from webui.draw import UNSUPPORTED_ANSWER
 

@@ -9,7 +9,7 @@ from urllib.parse import urlsplit
 import pytest
 
 from tests.fixtures.browser import AppServer
-from webui.review import RUN_COLUMNS
+from webui.review import HISTORY_COLUMNS
 
 pytestmark = pytest.mark.browser
 
@@ -104,10 +104,10 @@ def test_history_fits_a_laptop_screen(chromium: Any, app_server: AppServer) -> N
         assert dates.evaluate_all(CLIPPED) == [], "the Dates placeholder is clipped"
         table = page.locator("[data-testid='stDataFrame']").first
         width = table.evaluate("e => e.clientWidth")
-        shown = list(RUN_COLUMNS)[: list(RUN_COLUMNS).index("models") + 1]
-        first = {name: RUN_COLUMNS[name] for name in shown}
+        shown = list(HISTORY_COLUMNS)[: list(HISTORY_COLUMNS).index("models") + 1]
+        first = {name: HISTORY_COLUMNS[name] for name in shown}
         assert table_width(first) <= width, "Models pushed off screen"
-        assert table_width({"q": RUN_COLUMNS["question"]}) >= 250, "questions cut too short"
+        assert table_width({"q": HISTORY_COLUMNS["question"]}) >= 250, "questions cut too short"
         box = table.bounding_box()  # a click on the first row's box opens the run
         page.mouse.click(box["x"] + 18, box["y"] + 35 + 17)
         page.get_by_role("heading", name="What does the quarterly report say").wait_for()

@@ -80,7 +80,12 @@ def test_a_database_locked_mid_run_is_a_warning_not_a_failure(
     db_file = tmp_path / "locked.db"
     holders: list[sqlite3.Connection] = []
 
+    first_turns = iter(["```repl\nprint('first turn')\n```"])
+
     def lock_then_answer(request: object) -> str:
+        first = next(first_turns, None)
+        if first is not None:  # the database opens at the first reply (rlm_cli.recording)
+            return first
         if not holders:  # the run's row exists by now; everything after it must wait
             holder = sqlite3.connect(db_file, isolation_level=None, check_same_thread=False)
             holder.execute("BEGIN IMMEDIATE")

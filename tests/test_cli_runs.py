@@ -11,9 +11,9 @@ import pytest
 
 from rlm_engine.events import SubCallFinished, SubCallStarted, event_from_dict
 from rlm_engine.paths import default_db_url
-from rlm_testkit.events import record, run_events
+from rlm_testkit.runs import record, run_events
 from storage import Database
-from tests.fixtures.readonly import frozen
+from tests.fixtures.frozen import frozen
 
 ROOT = Path(__file__).resolve().parents[1]
 

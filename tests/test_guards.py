@@ -12,7 +12,7 @@ from rlm_engine import Credentials, ModelSpec, RunConfig, prompts, run
 from rlm_engine.config import GuardConfig
 from rlm_engine.events import CodeExecuted, FinalAnswer, Notice, RunFinished, SubCallStarted
 from rlm_engine.guards import EMPTY_OUTPUT, QUESTION_ONLY_REFUSED, Evidence
-from rlm_testkit.events import Collector
+from rlm_testkit.runs import Collector
 from rlm_testkit.standin import StandIn
 
 ROOT = "root-model"
@@ -29,6 +29,7 @@ def small_config(**overrides: object) -> RunConfig:
         "sub": ModelSpec("openai", SUB),
         "exec_timeout_s": 20.0,
         "prompt_variant": "small",
+        "first_look": False,  # the guards alone (tests/test_first_look.py has the first look)
     }
     values.update(overrides)
     return RunConfig(**values)  # type: ignore[arg-type]

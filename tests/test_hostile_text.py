@@ -12,7 +12,7 @@ from pathlib import Path
 
 from rlm_engine import Credentials, ModelSpec, RunConfig, run
 from rlm_engine.trace import fold
-from rlm_testkit.events import record, run_events
+from rlm_testkit.runs import record, run_events
 from rlm_testkit.standin import Reply, StandIn
 from storage import Database
 

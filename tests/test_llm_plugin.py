@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import sqlite3
 import subprocess
@@ -16,6 +17,7 @@ from pathlib import Path
 
 import pytest
 
+from rlm_engine.config import Budgets
 from rlm_testkit.standin import StandIn
 
 REPO = Path(__file__).resolve().parent.parent
@@ -97,3 +99,19 @@ def test_llm_rlm_runs_with_llms_model_and_logs_each_call(
     )  # fmt: skip
     assert runs.returncode == 0, runs.stderr
     assert json.loads(runs.stdout)["run"]["answer"] == "2027-03-01"
+
+
+def test_llm_rlm_starts_from_the_engines_budgets(llm_env: Path, tmp_path: Path) -> None:
+    env = {**os.environ, "LLM_USER_PATH": str(tmp_path)}
+    proc = subprocess.run(
+        [str(llm_env / "bin" / "llm"), "rlm", "--help"],
+        capture_output=True, text=True, timeout=120, env=env,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    shown = " ".join(proc.stdout.split())  # click wraps the help text
+    for flag, default in [
+        ("--max-iterations", Budgets.max_iterations),
+        ("--max-sub-calls", Budgets.max_sub_calls),
+        ("--max-depth", Budgets.max_depth),
+    ]:
+        assert re.search(rf"{flag} [^[]*\[default: {default}[;\]]", shown), flag

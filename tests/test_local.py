@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 
@@ -10,7 +11,7 @@ import pytest
 from rlm_engine.config import Credentials, ModelSpec
 from rlm_engine.errors import ConfigError, ProviderError
 from rlm_engine.providers import make_provider
-from rlm_engine.providers.base import Completion, Message
+from rlm_engine.providers.base import Completion, Message, watch_abandoned
 from rlm_engine.providers.local import LocalProvider, loaded_models, shutdown_local_servers
 
 pytestmark = pytest.mark.llama
@@ -150,3 +151,22 @@ def test_a_streamed_local_reply_comes_in_pieces_with_its_speed(local_spec: Model
     assert completion.usage.output_tokens > 3
     assert completion.tokens_per_s and completion.tokens_per_s > 0
     assert completion.first_token_s is not None
+
+
+def test_an_abandoned_call_stops_writing_at_its_next_token(local_spec: ModelSpec) -> None:
+    # The engine gives up on a call at a budget or a Stop; the local model then stops at once
+    # instead of writing the rest of the reply while the next run's calls wait behind it.
+    provider = LocalProvider(local_spec)
+    long: list[Message] = [{"role": "user", "content": "Count from 1 to 300, one per line."}]
+    given_up = threading.Event()
+
+    def call() -> Completion:
+        watch_abandoned(given_up)
+        return provider.complete(long, max_tokens=200)
+
+    with ThreadPoolExecutor(1) as pool:
+        full = pool.submit(call).result()
+        given_up.set()
+        stopped = pool.submit(call).result()
+    assert full.usage.output_tokens > 50
+    assert len(stopped.text) < len(full.text) // 10

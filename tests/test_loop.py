@@ -27,7 +27,7 @@ from rlm_engine.events import (
     SubCallFinished,
     SubCallStarted,
 )
-from rlm_testkit.events import Collector
+from rlm_testkit.runs import Collector
 from rlm_testkit.standin import Reply, Request, StandIn
 
 ROOT = "root-model"

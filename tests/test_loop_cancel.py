@@ -6,7 +6,7 @@ import threading
 
 from rlm_engine import Credentials, Session, run
 from rlm_engine.events import Event, RootResponse, RunFinished, SubCallFinished
-from rlm_testkit.events import Collector
+from rlm_testkit.runs import Collector
 from rlm_testkit.standin import Reply, StandIn
 from tests.test_loop import ROOT, SUB, make_config, repl
 

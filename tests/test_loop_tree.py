@@ -11,6 +11,7 @@ import time
 from rlm_engine import Budgets, Credentials, ModelSpec, prompts
 from rlm_engine.events import RootResponse, RunFinished, SubCallFinished, SubCallStarted
 from rlm_engine.loop import RLMRun
+from rlm_engine.providers.registry import sub_call_chars
 from rlm_engine.sandbox import Sandbox
 from rlm_engine.shared import RunShared
 from rlm_testkit.standin import StandIn
@@ -73,7 +74,7 @@ def test_child_prompt_variant_follows_its_own_root_model() -> None:
         system = child.initial_messages({"type": "str"})[0]["content"]
     assert (top.small, top.stop) == (False, None)
     assert (child.small, child.stop) == (True, prompts.SMALL_MODEL_STOP)
-    assert system == prompts.system_prompt(small=True, sub_budget_chars=20_000)
+    assert system == prompts.system_prompt(small=True, sub_budget_chars=sub_call_chars("local"))
 
 
 def test_a_child_stops_when_the_block_that_called_it_ends(standin_env: StandIn) -> None:

@@ -10,7 +10,7 @@ from rlm_engine import Budgets, Credentials, ModelSpec, RunConfig, run
 from rlm_engine.events import Event, RootDelta, RootResponse, RunFinished, Usage
 from rlm_engine.pricing import cost_usd
 from rlm_engine.providers import make_provider
-from rlm_testkit.events import Collector
+from rlm_testkit.runs import Collector
 from rlm_testkit.standin import Reply, StandIn
 
 MIN_TOKENS = 256  # the stand-in caches prefixes from here on (the APIs: 1,024 and up)

@@ -14,6 +14,7 @@ import pytest
 from rlm_cli import build_parser
 from rlm_cli.ask import build_config
 from rlm_engine.config import Credentials, ModelSpec
+from rlm_engine.errors import ProviderAuthError
 from rlm_engine.events import Usage
 from rlm_engine.pricing import cost_usd
 from rlm_engine.providers import make_provider
@@ -90,6 +91,11 @@ def test_it_is_called_with_its_own_key_and_base_url(
     assert provider.complete([{"role": "user", "content": "2+2?"}]).text == "4"
     assert standin.requests[0].model == "root-x"
     assert standin.requests[0].headers["authorization"] == "Bearer sk-compatible"
+
+
+def test_without_its_key_the_error_names_its_own_variable(compatible: ProviderInfo) -> None:
+    with pytest.raises(ProviderAuthError, match=r"Set COMPATIBLE_API_KEY"):
+        make_provider(ModelSpec("compatible", "root-x"), Credentials(openai_api_key="sk-other"))
 
 
 def test_listing_the_providers_loads_no_sdk() -> None:

@@ -165,3 +165,34 @@ def test_model_calling_helpers_are_refused_past_the_sub_call_budget(
     outputs = [e.output for e in events.events if e.type == "code_executed"]
     assert outputs[0].count("'7431'") == 2 and "max_sub_calls" in outputs[0]
     assert outputs[1].startswith("refused") and "max_sub_calls" in outputs[1]
+
+
+LAYOUTS = [
+    "SERVICE AGREEMENT\nRenewal date: 4 February 2028\nAnnual contract value: USD 476,500",
+    "The agreement will renew on July 8, 2027. Its yearly value is $55,000.00, paid quarterly.",
+    "| Renews on | 2027-04-10 |\n| Value per year | 355,000 USD |\n| Notice | 90 days |",
+    "Invoice INV-91542 of 17 Dec 2025 covers 1 item. The amount payable is 5,820 USD.",
+]
+
+
+def test_value_helpers_read_every_layout_of_a_date_and_an_amount() -> None:
+    with Sandbox(exec_timeout_s=30) as box:
+        box.load_context(LAYOUTS)
+        assert value(box, "[date_after(d, r'renew') for d in context]") == [
+            "2028-02-04",
+            "2027-07-08",
+            "2027-04-10",
+            None,
+        ]
+        assert value(box, "[number_after(d, r'value') for d in context]") == [
+            476500.0,
+            55000.0,
+            355000.0,
+            None,
+        ]
+        # dates and codes are not numbers; a date cut to a month's three letters is a date
+        assert value(box, "numbers(context[3])") == [1.0, 5820.0]
+        assert value(box, "dates(context[3])") == ["2025-12-17"]
+        # month 13 and 31 February are no dates
+        assert value(box, "dates('2027-13-01, 31 Feb 2027, Sept 3, 2026')") == ["2026-09-03"]
+        assert value(box, "number_after('Total: see below', 'total', within=5)") is None

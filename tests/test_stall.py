@@ -26,7 +26,8 @@ def fired(events) -> list[tuple[str, str]]:
 
 def test_small_variant_refuses_a_final_before_any_code(standin_env: StandIn) -> None:
     standin_env.enqueue("FINAL(7431)", repl("print(context[1])"), "FINAL(7431)", model=ROOT)
-    result, events = ask("Vault code?", DOCS, make_config(prompt_variant="small"))
+    config = make_config(prompt_variant="small", first_look=False)  # the gate alone
+    result, events = ask("Vault code?", DOCS, config)
     assert (result.answer, result.iterations) == ("7431", 3)
     assert fired(events) == [("final_before_code", "refused")]
     assert "no code has run yet" in standin_env.requests[1].messages[-1]["content"]

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from rlm_testkit.events import record, run_events
+from rlm_testkit.runs import record, run_events
 from storage import (
     Database,
     DatabaseCorrupt,
@@ -22,7 +22,7 @@ from storage import (
     ForeignDatabase,
     SchemaTooNew,
 )
-from tests.fixtures.readonly import frozen
+from tests.fixtures.frozen import frozen
 
 
 def _sha(path: Path) -> str:

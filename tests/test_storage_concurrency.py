@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from rlm_engine.events import event_from_dict
-from rlm_testkit.events import record, run_events, stored_calls
+from rlm_testkit.runs import record, run_events, stored_calls
 from storage import Database
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -23,7 +23,7 @@ RECORDING_CHILD = """
 import json, sys
 from rlm_engine.events import event_from_dict
 from storage import Database
-from rlm_testkit.events import run_events
+from rlm_testkit.runs import run_events
 db = Database.open(sys.argv[1])
 recorder = db.recorder()
 for event in run_events(sys.argv[2], iterations=20, sub_calls=100, finished=False):
@@ -36,7 +36,7 @@ WRITER_CHILD = """
 import sys
 from rlm_engine.events import event_from_dict
 from storage import Database
-from rlm_testkit.events import record, run_events
+from rlm_testkit.runs import record, run_events
 db = Database.open(sys.argv[1], lock_timeout_s=30)
 for i in range(int(sys.argv[3])):
     record(db.recorder(), run_events(f"{sys.argv[2]}-{i}", iterations=2, sub_calls=25))

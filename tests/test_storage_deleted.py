@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 
 from rlm_engine.paths import default_db_url
-from rlm_testkit.events import run_events
+from rlm_testkit.runs import run_events
 from rlm_testkit.standin import StandIn
 from storage import Database
 from tests.apptest import RUN_TIMEOUT_S, open_app
@@ -31,9 +31,9 @@ def gated(standin: StandIn) -> threading.Event:
     return gate
 
 
-def wait_for_request(standin: StandIn) -> None:
+def wait_for_request(standin: StandIn, count: int = 1) -> None:
     deadline = time.monotonic() + 60
-    while not standin.requests:
+    while len(standin.requests) < count:
         assert time.monotonic() < deadline, "the run never called the model"
         time.sleep(0.05)
 
@@ -57,12 +57,13 @@ def test_rlm_ask_says_the_run_was_not_saved(standin_env: StandIn, tmp_path: Path
     notes = tmp_path / "notes.txt"
     notes.write_text("The code is 42.")
     path = tmp_path / "runs.db"
+    standin_env.enqueue("```repl\nprint(context)\n```", model=ROOT)  # the database opens here
     gate = gated(standin_env)
     command = [sys.executable, "-m", "rlm_cli", "ask", "Code?", "--context", str(notes)]
     command += ["--provider", "openai", "--model", ROOT, "--db", f"sqlite:///{path}"]
     proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
-        wait_for_request(standin_env)
+        wait_for_request(standin_env, 2)
         assert path.exists()
         delete_database(path)
         gate.set()

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from rlm_engine.events import EVENT_TYPES
-from rlm_testkit.events import record, run_events
+from rlm_testkit.runs import record, run_events
 from storage import Database
 from storage.errors import ExportFormatError
 from storage.import_check import KNOWN_EVENT_TYPES

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from rlm_testkit.events import record, run_events
+from rlm_testkit.runs import record, run_events
 from storage import Database, RunFilter
 
 
@@ -66,3 +66,9 @@ def test_grouping_keeps_the_newest_run_that_matches(db: Database) -> None:
     grouped = db.list_runs(RunFilter(text="apples"), grouped=True)
     assert [(r.run_id, r.turns) for r in grouped] == [(first, 1)]
     assert db.count_runs(RunFilter(text="apples"), grouped=True) == 1
+
+
+def test_the_model_filter_offers_every_root_and_sub_model(db: Database) -> None:
+    record(db.recorder(), run_events(root_model="model-b", iterations=1, sub_calls=0))
+    record(db.recorder(), run_events(root_model="model-a", iterations=1, sub_calls=0))
+    assert db.run_models() == ["gpt-sub", "model-a", "model-b"]  # gpt-sub: their sub model

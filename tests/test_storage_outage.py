@@ -12,7 +12,7 @@ from contextlib import contextmanager
 import pytest
 import sqlalchemy as sa
 
-from rlm_testkit.events import run_events
+from rlm_testkit.runs import run_events
 from storage import Database, DatabaseLocked, Recorder
 from storage.connect import create_engine
 

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 import pytest
 
-from rlm_testkit.events import record, run_events
+from rlm_testkit.runs import record, run_events
 from storage import Database, ExportFormatError, RunFilter, StorageError
 
 

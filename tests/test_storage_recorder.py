@@ -12,7 +12,7 @@ from rlm_engine.events import (
     Usage,
 )
 from rlm_engine.trace import fold
-from rlm_testkit.events import (
+from rlm_testkit.runs import (
     CONFIG,
     call_finished,
     call_started,

@@ -8,7 +8,7 @@ import pytest
 from rlm_engine import Budgets
 from rlm_engine.events import RunFinished, event_from_dict
 from rlm_engine.trace import Totals, fold, tally, totals
-from rlm_testkit.events import call, call_started, code, root, started
+from rlm_testkit.runs import call, call_started, code, root, started
 from rlm_testkit.standin import StandIn
 from tests.test_loop import ROOT, SUB, ask, make_config, repl
 

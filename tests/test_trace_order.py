@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from rlm_engine.trace import SubCall, fold
-from rlm_testkit.events import call_started, code, root
+from rlm_testkit.runs import call_started, code, root
 from webui.draw import _sub_call_row
 
 

@@ -3,14 +3,18 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 import streamlit as st
+
+if TYPE_CHECKING:
+    from storage import RunSummary
+    from webui.state import Workspace
 
 PREFILL_KEY = "rlm_ask_again"
 
 
-def ask_again(summary: Any, ws: Any) -> None:
+def ask_again(summary: RunSummary, ws: Workspace) -> None:
     """Prefill Ask from a stored run and go there (its models stay editable before asking)."""
     st.session_state["ask-root-provider"] = summary.root_provider
     st.session_state["ask-root-model"] = summary.root_model
@@ -23,7 +27,7 @@ def ask_again(summary: Any, ws: Any) -> None:
     st.switch_page("pages/ask.py")
 
 
-def prefilled_question(ws: Any) -> str | None:
+def prefilled_question(ws: Workspace) -> str | None:
     """The question History sent, once the user clicks to ask it (None until then)."""
     question = st.session_state.get(PREFILL_KEY)
     if not question:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 import streamlit as st
 
@@ -17,11 +17,15 @@ from webui.sources_view import corpus_documents
 from webui.state import CompareState, Settings, Workspace, kept
 from webui.trace import plural
 
+if TYPE_CHECKING:
+    from rlm_engine.config import Credentials, ModelSpec, RunConfig
+    from storage import ComparisonInfo, Database, RunSummary
+
 POLL_S = 0.5
 MAX_CONFIGS = 4
 
 
-def new_comparison(state: CompareState, db: Any, prefs: Settings, ws: Workspace) -> None:
+def new_comparison(state: CompareState, db: Database, prefs: Settings, ws: Workspace) -> None:
     corpora = {c.id: c for c in db.list_corpora()}
     if not corpora:
         st.info(
@@ -101,7 +105,7 @@ def new_comparison(state: CompareState, db: Any, prefs: Settings, ws: Workspace)
         draw_live(state)
 
 
-def _label(root: Any, sub: Any, method: str) -> str:
+def _label(root: ModelSpec, sub: ModelSpec, method: str) -> str:
     """A configuration's label: its models, and its method unless it is the default (auto)."""
     label = f"{root.label} → {sub.label}"
     return label if method == "auto" else f"{label} · {method}"
@@ -118,7 +122,7 @@ def unique_labels(labels: list[str]) -> list[str]:
     return unique
 
 
-def in_label_order(comparison: Any) -> list[Any]:
+def in_label_order(comparison: ComparisonInfo) -> list[RunSummary]:
     """A comparison's runs in the order of its configurations (they start at once, so their
     start times do not say it); runs whose label is unknown come last, oldest first."""
     position = {label: n for n, label in enumerate(comparison.labels)}
@@ -133,11 +137,11 @@ def starting_root(ask: dict[str, tuple[str, str]], position: int) -> tuple[str, 
 
 def start(
     state: CompareState,
-    db: Any,
-    credentials: Any,
-    corpus_id: Any,
+    db: Database,
+    credentials: Credentials,
+    corpus_id: int,
     question: str,
-    configs: list[Any],
+    configs: list[RunConfig],
     labels: list[str],
 ) -> None:
     """One engine session (own sandbox) per configuration, all running at once, all recorded."""
@@ -182,7 +186,7 @@ def draw_live(state: CompareState) -> None:
     panel()
 
 
-def saved_comparisons(db: Any) -> None:
+def saved_comparisons(db: Database) -> None:
     comparisons = {c.id: c for c in db.list_comparisons()}
     if not comparisons:
         st.info("No saved comparison yet.", icon=":material/info:")
@@ -219,7 +223,7 @@ def saved_comparisons(db: Any) -> None:
     draw_entries(entries, key=f"cmp-saved-{chosen}")
 
 
-def picked_runs(db: Any) -> None:
+def picked_runs(db: Database) -> None:
     runs = {r.run_id: r for r in db.list_runs(limit=200)}
     if len(runs) < 2:
         st.info("Runs appear here once there are at least two in History.", icon=":material/info:")

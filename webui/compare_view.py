@@ -7,17 +7,19 @@ hand-picked set of runs from History (from storage).
 from __future__ import annotations
 
 import difflib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import streamlit as st
 
+from rlm_engine.events import Event
 from rlm_engine.trace import Totals, Trace, fold
 from webui.draw import draw_iterations, status_badge
 from webui.review import models_of, totals_of
 from webui.runner import RunHandle
 from webui.safe_text import safe_html, safe_markdown
 from webui.sources_view import DocumentLoader, corpus_documents, draw_sources
+from webui.timeline import draw_timeline, last_time
 from webui.trace import format_cost, format_seconds
 
 
@@ -31,6 +33,7 @@ class Entry:
     status: str | None
     error: str | None = None
     documents: DocumentLoader | None = None  # the corpus's documents, to open sources
+    events: list[Event] = field(default_factory=list)  # for the timeline
 
     @property
     def answer(self) -> str:
@@ -38,19 +41,21 @@ class Entry:
 
 
 def entry_from_handle(handle: RunHandle, documents: DocumentLoader | None = None) -> Entry:
-    trace = fold(handle.events())
+    events = handle.events()
+    trace = fold(events)
     status = trace.status
     if handle.done and status is None:
         status = handle.result.status if handle.result is not None else "failed"
     error = trace.error or handle.error
-    return Entry(handle.label, trace, trace.totals, status, error, documents)
+    return Entry(handle.label, trace, trace.totals, status, error, documents, events)
 
 
 def entry_from_summary(db: Any, summary: Any) -> Entry:
-    trace = fold(db.run_events(summary.run_id))
+    events = db.run_events(summary.run_id)
+    trace = fold(events)
     label = summary.label or models_of(summary)
     documents = corpus_documents(db, summary.corpus_id)
-    return Entry(label, trace, totals_of(summary), summary.status, summary.error, documents)
+    return Entry(label, trace, totals_of(summary), summary.status, summary.error, documents, events)
 
 
 def word_diff(old: str, new: str) -> str:
@@ -95,6 +100,9 @@ def draw_entries(entries: list[Entry], *, key: str) -> None:
             if not entry.trace.iterations:
                 st.caption("No iteration yet." if entry.status is None else "No iteration.")
             draw_iterations(entry.trace, key=f"{key}-{position}", live=entry.status is None)
+            live = entry.status in (None, "running")
+            now = None if live else last_time(entry.events)
+            draw_timeline(entry.events, key=f"{key}-{position}", now=now)
     if all(entry.status not in (None, "running") for entry in entries):
         _draw_differences(entries, key=key)
         _draw_charts(entries)

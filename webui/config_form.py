@@ -11,9 +11,9 @@ from typing import Any
 import streamlit as st
 
 from rlm_engine.config import Budgets, Credentials, ModelSpec, RunConfig
-from rlm_engine.defaults import default_provider, has_key, suggested_model
+from rlm_engine.defaults import APP_BUDGETS, default_provider, has_key, suggested_model
 from rlm_engine.errors import RLMError
-from rlm_engine.providers.registry import PROVIDERS
+from rlm_engine.providers.registry import PROVIDERS, provider_title
 from webui.model_choices import model_list_picker
 from webui.state import kept
 
@@ -63,7 +63,9 @@ def model_picker(
             key=f"{key}-provider",
             default=provider,
             options=list(PROVIDERS),
-            format_func=lambda p: _title(p) + ("" if has_key(p, credentials) else " (no key)"),
+            format_func=lambda p: (
+                provider_title(p) + ("" if has_key(p, credentials) else " (no key)")
+            ),
             on_change=_provider_changed,
             args=(key, role),
         )
@@ -77,44 +79,42 @@ def model_picker(
         st.caption(f":orange[:material/cloud_off: {problem}]")
     if not has_key(chosen, credentials):
         st.caption(
-            f":orange[:material/key_off: No {_title(chosen)} key: add one on the Settings "
+            f":orange[:material/key_off: No {provider_title(chosen)} key: add one on the Settings "
             f"page or set {PROVIDERS[chosen].key_var}.]"
         )
     return ModelSpec(chosen, model)
 
 
-def _title(provider: str) -> str:
-    info = PROVIDERS.get(provider)
-    return info.title if info else provider
-
-
 def budgets_picker(*, key: str) -> Budgets:
-    """The main budgets; 0 means no limit where a limit is optional."""
+    """The main budgets, starting from APP_BUDGETS; 0 means no limit where one is optional."""
+    start = APP_BUDGETS
     cols = st.columns(5)
     with cols[0]:
         iterations = kept(
-            st.number_input, "Max iterations", key=f"{key}-iter", default=20, min_value=1,
-            max_value=200, help="Root turns before a forced answer.",
+            st.number_input, "Max iterations", key=f"{key}-iter", default=start.max_iterations,
+            min_value=1, max_value=200, help="Root turns before a forced answer.",
         )  # fmt: skip
     with cols[1]:
         sub_calls = kept(
-            st.number_input, "Max sub-calls", key=f"{key}-sub", default=500, min_value=0,
-            max_value=100_000, help="0: no limit.",
+            st.number_input, "Max sub-calls", key=f"{key}-sub", default=start.max_sub_calls or 0,
+            min_value=0, max_value=100_000, help="0: no limit.",
         )  # fmt: skip
     with cols[2]:
         depth = kept(
-            st.number_input, "Max depth", key=f"{key}-depth", default=1, min_value=1,
-            max_value=3, help="2 lets rlm_query start child RLMs.",
+            st.number_input, "Max depth", key=f"{key}-depth", default=start.max_depth,
+            min_value=1, max_value=3, help="2 lets rlm_query start child RLMs.",
         )  # fmt: skip
     with cols[3]:
         cost = kept(
-            st.number_input, "Max cost (USD)", key=f"{key}-cost", default=1.0, min_value=0.0,
-            max_value=1000.0, step=0.5, help="0: no limit.",
+            st.number_input, "Max cost (USD)", key=f"{key}-cost",
+            default=start.max_cost_usd or 0.0, min_value=0.0, max_value=1000.0, step=0.5,
+            help="0: no limit.",
         )  # fmt: skip
     with cols[4]:
         minutes = kept(
-            st.number_input, "Max time (min)", key=f"{key}-time", default=15, min_value=0,
-            max_value=600, help="0: no limit.",
+            st.number_input, "Max time (min)", key=f"{key}-time",
+            default=int((start.max_time_s or 0) // 60), min_value=0, max_value=600,
+            help="0: no limit.",
         )  # fmt: skip
     return Budgets(
         max_iterations=int(iterations),

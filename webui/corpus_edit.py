@@ -7,13 +7,17 @@ page's conversation over this corpus starts again afterwards (its REPL holds the
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import streamlit as st
 
 from webui.corpus_panel import draw_summary, extract, file_picker, upload_key
 from webui.safe_text import safe_markdown
 from webui.state import corpus_in_use, workspace
+
+if TYPE_CHECKING:
+    from rlm_engine.corpus import Corpus
+    from storage import CorpusInfo, Database
 
 
 @dataclass
@@ -22,10 +26,10 @@ class Additions:
 
     round: int = 0
     upload_key: tuple[Any, ...] | None = None
-    corpus: Any = None  # rlm_engine.corpus.Corpus
+    corpus: Corpus | None = None
 
 
-def _changed(db: Any, corpus_id: int, message: str) -> None:
+def _changed(db: Database, corpus_id: int, message: str) -> None:
     ws = workspace()
     if ws.corpus_id == corpus_id and (ws.conversation or ws.earlier):
         ws.use_corpus(None, corpus_id=corpus_id, name=ws.corpus_name)
@@ -34,7 +38,7 @@ def _changed(db: Any, corpus_id: int, message: str) -> None:
     st.rerun()
 
 
-def edit_documents(db: Any, corpus: Any) -> None:
+def edit_documents(db: Database, corpus: CorpusInfo) -> None:
     """Two expanders: add files to the corpus; remove documents from it."""
     busy = corpus_in_use(corpus.id)
     if busy:

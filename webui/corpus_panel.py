@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import streamlit as st
 
@@ -13,6 +13,15 @@ from rlm_engine.corpus import Corpus, load_files
 from webui.safe_text import safe_markdown
 from webui.state import corpus_in_use
 from webui.trace import plural
+
+if TYPE_CHECKING:
+    from streamlit.runtime.uploaded_file_manager import UploadedFile
+
+    from rlm_engine import Session
+    from rlm_engine.config import Credentials
+    from storage import CorpusInfo, Database
+    from storage.subcalls import SubCallStore
+    from webui.state import Workspace
 
 UPLOAD_TYPES = ["pdf", "txt", "md", "markdown", "rst", "csv", "tsv", "json", "jsonl", "html",
                 "htm", "xml", "tex", "log", "yaml", "yml", "py", "srt", "vtt", "eml"]  # fmt: skip
@@ -35,17 +44,17 @@ def _pages(document: Any) -> int:
     return (field(document, "n_pages", 0) or 0) if field(document, "kind") == "pdf" else 0
 
 
-def upload_key(files: Sequence[Any]) -> tuple[Any, ...]:
+def upload_key(files: Sequence[UploadedFile]) -> tuple[tuple[str, str, int], ...]:
     """Identity of a set of uploads: extraction runs again only when it changes."""
     return tuple((f.file_id, f.name, f.size) for f in files)
 
 
-def default_name(files: Sequence[Any]) -> str:
+def default_name(files: Sequence[UploadedFile]) -> str:
     first = Path(files[0].name).stem
     return first if len(files) == 1 else f"{first} + {len(files) - 1} more"
 
 
-def extract(files: Sequence[Any]) -> Corpus:
+def extract(files: Sequence[UploadedFile]) -> Corpus:
     """Read the uploads with a progress bar; a bad file becomes a problem, never an exception."""
     bar = st.progress(0.0, text=f"Extracting text from {len(files)} file(s)…")
 
@@ -90,7 +99,7 @@ def draw_summary(documents: Sequence[Any], problems: Sequence[Any] = ()) -> None
             st.warning(message, icon=":material/warning:")
 
 
-def file_picker(*, key: str, help: str) -> list[Any]:
+def file_picker(*, key: str, help: str) -> list[UploadedFile]:
     """The uploader of PDF and text files, the same on every page."""
     files = st.file_uploader(
         "PDF or text files", type=UPLOAD_TYPES, accept_multiple_files=True, key=key, help=help
@@ -98,7 +107,7 @@ def file_picker(*, key: str, help: str) -> list[Any]:
     return list(files or [])
 
 
-def upload_picker(ws: Any, database: Callable[[], Any]) -> None:
+def upload_picker(ws: Workspace, database: Callable[[], Database]) -> None:
     """Drop files; new uploads are extracted at once and become the workspace's corpus.
 
     An empty uploader (e.g. after visiting another page) leaves the current corpus alone.
@@ -116,7 +125,7 @@ def upload_picker(ws: Any, database: Callable[[], Any]) -> None:
         _save_target(ws, database)
 
 
-def _save_target(ws: Any, database: Callable[[], Any]) -> None:
+def _save_target(ws: Workspace, database: Callable[[], Database]) -> None:
     """Where the uploads will be saved when asked about: a new corpus, or an existing one."""
     corpora = {c.id: c.name for c in database().list_corpora()}
     if st.session_state.get("ask-target") not in corpora:
@@ -145,7 +154,7 @@ class NewCorpus:
     corpus: Corpus | None = None
 
 
-def new_corpus_from_files(db: Any) -> Any:
+def new_corpus_from_files(db: Database) -> CorpusInfo | None:
     """Drop files, see what was extracted, name it, save it: the saved corpus, once saved."""
     new = st.session_state.setdefault("rlm_new_corpus", NewCorpus())
     files = file_picker(
@@ -173,7 +182,7 @@ def new_corpus_from_files(db: Any) -> Any:
     return None
 
 
-def corpus_actions(ws: Any, db: Any, corpus: Any) -> None:
+def corpus_actions(ws: Workspace, db: Database, corpus: CorpusInfo) -> None:
     """Ask about it, rename, delete: a run reading the corpus is never stopped by these (they
     wait until it ends)."""
     busy = corpus_in_use(corpus.id)
@@ -214,7 +223,7 @@ def corpus_actions(ws: Any, db: Any, corpus: Any) -> None:
             st.rerun()
 
 
-def saved_corpus_picker(ws: Any, db: Any) -> None:
+def saved_corpus_picker(ws: Workspace, db: Database) -> None:
     """Choose a saved corpus; choosing another one starts a new conversation."""
     corpora = {c.id: c for c in db.list_corpora()}
     if not corpora:
@@ -242,7 +251,7 @@ def saved_corpus_picker(ws: Any, db: Any) -> None:
     )
 
 
-def draw_workspace_corpus(ws: Any, database: Callable[[], Any]) -> None:
+def draw_workspace_corpus(ws: Workspace, database: Callable[[], Database]) -> None:
     """What the questions will be asked of (the database is opened only for a saved corpus)."""
     if ws.corpus is not None:
         draw_summary(ws.corpus.documents, ws.corpus.problems)
@@ -250,7 +259,7 @@ def draw_workspace_corpus(ws: Any, database: Callable[[], Any]) -> None:
         draw_summary(database().get_corpus(ws.corpus_id).documents)
 
 
-def ensure_saved(ws: Any, db: Any) -> None:
+def ensure_saved(ws: Workspace, db: Database) -> None:
     """Save uploads the first time a question is asked of them: as a new corpus, or added to an
     existing one (whose documents then all make up the context)."""
     if ws.corpus_id is not None:
@@ -263,7 +272,7 @@ def ensure_saved(ws: Any, db: Any) -> None:
     ws.corpus, ws.corpus_id, ws.corpus_name = None, info.id, info.name
 
 
-def make_session(ws: Any, db: Any, credentials: Any) -> Any:
+def make_session(ws: Workspace, db: Database, credentials: Credentials) -> Session:
     """An engine session (one sandbox) over the workspace's corpus."""
     from rlm_engine import Session
     from webui.resources import hidden_paths
@@ -282,7 +291,7 @@ def make_session(ws: Any, db: Any, credentials: Any) -> Any:
     )
 
 
-def sub_call_store(db: Any) -> Any:
+def sub_call_store(db: Database) -> SubCallStore | None:
     """The database's sub-call cache, or None for a read-only database (the runs pay as usual;
     the config's flag only asks for a cache)."""
     return None if db.read_only else db.sub_call_cache()

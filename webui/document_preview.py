@@ -3,9 +3,12 @@ reads, so a user can see what a scanned or odd PDF gave."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 import streamlit as st
+
+if TYPE_CHECKING:
+    from storage import CorpusInfo, Database
 
 SHOWN_CHARS = 20_000  # of one page or text file; the rest is counted, not drawn
 
@@ -17,7 +20,7 @@ def page_text(text: str, offsets: tuple[int, ...], page: int) -> str:
     return text[start:end].rstrip("\f")
 
 
-def draw_preview(db: Any, corpus: Any) -> None:
+def draw_preview(db: Database, corpus: CorpusInfo) -> None:
     """Pick a document (and a page of a PDF); its text as extracted, shown as plain text."""
     names = [d.name for d in corpus.documents]
     if not names:

@@ -13,6 +13,7 @@ import streamlit as st
 from rlm_engine.trace import CodeBlock, Iteration, SubCall, Totals, Trace, batch_order
 from webui.safe_text import safe_markdown
 from webui.sources_view import DocumentLoader, draw_passages, draw_sources
+from webui.timeline import panel_anchor
 from webui.trace import (
     cache_note,
     format_cost,
@@ -149,8 +150,13 @@ def draw_iterations(
     for position in range(start, len(trace.iterations) if stop is None else stop):
         iteration = trace.iterations[position]
         title = safe_markdown(_iteration_title(iteration))
-        with st.expander(title, expanded=live and position == last):
-            draw_iteration(iteration, key=f"{key}-it{position}")
+        running = live and position == last
+        # What the timeline's bars link to (app.py's style takes the anchor's gap away). Outside
+        # the panel: a link into a closed panel opens it, and the page, taking it for new
+        # content, scrolls to the bottom.
+        st.html(f'<span class="rlm-anchor" id="{panel_anchor(key, position)}"></span>')
+        with st.expander(title, expanded=running):
+            draw_iteration(iteration, key=f"{key}-it{position}", running=running)
 
 
 def _iteration_title(iteration: Iteration) -> str:
@@ -183,16 +189,28 @@ def _iteration_time(iteration: Iteration) -> str:
     )
 
 
-def draw_iteration(iteration: Iteration, *, key: str) -> None:
+def draw_iteration(iteration: Iteration, *, key: str, running: bool = False) -> None:
+    """One iteration's reasoning, code blocks and sub-calls; `running`: the code of the reply that
+    has not finished is shown too, as soon as the reply is complete."""
     if iteration.reasoning:
         st.markdown("**Reasoning**")
         st.markdown(safe_markdown(iteration.reasoning))
     for block in iteration.blocks:
         _draw_block(block, key=f"{key}-b{block.index}")
+    pending = iteration.pending_code if running and not iteration.fallback else []
+    for n, code in enumerate(pending):
+        state = "running…" if n == 0 else "waiting for the block before"
+        st.markdown(
+            f"**Code** · block {len(iteration.blocks) + n + 1} · "
+            f":blue[:material/progress_activity: {state}]"
+        )
+        st.code(code, language="python")
+        if n == 0 and iteration.running_sub_calls:
+            _draw_sub_calls(batch_order(iteration.running_sub_calls), key=f"{key}-running")
     if iteration.running_sub_calls and iteration.fallback:
         st.markdown(":material/alt_route: **The engine's fallback** asked the sub model:")
         _draw_sub_calls(iteration.running_sub_calls, key=f"{key}-fallback")
-    elif iteration.running_sub_calls:
+    elif iteration.running_sub_calls and not pending:
         st.markdown(":blue[:material/progress_activity: Code running…]")
         _draw_sub_calls(batch_order(iteration.running_sub_calls), key=f"{key}-running")
     for note in iteration.notices:

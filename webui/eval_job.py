@@ -6,11 +6,16 @@ from __future__ import annotations
 import logging
 import threading
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING
 
 import streamlit as st
 
 from webui.runner import user_message
+
+if TYPE_CHECKING:
+    from rlm_engine.config import Credentials
+    from rlm_eval.runner import EvalRunner, Progress
+    from storage import Database
 
 log = logging.getLogger(__name__)
 
@@ -22,7 +27,7 @@ class EvalJob:
     eval_id: str
     corpus_id: int | None = None  # the saved corpus its runs read (not deleted while it runs)
     stop: threading.Event = field(default_factory=threading.Event)
-    progress: Any = None  # rlm_eval.runner.Progress, the latest
+    progress: Progress | None = None  # the latest
     status: str | None = None  # the sitting's end status once done
     error: str | None = None
     _thread: threading.Thread | None = None
@@ -46,14 +51,20 @@ def eval_page() -> EvalPage:
     return st.session_state.setdefault("rlm_evaluate", EvalPage())
 
 
-def start_job(db: Any, eval_id: str, context: Any, credentials: Any, hidden: tuple) -> EvalJob:
+def start_job(
+    db: Database,
+    eval_id: str,
+    context: str | list[str],
+    credentials: Credentials,
+    hidden: tuple[str, ...],
+) -> EvalJob:
     """Run what is left of `eval_id` in a thread; the job says how far it is."""
     from rlm_eval.runner import EvalRunner
 
     info = db.evals.get(eval_id)
     job = EvalJob(eval_id, corpus_id=info.corpus_id if info else None)
 
-    def on_progress(progress: Any) -> None:
+    def on_progress(progress: Progress) -> None:
         job.progress = progress
 
     def work() -> None:
@@ -78,7 +89,7 @@ def start_job(db: Any, eval_id: str, context: Any, credentials: Any, hidden: tup
     return job
 
 
-def _first_progress(runner: Any) -> Any:
+def _first_progress(runner: EvalRunner) -> Progress:
     from rlm_eval.runner import Progress
 
     return Progress(runner.done, runner.total, runner.passed, 0, runner.spent, 0.0, None)

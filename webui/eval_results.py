@@ -9,7 +9,7 @@ Markdown or HTML.
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import altair as alt
 import streamlit as st
@@ -19,6 +19,12 @@ from webui.eval_job import EvalPage
 from webui.review import draw_stored_run, when
 from webui.safe_text import safe_markdown
 from webui.trace import format_cost, format_seconds
+
+if TYPE_CHECKING:
+    from rlm_eval.results import ConfigSummary
+    from storage import Database
+    from storage.evals import EvaluationInfo
+    from webui.state import Settings
 
 POLL_S = 0.5
 PASS, FAIL, NOT_RUN = "✓", "✗", "·"
@@ -56,7 +62,7 @@ def progress(page: EvalPage) -> None:
     live()
 
 
-def past(page: EvalPage, db: Any) -> None:
+def past(page: EvalPage, db: Database) -> None:
     """Past evaluations, newest first; picking one shows its results."""
     rows = db.evals.list()
     if not rows:
@@ -77,7 +83,7 @@ def past(page: EvalPage, db: Any) -> None:
     )
 
 
-def results(page: EvalPage, db: Any, prefs: Any) -> None:
+def results(page: EvalPage, db: Database, prefs: Settings) -> None:
     info = db.evals.get(page.shown_id) if page.shown_id else None
     if info is None:
         return
@@ -113,7 +119,7 @@ def results(page: EvalPage, db: Any, prefs: Any) -> None:
     )
 
 
-def _resume_button(page: EvalPage, db: Any, info: Any, prefs: Any) -> None:
+def _resume_button(page: EvalPage, db: Database, info: EvaluationInfo, prefs: Settings) -> None:
     from rlm_eval.service import context_of
     from webui.eval_job import start_job
     from webui.resources import hidden_paths
@@ -123,7 +129,7 @@ def _resume_button(page: EvalPage, db: Any, info: Any, prefs: Any) -> None:
         st.rerun()
 
 
-def _summary_row(s: Any) -> dict[str, Any]:
+def _summary_row(s: ConfigSummary) -> dict[str, Any]:
     return {
         "configuration": s.name,
         "accuracy": f"{s.correct}/{s.total} ({s.accuracy:.0%})",
@@ -137,7 +143,7 @@ def _summary_row(s: Any) -> dict[str, Any]:
     }
 
 
-def _chart(summaries: list[Any]) -> None:
+def _chart(summaries: list[ConfigSummary]) -> None:
     unknown = [s.name for s in summaries if s.cost_usd is None]
     if unknown:
         names = safe_markdown(", ".join(unknown))
@@ -176,7 +182,7 @@ def _chart(summaries: list[Any]) -> None:
     st.altair_chart(bars + line + dots + labels, width="stretch")
 
 
-def _matrix(info: Any, db: Any) -> None:
+def _matrix(info: EvaluationInfo, db: Database) -> None:
     names = [c["name"] for c in info.configs]
     cells = {(c.question_id, c.config_name): c for c in info.cells if c.repeat == 0}
     only = st.toggle("Only where configurations disagree", key=f"ev-disagree-{info.id}")
@@ -252,7 +258,7 @@ def _matrix(info: Any, db: Any) -> None:
             draw_stored_run(db, run, key=f"ev-trace-{cell.run_id}")
 
 
-def _compare(info: Any, db: Any) -> None:
+def _compare(info: EvaluationInfo, db: Database) -> None:
     same = [(q["id"], q["question"]) for q in info.questions]
     others = [
         e

@@ -7,7 +7,7 @@ import contextlib
 import json
 import tempfile
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import streamlit as st
 
@@ -22,11 +22,16 @@ from webui.safe_text import safe_markdown
 from webui.state import Settings, kept
 from webui.trace import plural
 
+if TYPE_CHECKING:
+    from rlm_engine.config import Budgets, ModelSpec
+    from storage import Database
+    from storage.evals import EvalSetInfo
+
 MAX_CONFIGS = 6
 SOURCES = {"generate": "Generate a built-in suite", "upload": "Upload a set", "saved": "Saved set"}
 
 
-def pick_set(page: EvalPage, db: Any) -> list[Question] | None:
+def pick_set(page: EvalPage, db: Database) -> list[Question] | None:
     """The set for the next evaluation (stored; its id in page.set_id), or None yet."""
     source = kept(
         st.segmented_control,
@@ -57,7 +62,7 @@ def pick_set(page: EvalPage, db: Any) -> list[Question] | None:
     return _edit(db, sets[page.set_id])
 
 
-def _generate(page: EvalPage, db: Any) -> None:
+def _generate(page: EvalPage, db: Database) -> None:
     from rlm_engine.corpus import load_paths
     from rlm_eval.suite import make_suite, write_suite
 
@@ -79,7 +84,7 @@ def _generate(page: EvalPage, db: Any) -> None:
         st.toast(f"Generated {name}: corpus and set saved.", icon=":material/check:")
 
 
-def _upload(page: EvalPage, db: Any) -> None:
+def _upload(page: EvalPage, db: Database) -> None:
     upload = st.file_uploader("Set file (JSONL or CSV)", type=["jsonl", "csv"], key="ev-upload")
     if upload is None:
         return
@@ -98,7 +103,7 @@ def _upload(page: EvalPage, db: Any) -> None:
 COLUMNS = ["id", "question", "expected", "grader", "tolerance", "rel_tolerance", "threshold"]
 
 
-def _edit(db: Any, saved: Any) -> list[Question] | None:
+def _edit(db: Database, saved: EvalSetInfo) -> list[Question] | None:
     """The set's questions in an editor; saving checks every row, naming the bad one."""
     try:  # a set stored by another program is checked like an upload
         checked = _from_rows(
@@ -165,7 +170,7 @@ def _from_rows(rows: list[dict[str, Any]]) -> list[Question]:
     return questions
 
 
-def pick_corpus(page: EvalPage, db: Any) -> int | None:
+def pick_corpus(page: EvalPage, db: Database) -> int | None:
     corpora = {c.id: c for c in db.list_corpora()}
     if not corpora:
         st.info(
@@ -238,13 +243,19 @@ def pick_configs(prefs: Settings) -> list[EvalConfig]:
     ]
 
 
-def _name(root: Any, sub: Any, method: str) -> str:
+def _name(root: ModelSpec, sub: ModelSpec, method: str) -> str:
     name = root.model if sub.label == root.label else f"{root.model} → {sub.model}"
     name = f"{name} · {method}".replace(":", "/").replace(",", " ")  # llama3:8b is a model name
     return name[:70]
 
 
-def _settings(root: Any, sub: Any, method: str, budgets: Any, prices: dict) -> dict[str, str]:
+def _settings(
+    root: ModelSpec,
+    sub: ModelSpec,
+    method: str,
+    budgets: Budgets,
+    prices: dict[str, tuple[float, float]],
+) -> dict[str, str]:
     settings = {
         "provider": root.provider,
         "model": root.model,
@@ -267,7 +278,7 @@ def _settings(root: Any, sub: Any, method: str, budgets: Any, prices: dict) -> d
 
 def start(
     page: EvalPage,
-    db: Any,
+    db: Database,
     prefs: Settings,
     questions: list[Question],
     corpus_id: int,

@@ -20,9 +20,23 @@ from webui.draw import (
 from webui.runner import RunHandle
 from webui.safe_text import safe_markdown
 from webui.sources_view import DocumentLoader
+from webui.timeline import draw_timeline
 from webui.trace import activity
 
 POLL_S = 0.5  # also how often a streaming reply grows on screen
+# Streamlit's page follows what is added while it is scrolled to its end, not once the user
+# scrolled up (to the settings, say): asking takes it to the end, where the run is drawn.
+_FOLLOW = """<script>setTimeout(() => {
+  const main = document.querySelector("[data-testid='stAppScrollToBottomContainer']")
+    || document.querySelector("[data-testid='stMain']");
+  if (main) main.scrollTo({top: main.scrollHeight});
+}, 150);</script>"""
+
+
+def follow_the_run() -> None:
+    """Scroll to the end of the page once (after a question is asked): from there the view
+    follows the newest panel until the user scrolls up."""
+    st.html(_FOLLOW, unsafe_allow_javascript=True)
 
 
 def draw_handle(
@@ -50,29 +64,34 @@ def draw_handle(
         now = fold(events)
         if handle.done or len(now.iterations) - 1 > settled:
             st.rerun()
+        draw_timeline(events, key=key)
         draw_iterations(now, key=key, live=True, start=settled, preamble=False)
         draw_streaming(now.streaming, key=key)
-        st.caption(f":blue[:material/progress_activity:] {activity(events)}")
         draw_totals(now.totals)
-        if stop_button:
-            st.button(
-                "Stopping…" if handle.cancel.is_set() else "Stop",
-                key=f"{key}-stop",
-                icon=":material/stop_circle:",
-                on_click=handle.stop,
-                disabled=handle.cancel.is_set(),
-            )
         _draw_warnings(handle)
+        # What it does now and the Stop button stick to the bottom of the window (app.py's style)
+        with st.container(key=f"{key}-stopbar", horizontal=True, vertical_alignment="center"):
+            if stop_button:
+                st.button(
+                    "Stopping…" if handle.cancel.is_set() else "Stop",
+                    key=f"{key}-stop",
+                    icon=":material/stop_circle:",
+                    on_click=handle.stop,
+                    disabled=handle.cancel.is_set(),
+                )
+            st.caption(f":blue[:material/progress_activity:] {activity(events)}")
 
     live()
 
 
 def _draw_final(handle: RunHandle, *, key: str, documents: DocumentLoader | None = None) -> None:
-    trace = fold(handle.events())
+    events = handle.events()
+    trace = fold(events)
     if handle.result is not None and trace.status is None:
         trace.status = handle.result.status  # the run ended without its last event
     st.markdown(status_badge(trace.status or ("failed" if handle.error else None)))
     draw_iterations(trace, key=key)
+    draw_timeline(events, key=key)
     draw_totals(trace.totals)
     draw_answer(trace, key=key, error=handle.error, documents=documents)
     _draw_warnings(handle)

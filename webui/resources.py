@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import logging
 from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING
 
 import streamlit as st
 
@@ -13,17 +13,20 @@ from rlm_engine.paths import default_db_url, private_dirs
 from webui.runner import user_message
 from webui.safe_text import safe_markdown
 
+if TYPE_CHECKING:
+    from storage import Database
+
 log = logging.getLogger(__name__)
 
 
 @st.cache_resource(show_spinner=False)
-def _open_database(url: str) -> Any:
+def _open_database(url: str) -> Database:
     from storage import Database
 
     return Database.open(url)
 
 
-def database() -> Any:
+def database() -> Database:
     """The app's database (one per URL and process). Never mutate what this returns."""
     return _open_database(default_db_url())
 

@@ -5,11 +5,15 @@ the model made then are gone, and the page says so."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING
 
 import streamlit as st
 
 from webui.safe_text import safe_markdown
+
+if TYPE_CHECKING:
+    from storage import RunSummary
+    from webui.state import Workspace
 
 NOTE = (
     "Resumed from History: the questions and answers above are shown as they were saved; nothing "
@@ -26,14 +30,14 @@ class EarlierTurn:
     status: str
 
 
-def can_resume(runs: list[Any]) -> str | None:
+def can_resume(runs: list[RunSummary]) -> str | None:
     """Why this conversation cannot be resumed (its corpus is gone), or None."""
     if runs and runs[-1].corpus_id is None:
         return "Its corpus was not saved or was deleted: there is nothing to ask about."
     return None
 
 
-def resume(runs: list[Any], ws: Any) -> None:
+def resume(runs: list[RunSummary], ws: Workspace) -> None:
     """Open Ask on the conversation's corpus with its turns above; new questions join it."""
     last = runs[-1]
     ws.use_corpus(None, corpus_id=last.corpus_id, name=last.corpus_name or "")
@@ -44,7 +48,7 @@ def resume(runs: list[Any], ws: Any) -> None:
     st.switch_page("pages/ask.py")
 
 
-def draw_earlier(ws: Any) -> None:
+def draw_earlier(ws: Workspace) -> None:
     """The resumed conversation's saved turns, then the note that nothing was re-run."""
     if not ws.earlier:
         return

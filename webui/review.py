@@ -11,6 +11,7 @@ from rlm_engine.trace import Totals, fold
 from webui.draw import draw_answer, draw_iterations, draw_totals, status_badge
 from webui.safe_text import safe_markdown
 from webui.sources_view import corpus_documents
+from webui.timeline import draw_timeline, last_time
 from webui.trace import format_cost, format_seconds, status_label
 
 POLL_S = 1.0
@@ -59,6 +60,11 @@ RUN_COLUMNS = {
     "sub-calls": st.column_config.NumberColumn("Sub-calls", width=75),
     "corpus": st.column_config.TextColumn("Corpus", width="small"),
 }
+HISTORY_COLUMNS = {  # History's table: a star first, the tags after the run's columns
+    "starred": st.column_config.TextColumn("★", width=32, help="Starred"),
+    **RUN_COLUMNS,
+    "tags": st.column_config.TextColumn("Tags", width="small"),
+}
 _QUESTION_PREVIEW = 70
 
 
@@ -103,10 +109,13 @@ def _draw_stored(db: Any, summary: Any, *, key: str) -> None:
         f"{status_badge(summary.status)} · {safe_markdown(models_of(summary))} · "
         f"{safe_markdown(summary.corpus_name) or 'no corpus'} · {when(summary.started_at)}"
     )
-    trace = fold(db.run_events(summary.run_id))
+    events = db.run_events(summary.run_id)
+    trace = fold(events)
     if trace.status is None and summary.status != "running":
         trace.status = summary.status  # e.g. interrupted: the recorder died before the end
     trace.error = trace.error or summary.error
     draw_iterations(trace, key=key)
+    now = None if summary.status == "running" else last_time(events)  # one that never ended
+    draw_timeline(events, key=key, now=now)
     draw_totals(totals_of(summary))
     draw_answer(trace, key=key, documents=corpus_documents(db, summary.corpus_id))

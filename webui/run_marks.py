@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 import streamlit as st
 
+if TYPE_CHECKING:
+    from streamlit.delta_generator import DeltaGenerator
 
-def star_button(db: Any, summary: Any, where: Any) -> None:
+    from storage import Database, RunSummary
+
+
+def star_button(db: Database, summary: RunSummary, where: DeltaGenerator) -> None:
     """Star or unstar the run: one click, the list and filter follow at once."""
     starred = summary.starred
     if where.button(
@@ -21,7 +26,7 @@ def star_button(db: Any, summary: Any, where: Any) -> None:
         st.rerun()
 
 
-def tags_field(db: Any, summary: Any, known: list[str]) -> None:
+def tags_field(db: Database, summary: RunSummary, known: list[str]) -> None:
     """The run's tags: pick used ones or type new ones; saved as soon as they change."""
     key = f"history-tags-{summary.run_id}"
 

@@ -12,10 +12,13 @@ import logging
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from rlm_engine.errors import RLMError
 from rlm_engine.events import Event
+
+if TYPE_CHECKING:
+    from rlm_engine import RunConfig, RunResult
 
 log = logging.getLogger(__name__)
 
@@ -34,7 +37,14 @@ class Recorder(Protocol):
 class RunsQuestions(Protocol):
     """What a handle needs from an engine session (rlm_engine.Session)."""
 
-    def run(self, question: str, config: Any, *, on_event: Any, cancel: Any) -> Any: ...
+    def run(
+        self,
+        question: str,
+        config: RunConfig,
+        *,
+        on_event: Callable[[Event], None],
+        cancel: threading.Event,
+    ) -> RunResult: ...
 
 
 def user_message(exc: BaseException) -> str:
@@ -52,7 +62,7 @@ class RunHandle:
     question: str
     label: str = ""
     cancel: threading.Event = field(default_factory=threading.Event)
-    result: Any = None  # rlm_engine.RunResult once done
+    result: RunResult | None = None  # once done
     error: str | None = None  # a message for the user when the run could not even finish
     warnings: list[str] = field(default_factory=list)
     _events: list[Event] = field(default_factory=list)
@@ -115,7 +125,7 @@ def _unsaved_warning(unsaved: int, why: str | None = None) -> str:
 def start_run(
     session: RunsQuestions,
     question: str,
-    config: Any,
+    config: RunConfig,
     *,
     recorder: Recorder | None = None,
     label: str = "",

@@ -9,7 +9,7 @@ highlighted, or the text around it. Every character of corpus or model text is e
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import streamlit as st
 
@@ -17,11 +17,14 @@ from rlm_engine.sources.answer import part_spans
 from webui.safe_text import safe_markdown
 from webui.source_page import quote_html, render_pdf_page, text_excerpt_html
 
+if TYPE_CHECKING:
+    from storage import Database
+
 DocumentLoader = Callable[[int], dict[str, Any] | None]
 NO_SOURCE = "No passage of the corpus contains this answer."
 
 
-def corpus_documents(db: Any, corpus_id: int | None) -> DocumentLoader | None:
+def corpus_documents(db: Database, corpus_id: int | None) -> DocumentLoader | None:
     """Document `index` of a saved corpus (text, page offsets, PDF bytes), read when opened."""
     if corpus_id is None:
         return None

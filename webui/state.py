@@ -12,13 +12,18 @@ import uuid
 import weakref
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import streamlit as st
 
 from rlm_engine.config import Credentials
 from rlm_engine.providers.registry import PROVIDERS
 from webui.runner import RunHandle
+
+if TYPE_CHECKING:
+    from rlm_engine import Session
+    from rlm_engine.corpus import Corpus
+    from webui.resume import EarlierTurn
 
 log = logging.getLogger(__name__)
 
@@ -70,7 +75,7 @@ def _key_for_url(
     return key or env_key, env_url
 
 
-def _close_quietly(session: Any) -> None:
+def _close_quietly(session: Session) -> None:
     try:
         session.close()
     except Exception:
@@ -85,16 +90,16 @@ class Workspace:
     starting a new conversation, closes the session (and its sandbox subprocess).
     """
 
-    corpus_id: Any = None  # the saved corpus the runs are recorded under
+    corpus_id: int | None = None  # the saved corpus the runs are recorded under
     corpus_name: str = ""
-    corpus: Any = None  # rlm_engine.corpus.Corpus: the extracted documents
+    corpus: Corpus | None = None  # the extracted documents
     upload_key: tuple[Any, ...] | None = None  # which uploads `corpus` was extracted from
-    target_corpus_id: Any = None  # an existing corpus the uploads will be added to
-    session: Any = None  # rlm_engine.Session, made on the first question
+    target_corpus_id: int | None = None  # an existing corpus the uploads will be added to
+    session: Session | None = None  # made on the first question
     conversation: list[RunHandle] = field(default_factory=list)
     conversation_id: str = ""  # what this conversation's runs are saved under ("" until asked)
-    earlier: list[Any] = field(default_factory=list)  # webui.resume.EarlierTurn, when resumed
-    _finalizer: Any = None
+    earlier: list[EarlierTurn] = field(default_factory=list)  # when resumed
+    _finalizer: weakref.finalize | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     @property
@@ -105,7 +110,14 @@ class Workspace:
     def running(self) -> RunHandle | None:
         return next((h for h in self.conversation if not h.done), None)
 
-    def use_corpus(self, corpus: Any, *, corpus_id: Any, name: str, upload_key: Any = None) -> None:
+    def use_corpus(
+        self,
+        corpus: Corpus | None,
+        *,
+        corpus_id: int | None,
+        name: str,
+        upload_key: tuple[Any, ...] | None = None,
+    ) -> None:
         """Switch to another corpus: the old session and conversation end."""
         self.new_conversation()
         self.corpus, self.corpus_id, self.corpus_name = corpus, corpus_id, name
@@ -114,7 +126,7 @@ class Workspace:
     def clear_corpus(self) -> None:
         self.use_corpus(None, corpus_id=None, name="")
 
-    def engine_session(self, make: Any) -> Any:
+    def engine_session(self, make: Callable[[], Session]) -> Session:
         """The session of this conversation, made with `make()` the first time."""
         with self._lock:
             if self.session is None:
@@ -145,7 +157,7 @@ class CompareState:
 
     question: str = ""
     handles: list[RunHandle] = field(default_factory=list)
-    corpus_id: Any = None  # the saved corpus the runs read
+    corpus_id: int | None = None  # the saved corpus the runs read
 
     @property
     def running(self) -> bool:
@@ -168,7 +180,7 @@ def kept(widget: Callable[..., Any], label: str, *, key: str, default: Any, **kw
     return value
 
 
-def corpus_in_use(corpus_id: Any) -> str | None:
+def corpus_in_use(corpus_id: int | None) -> str | None:
     """The page whose run is reading this saved corpus now ("Ask", "Compare" or "Evaluate")."""
     ws = workspace()
     if ws.running is not None and ws.corpus_id == corpus_id:

@@ -9,6 +9,7 @@ from rlm_engine.config import Credentials, ModelSpec
 from rlm_engine.errors import ProviderAuthError
 from rlm_engine.events import Usage
 from rlm_engine.providers.base import Completion, Message, OnText, Provider, StreamClock
+from rlm_engine.providers.registry import key_hint, provider_title
 from rlm_engine.providers.retry import (
     NO_KEY_NEEDED,
     RetryPolicy,
@@ -18,7 +19,6 @@ from rlm_engine.providers.retry import (
 )
 from rlm_engine.providers.stops import cut_at_stop
 
-KEY_HINT = "Set ANTHROPIC_API_KEY or enter the key on the Settings page."
 CONNECT_TIMEOUT_S = 5.0
 DEFAULT_MAX_TOKENS = 4096  # the API requires max_tokens on every call
 CACHED = {"type": "ephemeral"}
@@ -85,11 +85,12 @@ class AnthropicProvider(Provider):
         import anthropic
 
         self.model = spec.model
+        self._title, self._key_hint = provider_title(spec.provider), key_hint(spec.provider)
         base_url = spec.base_url or credentials.base_url(spec.provider)
         api_key = credentials.key(spec.provider)
         if not api_key:
             if not base_url:
-                raise ProviderAuthError(f"No Anthropic API key. {KEY_HINT}")
+                raise ProviderAuthError(f"No {self._title} API key. {self._key_hint}")
             api_key = NO_KEY_NEEDED
         self._sdk = anthropic
         self._client = anthropic.Anthropic(
@@ -99,7 +100,7 @@ class AnthropicProvider(Provider):
             max_retries=0,  # retries are ours: counted, capped, explained
         )
         self.base_url = str(self._client.base_url).rstrip("/")
-        self._where = f"Anthropic at {self.base_url}"
+        self._where = f"{self._title} at {self.base_url}"
         self._policy = RetryPolicy(max_retries=max_retries, backoff_s=backoff_s)
         self._timeout_s = timeout_s
         self._default_max_tokens = default_max_tokens
@@ -147,7 +148,9 @@ class AnthropicProvider(Provider):
                 return self._stream(params, clock)
             response = self._client.messages.create(**params)
         except self._sdk.AnthropicError as exc:
-            raise map_sdk_error(exc, self._sdk, self._where, KEY_HINT, self._timeout_s) from None
+            raise map_sdk_error(
+                exc, self._sdk, self._where, self._key_hint, self._timeout_s
+            ) from None
         except Exception as exc:
             raise broken_stream(exc) or exc from None
         text = "".join(block.text for block in response.content if block.type == "text")

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Literal, TypedDict
 
@@ -33,6 +35,22 @@ class Completion:
 
 OnText = Callable[[str], None]
 """Called with each piece of a streamed reply, in order, from the thread making the call."""
+
+
+_ABANDONED: ContextVar[threading.Event | None] = ContextVar("rlm_call_abandoned", default=None)
+
+
+def abandoned() -> threading.Event | None:
+    """Set once the engine has stopped waiting for the call this thread is making (a budget ran
+    out, the user stopped the run). A provider that can stop its work early looks at it: the
+    local model otherwise goes on writing an abandoned reply for minutes, and the next run's
+    calls wait behind it."""
+    return _ABANDONED.get()
+
+
+def watch_abandoned(flag: threading.Event) -> None:
+    """Mark `flag` as the abandon signal of the calls this thread makes."""
+    _ABANDONED.set(flag)
 
 
 class StreamClock:

@@ -28,7 +28,14 @@ from rlm_engine.config import Credentials, ModelSpec
 from rlm_engine.errors import ConfigError, ProviderError
 from rlm_engine.events import Usage
 from rlm_engine.local_models import resolve_model_file
-from rlm_engine.providers.base import Completion, Message, OnText, Provider, StreamClock
+from rlm_engine.providers.base import (
+    Completion,
+    Message,
+    OnText,
+    Provider,
+    StreamClock,
+    abandoned,
+)
 
 N_PARALLEL = 2
 DEFAULT_N_CTX = 16_384
@@ -182,22 +189,27 @@ class LocalProvider(Provider):
             request["stop"] = list(stop)
         clock = StreamClock(on_text)
         try:
-            if on_text is None:
-                response = server.chat(request)
-            else:
-                response = self._stream(server, request, clock)
+            # streamed even when nobody reads the pieces: a stream can be stopped when the
+            # engine abandons the call, a single reply only runs to its end
+            response = self._stream(server, request, clock, abandoned())
         except (ValueError, RuntimeError) as exc:
             raise ProviderError(f"The local model refused the request: {exc}") from exc
         return self._completion(response, server.n_ctx, clock)
 
     def _stream(
-        self, server: _LocalServer, request: dict[str, Any], clock: StreamClock
+        self,
+        server: _LocalServer,
+        request: dict[str, Any],
+        clock: StreamClock,
+        given_up: threading.Event | None = None,
     ) -> dict[str, Any]:
-        """Stream the reply through `clock`; the chunks folded into one non-streamed reply."""
+        """Stream the reply through `clock`; the chunks folded into one non-streamed reply.
+        Once `given_up` is set, the next chunk stops the generation (returning True from the
+        callback tells llama.cpp to stop)."""
         parts: list[str] = []
         folded: dict[str, Any] = {}
 
-        def on_chunk(chunk: dict[str, Any]) -> None:
+        def on_chunk(chunk: dict[str, Any]) -> bool:
             if chunk.get("error"):
                 folded["error"] = chunk["error"]
             for choice in chunk.get("choices") or []:
@@ -208,6 +220,7 @@ class LocalProvider(Provider):
             for key in ("usage", "timings"):
                 if chunk.get(key):
                     folded[key] = chunk[key]
+            return given_up is not None and given_up.is_set()
 
         request = {**request, "stream": True, "stream_options": {"include_usage": True}}
         answer = server.chat(request, on_chunk)

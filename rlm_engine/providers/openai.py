@@ -8,6 +8,7 @@ from rlm_engine.config import Credentials, ModelSpec
 from rlm_engine.errors import ProviderAuthError, ProviderError
 from rlm_engine.events import Usage
 from rlm_engine.providers.base import Completion, Message, OnText, Provider, StreamClock
+from rlm_engine.providers.registry import key_hint, provider_title
 from rlm_engine.providers.retry import (
     NO_KEY_NEEDED,
     RetryPolicy,
@@ -17,7 +18,6 @@ from rlm_engine.providers.retry import (
 )
 from rlm_engine.providers.stops import cut_at_stop
 
-KEY_HINT = "Set OPENAI_API_KEY or enter the key on the Settings page."
 CONNECT_TIMEOUT_S = 5.0  # a dead endpoint must fail fast even when answers may take minutes
 MAX_OPENAI_STOPS = 4  # api.openai.com refuses more; the rest are applied on our side
 
@@ -39,11 +39,12 @@ class OpenAIProvider(Provider):
         import openai  # ~0.6 s: only when an OpenAI model is actually used
 
         self.model = spec.model
+        self._title, self._key_hint = provider_title(spec.provider), key_hint(spec.provider)
         base_url = spec.base_url or credentials.base_url(spec.provider)
         api_key = credentials.key(spec.provider)
         if not api_key:
             if not base_url:
-                raise ProviderAuthError(f"No OpenAI API key. {KEY_HINT}")
+                raise ProviderAuthError(f"No {self._title} API key. {self._key_hint}")
             api_key = NO_KEY_NEEDED  # local servers often need none; a 401 says otherwise
         self._sdk = openai
         self._client = openai.OpenAI(
@@ -53,7 +54,7 @@ class OpenAIProvider(Provider):
             max_retries=0,  # retries are ours: counted, capped, explained
         )
         self.base_url = str(self._client.base_url).rstrip("/")
-        self._where = f"OpenAI at {self.base_url}"
+        self._where = f"{self._title} at {self.base_url}"
         self._policy = RetryPolicy(max_retries=max_retries, backoff_s=backoff_s)
         self._timeout_s = timeout_s
         # api.openai.com wants max_completion_tokens (reasoning models refuse max_tokens);
@@ -105,7 +106,7 @@ class OpenAIProvider(Provider):
             if streaming:
                 return self._read_stream(response, clock, stop)
         except self._sdk.OpenAIError as exc:
-            error = map_sdk_error(exc, self._sdk, self._where, KEY_HINT, self._timeout_s)
+            error = map_sdk_error(exc, self._sdk, self._where, self._key_hint, self._timeout_s)
             if "stop" in params and _refuses_stop(error):
                 self._send_stop = False  # reasoning models refuse `stop`: cut on our side
                 return self._attempt(base, stop, on_text)

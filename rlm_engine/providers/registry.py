@@ -98,6 +98,18 @@ def provider_info(name: str) -> ProviderInfo | None:
     return PROVIDERS.get(name)
 
 
+def provider_title(name: str) -> str:
+    info = PROVIDERS.get(name)
+    return info.title if info else name
+
+
+def key_hint(name: str) -> str:
+    """What to do about a missing or refused key of the provider `name`."""
+    info = PROVIDERS.get(name)
+    where = info.key_var if info and info.key_var else "the provider's key"
+    return f"Set {where} or enter the key on the Settings page."
+
+
 def sub_call_chars(provider: str) -> int:
     """What one sub-call to `provider` may read, as the prompts and the fallback size it."""
     info = PROVIDERS.get(provider)

@@ -23,6 +23,7 @@ import subprocess
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -173,6 +174,18 @@ class Sandbox:
         self._context: str | list[str] | None = None
         self._closed = False
         self._exec_ids = itertools.count(1)
+
+    @property
+    def caps(self) -> ReplCaps:
+        """The caps model code runs under; given as a function, worked out on first use (a
+        run's caps need the sub model's window, whose look-up must not delay its first request)."""
+        if callable(self._caps):
+            self._caps = self._caps()
+        return self._caps
+
+    @caps.setter
+    def caps(self, caps: ReplCaps | Callable[[], ReplCaps]) -> None:
+        self._caps = caps
 
     # --- lifecycle ------------------------------------------------------------------------------
     def start(self) -> None:

@@ -14,10 +14,19 @@ so the host counts them against the same budgets, with the same events and costs
     ask_chunks_first(question, chunks)     chunks in order until one answers (None if none)
     pick_first_answer(answers)             the first answer that is one (not NO_ANSWER)
     extract_after(marker, max_len=128)     the text after the first `marker`, to the line's end
+    dates(text)                            the dates in `text`, as "YYYY-MM-DD", in order
+    numbers(text)                          the numbers in `text` (not those of dates or codes)
+    date_after(text, label, within=80)     the first date after a match of `label` (a regex)
+    number_after(text, label, within=80)   the first number after a match of `label`
+
+The last four ask no model: small models write a regex for one layout of a date or an amount
+("USD 476,500" but not "$476,500.00" or "476,500 USD"; "4 February 2028" but not "2028-02-04")
+and count or add up the documents that happen to match it.
 """
 
 from __future__ import annotations
 
+import datetime
 import re
 from collections.abc import Callable
 
@@ -32,6 +41,10 @@ NAMES = (
     "ask_chunks_first",
     "pick_first_answer",
     "extract_after",
+    "dates",
+    "numbers",
+    "date_after",
+    "number_after",
 )
 NO_ANSWER = "NO_ANSWER"
 DOC_SEPARATOR = "\n\n"
@@ -43,6 +56,84 @@ _NOT_ANSWERS = re.compile(
     r"|i (don't|do not|cannot|can't) (know|find|tell|determine))",
     re.IGNORECASE,
 )
+
+
+_MONTH_NAMES = [
+    "january",
+    "february",
+    "march",
+    "april",
+    "may",
+    "june",
+    "july",
+    "august",
+    "september",
+    "october",
+    "november",
+    "december",
+]
+_MONTH = "(?:" + "|".join(f"{m[:3]}(?:{m[3:]})?" for m in _MONTH_NAMES) + "|sept)"
+_DATE = re.compile(
+    r"\b(?P<y1>\d{4})-(?P<m1>\d{1,2})-(?P<d1>\d{1,2})\b"
+    rf"|\b(?P<d2>\d{{1,2}})(?:st|nd|rd|th)?\s+(?P<mon2>{_MONTH})\.?,?\s+(?P<y2>\d{{4}})\b"
+    rf"|\b(?P<mon3>{_MONTH})\.?\s+(?P<d3>\d{{1,2}})(?:st|nd|rd|th)?,?\s+(?P<y3>\d{{4}})\b",
+    re.IGNORECASE,
+)
+_NUMBER = re.compile(
+    r"(?<![\w.\-/])\d{1,3}(?:,\d{3})+(?:\.\d+)?(?![\w-])|(?<![\w.,\-/])\d+(?:\.\d+)?(?![\w-])"
+)
+
+
+def _month(name: str) -> int:
+    name = name.lower()[:3]
+    return next(i for i, m in enumerate(_MONTH_NAMES, start=1) if m.startswith(name))
+
+
+def _iso(m: re.Match) -> str | None:
+    """A date match as YYYY-MM-DD; None if it is no real date (month 13, 31 February)."""
+    if m.group("y1"):
+        year, month, day = int(m.group("y1")), int(m.group("m1")), int(m.group("d1"))
+    elif m.group("y2"):
+        year, month, day = int(m.group("y2")), _month(m.group("mon2")), int(m.group("d2"))
+    else:
+        year, month, day = int(m.group("y3")), _month(m.group("mon3")), int(m.group("d3"))
+    try:
+        return datetime.date(year, month, day).isoformat()
+    except ValueError:
+        return None
+
+
+def find_dates(text: str) -> list[tuple[int, int, str]]:
+    """(start, end, "YYYY-MM-DD") of each date in `text`: 2028-02-04, 4 February 2028,
+    February 4, 2028 (month names whole or cut to three letters)."""
+    found = []
+    for m in _DATE.finditer(text):
+        iso = _iso(m)
+        if iso is not None:
+            found.append((m.start(), m.end(), iso))
+    return found
+
+
+def find_numbers(text: str) -> list[tuple[int, int, float]]:
+    """(start, end, value) of each number in `text` outside dates and codes (INV-1042):
+    476,500 / 476500 / 476,500.00 / 0.5; a currency around it is left alone."""
+    taken = [(a, b) for a, b, _ in find_dates(text)]
+    found = []
+    for m in _NUMBER.finditer(text):
+        if any(a <= m.start() < b for a, b in taken):
+            continue
+        found.append((m.start(), m.end(), float(m.group().replace(",", ""))))
+    return found
+
+
+def _after(text: str, label: str, within: int, found: Callable) -> object:
+    """The first item `found` finds within `within` characters after a match of `label`."""
+    for m in re.finditer(label, text, re.IGNORECASE):
+        window = text[m.end() : m.end() + max(0, int(within))]
+        items = found(window)
+        if items:
+            return items[0][2]
+    return None
 
 
 def question_prompt(question: str, text: str) -> str:
@@ -174,6 +265,26 @@ def install(ns: dict, llm_query: Callable, llm_query_batched: Callable) -> None:
                 return after.split("\n", 1)[0].strip()
         return None
 
+    def dates(text: str) -> list[str]:
+        """The dates in `text`, as "YYYY-MM-DD", in order (2028-02-04, 4 February 2028,
+        February 4, 2028, Feb 4 2028)."""
+        return [iso for _, _, iso in find_dates(str(text))]
+
+    def numbers(text: str) -> list[float]:
+        """The numbers in `text`, in order, separators removed (USD 476,500 -> 476500.0); not
+        the parts of a date, nor the digits of a code like INV-1042."""
+        return [value for _, _, value in find_numbers(str(text))]
+
+    def date_after(text: str, label: str, within: int = 80) -> str | None:
+        """The first date within `within` characters after a match of `label` (a regex,
+        case-insensitive), as "YYYY-MM-DD"; None if there is none."""
+        return _after(str(text), label, within, find_dates)  # type: ignore[return-value]
+
+    def number_after(text: str, label: str, within: int = 80) -> float | None:
+        """The first number within `within` characters after a match of `label` (a regex,
+        case-insensitive); None if there is none."""
+        return _after(str(text), label, within, find_numbers)  # type: ignore[return-value]
+
     for fn in (
         peek,
         tail,
@@ -185,5 +296,9 @@ def install(ns: dict, llm_query: Callable, llm_query_batched: Callable) -> None:
         ask_chunks_first,
         pick_first_answer,
         extract_after,
+        dates,
+        numbers,
+        date_after,
+        number_after,
     ):
         ns[fn.__name__] = fn

@@ -10,17 +10,18 @@ the two strings. A match shorter than `MIN_CHARS` (a number alone, "the") does n
 does a short one found in many places (generic text).
 
 The index lives in memory with a `Session` and is rebuilt when a new one is made (an app restart).
+It is built on its first look-up, not when made: a run's first model request never waits for it
+(seconds and tens of MB for a 40 MB corpus), and a run that looks nothing up never builds it.
 """
 
 from __future__ import annotations
 
 import bisect
 import re
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
-
-import numpy as np
+from typing import TYPE_CHECKING, Any
 
 from rlm_engine.sources.text import canonical, query_variants
 
@@ -31,11 +32,14 @@ GENERIC_CHARS = 40  # a match shorter than this that occurs more than MAX_PLACES
 COMMON_GRAM = 8  # a gram sampled in more places than this is not looked up
 MAX_PLACES = 3  # occurrences of one matched stretch that are reported
 MIN_PIECE = 12  # a passage split at a page break keeps pieces of at least this many
-_BASE = np.uint64(1_000_003)
+_BASE = 1_000_003
 _BUILD_CHUNK = 1 << 22  # canonical characters hashed at once (bounds the build's memory)
 _LOOKUP_BLOCK = 256  # query grams looked up at once
 _CHUNK = 4096  # original characters between checkpoints of the canonical -> original mapping
 _ALNUM = re.compile(r"[^\W_]")
+
+if TYPE_CHECKING:
+    import numpy as np
 
 
 @dataclass(frozen=True)
@@ -110,10 +114,23 @@ class _Doc:
 
 
 class CorpusIndex:
-    """Build once per corpus (seconds for tens of MB); `find(text)` is then milliseconds."""
+    """Cheap to make; built on the first `find` (seconds for tens of MB), then milliseconds."""
 
     def __init__(self, documents: Sequence[SourceDoc]) -> None:
         self.documents = list(documents)
+        self._build_lock = threading.Lock()
+        self._built = False
+
+    def _build(self) -> None:
+        """The canonical text and the sorted gram table, once (thread-safe)."""
+        with self._build_lock:
+            if not self._built:
+                self._build_table()
+                self._built = True
+
+    def _build_table(self) -> None:
+        import numpy as np  # ~0.1 s: only when a corpus is first looked up
+
         self._docs = [_Doc(d) for d in self.documents]
         self._starts: list[int] = []  # where each document starts in the joined canonical text
         pos = 0
@@ -129,17 +146,19 @@ class CorpusIndex:
             [_gram_hashes(canon[s : s + _BUILD_CHUNK + GRAM - 1], STRIDE)
              for s in range(0, max(1, len(canon) - GRAM + 1), _BUILD_CHUNK)]
         )  # fmt: skip
-        positions = np.arange(len(hashes), dtype=np.int64) * STRIDE
         order = np.argsort(hashes, kind="stable")
         self._hashes = hashes[order]
-        self._positions = positions[order]
+        del hashes  # one table of hashes at a time: the build's peak memory
+        order *= STRIDE  # sample k sits at canonical position k * STRIDE
+        self._positions = order
         # A bit per hash bucket, 16 buckets per sample: most of a query's grams are ruled out by
         # one look-up in this small table before the (slower) binary search.
-        bits = max(16, int(len(hashes) * 16).bit_length())  # 2-4 MB per million samples
+        bits = max(16, int(len(self._hashes) * 16).bit_length())  # 2-4 MB per million samples
         self._mask = np.uint64((1 << bits) - 1)
         self._bits = np.zeros(1 << (bits - 3), dtype=np.uint8)
-        buckets = (hashes & self._mask).astype(np.int64)
-        np.bitwise_or.at(self._bits, buckets >> 3, (1 << (buckets & 7)).astype(np.uint8))
+        for s in range(0, len(self._hashes), _BUILD_CHUNK):  # bounded temporaries
+            buckets = (self._hashes[s : s + _BUILD_CHUNK] & self._mask).astype(np.int64)
+            np.bitwise_or.at(self._bits, buckets >> 3, (1 << (buckets & 7)).astype(np.uint8))
 
     @property
     def total_chars(self) -> int:
@@ -148,6 +167,7 @@ class CorpusIndex:
     # -- matching ---------------------------------------------------------------------------
     def find(self, text: str) -> list[Passage]:
         """The corpus passages `text` contains, each within one page, in corpus order."""
+        self._build()
         spans: set[tuple[int, int]] = set()
         for variant in query_variants(text):
             spans.update(self._canonical_matches(canonical(variant)))
@@ -162,6 +182,8 @@ class CorpusIndex:
 
     def _canonical_matches(self, query: str) -> list[tuple[int, int]]:
         """Maximal common stretches of `query` and the corpus, as corpus canonical ranges."""
+        import numpy as np
+
         n = len(query) - GRAM + 1
         if n <= 0 or not len(self._hashes):
             return []
@@ -255,13 +277,16 @@ def split_pages(index: int, doc: SourceDoc, start: int, end: int) -> list[Passag
 def _gram_hashes(text: str, step: int) -> np.ndarray:
     """A polynomial hash (mod 2**64) of the GRAM characters at every `step`-th position of
     `text`, vectorised: GRAM passes over the code points instead of a Python loop."""
+    import numpy as np
+
+    base = np.uint64(_BASE)
     codes = np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
     n = (len(codes) - GRAM) // step + 1
     if n <= 0:
         return np.zeros(0, dtype=np.uint64)
     out = np.zeros(n, dtype=np.uint64)
     for j in range(GRAM):
-        out *= _BASE
+        out *= base
         out += codes[j : j + (n - 1) * step + 1 : step]
     return out
 

@@ -1,0 +1,146 @@
+"""The first look: a search the engine runs for a small root model before its first turn.
+
+Read off the offline model's traces: a 1.5B root model's first block is rarely the search its
+prompt teaches. It prints `context` (and sees the first 2,500 characters of it), or describes
+`context` in prose three turns running, then answers from what it happened to see. So the engine
+writes the first block itself: a `find()` for the question's most specific words (names, codes,
+quoted text; else its content words, stemmed), printing where they occur. The block runs in the
+sandbox like any other (a CodeExecuted event of iteration 0, shown in the trace), and its output
+opens the conversation, so the model's first turn starts from the passages that matter and the
+evidence guard counts them as seen.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+MAX_TERMS = 3
+SNIPPETS_PER_TERM = 3
+MAX_MATCHES = 1_000
+SNIPPET_WIDTH = 120
+"""Characters either side of a match: a form's line or a table row, a sentence of prose."""
+
+_QUESTION_TEXT = (
+    "a about after all also an and any are as at be been before between by can could did do "
+    "does each either every for from give had has have how i if in into is it its list many me "
+    "much my name of on or our over per please show so tell than that the their them then there "
+    "these they this those to under up us was we were what when where which while who whom whose "
+    "why will with within would you your find compare"
+)
+_QUESTION_WORDS = frozenset(_QUESTION_TEXT.split())
+_VAGUE_TEXT = (
+    "amount answer date document documents number numbers sum text total value values way time "
+    "times thing things year years largest highest lowest smallest most least biggest first "
+    "last"
+)
+_VAGUE_WORDS = frozenset(_VAGUE_TEXT.split())
+_QUOTED = re.compile(r"[\"“«']([^\"”»']{3,60})[\"”»']")
+_CODE = re.compile(r"\b[A-Za-z]{0,8}[-/#]?\d{2,}[A-Za-z0-9/-]*\b")
+_YEAR = re.compile(r"^(19|20)\d\d$")
+_NAME = re.compile(r"[A-Z][\w'’.-]*(?:\s+(?:&\s+|of\s+|and\s+)?[A-Z][\w'’.-]*)*")
+_WORD = re.compile(r"[A-Za-z][A-Za-z'-]{3,}")
+
+
+_AGGREGATE = re.compile(
+    r"\b(how many|number of|count|total|sum|in all|altogether|combined|average|highest|"
+    r"largest|biggest|greatest|most|least|lowest|smallest|fewest|list|all the|every|each)\b",
+    re.IGNORECASE,
+)
+
+
+def is_aggregate(question: str) -> bool:
+    """Whether answering takes every matching document (count, add up, compare, list) rather
+    than one fact: a question naming a code (invoice INV-1042's total) asks for one fact."""
+    if any(_CODE.fullmatch(t) for t in specific_terms(question)):
+        return False
+    return bool(_AGGREGATE.search(question))
+
+
+def specific_terms(question: str) -> list[str]:
+    """Quoted text, codes (INV-1042, SA-7) and capitalised names, in the question's order."""
+    terms: list[str] = [m.group(1).strip() for m in _QUOTED.finditer(question)]
+    for m in _CODE.finditer(question):
+        code = m.group()
+        if not _YEAR.match(code) and (any(c.isalpha() for c in code) or len(code) >= 5):
+            terms.append(code)
+    for m in _NAME.finditer(question):
+        if m.start() == 0 and " " not in m.group():
+            continue  # the capital of the question's first word is grammar, not a name
+        words = m.group().split()
+        while words and words[0].lower() in _QUESTION_WORDS:
+            words = words[1:]  # "Which Copperfield Tools" -> "Copperfield Tools"
+        name = " ".join(words).strip(" .,'’")
+        if name and name.lower() not in _QUESTION_WORDS and not _CODE.fullmatch(name):
+            terms.append(name)
+    return _unique(terms)
+
+
+def stem(word: str) -> str:
+    """A literal prefix that finds the word's other forms: agreements -> agreement, renewal ->
+    renew, invoiced -> invoice, yearly -> year."""
+    word = word.lower()
+    for suffix, keep in (("ies", "y"), ("ing", ""), ("ed", "e"), ("al", ""), ("ly", ""),
+                         ("es", "e"), ("s", "")):  # fmt: skip
+        if word.endswith(suffix) and len(word) - len(suffix) >= 4:
+            word = word[: len(word) - len(suffix)] + keep
+            break
+    return word[:-1] if word.endswith("e") and len(word) > 5 else word
+
+
+def content_terms(question: str) -> list[str]:
+    """The question's content words, stemmed, in its order, the vaguest left out."""
+    words = [re.sub(r"['’]s?$", "", w.lower()) for w in _WORD.findall(question)]
+    kept = [w for w in words if w not in _QUESTION_WORDS and w not in _VAGUE_WORDS]
+    return _unique(stem(w) for w in kept)
+
+
+def look_terms(question: str, documents: Sequence[str]) -> list[str]:
+    """What the first look searches for: the specific terms found in `documents` if there are
+    any, else the content words found there; at most MAX_TERMS."""
+    for terms in (specific_terms(question), content_terms(question)):
+        found = [t for t in terms if _occurs(t, documents)]
+        if found:
+            return found[:MAX_TERMS]
+    return []
+
+
+def _occurs(term: str, documents: Sequence[str]) -> bool:
+    pattern = re.compile(re.escape(term), re.IGNORECASE)
+    return any(pattern.search(doc) for doc in documents)
+
+
+def look_code(question: str, context: str | Sequence[str]) -> str | None:
+    """The first look's block; None when no word of the question occurs in `context` (a block
+    that prints only "0 matches" would tell the model nothing)."""
+    terms = look_terms(question, [context] if isinstance(context, str) else context)
+    if not terms:
+        return None
+    # In a function, deleted after: the model's own code reuses names like `docs` and `hits`.
+    return (
+        "# The engine's first look: where the question's words occur in `context`.\n"
+        "def _first_look(terms):\n"
+        "    for term in terms:\n"
+        f"        hits = find(term, width={SNIPPET_WIDTH}, max_matches={MAX_MATCHES})\n"
+        "        docs = sorted({h['doc'] for h in hits})\n"
+        "        print(f'{term!r}: {len(hits)} matches in {len(docs)} documents')\n"
+        "        shown = set()\n"
+        "        for h in hits:\n"
+        "            if h['doc'] in shown:\n"
+        "                continue\n"
+        "            shown.add(h['doc'])\n"
+        "            print(f\"  context[{h['doc']}]: ...{' '.join(h['snippet'].split())}...\")\n"
+        f"            if len(shown) == {SNIPPETS_PER_TERM}:\n"
+        "                break\n"
+        f"_first_look({terms!r})\n"
+        "del _first_look\n"
+    )
+
+
+def _unique(items: object) -> list[str]:
+    seen: dict[str, str] = {}
+    for item in items:  # type: ignore[attr-defined]
+        key = str(item).lower()
+        if key and key not in seen:
+            seen[key] = str(item)
+    return list(seen.values())

@@ -1,0 +1,94 @@
+"""What `rlm ask` does before its first model request: nothing it can leave for later.
+
+Importing an SDK, SQLAlchemy, numpy or the price table costs tenths of a second each; opening the
+database more. None of it may come before the first request (bench/bench_cli_start.py measures the
+time; these tests pin the order, without timing anything).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from sqlalchemy.engine import make_url
+
+from rlm_engine.paths import plain_sqlite_path
+from rlm_testkit.standin import Request, StandIn
+from storage.connect import sqlite_path
+
+ROOT = "root-model"
+HEAVY = ("openai", "anthropic", "sqlalchemy", "alembic", "numpy", "genai_prices", "storage")
+
+
+def test_the_cli_starts_without_sdks_storage_or_numpy() -> None:
+    code = (
+        "import sys, rlm_cli, rlm_cli.ask, rlm_cli.chat\n"
+        "rlm_cli.build_parser()\n"
+        f"print([m for m in {HEAVY!r} if m in sys.modules])"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "[]"
+
+
+def test_the_first_request_comes_before_the_database_is_opened(
+    standin_env: StandIn, isolated_env: Path, tmp_path: Path
+) -> None:
+    notes = tmp_path / "notes.txt"
+    notes.write_text("The code is 42.")
+    database = isolated_env / "rlm.db"
+    seen: list[bool] = []
+
+    def answer(request: Request) -> str:
+        seen.append(database.exists())
+        return "FINAL(42)"
+
+    standin_env.on(answer, model=ROOT)
+    command = [sys.executable, "-m", "rlm_cli", "ask", "Code?", "--context", str(notes)]
+    proc = subprocess.run(
+        [*command, "--model", ROOT, "--json"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=dict(os.environ),
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert seen == [False]
+    run_id = json.loads(proc.stdout)["run_id"]
+    shown = subprocess.run(
+        [sys.executable, "-m", "rlm_cli", "runs", "show", run_id, "--json"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert shown.returncode == 0, shown.stderr
+    assert json.loads(shown.stdout)["run"]["answer"] == "42"  # saved all the same
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "sqlite:///runs.db",
+        "sqlite:////abs/dir/runs.db",
+        "sqlite:///~/runs.db",
+        "sqlite:////abs/with%20space/runs.db?mode=rwc",
+        "sqlite:///",
+        "sqlite://",
+        "sqlite:///:memory:",
+        "sqlite:///file:runs.db?uri=true",
+        "postgresql+psycopg://user:pw@host/db",
+        "sqlite+pysqlite:////abs/runs.db",
+    ],
+)
+def test_plain_sqlite_urls_are_read_as_sqlalchemy_reads_them(url: str) -> None:
+    """The sandbox hides the database's directory, found without SQLAlchemy for the usual
+    `sqlite:///` URL: where it finds one, it must be SQLAlchemy's."""
+    plain = plain_sqlite_path(url)
+    if plain is not None:
+        assert plain == sqlite_path(make_url(url))
+    else:
+        assert not url.startswith("sqlite:///") or sqlite_path(make_url(url)) is None

@@ -1,0 +1,104 @@
+"""The engine's first look for a small root model: real sandbox, real HTTP to the stand-in."""
+
+from __future__ import annotations
+
+from rlm_engine import first_look
+from rlm_engine.events import CodeExecuted, GuardFired, RootResponse
+from rlm_testkit.standin import StandIn
+from tests.test_guards import DOCS, ROOT, ask, repl, small_config
+
+
+def test_specific_terms_are_names_codes_and_quotes() -> None:
+    assert first_look.specific_terms("What is the total of invoice INV-18235?") == ["INV-18235"]
+    assert first_look.specific_terms(
+        "On what date does the agreement with Cedar & Vale Cleaning renew?"
+    ) == ["Cedar & Vale Cleaning"]
+    assert first_look.specific_terms("Which Copperfield Tools invoices are due in 2027?") == [
+        "Copperfield Tools"
+    ]  # "Which" is the question, 2027 a year: neither is searched
+    assert first_look.specific_terms('Where is the "blue door" code?') == ["blue door"]
+    assert first_look.specific_terms("Vault code?") == []  # a capital that is only grammar
+
+
+def test_content_terms_are_stemmed_to_find_every_form() -> None:
+    assert first_look.content_terms("How many agreements renew in 2027?") == [
+        "agreement",
+        "renew",
+    ]
+    assert first_look.stem("renewals") == "renewal" and first_look.stem("renewal") == "renew"
+    assert first_look.stem("invoiced") == "invoic"  # finds invoice, invoices, INVOICED
+
+
+def test_terms_absent_from_the_corpus_are_not_searched() -> None:
+    docs = ["Service agreement with Juniper Energy. Renewal date: 2027-03-14."]
+    assert first_look.look_terms("When does the Juniper Energy contract renew?", docs) == [
+        "Juniper Energy"
+    ]
+    assert first_look.look_terms("How many contracts renew?", docs) == ["renew"]
+    assert first_look.look_code("How many ships sail?", docs) is None
+
+
+def test_small_root_model_starts_from_the_first_look(standin_env: StandIn) -> None:
+    standin_env.enqueue("FINAL(2027-03-14)", model=ROOT)
+    result, events = ask(
+        "When does the agreement with Juniper Energy renew?", small_config(first_look=None)
+    )
+    # The look's output holds the date, so the answer is supported without a block of its own.
+    assert (result.status, result.answer, result.unsupported) == ("completed", "2027-03-14", False)
+    look = events.of(CodeExecuted)[0]
+    assert look.iteration == 0 and "['Juniper Energy']" in look.code
+    assert "Renewal date: 2027-03-14" in look.output
+    first = standin_env.requests[0].messages[0]["content"]
+    assert (
+        "To start you off, the engine ran this block" in first
+        and "Renewal date: 2027-03-14" in first
+    )
+    assert len(events.of(RootResponse)) == 1
+
+
+def test_the_first_look_is_off_for_the_default_prompt(standin_env: StandIn) -> None:
+    standin_env.enqueue(repl("print(context[0])"), "FINAL(2027-03-14)", model=ROOT)
+    config = small_config(prompt_variant="default", first_look=None)
+    result, events = ask("When does the agreement with Juniper Energy renew?", config)
+    assert result.answer == "2027-03-14"
+    assert [e.iteration for e in events.of(CodeExecuted)] == [1]
+    assert (
+        "To start you off, the engine ran this block"
+        not in standin_env.requests[0].messages[0]["content"]
+    )
+
+
+def test_a_question_whose_words_are_nowhere_gets_no_look(standin_env: StandIn) -> None:
+    standin_env.enqueue(repl("print(context[1])"), "FINAL(1,098,000)", model=ROOT)
+    _, events = ask("How many ships sail?", small_config(first_look=True), DOCS)
+    assert [e.iteration for e in events.of(CodeExecuted)] == [1]
+
+
+def test_a_count_is_not_read_off_the_look(standin_env: StandIn) -> None:
+    # The look shows a few matches; a count, a total or a maximum needs the model's own code.
+    standin_env.enqueue(
+        "FINAL(1)",
+        repl("print(sum(1 for d in context if date_after(d, 'renew')))"),
+        "FINAL(1)",
+        model=ROOT,
+    )
+    result, events = ask("How many agreements renew in 2027?", small_config(first_look=None))
+    assert (result.answer, result.iterations) == ("1", 3)
+    assert [g.guard for g in events.of(GuardFired)] == ["final_before_code"]
+    first = standin_env.requests[0].messages[0]["content"]
+    assert "it is not the answer" in first
+    assert (
+        "the first look shows only a few matches" in standin_env.requests[1].messages[-1]["content"]
+    )
+
+
+def test_the_look_leaves_no_variables_behind(standin_env: StandIn) -> None:
+    # The model's own code reuses names such as `docs`: the look must not have defined them.
+    standin_env.enqueue(
+        repl("print('left:', [n for n in ('docs', 'hits', 'term', '_first_look') if n in dir()])"),
+        "FINAL(2027-03-14)",
+        model=ROOT,
+    )
+    _, events = ask("How many agreements does Juniper Energy hold?", small_config(first_look=None))
+    assert [e.iteration for e in events.of(CodeExecuted)] == [0, 1]
+    assert "left: []" in events.of(CodeExecuted)[1].output
