@@ -15,7 +15,7 @@ import threading
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from rlm_cli.terminal import for_terminal
 from rlm_engine.config import Credentials, RunConfig
@@ -31,7 +31,13 @@ from rlm_engine.events import (
 from rlm_engine.trace import Running
 
 if TYPE_CHECKING:
+    import types
+
+    from rlm_cli.recording import DeferredRecorder
+    from rlm_engine.documents import Document
     from rlm_engine.loop import RunResult
+    from rlm_engine.session import Session
+    from storage.subcalls import SubCallStore
 
 HELP = """commands:
   /sources  the last answer's sources       /trace  the last run's whole trace
@@ -86,21 +92,21 @@ class Totals:
 class Chat:
     """The chat's state: the session (REPL), the last run's events, and the totals."""
 
-    corpus_context: Any
+    corpus_context: str | list[str]
     config: RunConfig
     credentials: Credentials
-    recorder: Any
+    recorder: DeferredRecorder | None
     log: TextIO | None
     out: TextIO = sys.stdout
-    session: Any = None
+    session: Session | None = None
     last_events: list[Event] = field(default_factory=list)
     totals: Totals = field(default_factory=Totals)
     running: Running = field(default_factory=Running)  # the current run's totals so far
     hidden_paths: tuple[str, ...] = ()  # host directories the sandbox hides (the database's)
-    documents: list[Any] = field(default_factory=list)  # names and pages, for the sources
-    sub_call_cache: Any = None  # storage's, with --sub-call-cache
+    documents: list[Document] = field(default_factory=list)  # names and pages, for the sources
+    sub_call_cache: SubCallStore | None = None  # with --sub-call-cache
 
-    def ensure_session(self) -> Any:
+    def ensure_session(self) -> Session:
         if self.session is None:
             from rlm_engine.session import Session
 
@@ -332,6 +338,6 @@ def _setup_readline() -> None:
     atexit.register(_save_history, readline, path)
 
 
-def _save_history(readline: Any, path: Path) -> None:
+def _save_history(readline: types.ModuleType, path: Path) -> None:
     with contextlib.suppress(OSError):
         readline.write_history_file(path)

@@ -14,10 +14,16 @@ import logging
 import os
 import sys
 import threading
-from typing import Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from rlm_engine.errors import RLMError
 from rlm_engine.events import Event, RootResponse, RunFinished
+
+if TYPE_CHECKING:
+    from rlm_engine.corpus import Corpus
+    from storage import Database, Recorder
+    from storage.subcalls import SubCallStore
 
 log = logging.getLogger(__name__)
 
@@ -43,7 +49,9 @@ def _sqlite_dir(url: str) -> str | None:
     return sqlite_dir(url)
 
 
-def open_recorder(args: argparse.Namespace, corpus: Any) -> tuple[Any, Any]:
+def open_recorder(
+    args: argparse.Namespace, corpus: Corpus
+) -> tuple[DeferredRecorder | None, Callable[[], tuple[int, str]]]:
     """A recorder for the run, unless --no-save, and what closes it (returning how many events
     could not be saved, and why). Storage opens at the run's first model reply (DeferredRecorder);
     its failures are said, not fatal."""
@@ -55,7 +63,9 @@ def open_recorder(args: argparse.Namespace, corpus: Any) -> tuple[Any, Any]:
     return recorder, recorder.close
 
 
-def open_sub_call_cache(args: argparse.Namespace) -> tuple[Any, Any]:
+def open_sub_call_cache(
+    args: argparse.Namespace,
+) -> tuple[SubCallStore | None, Callable[[], object] | None]:
     """The database's sub-call cache and what closes it; without a database, a warning and
     no cache (the run goes on, paying for every sub-call)."""
     from rlm_engine.paths import default_db_url
@@ -72,13 +82,13 @@ def open_sub_call_cache(args: argparse.Namespace) -> tuple[Any, Any]:
 class DeferredRecorder:
     """`rec(event)` like storage's Recorder; `close()` -> (events not saved, why)."""
 
-    def __init__(self, url: str, corpus: Any) -> None:
+    def __init__(self, url: str, corpus: Corpus) -> None:
         self.url = url
         self.corpus = corpus
         self._lock = threading.Lock()
         self._held: list[Event] = []
-        self._db: Any = None
-        self._recorder: Any = None
+        self._db: Database | None = None
+        self._recorder: Recorder | None = None
         self._failed = False
 
     def __call__(self, event: Event) -> None:
@@ -128,7 +138,7 @@ class DeferredRecorder:
                 log.exception("An event consumer failed on %s", event.type)
 
 
-def corpus_name(corpus: Any) -> str:
+def corpus_name(corpus: Corpus) -> str:
     """The corpus as History lists it: its first three documents' names."""
     name = ", ".join(doc.name for doc in corpus.documents[:3])
     if len(corpus.documents) > 3:

@@ -86,7 +86,8 @@ class Channel:
                 return None
         return msg
 
-    def _exactly(self, n: int) -> bytes | None:
+    def _exactly(self, n: int) -> bytearray | None:
+        """n bytes, read in place: a 40 MB context is held once here, not copied to bytes."""
         buf = bytearray(n)
         view, got = memoryview(buf), 0
         while got < n:
@@ -94,7 +95,7 @@ class Channel:
             if not k:
                 return None
             got += k
-        return bytes(buf)
+        return buf
 
     def close_in_child(self) -> None:
         """After a fork in model code: the child must never speak on the parent's channel."""
