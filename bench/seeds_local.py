@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from rlm_engine import Budgets, Credentials, ModelSpec, RunConfig, run
-from rlm_engine.events import Event
+from rlm_engine.events import Event, GuardFired, RootResponse
 
 PARTS = ("all", "no-router", "no-helpers", "no-hints", "no-guards")
 VENDORS = [
@@ -120,10 +120,9 @@ def ask(question: str, docs: list[str], config: RunConfig) -> dict[str, Any]:
     counts: collections.Counter[str] = collections.Counter()
 
     def watch(event: Event) -> None:
-        data = event.to_dict()
-        if data["type"] == "guard_fired":
-            counts[str(data.get("guard"))] += 1
-        elif data["type"] == "root_response":
+        if isinstance(event, GuardFired):
+            counts[event.guard] += 1
+        elif isinstance(event, RootResponse):
             counts["root_calls"] += 1
 
     started = time.perf_counter()

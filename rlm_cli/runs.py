@@ -160,11 +160,7 @@ def _show(args: argparse.Namespace) -> int:
             return _fail(f"no run {args.run_id!r} in {db.url}; see `rlm runs list`.")
         events = db.run_events(args.run_id)
         if args.json:
-            summary = {
-                k: v
-                for k, v in asdict(run).items()
-                if k not in ("iterations_trace", "code_blocks", "sub_calls_trace")
-            }
+            summary = asdict(run)
             sources = db.run_sources(args.run_id)
             stored = [event.to_dict() for event in events]
             print(json.dumps({"run": summary, "events": stored, "sources": sources}, indent=2))

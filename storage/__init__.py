@@ -34,8 +34,7 @@ Reading (frozen records from storage.query_results; no sessions escape):
     db.conversation_runs(key) -> list[RunSummary]   # RunSummary.conversation; oldest first
     db.all_tags() -> list[str]                      # the most used first
     db.run_models() -> list[str]                    # root and sub models of the runs, sorted
-    db.get_run(run_id) -> RunDetail | None     # + config, context_meta, iterations_trace,
-                                               #   code_blocks, sub_calls_trace (in order)
+    db.get_run(run_id) -> RunDetail | None     # + config, context_meta, whole answer
     db.run_events(run_id) -> list[Event]       # in order; rlm_engine.trace.fold reads them
     db.export_run(run_id) -> dict | None       # {"format": "rlm-workbench.run", "version": 1}
     db.totals_by_model() -> list[ModelTotals]
@@ -75,23 +74,19 @@ from storage.errors import (
 from storage.export import FORMAT as EXPORT_FORMAT
 from storage.export import VERSION as EXPORT_VERSION
 from storage.query_results import (
-    CodeBlockRecord,
     ComparisonInfo,
     CorpusInfo,
     DocumentInfo,
-    IterationRecord,
     ModelTotals,
     RunDetail,
     RunFilter,
     RunSummary,
-    SubCallRecord,
 )
 from storage.recorder import Recorder
 
 __all__ = [
     "EXPORT_FORMAT",
     "EXPORT_VERSION",
-    "CodeBlockRecord",
     "ComparisonInfo",
     "CorpusInfo",
     "Database",
@@ -102,7 +97,6 @@ __all__ = [
     "DocumentInfo",
     "ExportFormatError",
     "ForeignDatabase",
-    "IterationRecord",
     "ModelTotals",
     "Recorder",
     "RunDetail",
@@ -110,6 +104,5 @@ __all__ = [
     "RunSummary",
     "SchemaTooNew",
     "StorageError",
-    "SubCallRecord",
     "sqlite_dir",
 ]

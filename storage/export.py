@@ -87,7 +87,7 @@ def _store(connection: Connection, data: dict[str, Any], corpus_id: int | None) 
         raise StorageError(f"Run {run_id} is already in this database; delete it first.")
     if corpus_id is None:
         corpus_id = corpus_holding(connection, _sha256s(data.get("corpus")))
-    insert_run(connection, {"run_id": run_id, "time": run.get("started_at")}, corpus_id=corpus_id)
+    insert_run(connection, run_id, started_at=run.get("started_at"), corpus_id=corpus_id)
     for seq, event in enumerate(data.get("events") or []):
         apply_event(connection, event_dict({**event, "run_id": run_id}), seq)
     if run.get("status") == "running":  # nobody is writing it here

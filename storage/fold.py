@@ -2,25 +2,37 @@
 drives it as a run happens; storage.export replays a whole run).
 
 Each event is kept whole in `events` (JSON, in arrival order: `seq`) and, in the same transaction,
-folded into the tables that queries use: the run's row (status and running totals), iterations,
-code blocks and sub-calls.
+read back as the engine's typed event and folded into the tables that queries use: the run's row
+(status and running totals), iterations, code blocks and sub-calls.
 
-Running totals while a run is live: tokens and cost of every root reply (any depth) and of every
-`llm` sub-call (an `rlm` sub-call's own usage is not added: its child's calls are already counted);
-sub-calls = `llm` sub-calls + root replies of child RLMs (depth > 0), as the engine counts them.
+Running totals while a run is live are `rlm_engine.trace.tally`'s, the engine's counting rules;
 RunFinished (depth 0) then sets the engine's own totals.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from rlm_engine.events import (
+    CodeExecuted,
+    Event,
+    FinalAnswer,
+    PassagesFound,
+    RootResponse,
+    RunFinished,
+    RunStarted,
+    SourcesFound,
+    SubCallFinished,
+    SubCallStarted,
+    event_from_dict,
+)
 from rlm_engine.redact import redact
+from rlm_engine.trace import Tally, tally
 from storage import sources
 from storage.errors import StorageError
 from storage.scrub import scrub
@@ -49,17 +61,8 @@ def event_dict(event: Any) -> dict[str, Any]:
     return data
 
 
-def _usage(data: Mapping[str, Any]) -> tuple[int, int]:
-    usage = data.get("usage") or {}
-    return int(usage.get("input_tokens") or 0), int(usage.get("output_tokens") or 0)
-
-
-def _trace_keys(data: Mapping[str, Any]) -> dict[str, Any]:
-    return {
-        "run_id": data["run_id"],
-        "depth": int(data.get("depth") or 0),
-        "parent_call_id": data.get("parent_call_id"),
-    }
+def _trace_keys(event: Event) -> dict[str, Any]:
+    return {"run_id": event.run_id, "depth": event.depth, "parent_call_id": event.parent_call_id}
 
 
 _B = sa.bindparam
@@ -72,12 +75,8 @@ _ADD_TOTALS = (
         output_tokens=RUNS.c.output_tokens + _B("p_out", type_=sa.Integer),
         cost_usd=RUNS.c.cost_usd + _B("p_cost", type_=sa.Float),  # NULL stays NULL: unknown
         sub_calls=RUNS.c.sub_calls + _B("p_calls", type_=sa.Integer),
+        iterations=RUNS.c.iterations + _B("p_its", type_=sa.Integer),
     )
-)
-_RAISE_ITERATIONS = (
-    RUNS.update()
-    .where(RUNS.c.id == _B("p_run"), RUNS.c.iterations < _B("p_it", type_=sa.Integer))
-    .values(iterations=_B("p_it2", type_=sa.Integer))
 )
 _TOUCH = RUNS.update().where(RUNS.c.id == _B("p_run")).values(last_event_at=_B("p_time"))
 _RUNNING_CALL = (
@@ -106,41 +105,45 @@ _FINISH_CALL = (
 )
 
 
-def _add_totals(
-    connection: Connection,
-    run_id: str,
-    *,
-    tokens: tuple[int, int],
-    cost: float | None,
-    sub_calls: int = 0,
-) -> None:
+def _add_totals(connection: Connection, run_id: str, counted: Tally) -> None:
+    if counted == Tally():
+        return
     connection.execute(
         _ADD_TOTALS,
         {
             "p_run": run_id,
-            "p_in": tokens[0],
-            "p_out": tokens[1],
-            "p_cost": cost,
-            "p_calls": sub_calls,
+            "p_in": counted.usage.input_tokens,
+            "p_out": counted.usage.output_tokens,
+            "p_cost": counted.cost_usd,
+            "p_calls": counted.sub_calls,
+            "p_its": counted.iterations,
         },
     )
 
 
-def insert_run(connection: Connection, data: Mapping[str, Any], **extra: Any) -> None:
-    """The run's row, from a depth-0 RunStarted."""
-    config = data.get("config") or {}
+def insert_run(
+    connection: Connection,
+    run_id: str,
+    started: RunStarted | None = None,
+    *,
+    started_at: float | None = None,
+    **extra: Any,
+) -> None:
+    """The run's row: from its depth-0 RunStarted, or bare (started at `started_at`) when the
+    recorder never saw it; an import then writes the row's values itself."""
+    config = started.config if started is not None else {}
     root, sub = config.get("root") or {}, config.get("sub") or {}
-    when = float(data.get("time") or time.time())
+    when = started.time if started is not None else started_at or time.time()
     connection.execute(
         RUNS.insert().values(
-            id=data["run_id"],
-            question=data.get("question") or "",
+            id=run_id,
+            question=started.question if started is not None else "",
             root_provider=root.get("provider") or "",
             root_model=root.get("model") or "",
             sub_provider=sub.get("provider"),
             sub_model=sub.get("model"),
             config=config,
-            context_meta=data.get("context_meta") or {},
+            context_meta=started.context_meta if started is not None else {},
             status="running",
             iterations=0,
             sub_calls=0,
@@ -155,166 +158,162 @@ def insert_run(connection: Connection, data: Mapping[str, Any], **extra: Any) ->
 
 
 def apply_event(connection: Connection, data: Mapping[str, Any], seq: int) -> None:
-    """Store one event and fold it into the derived tables (the run's row must exist)."""
-    kind, depth, run_id = data["type"], int(data.get("depth") or 0), data["run_id"]
-    when = float(data.get("time") or time.time())
+    """Store one event (a dict of `event_dict`) and fold it into the derived tables (the run's
+    row must exist). An event the engine could not have sent (a field missing) raises TypeError."""
+    event = event_from_dict(dict(data))
     connection.execute(
         EVENTS.insert(),
         {
-            "run_id": run_id,
+            "run_id": event.run_id,
             "seq": seq,
-            "type": kind,
-            "depth": depth,
-            "time": when,
+            "type": event.type,
+            "depth": event.depth,
+            "time": event.time,
             "data": dict(data),
         },
     )
-    handler = _HANDLERS.get(kind)
-    if handler is not None:
-        handler(connection, data)
-    connection.execute(_TOUCH, {"p_run": run_id, "p_time": when})
+    match event:
+        case RootResponse():
+            _root_response(connection, event)
+        case CodeExecuted():
+            _code_executed(connection, event)
+        case SubCallStarted():
+            _sub_call_started(connection, event)
+        case SubCallFinished():
+            _sub_call_finished(connection, event)
+        case FinalAnswer() if event.depth == 0:
+            connection.execute(
+                RUNS.update().where(RUNS.c.id == event.run_id).values(answer=event.answer)
+            )
+        case RunFinished() if event.depth == 0:
+            _run_finished(connection, event)
+        case PassagesFound():
+            sources.passages_found(connection, event)
+        case SourcesFound():
+            sources.sources_found(connection, event)
+    connection.execute(_TOUCH, {"p_run": event.run_id, "p_time": event.time})
 
 
-def _root_response(connection: Connection, data: Mapping[str, Any]) -> None:
-    tokens, cost = _usage(data), data.get("cost_usd")
-    keys = _trace_keys(data)
+def _root_response(connection: Connection, event: RootResponse) -> None:
     connection.execute(
         ITERATIONS.insert(),
         dict(
-            **keys,
-            iteration=int(data.get("iteration") or 0),
-            text=data.get("text") or "",
-            model=data.get("model") or "",
-            input_tokens=tokens[0],
-            output_tokens=tokens[1],
-            cost_usd=cost,
-            elapsed_s=float(data.get("elapsed_s") or 0.0),
-            forced=bool(data.get("forced")),
-            time=float(data.get("time") or 0.0),
+            **_trace_keys(event),
+            iteration=event.iteration,
+            text=event.text,
+            model=event.model,
+            input_tokens=event.usage.input_tokens,
+            output_tokens=event.usage.output_tokens,
+            cost_usd=event.cost_usd,
+            elapsed_s=event.elapsed_s,
+            forced=event.forced,
+            time=event.time,
         ),
     )
-    _add_totals(
-        connection, keys["run_id"], tokens=tokens, cost=cost, sub_calls=int(keys["depth"] > 0)
-    )
-    if keys["depth"] == 0:
-        iteration = int(data.get("iteration") or 0)
-        connection.execute(
-            _RAISE_ITERATIONS, {"p_run": keys["run_id"], "p_it": iteration, "p_it2": iteration}
-        )
+    _add_totals(connection, event.run_id, tally(event))
 
 
-def _code_executed(connection: Connection, data: Mapping[str, Any]) -> None:
+def _code_executed(connection: Connection, event: CodeExecuted) -> None:
     connection.execute(
         CODE_BLOCKS.insert(),
         dict(
-            **_trace_keys(data),
-            iteration=int(data.get("iteration") or 0),
-            block_index=int(data.get("block_index") or 0),
-            code=data.get("code") or "",
-            output=data.get("output") or "",
-            output_chars=int(data.get("output_chars") or 0),
-            elapsed_s=float(data.get("elapsed_s") or 0.0),
-            error=data.get("error"),
-            restarted=bool(data.get("restarted")),
-            time=float(data.get("time") or 0.0),
+            **_trace_keys(event),
+            iteration=event.iteration,
+            block_index=event.block_index,
+            code=event.code,
+            output=event.output,
+            output_chars=event.output_chars,
+            elapsed_s=event.elapsed_s,
+            error=event.error,
+            restarted=event.restarted,
+            time=event.time,
         ),
     )
 
 
-def _sub_call_started(connection: Connection, data: Mapping[str, Any]) -> None:
+def _sub_call_started(connection: Connection, event: SubCallStarted) -> None:
     connection.execute(
         SUB_CALLS.insert(),
         dict(
-            **_trace_keys(data),
-            call_id=str(data.get("call_id") or ""),
-            iteration=int(data.get("iteration") or 0),
-            kind=data.get("kind") or "llm",
-            model=data.get("model") or "",
-            prompt=data.get("prompt") or "",
+            **_trace_keys(event),
+            call_id=event.call_id,
+            iteration=event.iteration,
+            kind=event.kind,
+            model=event.model,
+            prompt=event.prompt,
             status="running",
             input_tokens=0,
             output_tokens=0,
-            started_at=float(data.get("time") or 0.0),
+            started_at=event.time,
         ),
     )
+    _add_totals(connection, event.run_id, tally(event))
 
 
-def _sub_call_finished(connection: Connection, data: Mapping[str, Any]) -> None:
-    run_id, call_id = data["run_id"], str(data.get("call_id") or "")
-    row = connection.execute(_RUNNING_CALL, {"p_run": run_id, "p_call": call_id}).first()
-    if row is None:  # finished without a recorded start: keep what we know
-        _sub_call_started(connection, {**data, "kind": "llm", "prompt": "", "model": ""})
-        row = connection.execute(_RUNNING_CALL, {"p_run": run_id, "p_call": call_id}).one()
-    tokens, cost = _usage(data), data.get("cost_usd")
+def _sub_call_finished(connection: Connection, event: SubCallFinished) -> None:
+    keys = {"p_run": event.run_id, "p_call": event.call_id}
+    row = connection.execute(_RUNNING_CALL, keys).first()
+    if row is None:  # finished without a recorded start: keep what we know (its row, its usage)
+        _sub_call_started(
+            connection,
+            SubCallStarted(
+                **_trace_keys(event),
+                time=event.time,
+                call_id=event.call_id,
+                iteration=0,
+                kind="llm",
+                model="",
+                prompt="",
+            ),
+        )
+        row = connection.execute(_RUNNING_CALL, keys).one()
     connection.execute(
         _FINISH_CALL,
         {
             "p_id": row.id,
-            "p_status": "error" if data.get("error") else "ok",
-            "p_response": data.get("response"),
-            "p_error": data.get("error"),
-            "p_in": tokens[0],
-            "p_out": tokens[1],
-            "p_cost": cost,
-            "p_elapsed": data.get("elapsed_s"),
-            "p_time": data.get("time"),
+            "p_status": "error" if event.error else "ok",
+            "p_response": event.response,
+            "p_error": event.error,
+            "p_in": event.usage.input_tokens,
+            "p_out": event.usage.output_tokens,
+            "p_cost": event.cost_usd,
+            "p_elapsed": event.elapsed_s,
+            "p_time": event.time,
         },
     )
-    if row.kind != "rlm":
-        _add_totals(connection, run_id, tokens=tokens, cost=cost, sub_calls=1)
+    _add_totals(connection, event.run_id, tally(event, row.kind))
 
 
-def _final_answer(connection: Connection, data: Mapping[str, Any]) -> None:
-    if int(data.get("depth") or 0) == 0:
-        connection.execute(
-            RUNS.update().where(RUNS.c.id == data["run_id"]).values(answer=data.get("answer"))
-        )
-
-
-def _run_finished(connection: Connection, data: Mapping[str, Any]) -> None:
-    if int(data.get("depth") or 0) != 0:
-        return
+def _run_finished(connection: Connection, event: RunFinished) -> None:
     connection.execute(
         RUNS.update()
-        .where(RUNS.c.id == data["run_id"])
+        .where(RUNS.c.id == event.run_id)
         .values(
-            status=data.get("status") or "failed",
-            answer=data.get("answer"),
-            error=data.get("error"),
-            iterations=int(data.get("iterations") or 0),
-            sub_calls=int(data.get("sub_calls") or 0),
-            input_tokens=int(data.get("input_tokens") or 0),
-            output_tokens=int(data.get("output_tokens") or 0),
-            cost_usd=data.get("cost_usd"),
-            elapsed_s=data.get("elapsed_s"),
-            finished_at=data.get("time"),
+            status=event.status,
+            answer=event.answer,
+            error=event.error,
+            iterations=event.iterations,
+            sub_calls=event.sub_calls,
+            input_tokens=event.input_tokens,
+            output_tokens=event.output_tokens,
+            cost_usd=event.cost_usd,
+            elapsed_s=event.elapsed_s,
+            finished_at=event.time,
             writer=None,
         )
     )
 
 
-_HANDLERS: dict[str, Callable[[Connection, Mapping[str, Any]], None]] = {
-    "root_response": _root_response,
-    "code_executed": _code_executed,
-    "sub_call_started": _sub_call_started,
-    "sub_call_finished": _sub_call_finished,
-    "final_answer": _final_answer,
-    "run_finished": _run_finished,
-    "passages_found": sources.passages_found,
-    "sources_found": sources.sources_found,
-}
-
-
 def next_seq(connection: Connection, data: Mapping[str, Any], **extra: Any) -> int:
     """The seq for a run's first event seen by a recorder: 0 for a new run (its row is created
     from this event, normally its RunStarted), or one past what is stored (a restarted app)."""
-    run_id = data["run_id"]
-    exists = connection.execute(sa.select(RUNS.c.id).where(RUNS.c.id == run_id)).first()
+    event = event_from_dict(dict(data))
+    exists = connection.execute(sa.select(RUNS.c.id).where(RUNS.c.id == event.run_id)).first()
     if exists is None:
-        started = data if data["type"] == "run_started" else {"run_id": run_id, **data}
-        insert_run(connection, {**started, "depth": 0}, **extra)
+        started = event if isinstance(event, RunStarted) else None
+        insert_run(connection, event.run_id, started, started_at=event.time, **extra)
         return 0
     last = connection.execute(
-        sa.select(sa.func.max(EVENTS.c.seq)).where(EVENTS.c.run_id == run_id)
+        sa.select(sa.func.max(EVENTS.c.seq)).where(EVENTS.c.run_id == event.run_id)
     ).scalar()
     return 0 if last is None else last + 1

@@ -9,19 +9,11 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Row
 
-from storage.query_results import (
-    CodeBlockRecord,
-    IterationRecord,
-    ModelTotals,
-    RunDetail,
-    RunFilter,
-    RunSummary,
-    SubCallRecord,
-)
-from storage.tables import CodeBlock, Corpus, EventRow, Iteration, Run, RunTag, SubCall
+from storage.query_results import ModelTotals, RunDetail, RunFilter, RunSummary
+from storage.tables import Corpus, EventRow, Iteration, Run, RunTag, SubCall
 
 RUNS, EVENTS, CORPORA = Run.__table__, EventRow.__table__, Corpus.__table__
-ITERATIONS, CODE_BLOCKS, SUB_CALLS = Iteration.__table__, CodeBlock.__table__, SubCall.__table__
+ITERATIONS, SUB_CALLS = Iteration.__table__, SubCall.__table__
 TAGS = RunTag.__table__
 
 PREVIEW_CHARS = 2_000
@@ -183,19 +175,7 @@ def get_run(connection: Connection, run_id: str) -> RunDetail | None:
     ).first()
     if row is None:
         return None
-
-    def rows(table: sa.Table, record: type, exclude: tuple[str, ...]) -> tuple[Any, ...]:
-        columns = [c for c in table.c if c.name not in exclude]
-        query = sa.select(*columns).where(table.c.run_id == run_id).order_by(table.c.id)
-        return tuple(record(**r._asdict()) for r in connection.execute(query))
-
-    return RunDetail(
-        **row._asdict(),
-        tags=run_tags(connection, [run_id]).get(run_id, ()),
-        iterations_trace=rows(ITERATIONS, IterationRecord, ("id", "run_id")),
-        code_blocks=rows(CODE_BLOCKS, CodeBlockRecord, ("id", "run_id")),
-        sub_calls_trace=rows(SUB_CALLS, SubCallRecord, ("id", "run_id")),
-    )
+    return RunDetail(**row._asdict(), tags=run_tags(connection, [run_id]).get(run_id, ()))
 
 
 def run_events(connection: Connection, run_id: str) -> list[dict[str, Any]]:

@@ -89,64 +89,12 @@ class RunSummary:
 
 
 @dataclass(frozen=True, kw_only=True)
-class IterationRecord:
-    depth: int
-    parent_call_id: str | None
-    iteration: int
-    text: str
-    model: str
-    input_tokens: int
-    output_tokens: int
-    cost_usd: float | None
-    elapsed_s: float
-    forced: bool
-    time: float
-
-
-@dataclass(frozen=True, kw_only=True)
-class CodeBlockRecord:
-    depth: int
-    parent_call_id: str | None
-    iteration: int
-    block_index: int
-    code: str
-    output: str
-    output_chars: int
-    elapsed_s: float
-    error: str | None
-    restarted: bool
-    time: float
-
-
-@dataclass(frozen=True, kw_only=True)
-class SubCallRecord:
-    call_id: str
-    depth: int
-    parent_call_id: str | None
-    iteration: int
-    kind: str
-    model: str
-    prompt: str
-    status: str  # running (no answer recorded), ok, error
-    response: str | None
-    error: str | None
-    input_tokens: int
-    output_tokens: int
-    cost_usd: float | None
-    elapsed_s: float | None
-    started_at: float
-    finished_at: float | None
-
-
-@dataclass(frozen=True, kw_only=True)
 class RunDetail(RunSummary):
-    """A run with its trace, each part in the order it happened."""
+    """A run's whole row: its answer and error uncut, its settings. Its trace is its events
+    (`Database.run_events`, folded by rlm_engine.trace)."""
 
     config: dict[str, Any] = field(default_factory=dict)
     context_meta: dict[str, Any] = field(default_factory=dict)
-    iterations_trace: tuple[IterationRecord, ...] = ()
-    code_blocks: tuple[CodeBlockRecord, ...] = ()
-    sub_calls_trace: tuple[SubCallRecord, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -19,6 +19,7 @@ from typing import Any
 
 from sqlalchemy.engine import Engine
 
+from rlm_engine.events import RootDelta, RunFinished
 from storage.connect import WRITE, guarded
 from storage.errors import DatabaseLocked, DatabaseReadOnly, DatabaseUnavailable, StorageError
 from storage.fold import apply_event, event_dict, next_seq
@@ -27,7 +28,7 @@ log = logging.getLogger(__name__)
 
 OUTAGE = (DatabaseLocked, DatabaseUnavailable, DatabaseReadOnly)  # may pass: keep and retry
 QUICK_WAIT_MS = 50  # lock wait of a try made while a backlog exists
-TRANSIENT = frozenset({"root_delta"})  # events shown live and never stored
+TRANSIENT = frozenset({RootDelta.type})  # events shown live and never stored
 
 
 class Recorder:
@@ -112,7 +113,7 @@ class Recorder:
         ):
             return  # streamed pieces of a reply: its RootResponse holds the whole text
         data = event_dict(event)  # not an event: raises, nothing is queued
-        final = data["type"] == "run_finished" and not data.get("depth")
+        final = data["type"] == RunFinished.type and not data.get("depth")
         with self._lock:
             self._backlog.append(data)
             if self._outage is None or final:

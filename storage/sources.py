@@ -1,7 +1,7 @@
 """Sources and passages of runs (folded from the engine's `sources_found` and `passages_found`
 events), and the documents they point into, PDF bytes included, to show them in place.
 
-Storage imports no engine internals: the events arrive as dicts, passages as
+The events arrive typed (storage.fold); their passages as
 {"document", "document_index", "page", "start", "end", "text"}.
 """
 
@@ -13,6 +13,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from rlm_engine.events import PassagesFound, SourcesFound
 from storage.tables import CorpusDocument, Document, DocumentFile, RunPassage, RunSource
 
 SOURCES, PASSAGES = RunSource.__table__, RunPassage.__table__
@@ -30,41 +31,38 @@ def _place(p: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
-def sources_found(connection: Connection, data: Mapping[str, Any]) -> None:
+def sources_found(connection: Connection, event: SourcesFound) -> None:
     """The answer's sources replace any the run had (the event is the last word)."""
-    run_id = data["run_id"]
-    connection.execute(SOURCES.delete().where(SOURCES.c.run_id == run_id))
-    sources = [s for s in data.get("sources") or [] if isinstance(s, Mapping)]
-    cited = int(data.get("cited") or 0)
-    if sources:
+    connection.execute(SOURCES.delete().where(SOURCES.c.run_id == event.run_id))
+    found = [s for s in event.sources if isinstance(s, Mapping)]
+    if found:
         connection.execute(
             SOURCES.insert(),
             [
                 {
-                    "run_id": run_id,
+                    "run_id": event.run_id,
                     "rank": rank,
                     **_place(s),
                     "text": str(s.get("text") or ""),
-                    "cited": rank <= cited,
+                    "cited": rank <= event.cited,
                 }
-                for rank, s in enumerate(sources, start=1)
+                for rank, s in enumerate(found, start=1)
             ],
         )
 
 
-def passages_found(connection: Connection, data: Mapping[str, Any]) -> None:
-    passages = [p for p in data.get("passages") or [] if isinstance(p, Mapping)]
+def passages_found(connection: Connection, event: PassagesFound) -> None:
+    passages = [p for p in event.passages if isinstance(p, Mapping)]
     if not passages:
         return
-    block = data.get("block_index")
     where = {
-        "run_id": data["run_id"],
-        "depth": int(data.get("depth") or 0),
-        "parent_call_id": data.get("parent_call_id"),
-        "origin": str(data.get("origin") or "code"),
-        "iteration": int(data.get("iteration") or 0),
-        "block_index": None if block is None else int(block),
-        "call_id": data.get("call_id"),
+        "run_id": event.run_id,
+        "depth": event.depth,
+        "parent_call_id": event.parent_call_id,
+        "origin": event.origin,
+        "iteration": event.iteration,
+        "block_index": event.block_index,
+        "call_id": event.call_id,
     }
     connection.execute(PASSAGES.insert(), [{**where, **_place(p)} for p in passages])
 

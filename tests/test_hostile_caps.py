@@ -133,7 +133,6 @@ def test_what_is_stored_per_event_is_capped_with_the_full_length(
     prompt = stored[0].prompt
     assert prompt.startswith("p" * 2_000_000) and len(prompt) < 2_000_100
     assert prompt.endswith("[not stored: 1,000,000 more characters; full length 3,000,000]")
-    assert db.get_run(result.run_id).sub_calls_trace[0].prompt == prompt
     db.close()
 
 

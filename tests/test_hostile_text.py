@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 from rlm_engine import Credentials, ModelSpec, RunConfig, run
+from rlm_engine.trace import fold
 from rlm_testkit.runs import record, run_events
 from rlm_testkit.standin import Reply, StandIn
 from storage import Database
@@ -111,7 +112,7 @@ def test_events_with_surrogates_are_stored_whole(standin: StandIn, db_url: str) 
     assert recorder.close() == 0  # every event was saved
     saved = db.get_run(result.run_id)
     assert (saved.status, saved.answer, saved.question) == ("completed", "x\ufffdy", "Q\ufffd?")
-    assert "\ufffd end" in saved.code_blocks[0].output
+    assert "\ufffd end" in fold(db.run_events(result.run_id)).iterations[0].blocks[0].output
     db.close()
 
 

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from rlm_engine.events import event_from_dict
-from rlm_testkit.runs import record, run_events
+from rlm_testkit.runs import record, run_events, stored_calls
 from storage import Database
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -114,7 +114,8 @@ def test_threads_share_one_recorder_for_one_run(db_url: str) -> None:
         for thread in threads:
             thread.join()
         run = db.get_run("batched")
-    assert (run.sub_calls, {s.status for s in run.sub_calls_trace}) == (60, {"ok"})
+        calls = stored_calls(db, "batched")
+    assert (run.sub_calls, {(c.done, c.error) for c in calls}) == (60, {(True, None)})
 
 
 @pytest.mark.timeout(120)

@@ -39,6 +39,10 @@ def event_of(kind: str) -> Callable[[dict[str, Any]], dict[str, Any]]:
     return lambda data: next(e for e in data["events"] if e["type"] == kind)
 
 
+def rename(event: dict[str, Any], old: str, new: str) -> None:
+    event[new] = event.pop(old)
+
+
 BAD: dict[str, Callable[[dict[str, Any]], None]] = {
     "bogus event type": lambda d: d["events"].append({"type": "drop_tables", "run_id": "x"}),
     "question is a dict": lambda d: d["run"].update(question={"a": 1}),
@@ -61,6 +65,7 @@ BAD: dict[str, Callable[[dict[str, Any]], None]] = {
     "usage not an object": lambda d: event_of("root_response")(d).update(usage=[1, 2]),
     "prompt not text": lambda d: event_of("sub_call_started")(d).update(prompt=["x"]),
     "status too long": lambda d: d["run"].update(status="x" * 500),
+    "a renamed field": lambda d: rename(event_of("code_executed")(d), "code", "source"),
 }
 
 

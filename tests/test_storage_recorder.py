@@ -7,16 +7,23 @@ from collections.abc import Iterator
 import pytest
 
 from rlm_engine.events import (
-    CodeExecuted,
     Notice,
-    RootResponse,
-    RunFinished,
-    RunStarted,
     SubCallFinished,
-    SubCallStarted,
     Usage,
 )
-from rlm_testkit.runs import record, run_events
+from rlm_engine.trace import fold
+from rlm_testkit.runs import (
+    CONFIG,
+    call_finished,
+    call_started,
+    code,
+    finished,
+    record,
+    root,
+    run_events,
+    started,
+    stored_calls,
+)
 from storage import Database
 
 
@@ -37,7 +44,7 @@ def test_sub_calls_are_stored_in_order_with_their_results(db: Database) -> None:
     events = run_events(iterations=2, sub_calls=150)
     run = db.get_run(record(db.recorder(), events))
     expected = [(e.call_id, e.response) for e in events if isinstance(e, SubCallFinished)]
-    assert [(s.call_id, s.response) for s in run.sub_calls_trace] == expected
+    assert [(s.call_id, s.response) for s in stored_calls(db, run.run_id)] == expected
 
 
 def test_finished_run_has_the_engines_totals(db: Database) -> None:
@@ -63,17 +70,14 @@ def test_running_totals_grow_before_the_run_finishes(db: Database) -> None:
 
 def test_iterations_and_code_blocks_keep_reply_output_and_timing(db: Database) -> None:
     events = run_events(iterations=3, sub_calls=1)
-    run = db.get_run(record(db.recorder(), events))
-    assert [(i.iteration, i.text[:11]) for i in run.iterations_trace] == [
+    trace = fold(db.run_events(record(db.recorder(), events)))
+    assert [(i.number, i.text[:11]) for i in trace.iterations] == [
         (1, "Iteration 1"),
         (2, "Iteration 2"),
         (3, "Iteration 3"),
     ]
-    assert next((c.iteration, c.output, c.elapsed_s) for c in run.code_blocks) == (
-        1,
-        "['answer 1.0', ...]",
-        0.3,
-    )
+    block = trace.iterations[0].blocks[0]
+    assert (block.output, block.elapsed_s) == ("['answer 1.0', ...]", 0.3)
 
 
 def test_unknown_price_makes_the_run_cost_unknown(db: Database) -> None:
@@ -81,30 +85,20 @@ def test_unknown_price_makes_the_run_cost_unknown(db: Database) -> None:
     recorder = db.recorder()
     recorder(started)
     for cost in (0.5, None, 0.5):
-        recorder(
-            RootResponse(
-                run_id=started.run_id,
-                iteration=1,
-                text="",
-                model="m",
-                usage=Usage(1, 1),
-                cost_usd=cost,
-                elapsed_s=0,
-            )
-        )
+        recorder(root(1, "", run_id=started.run_id, cost_usd=cost))
     assert db.get_run(started.run_id).cost_usd is None
 
 
 @pytest.mark.parametrize("key", ["api_key", "openai_api_key", "token", "password", "secret"])
 def test_secret_looking_keys_are_never_stored(db: Database, key: str) -> None:
     config = {"root": {"provider": "openai", "model": "m", key: "sk-SECRET"}, key: "sk-SECRET"}
-    db.recorder()(RunStarted(run_id="r", question="q", config=config, context_meta={}))
+    db.recorder()(started(run_id="r", config=config))
     assert "sk-SECRET" not in repr(db.get_run("r")) + repr(db.run_events("r"))
 
 
 def test_credentials_in_a_base_url_are_never_stored(db: Database) -> None:
     config = {"root": {"provider": "openai", "model": "m", "base_url": "https://u:sk-SECRET@h/v1"}}
-    db.recorder()(RunStarted(run_id="r", question="q", config=config, context_meta={}))
+    db.recorder()(started(run_id="r", config=config))
     assert db.get_run("r").config["root"]["base_url"] == "https://[redacted]@h/v1"
 
 
@@ -112,42 +106,14 @@ LEAKY = "401 from https://user:pass@host/v1?api_key=zzz: key sk-proj-abcdefghijk
 
 
 def test_secrets_in_errors_and_notices_are_never_stored(db: Database) -> None:
-    started = RunStarted(run_id="r", question="q", config={}, context_meta={})
+    ids = {"run_id": "r"}
     events = [
-        started,
-        SubCallStarted(run_id="r", call_id="c", iteration=1, kind="llm", model="m", prompt="p"),
-        SubCallFinished(
-            run_id="r",
-            call_id="c",
-            response="",
-            usage=Usage(),
-            cost_usd=0.0,
-            elapsed_s=0.1,
-            error=LEAKY,
-        ),
-        Notice(run_id="r", iteration=1, message=f"retrying: {LEAKY}"),
-        CodeExecuted(
-            run_id="r",
-            iteration=1,
-            block_index=0,
-            code="x",
-            output="",
-            output_chars=0,
-            elapsed_s=0.1,
-            error=LEAKY,
-        ),
-        RunFinished(
-            run_id="r",
-            status="failed",
-            answer=None,
-            error=LEAKY,
-            iterations=1,
-            sub_calls=1,
-            input_tokens=0,
-            output_tokens=0,
-            cost_usd=0.0,
-            elapsed_s=1.0,
-        ),
+        started(**ids),
+        call_started("c", **ids),
+        call_finished("c", **ids, error=LEAKY),
+        Notice(**ids, iteration=1, message=f"retrying: {LEAKY}"),
+        code(1, "", **ids, error=LEAKY),
+        finished(**ids, status="failed", answer=None, error=LEAKY, iterations=1, sub_calls=1),
     ]
     record(db.recorder(), events)
     run = db.get_run("r")
@@ -159,14 +125,12 @@ def test_secrets_in_errors_and_notices_are_never_stored(db: Database) -> None:
 def test_prompts_and_responses_are_kept_as_written(db: Database) -> None:
     text = "call https://user:pass@host with sk-proj-abcdefghijklmnop1234"
     events = [
-        RunStarted(run_id="r", question=text, config={}, context_meta={}),
-        SubCallStarted(run_id="r", call_id="c", iteration=1, kind="llm", model="m", prompt=text),
-        SubCallFinished(
-            run_id="r", call_id="c", response=text, usage=Usage(), cost_usd=0.0, elapsed_s=0.1
-        ),
+        started(run_id="r", question=text),
+        call_started("c", run_id="r", prompt=text),
+        call_finished("c", run_id="r", response=text),
     ]
     run = db.get_run(record(db.recorder(), events))
-    call = run.sub_calls_trace[0]
+    call = stored_calls(db, run.run_id)[0]
     assert (run.question, call.prompt, call.response) == (text, text, text)
 
 
@@ -176,54 +140,18 @@ def test_dict_events_are_accepted(db: Database) -> None:
 
 
 def test_child_rlm_events_join_the_parent_run(db: Database) -> None:
-    started, first, *_ = run_events(iterations=1, sub_calls=0, finished=False)
-    child = [
-        SubCallStarted(
-            run_id="r", call_id="c1", iteration=1, kind="rlm", model="sub", prompt="dig"
-        ),
-        RunStarted(
-            run_id="r", depth=1, parent_call_id="c1", question="dig", config={}, context_meta={}
-        ),
-        RootResponse(
-            run_id="r",
-            depth=1,
-            parent_call_id="c1",
-            iteration=1,
-            text="FINAL(7)",
-            model="sub",
-            usage=Usage(50, 5),
-            cost_usd=0.002,
-            elapsed_s=0.1,
-        ),
-        RunFinished(
-            run_id="r",
-            depth=1,
-            parent_call_id="c1",
-            status="completed",
-            answer="7",
-            error=None,
-            iterations=1,
-            sub_calls=0,
-            input_tokens=50,
-            output_tokens=5,
-            cost_usd=0.002,
-            elapsed_s=0.1,
-        ),
-        SubCallFinished(
-            run_id="r",
-            call_id="c1",
-            response="7",
-            usage=Usage(50, 5),
-            cost_usd=0.002,
-            elapsed_s=0.1,
-        ),
+    ids = {"run_id": "r"}
+    child = {**ids, "depth": 1, "parent_call_id": "c1"}
+    spent = {"usage": Usage(50, 5), "cost_usd": 0.002, "elapsed_s": 0.1}
+    events = [
+        started(**ids, config=CONFIG),
+        call_started("c1", **ids, kind="rlm", model="sub", prompt="dig"),
+        started(**child, question="dig"),
+        root(1, "FINAL(7)", **child, model="sub", **spent),
+        finished(**child, answer="7", iterations=1, input_tokens=50, output_tokens=5),
+        call_finished("c1", **ids, response="7", **spent),
     ]
-    recorder = db.recorder()
-    for event in [
-        RunStarted(run_id="r", question="q", config=started.config, context_meta={}),
-        *child,
-    ]:
-        recorder(event)
+    record(db.recorder(), events)
     run = db.get_run("r")
     assert (run.status, run.sub_calls, run.input_tokens, len(db.run_events("r"))) == (
         "running",
@@ -231,7 +159,6 @@ def test_child_rlm_events_join_the_parent_run(db: Database) -> None:
         50,
         6,
     )
-    del first
 
 
 def test_events_after_a_restart_continue_the_sequence(db_url: str) -> None:
