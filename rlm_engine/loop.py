@@ -503,8 +503,8 @@ class RLMRun:
         self.fit_history(messages)
         reply = self.root_call(messages, forced=True)
         answer = self.forced_answer_text(reply or "")
-        if not answer.strip() or _normal(answer) in _normal(note):
-            answer = prompts.NO_ANSWER  # an echo of the note is no answer
+        if answer.strip() and _normal(answer) in _normal(note):
+            answer = ""  # an echo of the note is no answer, as an empty reply is
         self.guards.judge_forced(answer)
         self.emit(FinalAnswer, answer=answer, source="forced", unsupported=self.guards.unsupported)
         return _Outcome("limit", answer=answer, unsupported=self.guards.unsupported)

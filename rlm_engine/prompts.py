@@ -404,8 +404,6 @@ FORCED_ANSWER = (
 """The question comes last: a small model asked for "your best answer" without it copied the
 note's first sentence into FINAL and answered "The budget for this run is used up"."""
 
-NO_ANSWER = "No answer"
-
 
 def final_var_missing(name: str) -> str:
     return (

@@ -71,3 +71,12 @@ def test_time_budget_stops_a_code_block(standin_env: StandIn) -> None:
     result, events = ask("Slow", "ctx", config)
     assert "TimeoutError" in (events.of(CodeExecuted)[0].error or "")
     assert result.status == "limit" and result.answer == ""  # `slept` was never set
+
+
+def test_a_forced_answer_that_echoes_the_note_is_no_answer(standin_env: StandIn) -> None:
+    # A small model answered "The budget for this run is used up": the note's own words.
+    standin_env.enqueue(repl("print(1)"), "FINAL(Stop: no more code will run)", model=ROOT)
+    result, _ = ask("Never done", "ctx", make_config(budgets=Budgets(max_iterations=1)))
+    assert (result.status, result.answer) == ("limit", "")
+    forced_note = standin_env.requests[-1].messages[-1]["content"]
+    assert forced_note.endswith("The question was: Never done")
