@@ -90,6 +90,19 @@ class DeferredRecorder:
         self._db: Database | None = None
         self._recorder: Recorder | None = None
         self._failed = False
+        self._conversation_id: str | None = None
+
+    @property
+    def conversation_id(self) -> str | None:
+        """The conversation the next runs belong to (`rlm chat`: one REPL, one conversation)."""
+        return self._conversation_id
+
+    @conversation_id.setter
+    def conversation_id(self, value: str | None) -> None:
+        with self._lock:
+            self._conversation_id = value
+            if self._recorder is not None:
+                self._recorder.conversation_id = value
 
     def __call__(self, event: Event) -> None:
         with self._lock:
@@ -130,6 +143,7 @@ class DeferredRecorder:
             self._failed = True
             print(f"warning: the run will not be saved: {exc}", file=sys.stderr)
             return
+        recorder.conversation_id = self._conversation_id
         self._db, self._recorder = db, recorder
         for event in held:
             try:

@@ -16,6 +16,7 @@ import sys
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -63,11 +64,18 @@ def _ask_reading(paths: list[str], standin: StandIn, *args: str, env: dict[str, 
     standin.enqueue("FINAL(first)", model=ROOT)
     first = rlm("ask", SECRET, "--context", str(corpus), "--model", ROOT, *args, env=env)
     assert first.returncode == 0, first.stderr
-    code = READ_FILES.format(paths=paths, secret=SECRET) + "FINAL(repr(seen))"
+    probe = "Is the write-ahead log there now?"
+    code = (
+        f"llm_query({probe!r})\n"  # while the code runs: the run is being recorded
+        + READ_FILES.format(paths=paths, secret=SECRET)
+        + "FINAL(repr(seen))"
+    )
     wal_there: list[bool] = []
 
-    def read_them(request: object) -> str:
-        wal_there.append(os.path.exists(paths[1]))  # the recorder's WAL, while it records
+    def read_them(request: Any) -> str:
+        if probe in request.messages[-1]["content"]:
+            wal_there.append(os.path.exists(paths[1]))  # the recorder's WAL, while it records
+            return "checked"
         return repl(code)
 
     standin.on(read_them, model=ROOT)

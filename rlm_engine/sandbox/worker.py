@@ -46,6 +46,7 @@ _HELPERS = {
     "SHOW_VARS",
     "cite",
 }
+_HELPER_OBJECTS: dict[str, object] = {}  # the REPL helpers as installed, by name
 _HELPERS_FILE = os.path.join(os.path.dirname(_THIS_FILE), "repl_helpers.py")
 _OWN_FILES = {_THIS_FILE, _HELPERS_FILE}  # frames left out of the model's tracebacks
 
@@ -326,15 +327,21 @@ def load_repl_helpers(ns: dict, llm_query: object, llm_query_batched: object) ->
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     module.install(ns, llm_query, llm_query_batched)
-    _HELPERS.update(module.NAMES)
+    # by identity: a helper's name the model reuses for its own value (`dates = [...]`) is the
+    # model's variable
+    _HELPER_OBJECTS.update({name: ns[name] for name in module.NAMES})
 
 
 def show_vars(state: State) -> dict[str, str]:
     return {
         k: type(v).__name__
         for k, v in state.namespace.items()
-        if not k.startswith("_") and k not in _HELPERS and type(v).__name__ != "module"
+        if not k.startswith("_") and not _is_helper(k, v) and type(v).__name__ != "module"
     }
+
+
+def _is_helper(name: str, value: object) -> bool:
+    return name in _HELPERS or _HELPER_OBJECTS.get(name) is value
 
 
 def var_reprs(state: State, limit: int = 500) -> dict[str, str]:
