@@ -111,6 +111,9 @@ def test_pick_first_answer_skips_non_answers(box: Sandbox) -> None:
 def test_helpers_are_not_listed_as_variables(box: Sandbox) -> None:
     box.execute("mine = 1", Recorder())
     assert box.show_vars() == {"context": "list", "mine": "int"}
+    # a helper's name the model takes for its own value is the model's variable
+    box.execute("dates = ['2027-03-01']", Recorder())
+    assert box.show_vars() == {"context": "list", "mine": "int", "dates": "list"}
 
 
 # --- the helpers that call a model: through a real run ---------------------------------------
