@@ -162,7 +162,7 @@ def test_a_comparison_of_three_configurations_reopens(app_page: Any, app_server:
     for position, answer in enumerate(["7431 thousand euros", "about 7.4 million euros"]):
         saved = app_page.locator(f"[class*='st-key-cmp-saved-'][class*='-{position}-answer']")
         saved.get_by_text(answer).wait_for()  # the columns in the order they ran
-    app_page.get_by_role("tab", name="#3 · openai:model-c").wait_for()
+    app_page.get_by_role("tab", name="#3 · openai:model-c").wait_for(timeout=120_000)
     save_screenshot(app_page, "compare-saved")
 
 

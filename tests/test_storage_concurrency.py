@@ -67,7 +67,8 @@ def test_killed_recorder_keeps_every_event_it_had_written(db_url: str) -> None:
     with Database.open(db_url) as db:
         stored = db.run_events("victim")
     assert stored[: len(reported)] == reported
-    assert len(stored) - len(reported) in (0, 1)  # killed between commit and print
+    # the child may be a few events ahead of what we read from its pipe when the kill lands
+    assert len(stored) >= len(reported)
 
 
 def test_killed_recorders_run_is_marked_interrupted_on_next_open(db_url: str) -> None:
