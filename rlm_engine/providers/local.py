@@ -74,14 +74,13 @@ class _LocalServer:
         self.n_ctx = n_ctx
         self._slots = threading.BoundedSemaphore(N_PARALLEL)
 
-    def chat(self, request: dict[str, Any], on_chunk: Any = None) -> dict[str, Any] | None:
-        """The reply, or None when streamed (each chunk went to `on_chunk`)."""
+    def chat(self, request: dict[str, Any], on_chunk: Any) -> dict[str, Any] | None:
+        """Streamed: each chunk goes to `on_chunk` (which returns True to stop); the result is
+        None, or an error dict when the request was refused before streaming."""
         with self._slots:
             server = self._server
             if server is None:
                 raise ProviderError("The local model was shut down; start a new run.")
-            if on_chunk is None:
-                return server.handle_chat_completions(request)
             return server.handle_chat_completions(request, on_chunk)
 
     def close(self) -> None:
