@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 from rlm_engine.events import (
@@ -90,18 +90,12 @@ class Totals:
             self.cost_usd = None if counted.cost_usd is None else self.cost_usd + counted.cost_usd
 
     @classmethod
-    def of(cls, finished: RunFinished) -> Totals:
-        """The engine's own totals of a finished run."""
-        return cls(
-            iterations=finished.iterations,
-            sub_calls=finished.sub_calls,
-            input_tokens=finished.input_tokens,
-            output_tokens=finished.output_tokens,
-            cost_usd=finished.cost_usd,
-            elapsed_s=finished.elapsed_s,
-            cached_tokens=finished.cached_tokens,
-            cache_write_tokens=finished.cache_write_tokens,
-        )
+    def of(cls, finished: object) -> Totals:
+        """The totals a finished run carries: the engine's own (its RunFinished), or a stored
+        run's (storage's RunSummary: what it does not hold stays 0, an unknown time too)."""
+        names = [f.name for f in fields(cls) if hasattr(finished, f.name)]
+        values = {name: getattr(finished, name) for name in names}
+        return cls(**{**values, "elapsed_s": values.get("elapsed_s") or 0.0})
 
 
 @dataclass
