@@ -248,16 +248,16 @@ def _fold(events: list[Event], by_parent: dict[str | None, list[Event]]) -> Trac
                 trace.config, trace.context_meta = event.config, event.context_meta
                 trace.started_at = event.time
             case RootResponse():
-                trace.iterations.append(_iteration_of(event))
+                trace.iterations.append(iteration_of(event))
                 trace.streaming = None
             case RootDelta():
                 trace.streaming = (trace.streaming or "")[: event.offset] + event.text
             case CodeExecuted():
                 iteration = _iteration(trace, event.iteration)
-                iteration.blocks.append(_block_of(event, batch_order(iteration.running_sub_calls)))
+                iteration.blocks.append(block_of(event, batch_order(iteration.running_sub_calls)))
                 iteration.running_sub_calls = []
             case SubCallStarted():
-                call = _call_of(event)
+                call = call_of(event)
                 if call.kind == "rlm" and call.call_id in by_parent:
                     call.child = _fold(by_parent[call.call_id], by_parent)
                 calls[call.call_id] = call
@@ -289,7 +289,7 @@ def _fold(events: list[Event], by_parent: dict[str | None, list[Event]]) -> Trac
     return trace
 
 
-def _iteration_of(event: RootResponse) -> Iteration:
+def iteration_of(event: RootResponse) -> Iteration:
     usage = event.usage
     return Iteration(
         number=event.iteration,
@@ -307,7 +307,7 @@ def _iteration_of(event: RootResponse) -> Iteration:
     )
 
 
-def _block_of(event: CodeExecuted, sub_calls: list[SubCall]) -> CodeBlock:
+def block_of(event: CodeExecuted, sub_calls: list[SubCall]) -> CodeBlock:
     return CodeBlock(
         index=event.block_index,
         code=event.code,
@@ -320,7 +320,7 @@ def _block_of(event: CodeExecuted, sub_calls: list[SubCall]) -> CodeBlock:
     )
 
 
-def _call_of(event: SubCallStarted) -> SubCall:
+def call_of(event: SubCallStarted) -> SubCall:
     return SubCall(
         call_id=event.call_id,
         kind=event.kind,
