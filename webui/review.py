@@ -26,14 +26,7 @@ def when(timestamp: float | None) -> str:
 
 def totals_of(summary: Any) -> Totals:
     """A stored run's totals (right even for a run that never finished)."""
-    return Totals(
-        iterations=summary.iterations,
-        sub_calls=summary.sub_calls,
-        input_tokens=summary.input_tokens,
-        output_tokens=summary.output_tokens,
-        cost_usd=summary.cost_usd,
-        elapsed_s=summary.elapsed_s or 0.0,
-    )
+    return Totals.of(summary)
 
 
 def models_of(summary: Any) -> str:
