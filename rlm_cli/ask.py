@@ -43,6 +43,7 @@ from rlm_engine.events import (
 )
 from rlm_engine.providers.registry import provider_names
 from rlm_engine.text import valid_tree
+from rlm_engine.warm import warm_up
 
 if TYPE_CHECKING:
     from rlm_cli.recording import DeferredRecorder
@@ -287,11 +288,12 @@ class Setup:
 def set_up(args: argparse.Namespace) -> Setup | None:
     """The corpus, credentials, config, recorder and sub-call cache of a run's options; None when
     no document of --context could be read (said on stderr)."""
+    credentials = Credentials.from_env()
+    config = build_config(args, credentials)
+    warm_up(config)  # the SDK and the price table import while the corpus loads
     corpus = load_context_args(args)
     if corpus is None:
         return None
-    credentials = Credentials.from_env()
-    config = build_config(args, credentials)
     recorder, close_recorder = open_recorder(args, corpus)
     cache, close_cache = open_sub_call_cache(args) if config.sub_call_cache else (None, None)
     return Setup(corpus, credentials, config, recorder, cache, close_recorder, close_cache)
