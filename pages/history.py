@@ -34,7 +34,7 @@ def day_start(day: dt.date) -> float:
     return dt.datetime.combine(day, dt.time.min).timestamp()
 
 
-def history_row(summary: Any) -> dict[str, Any]:
+def history_row(summary: RunSummary) -> dict[str, Any]:
     """A run's row; a conversation's row is its newest run, its question count up front."""
     row = {"starred": "★" if summary.starred else "", **run_row(summary)}
     if summary.turns > 1:

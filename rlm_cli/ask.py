@@ -16,7 +16,7 @@ import sys
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, get_args
+from typing import TYPE_CHECKING, Any, TypeVar, get_args
 
 from rlm_cli import sources as cli_sources
 from rlm_cli.recording import open_recorder, open_sub_call_cache, private_dirs_for
@@ -147,6 +147,9 @@ def add_run_options(p: argparse.ArgumentParser) -> None:
     save.add_argument("--no-save", action="store_true")
 
 
+Number = TypeVar("Number", int, float)
+
+
 def _positive_int(text: str) -> int:
     value = _number(text, int, "a whole number")
     if value < 1:
@@ -175,7 +178,7 @@ def _seconds(text: str) -> float:
     return value
 
 
-def _number(text: str, kind: type[int] | type[float], what: str) -> Any:
+def _number(text: str, kind: type[Number], what: str) -> Number:
     """`text` as an int or a finite float, or a usage error saying what was expected."""
     try:
         value = kind(text)
