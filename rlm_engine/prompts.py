@@ -51,7 +51,7 @@ with its own REPL (falls back to llm_query when recursion is not allowed).
 `snippet`), `chunk(size, overlap=0)`, `chunk_documents(docs_per_chunk)`, \
 `extract_after(marker, max_len=128)`; values in any layout: `dates(text)` (as YYYY-MM-DD), \
 `numbers(text)`, `date_after(text, label)`, `number_after(text, label)` (the first after a \
-match of the regex `label`), `tally(value, keep=None, kind="number", year=None)` (the value \
+match of the regex `label`), `tally(value, keep=None, kind="auto", year=None)` (the value \
 after the label `value` in every document that mentions `keep`: prints the count, total, \
 largest and a row per document; returns the rows). Sub-calls: `ask(question, text)`, \
 `ask_chunks(question, chunks)` (batched, answers in order, NO_ANSWER where a chunk lacks it), \
@@ -123,8 +123,8 @@ _VALUES_WITH_HELPERS = """\
 reads the number after the label `value` in every document (any layout: "USD 1,200", \
 "$1,200.00", "1,200 USD"; "total" also finds "amount payable"), keeps only the documents that \
 mention `keep` (a name from the question; leave it out to read every document), and prints the \
-count, the total, the largest and one row per document with its first words. For a date, add \
-kind="date", and year=2027 to keep only that year.
+count, the total, the largest and one row per document with its first words. It reads dates \
+too; year=2027 keeps only that year's.
 Question: What do the shipments to Oslo weigh in all?
 ```repl
 rows = tally("weight", keep="Oslo")
@@ -133,7 +133,7 @@ rows = tally("weight", keep="Oslo")
 FINAL(14,250 kg)
 Question: Which ships arrive in 2027?
 ```repl
-rows = tally("arrival", kind="date", year=2027)
+rows = tally("arrival", year=2027)
 ```
 For "how many", answer the count; for "which", the name in the largest row, not the number; \
 for "list", the names in the rows. If nothing matched, try another label or leave out keep.

@@ -195,12 +195,21 @@ def _shown(v: object) -> str:
     return str(v)
 
 
+def find_values(text: str) -> list[tuple[int, object, object]]:
+    """The dates and numbers of `text`, in order (a date's digits are not numbers)."""
+    return sorted([*find_dates(text), *find_numbers(text)], key=lambda item: item[0])
+
+
+_READERS: dict[str, Callable] = {"date": find_dates, "number": find_numbers, "auto": find_values}
+_YEAR = re.compile(r"(19|20)\d\d")
+
+
 def tally_rows(
     docs: list[str], value: str, keep: str | None, kind: str, year: int | None
 ) -> tuple[list[tuple[int, object]], list[int], list[int]]:
     """(rows of (document index, value), documents kept that hold no such value, documents
-    whose value is outside `year`)."""
-    found = find_dates if kind == "date" else find_numbers
+    whose value is not a date of `year`)."""
+    found = _READERS[kind]
     rows, without, other_year = [], [], []
     for i, doc in enumerate(docs):
         if keep and not mentions(doc, keep):
@@ -210,7 +219,7 @@ def tally_rows(
         if v is None:
             if keep:
                 without.append(i)
-        elif year is not None and not str(v).startswith(str(year)):
+        elif year is not None and not str(v).startswith(f"{year}-"):
             other_year.append(i)
         else:
             rows.append((i, v))
@@ -218,25 +227,31 @@ def tally_rows(
 
 
 def tally_report(
-    docs: list[str], value: str, keep: str | None, kind: str, year: int | None
+    docs: list[str], value: str, keep: str | None, kind: str = "auto", year: int | None = None
 ) -> tuple[list[tuple[int, object]], str]:
-    """The rows and what `tally` prints: the count, for numbers the total and the largest,
-    then a row per document (its code like INV-1042 and its first words, where names are)."""
+    """The rows and what `tally` prints: the count, the total and the largest of the numbers,
+    the dates by year, then a row per document (its code like INV-1042 and its first words,
+    where names are). A `keep` that is a year is read as `year` (what small models write)."""
+    if keep and year is None and _YEAR.fullmatch(keep.strip()):
+        keep, year = None, int(keep)
     rows, without, other_year = tally_rows(docs, value, keep, kind, year)
+    numbers = [(i, v) for i, v in rows if isinstance(v, float)]
+    found_dates = [str(v) for _, v in rows if isinstance(v, str)]
+    what = {"number": "a number", "date": "a date"}.get(kind, "a value")
     which = f"documents mentioning {keep!r}" if keep else "documents"
-    lines = [f"{len(rows)} {which} with a {kind} after {value!r}" + (f" in {year}" if year else "")]
+    lines = [f"{len(rows)} {which} with {what} after {value!r}" + (f" in {year}" if year else "")]
     lines.append(f"count: {len(rows)}")
-    if rows and kind != "date":
-        best = max(rows, key=lambda r: r[1])  # type: ignore[arg-type,return-value]
-        lines.append(f"total: {_shown(sum(v for _, v in rows))}")  # type: ignore[misc]
+    if numbers:
+        best = max(numbers, key=lambda r: r[1])
+        lines.append(f"total: {_shown(sum(v for _, v in numbers))}")
         lines.append(f"largest: {_shown(best[1])} in context[{best[0]}]: {_head(docs[best[0]])}")
-    if kind == "date" and year is None and rows:
+    if found_dates and year is None:
         years: dict[str, int] = {}
-        for _, v in rows:
-            years[str(v)[:4]] = years.get(str(v)[:4], 0) + 1
+        for v in found_dates:
+            years[v[:4]] = years.get(v[:4], 0) + 1
         lines.append("by year: " + ", ".join(f"{y}: {n}" for y, n in sorted(years.items())))
     if other_year:
-        lines.append(f"({len(other_year)} more with a {kind} in another year)")
+        lines.append(f"({len(other_year)} more with a value not in {year})")
     for i, v in rows[:TALLY_ROWS]:
         code = _CODE.search(docs[i])
         lines.append(
@@ -246,7 +261,7 @@ def tally_report(
         lines.append(f"  ... and {len(rows) - TALLY_ROWS} more rows (returned)")
     if without:
         lines.append(
-            f"{len(without)} {which} have no {kind} after {value!r}, e.g. "
+            f"{len(without)} {which} have no {what[2:]} after {value!r}, e.g. "
             f"context[{without[0]}]: {_head(docs[without[0]], 200)}"
         )
     if not rows:
@@ -404,18 +419,19 @@ def install(ns: dict, llm_query: Callable, llm_query_batched: Callable) -> None:
         return _after(str(text), label, within, find_numbers)  # type: ignore[return-value]
 
     def tally(
-        value: str, keep: str | None = None, kind: str = "number", year: int | None = None
+        value: str, keep: str | None = None, kind: str = "auto", year: int | None = None
     ) -> list:
-        """Read the `kind` ("number" or "date") after the label `value` in every document (that
-        mentions `keep`, if given; with `year`, only dates of that year), print the count, the
-        total and the largest, and a row per document; return the rows, (index, value) pairs.
-        Plain words of `value` also match their usual synonyms ("total" finds "amount payable")."""
+        """Read the value after the label `value` in every document (that mentions `keep`, if
+        given; with `year`, only dates of that year), print the count, the total and the
+        largest, and a row per document; return the rows, (index, value) pairs. `kind` is
+        "number", "date" or "auto" (whichever comes first after the label). Plain words of
+        `value` also match their usual synonyms ("total" finds "amount payable")."""
         if not isinstance(value, str) or not value.strip():
             raise ValueError('tally needs a label to read after, e.g. tally("total")')
-        if kind not in ("number", "date"):
-            raise ValueError('tally reads kind="number" or kind="date"')
-        keep = str(keep) if keep else None
-        rows, report = tally_report(documents(), value, keep, kind, year)
+        if kind not in _READERS:
+            raise ValueError('tally reads kind="auto", kind="number" or kind="date"')
+        year = int(year) if year is not None else None
+        rows, report = tally_report(documents(), value, str(keep) if keep else None, kind, year)
         print(report)
         return rows
 
