@@ -295,15 +295,25 @@ class RLMRun:
         )
         return [{"role": "system", "content": system}, {"role": "user", "content": first}]
 
-    def first_look(self) -> tuple[str, str, bool] | None:
+    def first_look(self) -> tuple[str, str, str] | None:
         """The engine's first block for a small root model (rlm_engine.first_look): its code, its
-        output as the model is shown it, and whether the question counts, adds up or compares;
-        None when off or when it found nothing to show."""
+        output as the model is shown it, and what it was: "fact" (a search), "tally" (a count,
+        total or maximum read from every document) or "aggregate" (a search for a question that
+        counts, adds up or compares: not its answer); None when off or when it found nothing."""
         wanted = self.config.first_look
         if not (self.small if wanted is None else wanted):
             return None
         context = self.sandbox.context
-        code = first_look.look_code(self.question, context) if context else None
+        if not context:
+            return None
+        documents = [context] if isinstance(context, str) else context
+        aggregate = first_look.is_aggregate(self.question)
+        call = first_look.tally_guess(self.question, documents) if aggregate else None
+        if call is not None:
+            code, kind = first_look.tally_code(call), "tally"
+        else:
+            code = first_look.look_code(self.question, context)
+            kind = "aggregate" if aggregate else "fact"
         if code is None:
             return None
         result = self.run_block(0, code)
@@ -312,10 +322,9 @@ class RLMRun:
         shown = prompts.shown_output(result.output, small=self.small)
         self.guards.shown(code, shown)
         self.read_context = True
-        aggregate = first_look.is_aggregate(self.question)
-        if aggregate:
+        if kind == "aggregate":
             self.watch.not_the_models()  # a count read off the look's few matches is a guess
-        return code, shown, aggregate
+        return code, shown, kind
 
     def peek(self) -> str | None:
         """The start of the first document, when the configuration shows one."""

@@ -263,7 +263,7 @@ def first_user_message(
     existing_vars: dict[str, str] | None = None,
     hint: str | None = None,
     peek: str | None = None,
-    look: tuple[str, str, bool] | None = None,
+    look: tuple[str, str, str] | None = None,
 ) -> str:
     """The question plus a description of `context` and, when given, the strategy hint for its
     size; of its content, at most `peek` (the start of the first document, when configured) and
@@ -286,9 +286,10 @@ def first_user_message(
     if look is None:
         lines += ["", "Start by writing a ```repl block to look at `context`."]
         return "\n".join(lines)
-    code, output, aggregate = look
+    code, output, kind = look
     shown = FIRST_LOOK.format(code=code.rstrip(), output=output.rstrip() or "(no output)")
-    follow = FIRST_LOOK_AGGREGATE if aggregate else FIRST_LOOK_FACT.format(question=question)
+    follows = {"aggregate": FIRST_LOOK_AGGREGATE, "tally": FIRST_LOOK_TALLY}
+    follow = follows.get(kind, FIRST_LOOK_FACT).format(question=question)
     lines += ["", shown, "", follow]
     return "\n".join(lines)
 
@@ -304,6 +305,14 @@ REPL output:
 FIRST_LOOK_FACT = (
     "If this output shows the answer to the question ({question}), reply FINAL(answer), giving "
     "what was asked. Otherwise write one ```repl block that searches again with other words."
+)
+
+FIRST_LOOK_TALLY = (
+    "The engine read that value from every document. If these rows are what the question "
+    "({question}) asks about, answer from this output: for how many, the count; for a sum, the "
+    "total; for which or whose, the name or code in the first row (the largest), not the number; "
+    "for a list, the names or codes of all the rows. If they are not, write one ```repl block "
+    "that calls tally() with another label or keep."
 )
 
 FIRST_LOOK_AGGREGATE = (

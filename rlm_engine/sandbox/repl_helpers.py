@@ -252,7 +252,8 @@ def tally_report(
         lines.append("by year: " + ", ".join(f"{y}: {n}" for y, n in sorted(years.items())))
     if other_year:
         lines.append(f"({len(other_year)} more with a value not in {year})")
-    for i, v in rows[:TALLY_ROWS]:
+    shown = sorted(rows, key=lambda r: -r[1]) if len(numbers) == len(rows) else rows
+    for i, v in shown[:TALLY_ROWS]:  # numbers largest first: "which" is the first row
         code = _CODE.search(docs[i])
         lines.append(
             f"  context[{i}]: {_shown(v)} | {code.group() if code else '-'} | {_head(docs[i])}"
