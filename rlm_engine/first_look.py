@@ -147,6 +147,20 @@ def look_code(question: str, context: str | Sequence[str]) -> str | None:
     )
 
 
+_ASKS = (
+    ("list", re.compile(r"\blist\b", re.IGNORECASE)),
+    ("count", re.compile(r"\bhow many\b|\bnumber of\b|\bcount\b", re.IGNORECASE)),
+    ("which", re.compile(r"\b(which|who|whose)\b", re.IGNORECASE)),
+    ("total", re.compile(r"\b(total|sum|in all|how much|altogether|combined)\b", re.IGNORECASE)),
+)
+
+
+def asks_for(question: str) -> str | None:
+    """What a counting question wants from tally's output: "list", "count", "which" (the
+    first row's name) or "total"; None if none of these."""
+    return next((kind for kind, pattern in _ASKS if pattern.search(question)), None)
+
+
 def tally_guess(question: str, documents: Sequence[str]) -> str | None:
     """The `tally(...)` call the engine makes for a question that counts, adds up, compares or
     lists: `keep` the question's first name or code found in the corpus, `year` a year it names,

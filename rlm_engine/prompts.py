@@ -12,6 +12,7 @@ import json
 from typing import Any
 
 from rlm_engine.config import ModelSpec, RunConfig
+from rlm_engine.first_look import asks_for
 from rlm_engine.guards import EMPTY_OUTPUT, is_empty_result
 from rlm_engine.providers.registry import ProviderInfo
 
@@ -289,7 +290,8 @@ def first_user_message(
     code, output, kind = look
     shown = FIRST_LOOK.format(code=code.rstrip(), output=output.rstrip() or "(no output)")
     follows = {"aggregate": FIRST_LOOK_AGGREGATE, "tally": FIRST_LOOK_TALLY}
-    follow = follows.get(kind, FIRST_LOOK_FACT).format(question=question)
+    answer = TALLY_ANSWERS[asks_for(question)]
+    follow = follows.get(kind, FIRST_LOOK_FACT).format(question=question, answer=answer)
     lines += ["", shown, "", follow]
     return "\n".join(lines)
 
@@ -309,11 +311,19 @@ FIRST_LOOK_FACT = (
 
 FIRST_LOOK_TALLY = (
     "The engine read that value from every document. If these rows are what the question "
-    "({question}) asks about, answer from this output: for how many, the count; for a sum, the "
-    "total; for which or whose, the name or code in the first row (the largest), not the number; "
-    "for a list, the names or codes of all the rows. If they are not, write one ```repl block "
-    "that calls tally() with another label or keep."
+    "({question}) asks about, {answer} If they are not, write one ```repl block that calls "
+    "tally() with another label or keep."
 )
+TALLY_ANSWERS = {
+    "count": "it asks how many: reply FINAL(the number on the count line), nothing else.",
+    "total": "it asks for a sum: reply FINAL(the number on the total line), nothing else.",
+    "which": "it asks which: reply FINAL(the name or code in the first row, the largest), not a "
+    "number.",
+    "list": "it asks for a list: reply FINAL(the names or codes of all the rows, separated by "
+    "commas), nothing else.",
+    None: "reply FINAL(the answer from this output).",
+}
+"""What the tally look's note says to answer, by what the question asks for (asks_for)."""
 
 FIRST_LOOK_AGGREGATE = (
     "This output shows at most three matches of each word: it is not the answer. The question "
