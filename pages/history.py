@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import streamlit as st
 
@@ -13,7 +13,7 @@ from storage import RunFilter
 from webui.ask_again import ask_again
 from webui.resources import database, shown_errors
 from webui.resume import can_resume, resume
-from webui.review import HISTORY_COLUMNS, STATUSES, draw_stored_run, run_row, when
+from webui.review import STATUSES, draw_stored_run, run_row, when
 from webui.run_marks import star_button, tags_field
 from webui.safe_text import safe_markdown
 from webui.state import kept, workspace
@@ -25,6 +25,24 @@ if TYPE_CHECKING:
 PAGE_SIZE = 50
 ALL_CORPORA, ALL_MODELS, ALL_STATUSES = "All corpora", "All models", "All statuses"
 ALL_TAGS = "All tags"
+OPEN_KEY, ROWS_KEY = "history-open", "history-rows"
+# The list is a radio group drawn as rows (no dots, a line between rows, the row under the
+# pointer shaded, a click anywhere on a row picks it): Streamlit's interactive table loads 1.5 MB
+# of scripts on first use and draws a canvas, over 2 s of the page's first paint; a radio group
+# is in the app's own bundle.
+_ROWS = ".st-key-history-rows [data-testid='stRadioGroup']"
+ROWS_STYLE = (
+    f"<style>{_ROWS} {{ gap: 0; width: 100%; }}"
+    f"{_ROWS} > div {{ position: relative; padding: 0.3rem 0.5rem;"
+    " border-bottom: 1px solid rgba(49, 51, 63, 0.1); }"
+    f"{_ROWS} > div:hover {{ background: rgba(0, 104, 201, 0.06); }}"
+    f"{_ROWS} > div:has(input:checked) {{ background: rgba(0, 104, 201, 0.12); }}"
+    f"{_ROWS} [data-testid='stRadioOption'] {{ position: static; }}"
+    f"{_ROWS} [data-testid='stRadioOption']::after {{ content: ''; position: absolute; inset: 0;"
+    " z-index: 1; cursor: pointer; }"
+    f"{_ROWS} [data-testid='stRadioOption'] > div > div:first-child {{ display: none; }}"
+    f"{_ROWS} [data-testid='stRadioCaption'] {{ padding-left: 0; margin-left: 0; }}</style>"
+)
 
 
 st.title("History")
@@ -34,12 +52,59 @@ def day_start(day: dt.date) -> float:
     return dt.datetime.combine(day, dt.time.min).timestamp()
 
 
-def history_row(summary: Any) -> dict[str, Any]:
-    """A run's row; a conversation's row is its newest run, its question count up front."""
-    row = {"starred": "★" if summary.starred else "", **run_row(summary)}
-    if summary.turns > 1:
-        row["question"] = f"{summary.turns} questions · {row['question']}"
-    return {**row, "tags": ", ".join(summary.tags)}
+def row_label(summary: RunSummary) -> str:
+    """A row's first line: the star and the question (a conversation's newest, its count)."""
+    row = run_row(summary)
+    turns = f"{summary.turns} questions · " if summary.turns > 1 else ""
+    star = "★ " if summary.starred else ""
+    return f"{star}{turns}**{safe_markdown(row['question'])}**"
+
+
+def row_caption(summary: RunSummary) -> str:
+    """A row's second line: when, status, models, cost, time, the counts, corpus and tags."""
+    row = run_row(summary)
+    parts = [
+        row["started"],
+        row["status"],
+        row["models"],
+        row["cost"],
+        row["time"],
+        f"{row['tokens']:,} tokens",
+        plural(row["iterations"], "iteration"),
+        plural(row["sub-calls"], "sub-call"),
+        row["corpus"],
+        summary.tags and "tags: " + ", ".join(summary.tags),
+    ]
+    return safe_markdown(" · ".join(p for p in parts if p))
+
+
+def open_clicked_row() -> None:
+    """A click on a row opens its run (the picker below follows)."""
+    st.session_state[OPEN_KEY] = st.session_state[ROWS_KEY]
+
+
+def follow_picker(shown: list[str]) -> None:
+    """A run chosen in the picker is marked in the list (none when it is not on this page)."""
+    chosen = st.session_state[OPEN_KEY]
+    st.session_state[ROWS_KEY] = chosen if chosen in shown else None
+
+
+def draw_run_list(by_id: dict[str, RunSummary]) -> None:
+    """The page's runs as rows, one click opens one (keyed `history-rows`)."""
+    if st.session_state.get(ROWS_KEY) not in by_id:  # another page of runs, or one deleted
+        st.session_state[ROWS_KEY] = None
+    st.html(ROWS_STYLE)
+    st.radio(
+        "Runs",
+        list(by_id),
+        format_func=lambda i: row_label(by_id[i]),
+        captions=[row_caption(s) for s in by_id.values()],
+        index=None,
+        key=ROWS_KEY,
+        on_change=open_clicked_row,
+        label_visibility="collapsed",
+        width="stretch",
+    )
 
 
 def conversation_label(summary: RunSummary) -> str:
@@ -110,22 +175,8 @@ with shown_errors("The history could not be read"):
     if not runs:
         st.info("No saved run matches. Runs appear here as soon as they start on the Ask page.")
         st.stop()
-    table = st.dataframe(
-        [history_row(r) for r in runs],
-        hide_index=True,
-        width="stretch",
-        column_config=HISTORY_COLUMNS,
-        key="history-table",
-        on_select="rerun",
-        selection_mode="single-row",
-    )
-    rows = table.selection.rows
-    clicked = runs[rows[0]].run_id if rows and rows[0] < len(runs) else None
-    if clicked != st.session_state.get("history-clicked"):  # a new click opens its run
-        st.session_state["history-clicked"] = clicked
-        if clicked is not None:
-            st.session_state["history-open"] = clicked
-
+    by_id = {r.run_id: r for r in runs}
+    draw_run_list(by_id)
     by_id = {r.run_id: r for r in runs}
     run_id = st.selectbox(
         "Open a run",
@@ -133,7 +184,9 @@ with shown_errors("The history could not be read"):
         format_func=lambda i: conversation_label(by_id[i]),
         index=None,
         placeholder="Choose a run to review its trace",
-        key="history-open",
+        key=OPEN_KEY,
+        on_change=follow_picker,
+        args=(list(by_id),),
     )
     if run_id is not None:
         summary = by_id[run_id]
@@ -178,7 +231,7 @@ with shown_errors("The history could not be read"):
             st.write("Delete this run and its trace? This cannot be undone.")
             if st.button("Delete run", type="primary", key="history-delete"):
                 db.delete_run(run_id)
-                st.session_state.pop("history-open", None)
+                st.session_state.pop(OPEN_KEY, None)
                 st.toast("Run deleted.", icon=":material/delete:")
                 st.rerun()
         tags_field(db, summary, tags)

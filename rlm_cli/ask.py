@@ -14,7 +14,9 @@ import math
 import signal
 import sys
 import threading
-from typing import Any, get_args
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, get_args
 
 from rlm_cli import sources as cli_sources
 from rlm_cli.recording import open_recorder, open_sub_call_cache, private_dirs_for
@@ -41,6 +43,11 @@ from rlm_engine.events import (
 )
 from rlm_engine.providers.registry import provider_names
 from rlm_engine.text import valid_tree
+
+if TYPE_CHECKING:
+    from rlm_cli.recording import DeferredRecorder
+    from rlm_engine.corpus import Corpus
+    from storage.subcalls import SubCallStore
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -244,7 +251,7 @@ def _guards(args: argparse.Namespace) -> GuardConfig:
     return GuardConfig(fallback=args.fallback)
 
 
-def load_context_args(args: argparse.Namespace) -> Any:
+def load_context_args(args: argparse.Namespace) -> Corpus | None:
     """The --context corpus, its problems said on stderr; None when no document could be read."""
     from rlm_engine.corpus import load_paths
 
@@ -257,15 +264,44 @@ def load_context_args(args: argparse.Namespace) -> Any:
     return corpus
 
 
-def ask(args: argparse.Namespace) -> int:
+@dataclass
+class Setup:
+    """What `rlm ask` and `rlm chat` open before their first question, from the same options."""
+
+    corpus: Corpus
+    credentials: Credentials
+    config: RunConfig
+    recorder: DeferredRecorder | None
+    cache: SubCallStore | None
+    _close_recorder: Callable[[], tuple[int, str]]
+    _close_cache: Callable[[], object] | None
+
+    def close(self) -> tuple[int, str]:
+        """Closes the recorder and the cache: (events not saved, why)."""
+        unsaved = self._close_recorder()
+        if self._close_cache is not None:
+            self._close_cache()
+        return unsaved
+
+
+def set_up(args: argparse.Namespace) -> Setup | None:
+    """The corpus, credentials, config, recorder and sub-call cache of a run's options; None when
+    no document of --context could be read (said on stderr)."""
     corpus = load_context_args(args)
     if corpus is None:
-        return 2
-
+        return None
     credentials = Credentials.from_env()
     config = build_config(args, credentials)
-    recorder, closer = open_recorder(args, corpus)
+    recorder, close_recorder = open_recorder(args, corpus)
     cache, close_cache = open_sub_call_cache(args) if config.sub_call_cache else (None, None)
+    return Setup(corpus, credentials, config, recorder, cache, close_recorder, close_cache)
+
+
+def ask(args: argparse.Namespace) -> int:
+    setup = set_up(args)
+    if setup is None:
+        return 2
+    recorder = setup.recorder
     progress = _print_warnings if args.json else _print_progress
 
     sources: list[dict[str, Any]] = []
@@ -286,20 +322,18 @@ def ask(args: argparse.Namespace) -> int:
 
         result = run(
             args.question,
-            corpus.context,
-            config,
-            credentials=credentials,
+            setup.corpus.context,
+            setup.config,
+            credentials=setup.credentials,
             on_event=on_event,
             cancel=cancel,
             hidden_paths=hidden,
-            sub_call_cache=cache,
-            documents=corpus.documents,
+            sub_call_cache=setup.cache,
+            documents=setup.corpus.documents,
         )
     finally:
         signal.signal(signal.SIGINT, previous)
-        unsaved, why = closer()
-        if close_cache is not None:
-            close_cache()
+        unsaved, why = setup.close()
     lost = getattr(recorder, "lost", None)  # the database file was deleted or replaced
     if lost:
         print(

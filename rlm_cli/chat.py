@@ -250,26 +250,23 @@ def _safe(text: str) -> str:
 
 
 def chat(args: argparse.Namespace) -> int:
-    from rlm_cli.ask import build_config, load_context_args
-    from rlm_cli.recording import open_recorder, open_sub_call_cache, private_dirs_for
+    from rlm_cli.ask import set_up
+    from rlm_cli.recording import private_dirs_for
 
-    corpus = load_context_args(args)
-    if corpus is None:
+    setup = set_up(args)
+    if setup is None:
         return 2
-    credentials = Credentials.from_env()
-    config = build_config(args, credentials)
-    recorder, closer = open_recorder(args, corpus)
-    cache, close_cache = open_sub_call_cache(args) if config.sub_call_cache else (None, None)
+    corpus, config = setup.corpus, setup.config
     interactive = sys.stdin.isatty()
     state = Chat(
         corpus.context,
         config,
-        credentials,
-        recorder,
+        setup.credentials,
+        setup.recorder,
         log=None if args.quiet else sys.stderr,
         hidden_paths=private_dirs_for(args.db),
         documents=list(corpus.documents),
-        sub_call_cache=cache,
+        sub_call_cache=setup.cache,
     )
     if interactive:
         _setup_readline()
@@ -282,9 +279,7 @@ def chat(args: argparse.Namespace) -> int:
         return _loop(state, interactive)
     finally:
         state.close()
-        if close_cache is not None:
-            close_cache()
-        unsaved, why = closer()
+        unsaved, why = setup.close()
         if unsaved:
             reason = _safe(why or "reason unknown")
             print(f"warning: {unsaved} events could not be saved ({reason}).", file=sys.stderr)

@@ -24,7 +24,7 @@ from rlm_engine.events import Event, Usage, event_from_dict
 
 if TYPE_CHECKING:
     from rlm_engine.api import RLM, Result
-    from rlm_engine.loop import RunResult
+    from rlm_engine.outcome import RunResult
     from rlm_engine.session import Session, run
 
 __all__ = [
@@ -56,7 +56,7 @@ _LAZY = {
     "Result": "rlm_engine.api",
     "Session": "rlm_engine.session",
     "run": "rlm_engine.session",
-    "RunResult": "rlm_engine.loop",
+    "RunResult": "rlm_engine.outcome",
 }
 
 

@@ -10,8 +10,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from rlm_engine import router
+from rlm_engine.errors import ProviderAuthError, ProviderError, ProviderUnavailable
+from rlm_engine.events import MethodChosen
+from rlm_engine.outcome import Outcome
 from rlm_engine.parsing import find_final, without_final
 from rlm_engine.providers import Message
+from rlm_engine.root_call import root_call
 from rlm_engine.router import CHARS_PER_TOKEN, Route
 
 if TYPE_CHECKING:
@@ -78,9 +83,43 @@ def read(run: RLMRun, context: Context, route: Route) -> str | None:
     sent, note = messages(run.question, context, route)
     if note:
         run.notice(note)
-    reply = run.root_call(sent, stop=False, goes_on=False)
+    reply = root_call(run, sent, stop=False, goes_on=False)
     if reply is None:
         return None
     answer = answer_text(reply)
     run.finish(answer, "direct")
     return answer
+
+
+def route(run: RLMRun, context: Context, total_chars: int) -> Outcome | None:
+    """The router's choice (a MethodChosen event) and, for a direct read, its outcome; None
+    when the RLM answers (chosen, or auto's direct read refused by the provider)."""
+    choice = router.choose(run.config, total_chars, run.root_spec)
+    run.emit(
+        MethodChosen,
+        method=choice.method,
+        requested=choice.requested,
+        reason=choice.reason,
+        corpus_tokens=choice.corpus_tokens,
+        window_tokens=choice.window_tokens,
+        cut=choice.cut,
+    )
+    if choice.method == "rlm":
+        return None
+    reason = run.budget_reason()
+    if reason:
+        return Outcome("limit", error=f"The budget is used up ({reason}).")
+    try:
+        answer = read(run, context, choice)
+    except (ProviderAuthError, ProviderUnavailable):
+        raise
+    except ProviderError as exc:
+        if choice.requested != "auto":
+            raise
+        run.notice(f"Reading directly failed ({exc}); the RLM answers instead.")
+        return None
+    if answer is None:
+        reason = run.budget_reason() or "max_time_s"
+        return Outcome("limit", error=f"The budget ran out during the direct read ({reason}).")
+    run.method = "direct"
+    return Outcome("completed", answer=answer)

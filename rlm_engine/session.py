@@ -1,19 +1,30 @@
 """A session: one corpus loaded into one long-lived sandbox, asked one question after another.
 
 Variables the model creates persist across follow-up questions because the sandbox does. The
-corpus's source index (rlm_engine.sources) is built at its first look-up and kept too.
+corpus's source index (rlm_engine.sources) is built at its first look-up and kept too. Each
+question is one `run_in_sandbox`: the run's shared state, its top-level RLM (rlm_engine.loop) and,
+whatever happens, its RunFinished.
 """
 
 from __future__ import annotations
 
+import functools
+import logging
 import threading
+import uuid
 from collections.abc import Sequence
 from typing import Any
 
+from rlm_engine.caps import repl_caps
 from rlm_engine.config import Credentials, RunConfig
-from rlm_engine.loop import Context, EventCallback, RunResult, run_in_sandbox
+from rlm_engine.loop import Context, RLMRun, context_metadata
+from rlm_engine.outcome import Outcome, RunResult
 from rlm_engine.sandbox import Sandbox
+from rlm_engine.shared import EventCallback, RunShared
 from rlm_engine.subcall_cache import SubCallCache, corpus_fingerprint
+from rlm_engine.text import describe_error, valid_text
+
+log = logging.getLogger(__name__)
 
 
 class Session:
@@ -139,3 +150,50 @@ def run(
         sub_call_cache=sub_call_cache,
     ) as session:
         return session.run(question, config, on_event=on_event, cancel=cancel, run_id=run_id)
+
+
+def run_in_sandbox(
+    question: str,
+    sandbox: Sandbox,
+    context: Context,
+    config: RunConfig,
+    *,
+    credentials: Credentials,
+    on_event: EventCallback | None = None,
+    cancel: threading.Event | None = None,
+    run_id: str | None = None,
+    sources: Any = None,
+    sub_call_cache: SubCallCache | None = None,
+    corpus: str | None = None,
+) -> RunResult:
+    """Run one question in a sandbox whose `context` is already loaded. `sources`: a
+    CorpusIndex of that context, to report the passages the run saw and its answer's sources.
+    `corpus`: the context's fingerprint for the sub-call cache (computed here when needed)."""
+    question = valid_text(question)  # e.g. from argv, decoded with surrogateescape
+    if config.sub_call_cache and sub_call_cache is not None and corpus is None:
+        corpus = corpus_fingerprint(context)
+    # A session's next question may come with other caps; worked out at the first code block.
+    sandbox.caps = functools.partial(repl_caps, config)
+    if sources is not None:
+        from rlm_engine.sources import SourceTracker
+
+        sources = SourceTracker(sources, on_event)
+    shared = RunShared(
+        run_id or uuid.uuid4().hex,
+        config,
+        credentials,
+        sources or on_event,
+        cancel or threading.Event(),
+        sub_call_cache=sub_call_cache,
+        corpus=corpus or "",
+    )
+    shared.sources = sources
+    run = RLMRun(shared, question=question, sandbox=sandbox, root_spec=config.root)
+    try:
+        outcome = run.execute(context_metadata(context), context)
+    except Exception as exc:  # an engine bug must still end the run with a RunFinished event
+        log.exception("Run %s crashed", shared.run_id)
+        outcome = Outcome("failed", error=f"Internal error: {describe_error(exc)}")
+    finally:
+        shared.close()
+    return run.emit_finished(outcome)

@@ -8,6 +8,7 @@ CLI output) passes its text through `valid_text`, which is free for text that is
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 MAX_ERROR_CHARS = 2_000
@@ -25,15 +26,21 @@ def valid_text(text: str) -> str:
         return text.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "replace")
 
 
+def map_text(value: Any, change: Callable[[str], str]) -> Any:
+    """`change` applied to every string of a JSON-like value (dict keys included; a tuple
+    becomes a list, as JSON would have it)."""
+    if isinstance(value, str):
+        return change(value)
+    if isinstance(value, dict):
+        return {map_text(k, change): map_text(v, change) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [map_text(v, change) for v in value]
+    return value
+
+
 def valid_tree(value: Any) -> Any:
     """`valid_text` on every string of a JSON-like value (dict keys included)."""
-    if isinstance(value, str):
-        return valid_text(value)
-    if isinstance(value, dict):
-        return {valid_tree(k): valid_tree(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [valid_tree(v) for v in value]
-    return value
+    return map_text(value, valid_text)
 
 
 def describe_error(exc: BaseException) -> str:

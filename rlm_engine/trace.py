@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 from rlm_engine.events import (
@@ -90,18 +90,12 @@ class Totals:
             self.cost_usd = None if counted.cost_usd is None else self.cost_usd + counted.cost_usd
 
     @classmethod
-    def of(cls, finished: RunFinished) -> Totals:
-        """The engine's own totals of a finished run."""
-        return cls(
-            iterations=finished.iterations,
-            sub_calls=finished.sub_calls,
-            input_tokens=finished.input_tokens,
-            output_tokens=finished.output_tokens,
-            cost_usd=finished.cost_usd,
-            elapsed_s=finished.elapsed_s,
-            cached_tokens=finished.cached_tokens,
-            cache_write_tokens=finished.cache_write_tokens,
-        )
+    def of(cls, finished: object) -> Totals:
+        """The totals a finished run carries: the engine's own (its RunFinished), or a stored
+        run's (storage's RunSummary: what it does not hold stays 0, an unknown time too)."""
+        names = [f.name for f in fields(cls) if hasattr(finished, f.name)]
+        values = {name: getattr(finished, name) for name in names}
+        return cls(**{**values, "elapsed_s": values.get("elapsed_s") or 0.0})
 
 
 @dataclass
@@ -254,16 +248,16 @@ def _fold(events: list[Event], by_parent: dict[str | None, list[Event]]) -> Trac
                 trace.config, trace.context_meta = event.config, event.context_meta
                 trace.started_at = event.time
             case RootResponse():
-                trace.iterations.append(_iteration_of(event))
+                trace.iterations.append(iteration_of(event))
                 trace.streaming = None
             case RootDelta():
                 trace.streaming = (trace.streaming or "")[: event.offset] + event.text
             case CodeExecuted():
                 iteration = _iteration(trace, event.iteration)
-                iteration.blocks.append(_block_of(event, batch_order(iteration.running_sub_calls)))
+                iteration.blocks.append(block_of(event, batch_order(iteration.running_sub_calls)))
                 iteration.running_sub_calls = []
             case SubCallStarted():
-                call = _call_of(event)
+                call = call_of(event)
                 if call.kind == "rlm" and call.call_id in by_parent:
                     call.child = _fold(by_parent[call.call_id], by_parent)
                 calls[call.call_id] = call
@@ -295,7 +289,7 @@ def _fold(events: list[Event], by_parent: dict[str | None, list[Event]]) -> Trac
     return trace
 
 
-def _iteration_of(event: RootResponse) -> Iteration:
+def iteration_of(event: RootResponse) -> Iteration:
     usage = event.usage
     return Iteration(
         number=event.iteration,
@@ -313,7 +307,7 @@ def _iteration_of(event: RootResponse) -> Iteration:
     )
 
 
-def _block_of(event: CodeExecuted, sub_calls: list[SubCall]) -> CodeBlock:
+def block_of(event: CodeExecuted, sub_calls: list[SubCall]) -> CodeBlock:
     return CodeBlock(
         index=event.block_index,
         code=event.code,
@@ -326,7 +320,7 @@ def _block_of(event: CodeExecuted, sub_calls: list[SubCall]) -> CodeBlock:
     )
 
 
-def _call_of(event: SubCallStarted) -> SubCall:
+def call_of(event: SubCallStarted) -> SubCall:
     return SubCall(
         call_id=event.call_id,
         kind=event.kind,

@@ -10,6 +10,7 @@ reader must parse varied text, not one regular pattern.
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 from dataclasses import dataclass
 
 REGIONS = ["North", "South", "East", "West", "Central"]
@@ -80,50 +81,68 @@ def _label(rng_case: str, text: str) -> str:
     return {"upper": text.upper(), "lower": text.lower(), "title": text}[rng_case]
 
 
-def agreement_block(rng: random.Random, a: Agreement, prose: bool = False) -> str:
-    """One agreement as a `Key: value` block or (always when `prose`) a prose sentence."""
+def _record(
+    rng: random.Random,
+    prose: bool,
+    title: str,
+    ident: str,
+    fields: Callable[[], list[tuple[str, str]]],
+    sentences: Callable[[], list[str]],
+) -> str:
+    """A record as a `Key: value` block under `title ident` (labels in one random case), or (always
+    when `prose`) one of its prose `sentences`. Values are made only for the layout chosen: a
+    money spelling draws from `rng`."""
     if not prose and rng.random() < 0.5:
         case = rng.choice(["upper", "lower", "title"])
-        lines = [
-            f"{_label(case, 'Service agreement')} {a.id}",
-            f"{_label(case, 'Vendor')}: {a.vendor}",
-            f"{_label(case, 'Region')}: {a.region}",
-            f"{_label(case, 'Annual fee')}: {money(rng, a.fee)}",
-            f"{_label(case, 'Term')}: {a.term} months",
-            f"{_label(case, 'Renewal year')}: {a.year}",
+        lines = [f"{_label(case, key)}: {value}" for key, value in fields()]
+        return "\n".join([f"{_label(case, title)} {ident}", *lines])
+    return rng.choice(sentences())
+
+
+def agreement_block(rng: random.Random, a: Agreement, prose: bool = False) -> str:
+    """One agreement as a `Key: value` block or (always when `prose`) a prose sentence."""
+
+    def fields() -> list[tuple[str, str]]:
+        return [
+            ("Vendor", a.vendor),
+            ("Region", a.region),
+            ("Annual fee", money(rng, a.fee)),
+            ("Term", f"{a.term} months"),
+            ("Renewal year", str(a.year)),
         ]
-        return "\n".join(lines)
-    fee = money(rng, a.fee)
-    return rng.choice(
-        [
+
+    def sentences() -> list[str]:
+        fee = money(rng, a.fee)
+        return [
             f"Service agreement {a.id} was signed with {a.vendor} for the {a.region} region; "
             f"it carries an annual fee of {fee} over {a.term} months and renews in {a.year}.",
             f"Under service agreement {a.id}, {a.vendor} serves the {a.region} region for "
             f"{a.term} months at an annual fee of {fee}; the renewal year is {a.year}.",
         ]
-    )
+
+    return _record(rng, prose, "Service agreement", a.id, fields, sentences)
 
 
 def invoice_block(rng: random.Random, i: Invoice, prose: bool = False) -> str:
     """One invoice as a `Key: value` block or (always when `prose`) a prose sentence."""
-    if not prose and rng.random() < 0.5:
-        case = rng.choice(["upper", "lower", "title"])
-        lines = [
-            f"{_label(case, 'Invoice')} {i.id}",
-            f"{_label(case, 'Vendor')}: {i.vendor}",
-            f"{_label(case, 'Amount')}: {money(rng, i.amount)}",
-            f"{_label(case, 'Status')}: {i.status}",
-            f"{_label(case, 'Month')}: {i.month} 2025",
+
+    def fields() -> list[tuple[str, str]]:
+        return [
+            ("Vendor", i.vendor),
+            ("Amount", money(rng, i.amount)),
+            ("Status", i.status),
+            ("Month", f"{i.month} 2025"),
         ]
-        return "\n".join(lines)
-    amount = money(rng, i.amount)
-    return rng.choice(
-        [
+
+    def sentences() -> list[str]:
+        amount = money(rng, i.amount)
+        return [
             f"Invoice {i.id} from {i.vendor} for {amount} was issued in {i.month} 2025 "
             f"and is {i.status}.",
             f"{i.vendor} billed {amount} on invoice {i.id} ({i.month} 2025); status: {i.status}.",
         ]
-    )
+
+    return _record(rng, prose, "Invoice", i.id, fields, sentences)
 
 
 def agreement_table(rows: list[Agreement]) -> str:

@@ -3,7 +3,8 @@ drives it as a run happens; storage.export replays a whole run).
 
 Each event is kept whole in `events` (JSON, in arrival order: `seq`) and, in the same transaction,
 read back as the engine's typed event and folded into the tables that queries use: the run's row
-(status and running totals), iterations, code blocks and sub-calls.
+(status and running totals), iterations, code blocks and sub-calls. Their rows are what the
+engine's fold (rlm_engine.trace) makes of the event, so a field is read in one place.
 
 Running totals while a run is live are `rlm_engine.trace.tally`'s, the engine's counting rules;
 RunFinished (depth 0) then sets the engine's own totals.
@@ -32,7 +33,7 @@ from rlm_engine.events import (
     event_from_dict,
 )
 from rlm_engine.redact import redact
-from rlm_engine.trace import Tally, tally
+from rlm_engine.trace import Tally, block_of, call_of, iteration_of, tally
 from storage import sources
 from storage.errors import StorageError
 from storage.scrub import scrub
@@ -63,6 +64,13 @@ def event_dict(event: Any) -> dict[str, Any]:
 
 def _trace_keys(event: Event) -> dict[str, Any]:
     return {"run_id": event.run_id, "depth": event.depth, "parent_call_id": event.parent_call_id}
+
+
+def _row(table: sa.Table, event: Event, item: object, **more: Any) -> dict[str, Any]:
+    """A derived table's row: what the engine's fold made of `event` (a typed item of
+    rlm_engine.trace), in the columns the table has, with the event's place in the run tree."""
+    values = {k: v for k, v in vars(item).items() if k in table.c}
+    return {**values, **_trace_keys(event), **more}
 
 
 _B = sa.bindparam
@@ -195,58 +203,20 @@ def apply_event(connection: Connection, data: Mapping[str, Any], seq: int) -> No
 
 
 def _root_response(connection: Connection, event: RootResponse) -> None:
-    connection.execute(
-        ITERATIONS.insert(),
-        dict(
-            **_trace_keys(event),
-            iteration=event.iteration,
-            text=event.text,
-            model=event.model,
-            input_tokens=event.usage.input_tokens,
-            output_tokens=event.usage.output_tokens,
-            cost_usd=event.cost_usd,
-            elapsed_s=event.elapsed_s,
-            forced=event.forced,
-            time=event.time,
-        ),
-    )
+    row = _row(ITERATIONS, event, iteration_of(event), iteration=event.iteration, time=event.time)
+    connection.execute(ITERATIONS.insert(), row)
     _add_totals(connection, event.run_id, tally(event))
 
 
 def _code_executed(connection: Connection, event: CodeExecuted) -> None:
-    connection.execute(
-        CODE_BLOCKS.insert(),
-        dict(
-            **_trace_keys(event),
-            iteration=event.iteration,
-            block_index=event.block_index,
-            code=event.code,
-            output=event.output,
-            output_chars=event.output_chars,
-            elapsed_s=event.elapsed_s,
-            error=event.error,
-            restarted=event.restarted,
-            time=event.time,
-        ),
-    )
+    block = block_of(event, [])
+    row = _row(CODE_BLOCKS, event, block, iteration=event.iteration, time=event.time)
+    connection.execute(CODE_BLOCKS.insert(), {**row, "block_index": block.index})
 
 
 def _sub_call_started(connection: Connection, event: SubCallStarted) -> None:
-    connection.execute(
-        SUB_CALLS.insert(),
-        dict(
-            **_trace_keys(event),
-            call_id=event.call_id,
-            iteration=event.iteration,
-            kind=event.kind,
-            model=event.model,
-            prompt=event.prompt,
-            status="running",
-            input_tokens=0,
-            output_tokens=0,
-            started_at=event.time,
-        ),
-    )
+    row = _row(SUB_CALLS, event, call_of(event), status="running", started_at=event.time)
+    connection.execute(SUB_CALLS.insert(), row)
     _add_totals(connection, event.run_id, tally(event))
 
 

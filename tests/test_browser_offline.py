@@ -8,8 +8,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from tests.fixtures.browser import AppServer
-from webui.review import HISTORY_COLUMNS
+from tests.fixtures.browser import AppServer, save_screenshot
 
 pytestmark = pytest.mark.browser
 
@@ -45,15 +44,6 @@ def test_first_page_fetches_nothing_from_outside(chromium: Any, app_server: AppS
 
 
 CLIPPED = """els => els.filter(e => e.scrollWidth > e.clientWidth + 1).map(e => e.textContent)"""
-
-
-NAMED_WIDTHS = {"small": 75, "medium": 200, "large": 400}  # Streamlit's, in px
-
-
-def table_width(columns: dict[str, Any]) -> int:
-    """The px the configured columns take (the index is hidden)."""
-    widths = [c.get("width") or "medium" for c in columns.values()]
-    return sum(NAMED_WIDTHS.get(w, w) if isinstance(w, str) else int(w) for w in widths)
 
 
 SLACK = """els => els.filter(e => {
@@ -102,14 +92,15 @@ def test_history_fits_a_laptop_screen(chromium: Any, app_server: AppServer) -> N
         page.get_by_placeholder("Choose a run to review its trace").wait_for()
         dates = page.locator(".st-key-history-dates [data-testid='stDateInputFieldsScroller']")
         assert dates.evaluate_all(CLIPPED) == [], "the Dates placeholder is clipped"
-        table = page.locator("[data-testid='stDataFrame']").first
-        width = table.evaluate("e => e.clientWidth")
-        shown = list(HISTORY_COLUMNS)[: list(HISTORY_COLUMNS).index("models") + 1]
-        first = {name: HISTORY_COLUMNS[name] for name in shown}
-        assert table_width(first) <= width, "Models pushed off screen"
-        assert table_width({"q": HISTORY_COLUMNS["question"]}) >= 250, "questions cut too short"
-        box = table.bounding_box()  # a click on the first row's box opens the run
-        page.mouse.click(box["x"] + 18, box["y"] + 35 + 17)
+        row = page.locator(".st-key-history-rows [data-testid='stRadioGroup'] > div").first
+        assert "the next two years?" in row.inner_text(), "the question cut short"
+        models = row.get_by_text("another-long-sub-model-name", exact=False)
+        box = models.bounding_box()
+        assert box and box["x"] + box["width"] <= 1280, "Models pushed off screen"
+        assert row.locator("p").evaluate_all(CLIPPED) == []  # both lines shown whole
+        assert page.locator("[data-testid='stDataFrame']").count() == 0  # no canvas table
+        save_screenshot(page, "history-list")
+        row.click()  # a click on the row opens the run
         page.get_by_role("heading", name="What does the quarterly report say").wait_for()
         page.get_by_text("Sub-calls", exact=True).first.wait_for()
         page.wait_for_timeout(500)

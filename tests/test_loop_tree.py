@@ -8,7 +8,7 @@ from __future__ import annotations
 import threading
 import time
 
-from rlm_engine import Budgets, Credentials, ModelSpec, prompts
+from rlm_engine import Budgets, Credentials, ModelSpec, opening, prompts
 from rlm_engine.events import RootResponse, RunFinished, SubCallFinished, SubCallStarted
 from rlm_engine.loop import RLMRun
 from rlm_engine.providers.registry import sub_call_chars
@@ -71,7 +71,7 @@ def test_child_prompt_variant_follows_its_own_root_model() -> None:
     with Sandbox() as sandbox:  # never started: nothing here runs code
         top = RLMRun(shared, question="q", sandbox=sandbox, root_spec=config.root)
         child = RLMRun(shared, question="q", sandbox=sandbox, root_spec=config.sub_model, depth=1)
-        system = child.initial_messages({"type": "str"})[0]["content"]
+        system = opening.initial_messages(child, {"type": "str"})[0]["content"]
     assert (top.small, top.stop) == (False, None)
     assert (child.small, child.stop) == (True, prompts.SMALL_MODEL_STOP)
     assert system == prompts.system_prompt(small=True, sub_budget_chars=sub_call_chars("local"))

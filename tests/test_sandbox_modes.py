@@ -176,7 +176,7 @@ def test_forced_weak_mode_logs_a_warning(
     monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
     monkeypatch.setenv(FORCE_VAR, "none")
-    with caplog.at_level(logging.WARNING, logger="rlm_engine.sandbox.host"), Sandbox() as box:
+    with caplog.at_level(logging.WARNING, logger="rlm_engine.sandbox.process"), Sandbox() as box:
         assert box.execute("1 + 1", Recorder()).output == "2\n"
         assert box.isolation is not None and box.isolation.mode == "none"
     assert any(

@@ -55,27 +55,9 @@ def new_comparison(state: CompareState, db: Database, prefs: Settings, ws: Works
     specs = []
     for position, column in enumerate(st.columns(count or 2, border=True)):
         with column:
-            st.markdown(f"**Configuration {position + 1}**")
-            root_provider, root_model = starting_root(ask, position)
-            root = model_picker(
-                "Root",
-                key=f"cmp-{position}-root",
-                role="root",
-                credentials=credentials,
-                provider=root_provider,
-                model=root_model,
-                stacked=(count or 2) > 2,
+            root, sub, method = configuration_picker(
+                ask, credentials, position, prefix="cmp", stacked=(count or 2) > 2
             )
-            sub = model_picker(
-                "Sub",
-                key=f"cmp-{position}-sub",
-                role="sub",
-                credentials=credentials,
-                provider=ask["sub"][0],
-                model=ask["sub"][1],
-                stacked=(count or 2) > 2,
-            )
-            method = method_picker(key=f"cmp-{position}")
             specs.append((root, sub, method))
     with st.expander("Budgets (the same for every configuration)", icon=":material/tune:"):
         budgets = budgets_picker(key="cmp-budgets")
@@ -127,6 +109,42 @@ def in_label_order(comparison: ComparisonInfo) -> list[RunSummary]:
     start times do not say it); runs whose label is unknown come last, oldest first."""
     position = {label: n for n, label in enumerate(comparison.labels)}
     return sorted(comparison.runs, key=lambda r: position.get(r.label, len(position)))
+
+
+def configuration_picker(
+    ask: dict[str, tuple[str, str]],
+    credentials: Credentials,
+    position: int,
+    *,
+    prefix: str,
+    stacked: bool,
+    method: str | None = None,
+) -> tuple[ModelSpec, ModelSpec, str]:
+    """One configuration's column on Compare and Evaluate: its root and sub models, starting from
+    Ask's (see starting_root), and its method (`method`: its first value, else the app's)."""
+    st.markdown(f"**Configuration {position + 1}**")
+    root_provider, root_model = starting_root(ask, position)
+    root = model_picker(
+        "Root",
+        key=f"{prefix}-{position}-root",
+        role="root",
+        credentials=credentials,
+        provider=root_provider,
+        model=root_model,
+        stacked=stacked,
+    )
+    sub = model_picker(
+        "Sub",
+        key=f"{prefix}-{position}-sub",
+        role="sub",
+        credentials=credentials,
+        provider=ask["sub"][0],
+        model=ask["sub"][1],
+        stacked=stacked,
+    )
+    if method is not None:
+        st.session_state.setdefault(f"{prefix}-{position}-method", method)
+    return root, sub, method_picker(key=f"{prefix}-{position}")
 
 
 def starting_root(ask: dict[str, tuple[str, str]], position: int) -> tuple[str, str]:

@@ -14,8 +14,8 @@ import streamlit as st
 from rlm_eval.configs import ConfigError, EvalConfig, check
 from rlm_eval.questions import Question, SetError, parse_set, to_csv, to_jsonl, validate
 from rlm_eval.suite import DEFAULT_QUESTIONS, KINDS, MAX_SIZE, MIN_SIZE
-from webui.compare_flow import starting_root, unique_labels
-from webui.config_form import budgets_picker, method_picker, model_picker
+from webui.compare_flow import configuration_picker, unique_labels
+from webui.config_form import budgets_picker
 from webui.eval_job import EvalPage, start_job
 from webui.model_choices import ask_models
 from webui.safe_text import safe_markdown
@@ -211,29 +211,11 @@ def pick_configs(prefs: Settings) -> list[EvalConfig]:
             if position >= count:
                 continue
             with column:
-                st.markdown(f"**Configuration {position + 1}**")
-                root_provider, root_model = starting_root(ask, position)
-                root = model_picker(
-                    "Root",
-                    key=f"ev-{position}-root",
-                    role="root",
-                    credentials=credentials,
-                    provider=root_provider,
-                    model=root_model,
-                    stacked=True,
+                picked.append(  # the method starts at the CLI's default
+                    configuration_picker(
+                        ask, credentials, position, prefix="ev", stacked=True, method="rlm"
+                    )
                 )
-                sub = model_picker(
-                    "Sub",
-                    key=f"ev-{position}-sub",
-                    role="sub",
-                    credentials=credentials,
-                    provider=ask["sub"][0],
-                    model=ask["sub"][1],
-                    stacked=True,
-                )
-                st.session_state.setdefault(f"ev-{position}-method", "rlm")  # the CLI's default
-                method = method_picker(key=f"ev-{position}")
-                picked.append((root, sub, method))
     with st.expander("Budgets (the same for every configuration)", icon=":material/tune:"):
         budgets = budgets_picker(key="ev-budgets")
     names = unique_labels([_name(r, s, m) for r, s, m in picked])

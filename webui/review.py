@@ -26,14 +26,7 @@ def when(timestamp: float | None) -> str:
 
 def totals_of(summary: Any) -> Totals:
     """A stored run's totals (right even for a run that never finished)."""
-    return Totals(
-        iterations=summary.iterations,
-        sub_calls=summary.sub_calls,
-        input_tokens=summary.input_tokens,
-        output_tokens=summary.output_tokens,
-        cost_usd=summary.cost_usd,
-        elapsed_s=summary.elapsed_s or 0.0,
-    )
+    return Totals.of(summary)
 
 
 def models_of(summary: Any) -> str:
@@ -46,34 +39,15 @@ def models_of(summary: Any) -> str:
     return root
 
 
-# At 1280 px the page's table is ~820 px wide: when, status, the question, the models, cost and
-# time fit; the other counts and the corpus follow (scroll right), never the models.
-RUN_COLUMNS = {
-    "started": st.column_config.TextColumn("Started", width=118),
-    "status": st.column_config.TextColumn("Status", width=100),
-    "question": st.column_config.TextColumn("Question", width=260),
-    "models": st.column_config.TextColumn("Models", width=160),
-    "cost": st.column_config.TextColumn("Cost", width=70),
-    "time": st.column_config.TextColumn("Time", width=75),
-    "tokens": st.column_config.NumberColumn("Tokens", width=70, format="localized"),
-    "iterations": st.column_config.NumberColumn("Iter.", width=50, help="Iterations"),
-    "sub-calls": st.column_config.NumberColumn("Sub-calls", width=75),
-    "corpus": st.column_config.TextColumn("Corpus", width="small"),
-}
-HISTORY_COLUMNS = {  # History's table: a star first, the tags after the run's columns
-    "starred": st.column_config.TextColumn("★", width=32, help="Starred"),
-    **RUN_COLUMNS,
-    "tags": st.column_config.TextColumn("Tags", width="small"),
-}
-_QUESTION_PREVIEW = 70
+_QUESTION_PREVIEW = 120
 
 
 def run_row(summary: Any) -> dict[str, Any]:
-    """One line of a run table (the question cut short: the whole one is shown when opened)."""
+    """One run in History's list (the question cut short: the whole one is shown when opened)."""
     question = " ".join(summary.question.split())
     if len(question) > _QUESTION_PREVIEW:
         question = question[: _QUESTION_PREVIEW - 1] + "…"
-    row = {
+    return {
         "started": when(summary.started_at),
         "status": status_label(summary.status),
         "question": question,
@@ -85,7 +59,6 @@ def run_row(summary: Any) -> dict[str, Any]:
         "sub-calls": summary.sub_calls,
         "corpus": summary.corpus_name or "",
     }
-    return {name: row[name] for name in RUN_COLUMNS}  # the columns' order
 
 
 def draw_stored_run(db: Any, summary: Any, *, key: str) -> None:

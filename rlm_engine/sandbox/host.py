@@ -5,7 +5,7 @@ The worker holds `context` and the model's variables. The host sends code, answe
 its own (calls.py: only while the block that made them runs), and enforces the wall time of each
 execution: interrupt first, then kill and restart (reloading `context`) if the worker does not
 come back within a short grace. After every block, the processes it left behind are killed
-(reaper.py).
+(reaper.py). The worker process itself (start, locate, sweep, kill) is process.py's.
 """
 
 from __future__ import annotations
@@ -14,10 +14,7 @@ import contextlib
 import itertools
 import logging
 import os
-import queue
 import shutil
-import signal
-import socket
 import stat
 import subprocess
 import tempfile
@@ -28,115 +25,20 @@ from pathlib import Path
 from typing import Any
 
 from rlm_engine.errors import SandboxError
-from rlm_engine.sandbox import launch, reaper
 from rlm_engine.sandbox.calls import Execution
-from rlm_engine.sandbox.channel import Connection
 from rlm_engine.sandbox.frames import FrameError
 from rlm_engine.sandbox.launch import Isolation, Plan
+from rlm_engine.sandbox.process import DEAD, STOPPED, TIMEOUT, Worker, next_message, start_worker
 from rlm_engine.sandbox.types import ExecResult, ReplCaps, SandboxHandler, StopSignal, cut
 
 log = logging.getLogger(__name__)
 
-START_TIMEOUT_S = 30.0
 INTERRUPT_GRACE_S = 2.0
 REQUEST_TIMEOUT_S = 120.0
 LOST_VARIABLES = "`context` was reloaded; every other variable was lost."
 STOPPED_DURING = "Stopped: the run was stopped while this block ran"
 STOPPED_BEFORE = "Stopped: the run was stopped before this block could run"
 MARKER = 100  # room for the worker's own "cut" marker after a capped answer
-POLL_S = 0.05  # how often a wait looks at the caller's stop event
-_TIMEOUT, _DEAD, _STOPPED = object(), object(), object()
-_failed_modes: set[str] = set()  # modes that did not start here: not tried again by new sandboxes
-
-
-class _Worker:
-    """One worker process and its channel; the output pipe is drained into a short tail."""
-
-    def __init__(
-        self,
-        plan: Plan,
-        workdir: Path,
-        memory_limit_mb: int,
-        disk_limit_mb: int,
-        hidden: tuple[str, ...] = (),
-    ) -> None:
-        host_end, child_end = socket.socketpair()
-        try:
-            self.proc = launch.spawn(
-                plan,
-                workdir=workdir,
-                fd=child_end.fileno(),
-                memory_limit_mb=memory_limit_mb,
-                disk_limit_mb=disk_limit_mb,
-                hidden=hidden,
-            )
-        finally:
-            child_end.close()
-        self.plan = plan
-        self.conn = Connection(host_end)
-        self.tail = b""
-        self.pid, self.jail_pid = self.proc.pid, None  # host pids; known once it is ready
-        threading.Thread(target=self._drain, daemon=True, name="rlm-sandbox-out").start()
-
-    def _drain(self) -> None:
-        assert self.proc.stdout is not None
-        for chunk in iter(lambda: self.proc.stdout.read1(65536), b""):  # type: ignore[union-attr]
-            self.tail = (self.tail + chunk)[-4096:]
-
-    def located(self) -> None:
-        """Find the worker's host pid (under unshare: unshare -> jail, PID 1 -> worker). Called
-        when it says ready, before model code ran: each of those has exactly one child then."""
-        if self.plan.init:
-            jail = reaper.children(self.proc.pid)
-            worker = reaper.children(jail[0]) if jail else []
-            if worker:
-                self.jail_pid, self.pid = jail[0], worker[0]
-
-    def sweep(self, keep_worker: bool = True) -> int:
-        """Kill every process of this sandbox but the worker (and its ancestors); see reaper.py."""
-        if self.plan.init and self.jail_pid is None:
-            return 0  # not located: the tree would hold the jail and the worker themselves
-        private_uid = self.plan.drop_uid and not self.plan.isolation.pid_namespace
-        return reaper.sweep(
-            self.jail_pid or self.pid,
-            {self.pid} if keep_worker else set(),
-            uid=self.plan.isolation.uid if private_uid else None,
-            reaper=self.jail_pid,
-        )
-
-    def alive(self) -> bool:
-        return self.proc.poll() is None and not self.conn.closed
-
-    def describe_exit(self) -> str:
-        code = self.proc.poll()
-        if code is None:
-            return "still running"
-        if code < 0 or code > 128:
-            sig = -code if code < 0 else code - 128
-            name = signal.Signals(sig).name if sig in signal.Signals._value2member_map_ else sig
-            return f"killed by {name}" + (" (out of memory?)" if sig == signal.SIGKILL else "")
-        return f"exit status {code}"
-
-    def kill(self) -> None:
-        """SIGKILL, and wait until every process of the sandbox is gone."""
-        self.conn.close()
-        if self.proc.poll() is None:
-            if self.plan.init:
-                # Under unshare, kill its child (PID 1 of the namespace) first: the kernel then
-                # kills every process in the namespace, and reaps PID 1 last.
-                for pid in reaper.children(self.proc.pid):
-                    with contextlib.suppress(ProcessLookupError):
-                        os.kill(pid, signal.SIGKILL)
-                with contextlib.suppress(subprocess.TimeoutExpired):
-                    self.proc.wait(timeout=5)
-            else:  # without a PID namespace, what it left does not die with it
-                self.sweep(keep_worker=False)
-            with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.killpg(self.proc.pid, signal.SIGKILL)
-        try:
-            self.proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            log.warning("sandbox worker %s did not die after SIGKILL", self.proc.pid)
 
 
 class Sandbox:
@@ -169,7 +71,7 @@ class Sandbox:
         self.workdir: Path | None = None
         self._slots = threading.BoundedSemaphore(max_concurrency)
         self._lock = threading.RLock()
-        self._worker: _Worker | None = None
+        self._worker: Worker | None = None
         self._plan: Plan | None = None
         self._context: str | list[str] | None = None
         self._closed = False
@@ -209,7 +111,7 @@ class Sandbox:
                 self._worker.kill()
                 self._worker = None
             if self.workdir is not None:
-                shutil.rmtree(self.workdir, onerror=_force_remove)
+                shutil.rmtree(self.workdir, onerror=force_remove)
                 self.workdir = None
 
     def __enter__(self) -> Sandbox:
@@ -218,34 +120,14 @@ class Sandbox:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def _spawn(self) -> _Worker:
+    def _spawn(self) -> Worker:
         """Start a worker in the strongest mode that works (a restart keeps the mode and uid)."""
-        if self._plan is not None:
-            candidates = [self._plan]
-        else:
-            every = launch.plans()
-            candidates = [p for p in every if p.isolation.mode not in _failed_modes] or every[-1:]
-        failures = []
-        for plan in candidates:
-            workdir = self._ensure_workdir(plan)
-            worker = _Worker(
-                plan, workdir, self.memory_limit_mb, self.disk_limit_mb, self.hidden_paths
-            )
-            ready = _next_message(worker, time.monotonic() + START_TIMEOUT_S)
-            if isinstance(ready, dict) and ready.get("op") == "ready":
-                worker.located()
-                if self._plan is None and not plan.isolation.full:
-                    log.warning("sandbox: weaker isolation (%s)%s", plan.isolation.describe(),
-                                "".join(f"; {f}" for f in failures))  # fmt: skip
-                self._plan, self.isolation = plan, plan.isolation
-                return worker
-            worker.kill()
-            _failed_modes.add(plan.isolation.mode)
-            failures.append(f"{plan.isolation.mode}: {worker.tail.decode(errors='replace')[-300:]}")
-        raise SandboxError(
-            "The REPL worker could not start: " + "; ".join(failures) + ". Check that "
-            f"{launch.python_executable()} runs, and see the log for details."
-        )
+        worker = start_worker(
+            self._plan, self._ensure_workdir, self.memory_limit_mb, self.disk_limit_mb,
+            self.hidden_paths,
+        )  # fmt: skip
+        self._plan, self.isolation = worker.plan, worker.plan.isolation
+        return worker
 
     def _ensure_workdir(self, plan: Plan) -> Path:
         if self.workdir is None:
@@ -367,23 +249,23 @@ class Sandbox:
 
     def _await_block(
         self,
-        worker: _Worker,
+        worker: Worker,
         execution: Execution,
         code: str,
         deadline: float,
         stop: StopSignal | None,
     ) -> object:
-        """Send the block and answer its calls until it ends: the worker's result, or _TIMEOUT /
-        _STOPPED / _DEAD (see `_wait`), or the FrameError of a malformed message."""
+        """Send the block and answer its calls until it ends: the worker's result, or TIMEOUT /
+        STOPPED / DEAD (see `_wait`), or the FrameError of a malformed message."""
         msg = {"op": "exec", "id": execution.id, "code": code, "limit": self.output_limit_chars,
                "caps": self.caps.to_worker()}  # fmt: skip
         if not worker.conn.send(msg):
-            return _DEAD
+            return DEAD
         return self._wait(worker, deadline, execution, stop)
 
     def _recover(
         self,
-        worker: _Worker,
+        worker: Worker,
         execution: Execution,
         outcome: object,
         timeout: float,
@@ -395,16 +277,16 @@ class Sandbox:
         died gives no reply (None): the caller restarts it. Each of these leaves a note."""
         if isinstance(outcome, dict):
             return outcome, None
-        if outcome is _TIMEOUT or outcome is _STOPPED:
+        if outcome is TIMEOUT or outcome is STOPPED:
             error = (
                 STOPPED_DURING
-                if outcome is _STOPPED
+                if outcome is STOPPED
                 else f"TimeoutError: the block ran longer than {timeout:g} s and was stopped"
             )
             return self._interrupt(worker, execution, grace_end, error, notes), error
         if isinstance(outcome, FrameError):  # model code wrote to the channel, or a bug
             error = f"SandboxError: the REPL worker sent a malformed message ({outcome})"
-        else:  # _DEAD
+        else:  # DEAD
             with contextlib.suppress(subprocess.TimeoutExpired):
                 worker.proc.wait(timeout=2)  # let its exit status land
             error = f"SandboxError: the REPL worker died ({worker.describe_exit()})"
@@ -412,7 +294,7 @@ class Sandbox:
         return None, error
 
     def _interrupt(
-        self, worker: _Worker, execution: Execution, grace_end: float, error: str, notes: list[str]
+        self, worker: Worker, execution: Execution, grace_end: float, error: str, notes: list[str]
     ) -> dict[str, Any] | None:
         """Interrupt a block that must end: its reply if the worker comes back by `grace_end`
         (variables kept), else None (it will be restarted)."""
@@ -458,17 +340,17 @@ class Sandbox:
     # --- talking to the worker ------------------------------------------------------------------
     def _wait(
         self,
-        worker: _Worker,
+        worker: Worker,
         deadline: float,
         execution: Execution | None,
         stop: StopSignal | None = None,
     ) -> object:
-        """The worker's result, or _TIMEOUT / _STOPPED / _DEAD; its calls are answered meanwhile
+        """The worker's result, or TIMEOUT / STOPPED / DEAD; its calls are answered meanwhile
         (refused when no block runs, or when they come from a block that has ended)."""
         if execution is None:
             execution = Execution(None, None, self._slots, self.max_concurrency, worker.conn.send)
         while True:
-            msg = _next_message(worker, deadline, stop)
+            msg = next_message(worker, deadline, stop)
             if not isinstance(msg, dict):
                 return msg
             if msg.get("op") == "result":
@@ -482,7 +364,7 @@ class Sandbox:
         worker = self._worker
         assert worker is not None
         sent = worker.conn.send(msg, raw)
-        reply = self._wait(worker, time.monotonic() + timeout, None) if sent else _DEAD
+        reply = self._wait(worker, time.monotonic() + timeout, None) if sent else DEAD
         if isinstance(reply, dict) and not reply.get("error"):
             return reply
         if isinstance(reply, FrameError) and retry:  # a thread of model code forged a frame
@@ -497,22 +379,7 @@ class Sandbox:
         raise SandboxError(f"The REPL worker failed to answer {msg['op']!r} ({why}); run it again.")
 
 
-def _next_message(worker: _Worker, deadline: float, stop: StopSignal | None = None) -> object:
-    """The next message; a stop event is looked at every POLL_S (an Event cannot wake a queue)."""
-    while True:
-        if stop is not None and stop.is_set():
-            return _STOPPED
-        left = max(0.0, deadline - time.monotonic())
-        try:
-            msg = worker.conn.inbox.get(timeout=left if stop is None else min(left, POLL_S))
-        except queue.Empty:
-            if time.monotonic() >= deadline:
-                return _TIMEOUT
-            continue
-        return _DEAD if msg is None else msg
-
-
-def _force_remove(func: Any, path: str, exc_info: Any) -> None:
+def force_remove(func: Any, path: str, exc_info: Any) -> None:
     """rmtree's helper for files the model made unreadable (chmod 000 directories): opens them
     up and removes them. Never chmods through a symlink (it may point at a host file)."""
     try:
@@ -521,7 +388,7 @@ def _force_remove(func: Any, path: str, exc_info: Any) -> None:
             os.unlink(path)
         elif os.path.isdir(path):
             os.chmod(path, stat.S_IRWXU)
-            shutil.rmtree(path, onerror=_force_remove)
+            shutil.rmtree(path, onerror=force_remove)
         else:
             os.unlink(path)
     except OSError:

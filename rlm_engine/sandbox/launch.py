@@ -37,7 +37,8 @@ from rlm_engine.paths import known_private_dirs
 
 HERE = Path(__file__).resolve().parent
 WORKER = HERE / "worker.py"
-REPL_HELPERS = HERE / "repl_helpers.py"  # loaded by the worker: bound into the jail beside it
+REPL_CONTRACT = HERE / "repl_contract.py"  # loaded by the worker: bound into the jail beside it
+REPL_HELPERS = HERE / "repl_helpers.py"  # likewise
 JAIL = HERE / "jail.py"
 NS_FLAGS = ["--net", "--pid", "--mount", "--ipc", "--uts", "--fork", "--kill-child", "--mount-proc"]
 FILE_SIZE_LIMIT = 64 * 1024 * 1024
@@ -219,6 +220,7 @@ def config(
             os.path.realpath(sysconfig.get_config_var("prefix") or sys.base_prefix),
             python,
             str(WORKER),
+            str(REPL_CONTRACT),
             str(REPL_HELPERS),
             str(workdir),
         ],

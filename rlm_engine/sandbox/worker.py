@@ -20,8 +20,8 @@ from __future__ import annotations
 import ast
 import builtins
 import contextlib
+import importlib.util
 import io
-import itertools
 import json
 import linecache
 import os
@@ -32,23 +32,29 @@ import struct
 import sys
 import threading
 import traceback
+import types
 
 _HEADER = struct.Struct(">I")
 _THIS_FILE = os.path.abspath(__file__)
 MAX_SEND = 60 * 1024 * 1024  # the host refuses frames over 64 MiB: larger calls are refused here
 MAX_TEXT = 2_000_000  # outputs and answers are cut to at most this many characters
-_HELPERS = {
-    "llm_query",
-    "llm_query_batched",
-    "rlm_query",
-    "FINAL",
-    "FINAL_VAR",
-    "SHOW_VARS",
-    "cite",
-}
-_HELPER_OBJECTS: dict[str, object] = {}  # the REPL helpers as installed, by name
-_HELPERS_FILE = os.path.join(os.path.dirname(_THIS_FILE), "repl_helpers.py")
-_OWN_FILES = {_THIS_FILE, _HELPERS_FILE}  # frames left out of the model's tracebacks
+_HERE = os.path.dirname(_THIS_FILE)
+_CONTRACT_FILE = os.path.join(_HERE, "repl_contract.py")
+_HELPERS_FILE = os.path.join(_HERE, "repl_helpers.py")
+_OWN_FILES = {_THIS_FILE, _CONTRACT_FILE, _HELPERS_FILE}  # left out of the model's tracebacks
+
+
+def load_by_path(name: str, path: str) -> types.ModuleType:
+    """A stdlib-only module of this directory, loaded by its path: `python -I` keeps this
+    directory off sys.path (and putting it there would let its files shadow the stdlib's)."""
+    spec = importlib.util.spec_from_file_location(name, path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+contract = load_by_path("rlm_repl_contract", _CONTRACT_FILE)
 
 
 class Channel:
@@ -217,146 +223,6 @@ class State:
                 signal.pthread_kill(self.main_ident, signal.SIGINT)
 
 
-def _text(value: object) -> str:
-    return value if isinstance(value, str) else str(value)
-
-
-def _prompt(state: State, method: str, value: object) -> str:
-    """A prompt as text, refused in the REPL when it is over the cap (nothing is sent)."""
-    text, limit = _text(value), state.caps["prompt"]
-    if len(text) > limit:
-        raise ValueError(
-            f"{method}: the prompt has {len(text):,} characters, over the cap of {limit:,} "
-            "(max_prompt_chars, never more than the sub model's context window): split it into "
-            "smaller pieces"
-        )
-    return text
-
-
-def _batch(state: State, prompts: object) -> list[str]:
-    """At most the batch cap of prompts, refused before any is converted or sent."""
-    if isinstance(prompts, str):
-        raise TypeError("llm_query_batched takes a list of prompts, not one string")
-    limit = state.caps["batch"]
-    items = list(itertools.islice(iter(prompts), limit + 1))  # type: ignore[call-overload]
-    if len(items) > limit:
-        count = f"{len(prompts):,}" if hasattr(prompts, "__len__") else "more than that"
-        raise ValueError(
-            f"llm_query_batched: {count} prompts in one batch, over the cap of {limit:,} "
-            f"(max_batch_prompts): send them in batches of at most {limit:,}"
-        )
-    return [_prompt(state, "llm_query_batched", p) for p in items]
-
-
-def cut(text: str | None, limit: int, what: str = "answer") -> str | None:
-    """`text` cut to `limit` characters, with a marker saying how long it was."""
-    if text is None or len(text) <= limit:
-        return text
-    return text[:limit] + f"\n... [{what} cut at {limit:,} of {len(text):,} characters]"
-
-
-def _context_arg(value: object) -> object:
-    if value is None or isinstance(value, str):
-        return value
-    if isinstance(value, (list, tuple)):
-        return [_text(v) for v in value]
-    return str(value)
-
-
-def install_helpers(state: State) -> None:
-    """The REPL contract: the names model code may call."""
-    ns = state.namespace
-
-    def llm_query(prompt: str) -> str:
-        """One sub-model call; returns its text."""
-        return _text(state.call("llm_query", _prompt(state, "llm_query", prompt)))
-
-    def llm_query_batched(prompts: list[str]) -> list[str]:
-        """Concurrent sub-calls, answers in order; a failed prompt yields an error string."""
-        answers = state.call("llm_query_batched", _batch(state, prompts))
-        return [_text(a) for a in answers]  # type: ignore[union-attr]
-
-    def rlm_query(prompt: str, context: object = None) -> str:
-        """A child RLM on `context` (default: the prompt itself)."""
-        text = _prompt(state, "rlm_query", prompt)
-        return _text(state.call("rlm_query", text, _context_arg(context)))
-
-    def cite(text: object) -> str:
-        """Name a passage of `context` as a source of the answer (checked: verbatim text only)."""
-        if isinstance(text, dict):
-            text = text.get("text") or text.get("snippet") or ""
-        return _text(state.call("cite", _text(text)))
-
-    def FINAL(value: object, sources: object = None) -> None:
-        """Set the final answer (with `sources`: passages of `context` it rests on, each cited);
-        the run ends once this block finishes."""
-        state.final = _text(value)
-        if sources is not None:
-            for source in [sources] if isinstance(sources, (str, dict)) else list(sources):
-                cite(source)
-
-    def FINAL_VAR(name: object) -> None:
-        """Set the final answer to the value of the REPL variable `name`."""
-        if not isinstance(name, str):
-            state.final = _text(name)
-            return
-        key = name.strip().strip("'\"")
-        if key not in ns:
-            raise NameError(
-                f"FINAL_VAR({name!r}): there is no variable named {key!r}; "
-                f"assign it first, or call FINAL(value)"
-            )
-        state.final = _text(ns[key])
-
-    def SHOW_VARS() -> dict[str, str]:
-        """The REPL's variables: name -> type name."""
-        return show_vars(state)
-
-    for fn in (llm_query, llm_query_batched, rlm_query, FINAL, FINAL_VAR, SHOW_VARS, cite):
-        ns[fn.__name__] = fn
-    load_repl_helpers(ns, llm_query, llm_query_batched)
-
-
-def load_repl_helpers(ns: dict, llm_query: object, llm_query_batched: object) -> None:
-    """peek, find, ask_chunks & co. from repl_helpers.py (stdlib-only too), loaded by path:
-    `python -I` keeps this directory off sys.path."""
-    import importlib.util
-
-    spec = importlib.util.spec_from_file_location("rlm_repl_helpers", _HELPERS_FILE)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    module.install(ns, llm_query, llm_query_batched)
-    # by identity: a helper's name the model reuses for its own value (`dates = [...]`) is the
-    # model's variable
-    _HELPER_OBJECTS.update({name: ns[name] for name in module.NAMES})
-
-
-def show_vars(state: State) -> dict[str, str]:
-    return {
-        k: type(v).__name__
-        for k, v in state.namespace.items()
-        if not k.startswith("_") and not _is_helper(k, v) and type(v).__name__ != "module"
-    }
-
-
-def _is_helper(name: str, value: object) -> bool:
-    return name in _HELPERS or _HELPER_OBJECTS.get(name) is value
-
-
-def var_reprs(state: State, limit: int = 500) -> dict[str, str]:
-    """The REPL's variables: name -> repr, each cut to `limit` characters (a repr that raises is
-    named as such, not fatal)."""
-    out = {}
-    for name in show_vars(state):
-        try:
-            text = repr(state.namespace[name])
-        except Exception as exc:
-            text = f"<repr failed: {type(exc).__name__}>"
-        out[name] = text if len(text) <= limit else text[:limit] + "..."
-    return out
-
-
 def format_error(exc: BaseException) -> tuple[str, str]:
     """A short traceback without the worker's own frames, and its last line."""
     only = traceback.format_exception_only(type(exc), exc)
@@ -413,7 +279,7 @@ def do_exec(state: State, msg: dict) -> dict:
         with state.exec_lock:
             state.busy = False
             cap, state.capture = state.capture, Capture(0)
-    final = cut(state.final, min(state.caps["answer"], MAX_TEXT))
+    final = contract.cut(state.final, min(state.caps["answer"], MAX_TEXT))
     return {"op": "result", "output": cap.text(), "output_chars": cap.total, "error": error,
             "final": final}  # fmt: skip
 
@@ -443,11 +309,12 @@ def handle(state: State, msg: dict) -> dict:
         value = state.namespace.get(name) if isinstance(name, str) else None
         has = isinstance(name, str) and name in state.namespace
         limit = min(int(msg.get("limit", MAX_TEXT)), MAX_TEXT)
-        return {"op": "result", "value": cut(_text(value), limit) if has else None}
+        value = contract.cut(contract.as_text(value), limit) if has else None
+        return {"op": "result", "value": value}
     if op == "show_vars":
-        return {"op": "result", "value": show_vars(state)}
+        return {"op": "result", "value": contract.show_vars(state)}
     if op == "var_reprs":
-        return {"op": "result", "value": var_reprs(state)}
+        return {"op": "result", "value": contract.var_reprs(state)}
     return {"op": "result", "error": f"unknown op {op!r}"}
 
 
@@ -493,7 +360,7 @@ def main() -> None:
     signal.signal(signal.SIGINT, on_sigint)
     sys.stdout = sys.stderr = Redirect(state)
     sys.stdin = io.StringIO()
-    install_helpers(state)
+    contract.install_helpers(state, load_by_path("rlm_repl_helpers", _HELPERS_FILE))
     threading.Thread(target=reader, args=(state,), daemon=True).start()
     channel.send({"op": "ready", "pid": pid, "uid": os.getuid()})
     while True:
