@@ -16,7 +16,7 @@ import sys
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, get_args
+from typing import TYPE_CHECKING, Any, TypeVar, get_args
 
 from rlm_cli import sources as cli_sources
 from rlm_cli.recording import open_recorder, open_sub_call_cache, private_dirs_for
@@ -43,6 +43,7 @@ from rlm_engine.events import (
 )
 from rlm_engine.providers.registry import provider_names
 from rlm_engine.text import valid_tree
+from rlm_engine.warm import warm_up
 
 if TYPE_CHECKING:
     from rlm_cli.recording import DeferredRecorder
@@ -146,6 +147,9 @@ def add_run_options(p: argparse.ArgumentParser) -> None:
     save.add_argument("--no-save", action="store_true")
 
 
+Number = TypeVar("Number", int, float)
+
+
 def _positive_int(text: str) -> int:
     value = _number(text, int, "a whole number")
     if value < 1:
@@ -174,7 +178,7 @@ def _seconds(text: str) -> float:
     return value
 
 
-def _number(text: str, kind: type[int] | type[float], what: str) -> Any:
+def _number(text: str, kind: type[Number], what: str) -> Number:
     """`text` as an int or a finite float, or a usage error saying what was expected."""
     try:
         value = kind(text)
@@ -287,11 +291,12 @@ class Setup:
 def set_up(args: argparse.Namespace) -> Setup | None:
     """The corpus, credentials, config, recorder and sub-call cache of a run's options; None when
     no document of --context could be read (said on stderr)."""
+    credentials = Credentials.from_env()
+    config = build_config(args, credentials)
+    warm_up(config)  # the SDK and the price table import while the corpus loads
     corpus = load_context_args(args)
     if corpus is None:
         return None
-    credentials = Credentials.from_env()
-    config = build_config(args, credentials)
     recorder, close_recorder = open_recorder(args, corpus)
     cache, close_cache = open_sub_call_cache(args) if config.sub_call_cache else (None, None)
     return Setup(corpus, credentials, config, recorder, cache, close_recorder, close_cache)

@@ -309,7 +309,9 @@ def event_lines(event: Event) -> list[str]:
     return []
 
 
-def format_trace(run: Any, events: list[Event], sources: list[dict[str, Any]] | None = None) -> str:
+def format_trace(
+    run: RunSummary, events: list[Event], sources: list[dict[str, Any]] | None = None
+) -> str:
     """The whole run, human readable: header, then every event in order, then the outcome."""
     sub = f", sub {run.sub_provider}:{run.sub_model}" if run.sub_model else ""
     lines = [

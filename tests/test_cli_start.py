@@ -92,3 +92,28 @@ def test_plain_sqlite_urls_are_read_as_sqlalchemy_reads_them(url: str) -> None:
         assert plain == sqlite_path(make_url(url))
     else:
         assert not url.startswith("sqlite:///") or sqlite_path(make_url(url)) is None
+
+
+@pytest.mark.parametrize(
+    ("provider", "window", "expected"),
+    [
+        ("openai", None, ["genai_prices", "openai"]),
+        ("anthropic", 100_000, ["anthropic"]),  # a window given: no price table needed
+        ("local", None, []),  # nothing to import ahead (its window is the local server's)
+    ],
+)
+def test_warming_up_imports_what_the_first_request_needs(
+    provider: str, window: int | None, expected: list[str]
+) -> None:
+    """`rlm ask` imports these in a thread while the corpus loads: the root provider's SDK and,
+    unless the window is given, the price table the router reads it from; nothing else."""
+    code = (
+        "import json, sys\n"
+        "from rlm_engine.config import ModelSpec, RunConfig\n"
+        "from rlm_engine.warm import warm_up\n"
+        f"warm_up(RunConfig(root=ModelSpec({provider!r}, 'm'), window_tokens={window!r})).join()\n"
+        f"print(json.dumps([m for m in {HEAVY!r} if m in sys.modules]))"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    assert sorted(json.loads(proc.stdout)) == expected

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterator
 
 import pytest
@@ -159,6 +160,26 @@ def test_context_list_of_many_documents(sandbox: Sandbox) -> None:
 def test_context_arrives_exactly(sandbox: Sandbox, context: str | list[str]) -> None:
     sandbox.load_context(context)
     assert run(sandbox, "context").output == repr(context) + "\n"
+
+
+def test_large_non_ascii_context_arrives_exactly(sandbox: Sandbox) -> None:
+    """Sent a piece at a time: pieces end inside runs of multi-byte characters, one between a
+    lone surrogate and its would-be pair, and documents of several sizes follow one another."""
+    piece = 1 << 20
+    docs = [
+        "é" * (piece - 1) + "\ud83d" + "\ude00" + "€" * piece,
+        "",
+        "ascii " * 300_000,
+        "😀" * (piece + 3),
+    ]
+    sandbox.load_context(docs)
+    code = (
+        "import hashlib\n"
+        "[len(d) for d in context], hashlib.sha256("
+        "'\\x00'.join(context).encode('utf-8', 'surrogatepass')).hexdigest()"
+    )
+    expected = hashlib.sha256("\x00".join(docs).encode("utf-8", "surrogatepass")).hexdigest()
+    assert run(sandbox, code).output == repr(([len(d) for d in docs], expected)) + "\n"
 
 
 def test_context_of_40_mb_loads(sandbox: Sandbox) -> None:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import difflib
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING
 
 import streamlit as st
 
@@ -21,6 +21,9 @@ from webui.safe_text import safe_html, safe_markdown
 from webui.sources_view import DocumentLoader, corpus_documents, draw_sources
 from webui.timeline import draw_timeline, last_time
 from webui.trace import format_cost, format_seconds
+
+if TYPE_CHECKING:
+    from storage import Database, RunSummary
 
 
 @dataclass
@@ -50,7 +53,7 @@ def entry_from_handle(handle: RunHandle, documents: DocumentLoader | None = None
     return Entry(handle.label, trace, trace.totals, status, error, documents, events)
 
 
-def entry_from_summary(db: Any, summary: Any) -> Entry:
+def entry_from_summary(db: Database, summary: RunSummary) -> Entry:
     events = db.run_events(summary.run_id)
     trace = fold(events)
     label = summary.label or models_of(summary)

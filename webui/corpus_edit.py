@@ -7,7 +7,7 @@ page's conversation over this corpus starts again afterwards (its REPL holds the
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import streamlit as st
 
@@ -18,6 +18,7 @@ from webui.state import corpus_in_use, workspace
 if TYPE_CHECKING:
     from rlm_engine.corpus import Corpus
     from storage import CorpusInfo, Database
+    from webui.corpus_panel import UploadKey
 
 
 @dataclass
@@ -25,7 +26,7 @@ class Additions:
     """Files dropped to add to one corpus: extracted once; `round` empties the uploader."""
 
     round: int = 0
-    upload_key: tuple[Any, ...] | None = None
+    upload_key: UploadKey | None = None
     corpus: Corpus | None = None
 
 

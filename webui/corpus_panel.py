@@ -19,7 +19,8 @@ if TYPE_CHECKING:
 
     from rlm_engine import Session
     from rlm_engine.config import Credentials
-    from storage import CorpusInfo, Database
+    from rlm_engine.documents import Document, FileProblem
+    from storage import CorpusInfo, Database, DocumentInfo
     from storage.subcalls import SubCallStore
     from webui.state import Workspace
 
@@ -29,6 +30,8 @@ DOCUMENT_COLUMNS = {  # counts as text, formatted as in the summary above (24,29
     "pages": st.column_config.TextColumn("Pages", width="small"),
     "characters": st.column_config.TextColumn("Characters", width="small"),
 }
+UploadKey = tuple[tuple[str, str, int], ...]
+"""Which uploads a corpus was extracted from: (file id, name, size) of each."""
 NEW_CORPUS = "A new corpus"  # the "Save into" choice that is not an existing corpus (ids are ints)
 
 
@@ -39,12 +42,12 @@ def field(item: Any, name: str, default: Any = None) -> Any:
     return getattr(item, name, default)
 
 
-def _pages(document: Any) -> int:
+def _pages(document: Document | DocumentInfo) -> int:
     """A PDF's pages; a text file has none."""
     return (field(document, "n_pages", 0) or 0) if field(document, "kind") == "pdf" else 0
 
 
-def upload_key(files: Sequence[UploadedFile]) -> tuple[tuple[str, str, int], ...]:
+def upload_key(files: Sequence[UploadedFile]) -> UploadKey:
     """Identity of a set of uploads: extraction runs again only when it changes."""
     return tuple((f.file_id, f.name, f.size) for f in files)
 
@@ -67,7 +70,9 @@ def extract(files: Sequence[UploadedFile]) -> Corpus:
         bar.empty()
 
 
-def draw_summary(documents: Sequence[Any], problems: Sequence[Any] = ()) -> None:
+def draw_summary(
+    documents: Sequence[Document | DocumentInfo], problems: Sequence[FileProblem] = ()
+) -> None:
     """Documents, pages, characters, an estimate of tokens, and every file's problem."""
     chars = sum(field(d, "chars", 0) or 0 for d in documents)
     cols = st.columns(4)
@@ -150,7 +155,7 @@ class NewCorpus:
     (empty again) after a save."""
 
     round: int = 0
-    upload_key: tuple[Any, ...] | None = None
+    upload_key: UploadKey | None = None
     corpus: Corpus | None = None
 
 

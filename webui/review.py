@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import streamlit as st
 
@@ -13,6 +13,9 @@ from webui.safe_text import safe_markdown
 from webui.sources_view import corpus_documents
 from webui.timeline import draw_timeline, last_time
 from webui.trace import format_cost, format_seconds, status_label
+
+if TYPE_CHECKING:
+    from storage import Database, RunSummary
 
 POLL_S = 1.0
 STATUSES = ["completed", "limit", "failed", "cancelled", "running", "interrupted"]
@@ -24,12 +27,12 @@ def when(timestamp: float | None) -> str:
     return dt.datetime.fromtimestamp(timestamp).strftime("%Y-%m-%d %H:%M")
 
 
-def totals_of(summary: Any) -> Totals:
+def totals_of(summary: RunSummary) -> Totals:
     """A stored run's totals (right even for a run that never finished)."""
     return Totals.of(summary)
 
 
-def models_of(summary: Any) -> str:
+def models_of(summary: RunSummary) -> str:
     root = f"{summary.root_provider}:{summary.root_model}"
     if summary.sub_model and (summary.sub_provider, summary.sub_model) != (
         summary.root_provider,
@@ -42,7 +45,7 @@ def models_of(summary: Any) -> str:
 _QUESTION_PREVIEW = 120
 
 
-def run_row(summary: Any) -> dict[str, Any]:
+def run_row(summary: RunSummary) -> dict[str, Any]:
     """One run in History's list (the question cut short: the whole one is shown when opened)."""
     question = " ".join(summary.question.split())
     if len(question) > _QUESTION_PREVIEW:
@@ -61,7 +64,7 @@ def run_row(summary: Any) -> dict[str, Any]:
     }
 
 
-def draw_stored_run(db: Any, summary: Any, *, key: str) -> None:
+def draw_stored_run(db: Database, summary: RunSummary, *, key: str) -> None:
     """A saved run the way it looked live; one still running is re-read until it ends."""
     if summary.status != "running":
         _draw_stored(db, summary, key=key)
@@ -77,7 +80,7 @@ def draw_stored_run(db: Any, summary: Any, *, key: str) -> None:
     live()
 
 
-def _draw_stored(db: Any, summary: Any, *, key: str) -> None:
+def _draw_stored(db: Database, summary: RunSummary, *, key: str) -> None:
     st.markdown(
         f"{status_badge(summary.status)} · {safe_markdown(models_of(summary))} · "
         f"{safe_markdown(summary.corpus_name) or 'no corpus'} · {when(summary.started_at)}"

@@ -12,7 +12,7 @@ import uuid
 import weakref
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import streamlit as st
 
@@ -23,6 +23,7 @@ from webui.runner import RunHandle
 if TYPE_CHECKING:
     from rlm_engine import Session
     from rlm_engine.corpus import Corpus
+    from webui.corpus_panel import UploadKey
     from webui.resume import EarlierTurn
 
 log = logging.getLogger(__name__)
@@ -93,7 +94,7 @@ class Workspace:
     corpus_id: int | None = None  # the saved corpus the runs are recorded under
     corpus_name: str = ""
     corpus: Corpus | None = None  # the extracted documents
-    upload_key: tuple[Any, ...] | None = None  # which uploads `corpus` was extracted from
+    upload_key: UploadKey | None = None  # which uploads `corpus` was extracted from
     target_corpus_id: int | None = None  # an existing corpus the uploads will be added to
     session: Session | None = None  # made on the first question
     conversation: list[RunHandle] = field(default_factory=list)
@@ -116,7 +117,7 @@ class Workspace:
         *,
         corpus_id: int | None,
         name: str,
-        upload_key: tuple[Any, ...] | None = None,
+        upload_key: UploadKey | None = None,
     ) -> None:
         """Switch to another corpus: the old session and conversation end."""
         self.new_conversation()
@@ -164,7 +165,12 @@ class CompareState:
         return any(not h.done for h in self.handles)
 
 
-def kept(widget: Callable[..., Any], label: str, *, key: str, default: Any, **kwargs: Any) -> Any:
+Value = TypeVar("Value")
+
+
+def kept(
+    widget: Callable[..., Value], label: str, *, key: str, default: object, **kwargs: Any
+) -> Value:
     """`widget(label, key=key, ...)` whose value outlives visits to other pages.
 
     Streamlit forgets the value of a widget that a run does not draw; a copy kept under a plain

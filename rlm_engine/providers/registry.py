@@ -35,6 +35,9 @@ class ProviderInfo:
     sub_model: str = ""  # suggested for llm_query (the root model when empty)
     # what one sub-call is told it may read (the prompts' sizing advice; the fallback's chunks)
     sub_call_chars: int = 100_000
+    # the SDK module its first request imports (tenths of a second): imported ahead, in a thread,
+    # while the corpus loads and the sandbox starts (rlm_engine.warm); None: nothing to warm
+    sdk: str | None = None
 
     @property
     def needs_key(self) -> bool:
@@ -62,6 +65,7 @@ BUILT_IN = (
         base_url_note="(with /v1)",
         root_model="gpt-5-mini",
         sub_model="gpt-5-nano",
+        sdk="openai",
     ),
     ProviderInfo(
         "anthropic",
@@ -71,6 +75,7 @@ BUILT_IN = (
         base_url_var="ANTHROPIC_BASE_URL",
         root_model="claude-sonnet-5-5",
         sub_model="claude-haiku-4-5",
+        sdk="anthropic",
     ),
     ProviderInfo(
         "local",

@@ -167,11 +167,10 @@ class Sandbox:
     def _send_context(self) -> None:
         context = self._context
         assert context is not None
-        if isinstance(context, str):
-            msg, text = {"op": "load", "lengths": None}, context
-        else:
-            msg, text = {"op": "load", "lengths": [len(d) for d in context]}, "".join(context)
-        self._request(msg, REQUEST_TIMEOUT_S, raw=text.encode("utf-8", "surrogatepass"))
+        msg = {"op": "load", "single": isinstance(context, str)}
+        self._request(
+            msg, REQUEST_TIMEOUT_S, raw=[context] if isinstance(context, str) else context
+        )
 
     def get_var(self, name: str) -> str | None:
         """str(value) of a REPL variable, None if there is none by that name."""
@@ -359,7 +358,7 @@ class Sandbox:
                 execution.dispatch(msg)
 
     def _request(
-        self, msg: dict[str, Any], timeout: float, raw: bytes | None = None, retry: bool = True
+        self, msg: dict[str, Any], timeout: float, raw: list[str] | None = None, retry: bool = True
     ) -> dict[str, Any]:
         worker = self._worker
         assert worker is not None
