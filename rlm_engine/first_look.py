@@ -8,6 +8,9 @@ quoted text; else its content words, stemmed), printing where they occur. The bl
 sandbox like any other (a CodeExecuted event of iteration 0, shown in the trace), and its output
 opens the conversation, so the model's first turn starts from the passages that matter and the
 evidence guard counts them as seen.
+
+For a question that counts, adds up, compares or lists, the look is a `tally(...)` the engine
+fills in from the question (tally_guess): a handful of matches would only invite a guessed count.
 """
 
 from __future__ import annotations
