@@ -158,6 +158,14 @@ _ASKS = (
 )
 
 
+_ASKS_DATE = re.compile(r"\bwhen\b|\b(what|which) (date|day)\b", re.IGNORECASE)
+
+
+def asks_for_date(question: str) -> bool:
+    """Whether a lookup asks for a date (the 1.5B model answered "2027" for 8 July 2027)."""
+    return bool(_ASKS_DATE.search(question))
+
+
 def asks_for(question: str) -> str | None:
     """What a counting question wants from tally's output: "list", "count", "which" (the
     first row's name) or "total"; None if none of these."""

@@ -54,6 +54,7 @@ def test_small_root_model_starts_from_the_first_look(standin_env: StandIn) -> No
         "To start you off, the engine ran this block" in first
         and "Renewal date: 2027-03-14" in first
     )
+    assert "the whole date, with its day, month and year" in first  # not "2027" alone
     assert len(events.of(RootResponse)) == 1
 
 
