@@ -203,6 +203,7 @@ def tally_guess(question: str, documents: Sequence[str]) -> str | None:
             arguments = [repr(best)]
             arguments += [f"keep={keep!r}"] if keep else []
             arguments += [f"year={year}"] if year else []
+            arguments += ["show=1"] if asks_for(question) == "which" else []  # no other names
             return f"tally({', '.join(arguments)})"
     return None
 

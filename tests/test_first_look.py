@@ -121,6 +121,8 @@ def test_the_tally_guess_tries_the_questions_words_against_the_documents() -> No
     # usual labels are tried ("send" reads nothing, "total" reads both of Acme's invoices)
     assert guess("How many invoices did Acme send?", docs) == "tally('total', keep='Acme')"
     assert guess("How many ships sail?", docs) is None  # nothing to read, nothing guessed
+    # "which": only the largest row is printed, so no other row's name is there to pick
+    assert guess("Which agreement has the highest value?", docs) == "tally('value', show=1)"
 
 
 def test_a_count_read_by_the_engines_tally_is_answered_at_once(standin_env: StandIn) -> None:
