@@ -3,7 +3,6 @@ short connection and returns frozen records, so callers never touch a session.""
 
 from __future__ import annotations
 
-import time
 import weakref
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager, suppress
@@ -14,7 +13,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine, make_url
 
 from rlm_engine.events import Event, event_from_dict
-from storage import corpora, export, marks, queries, sources
+from storage import comparisons, corpora, export, marks, queries, sources, stale_runs
 from storage.connect import (
     WRITE,
     can_write,
@@ -30,7 +29,7 @@ from storage.connect import (
 )
 from storage.errors import DatabaseLocked, DatabaseReadOnly, StorageError
 from storage.evals import EvalStore
-from storage.liveness import writer_alive, writer_token
+from storage.liveness import writer_token
 from storage.query_results import (
     ComparisonInfo,
     CorpusInfo,
@@ -40,11 +39,10 @@ from storage.query_results import (
     RunSummary,
 )
 from storage.recorder import Recorder
-from storage.scrub import scrub
 from storage.subcalls import SubCallStore
-from storage.tables import Comparison, Run
+from storage.tables import Run
 
-RUNS, COMPARISONS = Run.__table__, Comparison.__table__
+RUNS = Run.__table__
 
 
 class Database:
@@ -212,26 +210,10 @@ class Database:
         """Mark `interrupted` every `running` run whose writer process is gone (see
         storage.liveness); returns their ids. Runs of live writers, here or elsewhere, stay."""
         with self._read() as connection:
-            running = connection.execute(
-                sa.select(RUNS.c.id, RUNS.c.writer).where(RUNS.c.status == "running")
-            ).all()
-        stale = [
-            row.id for row in running if row.writer is None or writer_alive(row.writer) is False
-        ]
-        if not stale:
-            return []
-        with self._write() as connection:
-            connection.execute(
-                RUNS.update()
-                .where(RUNS.c.id.in_(stale), RUNS.c.status == "running")
-                .values(
-                    status="interrupted",
-                    finished_at=RUNS.c.last_event_at,
-                    elapsed_s=RUNS.c.last_event_at - RUNS.c.started_at,
-                    error="The process recording this run stopped before it finished.",
-                    writer=None,
-                )
-            )
+            stale = stale_runs.stale_runs(connection)
+        if stale:
+            with self._write() as connection:
+                stale_runs.mark_interrupted(connection, stale)
         return stale
 
     # corpora --------------------------------------------------------------------------------
@@ -385,57 +367,19 @@ class Database:
         """A group for runs of one question; record each run with
         `recorder(comparison_id=..., label=...)`."""
         with self._write() as connection:
-            result = connection.execute(
-                COMPARISONS.insert().values(
-                    question=question,
-                    corpus_id=corpus_id,
-                    labels=scrub(list(labels)),
-                    created_at=time.time(),
-                )
-            )
-            return int(result.inserted_primary_key[0])
+            return comparisons.create_comparison(connection, question, corpus_id, labels)
 
     def list_comparisons(self) -> list[ComparisonInfo]:
-        """Newest first, without their runs."""
         with self._read() as connection:
-            rows = connection.execute(
-                sa.select(COMPARISONS).order_by(
-                    COMPARISONS.c.created_at.desc(), COMPARISONS.c.id.desc()
-                )
-            )
-            return [_comparison(row) for row in rows]
+            return comparisons.list_comparisons(connection)
 
     def get_comparison(self, comparison_id: int) -> ComparisonInfo | None:
-        """The comparison with its runs, oldest first."""
         with self._read() as connection:
-            row = connection.execute(
-                sa.select(COMPARISONS).where(COMPARISONS.c.id == comparison_id)
-            ).first()
-            if row is None:
-                return None
-            runs = queries.list_runs(
-                connection, RunFilter(comparison_id=comparison_id), limit=10_000
-            )
-        return _comparison(row, tuple(reversed(runs)))
+            return comparisons.get_comparison(connection, comparison_id)
 
     def delete_comparison(self, comparison_id: int) -> bool:
-        """Delete the group; its runs stay."""
         with self._write() as connection:
-            result = connection.execute(
-                COMPARISONS.delete().where(COMPARISONS.c.id == comparison_id)
-            )
-            return result.rowcount > 0
-
-
-def _comparison(row: Any, runs: tuple[RunSummary, ...] = ()) -> ComparisonInfo:
-    return ComparisonInfo(
-        id=row.id,
-        question=row.question,
-        corpus_id=row.corpus_id,
-        labels=tuple(row.labels or ()),
-        created_at=row.created_at,
-        runs=runs,
-    )
+            return comparisons.delete_comparison(connection, comparison_id)
 
 
 def _identity(path: Path) -> tuple[int, int]:

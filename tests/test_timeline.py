@@ -13,7 +13,15 @@ from rlm_engine.events import (
     Usage,
 )
 from webui.safe_text import ZWSP
-from webui.timeline import CODE_LANE, ROOT_LANE, chart_spec, lanes, timeline_bars
+from webui.timeline import (
+    CODE_LANE,
+    MAX_CALL_BARS,
+    MORE_LANE,
+    ROOT_LANE,
+    chart_spec,
+    lanes,
+    timeline_bars,
+)
 
 RUN = "run-1"
 
@@ -124,3 +132,19 @@ def test_a_prompt_in_a_tooltip_follows_the_safe_text_rule() -> None:
     prompt = next(row["tip"]["Prompt"] for row in spec["data"]["values"] if "Prompt" in row["tip"])
     assert f"!{ZWSP}[" in prompt and f"<{ZWSP}img" in prompt
     assert {row["href"] for row in spec["data"]["values"]} == {"#k-panel-0"}
+
+
+def test_a_thousand_sub_calls_draw_the_first_ones_and_sum_up_the_rest() -> None:
+    """16 at a time every 0.5 s: the first MAX_CALL_BARS as bars, the rest as one span a batch
+    (Vega draws a thousand bars with their tooltips in seconds)."""
+    calls = [
+        e for i in range(1000) for e in call(f"c{i}", 102 + i // 16 * 0.5, 102.45 + i // 16 * 0.5)
+    ]
+    bars = bars_of(started(), root(1, 102.0), *calls, code(1, 140.0, elapsed=38.0), finished(141.0))
+    one_by_one = [b for b in bars if b.lane.startswith("Sub-calls")]
+    summed = [b for b in bars if b.lane == MORE_LANE]
+    assert len(one_by_one) == MAX_CALL_BARS
+    assert len(summed) == len({(i // 16) for i in range(MAX_CALL_BARS, 1000)})  # one a batch
+    assert sum(int(b.label.split()[0]) for b in summed) == 1000 - MAX_CALL_BARS
+    assert lanes(bars)[-1] == MORE_LANE and len(lanes(bars)) == 2 + 16 + 1
+    assert len(chart_spec(bars, key="k")["data"]["values"]) < 300

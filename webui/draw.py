@@ -34,6 +34,9 @@ STATUS_BADGES = {
     "interrupted": ":gray-badge[:material/link_off: interrupted]",
 }
 _PREVIEW = 80
+# A panel lists this many sub-calls at first, and as many more on each "Show more": a block of a
+# thousand sub-calls drawn at once kept its panel (and the page) from showing for seconds.
+SUB_CALL_PAGE = 50
 # Numbers first, then the long texts: at 1280 px the texts are cut, never the numbers.
 _SUB_CALL_COLUMNS = {
     "#": st.column_config.NumberColumn("#", width=40),
@@ -235,23 +238,39 @@ def _draw_block(block: CodeBlock, *, key: str) -> None:
 
 
 def _draw_sub_calls(calls: list[SubCall], *, key: str) -> None:
-    st.markdown(f"**Sub-calls** ({len(calls)})")
+    """The first sub-calls as a table (more on demand, button keyed `{key}-more`), and a picker
+    to read one in full."""
+    st.markdown(f"**Sub-calls** ({len(calls):,})")
+    wanted = f"{key}-shown"
+    shown = calls[: st.session_state.get(wanted, SUB_CALL_PAGE)]
     st.dataframe(
-        [_sub_call_row(n, call) for n, call in enumerate(calls, start=1)],
+        [_sub_call_row(n, call) for n, call in enumerate(shown, start=1)],
         hide_index=True,
         width="stretch",
         column_config=_SUB_CALL_COLUMNS,
     )
+    if len(shown) < len(calls):
+
+        def more() -> None:
+            st.session_state[wanted] = len(shown) + SUB_CALL_PAGE
+
+        st.button(
+            f"Show {min(SUB_CALL_PAGE, len(calls) - len(shown))} more "
+            f"({len(shown):,} of {len(calls):,} shown)",
+            key=f"{key}-more",
+            icon=":material/expand_more:",
+            on_click=more,
+        )
     pick = st.selectbox(
         "Show a sub-call in full",
-        range(len(calls)),
-        format_func=lambda i: f"#{i + 1} {calls[i].kind} · {_preview(calls[i].prompt, 60)}",
+        range(len(shown)),
+        format_func=lambda i: f"#{i + 1} {shown[i].kind} · {_preview(shown[i].prompt, 60)}",
         index=None,
         key=f"{key}-pick",
         placeholder="Choose a sub-call to read its whole prompt and response",
     )
     if pick is not None:
-        _draw_sub_call(calls[pick])
+        _draw_sub_call(shown[pick])
 
 
 def _sub_call_row(number: int, call: SubCall) -> dict[str, Any]:

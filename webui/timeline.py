@@ -33,6 +33,10 @@ from webui.trace import format_cost, format_seconds
 
 ROOT_LANE = "Root model"
 CODE_LANE = "Code"
+MORE_LANE = "More sub-calls"
+# Beyond this many sub-calls, the later ones are summed up as spans of one lane: Vega draws a
+# thousand bars with their tooltips in seconds, and no one reads them one by one.
+MAX_CALL_BARS = 200
 KINDS = {  # what a bar is, and its colour (Streamlit's palette)
     "root call": "#0068c9",
     "code block": "#83c9ff",
@@ -122,7 +126,43 @@ def timeline_bars(events: Sequence[Event], *, now: float | None = None) -> list[
     ]
     if ended is None:
         bars += _running(top, at, end, panels, next_panel)
-    return _packed(bars)
+    return _packed(_capped(bars))
+
+
+def _capped(bars: list[Bar]) -> list[Bar]:
+    """The first `MAX_CALL_BARS` sub-calls (by start) as bars; the rest as the spans of time in
+    which some of them ran, in `MORE_LANE`."""
+    calls = sorted((b for b in bars if not b.lane), key=lambda b: (b.start_s, b.end_s))
+    if len(calls) <= MAX_CALL_BARS:
+        return bars
+    spans: list[list[Bar]] = []
+    for bar in calls[MAX_CALL_BARS:]:
+        if spans and bar.start_s <= max(b.end_s for b in spans[-1]):
+            spans[-1].append(bar)
+        else:
+            spans.append([bar])
+    rest = len(calls) - MAX_CALL_BARS
+    return [
+        *(b for b in bars if b.lane),
+        *calls[:MAX_CALL_BARS],
+        *(_span(span, rest) for span in spans),
+    ]
+
+
+def _span(calls: list[Bar], rest: int) -> Bar:
+    """Sub-calls that ran one after another or at once, as one bar."""
+    models = {b.model for b in calls}
+    return Bar(
+        lane=MORE_LANE,
+        kind=calls[0].kind,
+        label=f"{len(calls):,} sub-calls (of {rest:,} after the first {MAX_CALL_BARS} drawn one "
+        "by one)",
+        start_s=min(b.start_s for b in calls),
+        end_s=max(b.end_s for b in calls),
+        running=any(b.running for b in calls),
+        model=models.pop() if len(models) == 1 else "",
+        panel=calls[0].panel,
+    )
 
 
 def _root_bar(event: RootResponse, at: Callable[[float], float], panel: int | None) -> Bar:
@@ -234,10 +274,12 @@ def _packed(bars: list[Bar]) -> list[Bar]:
 
 
 def lanes(bars: list[Bar]) -> list[str]:
-    """The lanes top to bottom: root, code (if any ran), then the sub-call lanes in order."""
+    """The lanes top to bottom: root, code (if any ran), the sub-call lanes in order, then the
+    summed-up ones (if any)."""
     used = {b.lane for b in bars}
-    calls = sorted(used - {ROOT_LANE, CODE_LANE}, key=lambda n: int(n.split()[-1]))
-    return [ROOT_LANE, *([CODE_LANE] if CODE_LANE in used else []), *calls]
+    calls = sorted(used - {ROOT_LANE, CODE_LANE, MORE_LANE}, key=lambda n: int(n.split()[-1]))
+    more = [MORE_LANE] if MORE_LANE in used else []
+    return [ROOT_LANE, *([CODE_LANE] if CODE_LANE in used else []), *calls, *more]
 
 
 def _tokens(usage: Usage) -> str:
@@ -303,8 +345,14 @@ def draw_timeline(events: Sequence[Event], *, key: str, now: float | None = None
         return
     expander = st.expander("Timeline", icon=":material/view_timeline:", expanded=True)
     with expander, st.container(key=f"{key}-timeline"):
+        summed = (
+            f" Sub-calls after the first {MAX_CALL_BARS} are summed up in the last lane."
+            if any(b.lane == MORE_LANE for b in bars)
+            else ""
+        )
         st.caption(
             "Each bar is a root call, a code block or a sub-call; bars one above the other "
             "ran at the same time. Hover for tokens, cost and time; click to go to its panel."
+            + summed
         )
         st.vega_lite_chart(chart_spec(bars, key=key), width="stretch")
