@@ -185,9 +185,11 @@ def run_case(name: str, before: str | None, work: Path) -> dict[str, object]:
     if name == "fanout":
         row.update(PEAK)
     if name == "forge":  # how long the forged block took to end, and how it ended
-        with sqlite3.connect(db) as conn:
-            elapsed, error = conn.execute("SELECT elapsed_s, error FROM code_blocks").fetchone()
-        row["block_s"], row["block_error"] = round(elapsed, 2), (error or "")[:90]
+        with sqlite3.connect(db) as conn:  # the block's CodeExecuted, as stored
+            data = conn.execute("SELECT data FROM events WHERE type = 'code_executed'").fetchone()
+        block = json.loads(data[0])
+        row["block_s"] = round(block["elapsed_s"], 2)
+        row["block_error"] = (block["error"] or "")[:90]
     if name == "final":
         wall, peak, rc = cli(["runs", "list", "--db", f"sqlite:///{db}"], env, work / "rss")
         row["runs_list"] = {"wall_s": round(wall, 2), "peak_rss_mb": peak, "rc": rc}

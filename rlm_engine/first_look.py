@@ -8,12 +8,17 @@ quoted text; else its content words, stemmed), printing where they occur. The bl
 sandbox like any other (a CodeExecuted event of iteration 0, shown in the trace), and its output
 opens the conversation, so the model's first turn starts from the passages that matter and the
 evidence guard counts them as seen.
+
+For a question that counts, adds up, compares or lists, the look is a `tally(...)` the engine
+fills in from the question (tally_guess): a handful of matches would only invite a guessed count.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+
+from rlm_engine.sandbox.repl_helpers import tally_rows
 
 MAX_TERMS = 3
 SNIPPETS_PER_TERM = 3
@@ -40,6 +45,14 @@ _CODE = re.compile(r"\b[A-Za-z]{0,8}[-/#]?\d{2,}[A-Za-z0-9/-]*\b")
 _YEAR = re.compile(r"^(19|20)\d\d$")
 _NAME = re.compile(r"[A-Z][\w'’.-]*(?:\s+(?:&\s+|of\s+|and\s+)?[A-Z][\w'’.-]*)*")
 _WORD = re.compile(r"[A-Za-z][A-Za-z'-]{3,}")
+_QUESTION_YEAR = re.compile(r"\b(?:19|20)\d\d\b")
+# Words that name the value a question adds up or compares: tried as tally's label first.
+_VALUE_TEXT = "total amount value sum cost price fee worth weight balance salary revenue budget"
+_VALUE_WORDS = frozenset(_VALUE_TEXT.split())
+_FALLBACK_LABELS = ["total", "amount", "value", "date"]
+"""Labels tried after the question's own words: "How many invoices did X send?" names none."""
+TALLY_GUESS_MAX_CHARS = 5_000_000
+"""Above this the engine does not try labels for the model (each try reads the corpus once)."""
 
 
 _AGGREGATE = re.compile(
@@ -134,6 +147,73 @@ def look_code(question: str, context: str | Sequence[str]) -> str | None:
         "                break\n"
         f"_first_look({terms!r})\n"
         "del _first_look\n"
+    )
+
+
+_ASKS = (
+    ("list", re.compile(r"\blist\b", re.IGNORECASE)),
+    ("count", re.compile(r"\bhow many\b|\bnumber of\b|\bcount\b", re.IGNORECASE)),
+    ("which", re.compile(r"\b(which|who|whose)\b", re.IGNORECASE)),
+    ("total", re.compile(r"\b(total|sum|in all|how much|altogether|combined)\b", re.IGNORECASE)),
+)
+
+
+_ASKS_DATE = re.compile(r"\bwhen\b|\b(what|which) (date|day)\b", re.IGNORECASE)
+
+
+def asks_for_date(question: str) -> bool:
+    """Whether a lookup asks for a date (the 1.5B model answered "2027" for 8 July 2027)."""
+    return bool(_ASKS_DATE.search(question))
+
+
+def asks_for(question: str) -> str | None:
+    """What a counting question wants from tally's output: "list", "count", "which" (the
+    first row's name) or "total"; None if none of these."""
+    return next((kind for kind, pattern in _ASKS if pattern.search(question)), None)
+
+
+def tally_guess(question: str, documents: Sequence[str]) -> str | None:
+    """The `tally(...)` call the engine makes for a question that counts, adds up, compares or
+    lists: `keep` the question's first name or code found in the corpus, `year` a year it names,
+    and as the label the question's word after which most documents hold a value (words naming
+    a value, like "total", first). None when no word reads a value, or the corpus is huge.
+
+    Read off the traces: given `tally`, the 1.5B model still picks the label and the filter
+    wrongly about half the time (a year from the example, "provider" for a value); the engine
+    tries the question's own words against the documents instead, and the model reads the rows.
+    """
+    if sum(len(d) for d in documents) > TALLY_GUESS_MAX_CHARS:
+        return None
+    keep = next((t for t in specific_terms(question) if _occurs(t, documents)), None)
+    year_match = _QUESTION_YEAR.search(question)
+    year = int(year_match.group()) if year_match else None
+    words = [re.sub(r"['’]s?$", "", w.lower()) for w in _WORD.findall(question)]
+    named = [w.rstrip("s") for w in words if w.rstrip("s") in _VALUE_WORDS]
+    inside_keep = set(stem(w) for w in (keep or "").split())
+    others = [t for t in content_terms(question) if t not in inside_keep]
+    fallback = _FALLBACK_LABELS if keep else []  # only where the question names something
+    for labels in (_unique(named), _unique([*others, *fallback])):
+        best, most = None, (0, 0)
+        for label in labels:
+            rows = tally_rows(list(documents), label, keep, "auto", year)[0]
+            found = (len(rows), sum(isinstance(v, float) for _, v in rows))  # numbers break ties
+            if found[0] and found > most:
+                best, most = label, found
+        if best is not None:
+            arguments = [repr(best)]
+            arguments += [f"keep={keep!r}"] if keep else []
+            arguments += [f"year={year}"] if year else []
+            arguments += ["show=1"] if asks_for(question) == "which" else []  # no other names
+            return f"tally({', '.join(arguments)})"
+    return None
+
+
+def tally_code(call: str) -> str:
+    """The first look's block for a question that counts, adds up, compares or lists."""
+    return (
+        "# The engine's first look: the value the question asks about, from every document.\n"
+        f"_rows = {call}\n"
+        "del _rows\n"
     )
 
 

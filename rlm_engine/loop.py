@@ -32,7 +32,7 @@ from rlm_engine.events import (
 from rlm_engine.guards import RunGuards
 from rlm_engine.limits import Spend
 from rlm_engine.outcome import Outcome, RunResult
-from rlm_engine.parsing import bare_code, find_code_blocks, find_final, unlabelled_code
+from rlm_engine.parsing import find_code_blocks, find_final, unfenced_code, unlabelled_code
 from rlm_engine.providers import Message
 from rlm_engine.repl_calls import ReplCalls
 from rlm_engine.root_call import root_call
@@ -193,10 +193,10 @@ class RLMRun:
         blocks = find_code_blocks(reply)
         final_line = find_final(reply)
         bare = None
-        if self.small and not blocks and final_line is None:
-            bare = bare_code(reply) or unlabelled_code(reply)
+        if self.small and not blocks:
+            bare = unfenced_code(reply) or (unlabelled_code(reply) if final_line is None else None)
         if bare is not None:
-            blocks = [bare]
+            blocks = [bare]  # a FINAL line after it is discarded below, as with fenced code
         if not blocks:
             if final_line is None:
                 self.notice(prompts.NO_CODE_NO_FINAL)

@@ -33,15 +33,26 @@ def initial_messages(run: RLMRun, context_meta: dict[str, Any]) -> list[Message]
     return [{"role": "system", "content": system}, {"role": "user", "content": first}]
 
 
-def look(run: RLMRun) -> tuple[str, str, bool] | None:
+def look(run: RLMRun) -> tuple[str, str, str] | None:
     """The engine's first block for a small root model (rlm_engine.first_look): its code, its
-    output as the model is shown it, and whether the question counts, adds up or compares;
-    None when off or when it found nothing to show."""
+    output as the model is shown it, and what it was: "fact" (a search), "tally" (a count,
+    total or maximum read from every document) or "aggregate" (a search for a question that
+    counts, adds up or compares: not its answer); None when off or when it found nothing."""
     wanted = run.config.first_look
     if not (run.small if wanted is None else wanted):
         return None
     context = run.sandbox.context
-    code = first_look.look_code(run.question, context) if context else None
+    if not context:
+        return None
+    documents = [context] if isinstance(context, str) else context
+    aggregate = first_look.is_aggregate(run.question)
+    call = first_look.tally_guess(run.question, documents) if aggregate else None
+    if call is not None:
+        code: str | None = first_look.tally_code(call)
+        kind = "tally"
+    else:
+        code = first_look.look_code(run.question, context)
+        kind = "aggregate" if aggregate else "fact"
     if code is None:
         return None
     result = run.run_block(0, code)
@@ -50,10 +61,9 @@ def look(run: RLMRun) -> tuple[str, str, bool] | None:
     shown = prompts.shown_output(result.output, small=run.small)
     run.guards.shown(code, shown)
     run.read_context = True
-    aggregate = first_look.is_aggregate(run.question)
-    if aggregate:
+    if kind == "aggregate":
         run.watch.not_the_models()  # a count read off the look's few matches is a guess
-    return code, shown, aggregate
+    return code, shown, kind
 
 
 def peek(run: RLMRun) -> str | None:

@@ -69,6 +69,17 @@ def bare_code(text: str) -> str | None:
     return stripped
 
 
+def unfenced_code(text: str) -> str | None:
+    """The Python a reply opens with when its fences are missing, else None: the lines before a
+    FINAL line (or the whole reply), less a stray closing fence. Small models write
+    `rows = tally(...)` then `FINAL(14)`, or code and a closing fence with no opening one."""
+    final = _FINAL_START.search(text)
+    lines = (text[: final.start()] if final else text).rstrip().split("\n")
+    if lines and _FENCE_CLOSE.match(lines[-1]):
+        lines.pop()
+    return bare_code("\n".join(lines))
+
+
 def unlabelled_code(text: str) -> str | None:
     """The body of the first fence without a language (```) that is Python doing something, else
     None. Small models drop the `repl` tag; such a fence in a reply with no other code is code."""

@@ -12,6 +12,7 @@ import json
 from typing import Any
 
 from rlm_engine.config import ModelSpec, RunConfig
+from rlm_engine.first_look import asks_for, asks_for_date
 from rlm_engine.guards import EMPTY_OUTPUT, is_empty_result
 from rlm_engine.providers.registry import ProviderInfo
 
@@ -51,7 +52,9 @@ with its own REPL (falls back to llm_query when recursion is not allowed).
 `snippet`), `chunk(size, overlap=0)`, `chunk_documents(docs_per_chunk)`, \
 `extract_after(marker, max_len=128)`; values in any layout: `dates(text)` (as YYYY-MM-DD), \
 `numbers(text)`, `date_after(text, label)`, `number_after(text, label)` (the first after a \
-match of the regex `label`). Sub-calls: `ask(question, text)`, \
+match of the regex `label`), `tally(value, keep=None, kind="auto", year=None)` (the value \
+after the label `value` in every document that mentions `keep`: prints the count, total, \
+largest and a row per document; returns the rows). Sub-calls: `ask(question, text)`, \
 `ask_chunks(question, chunks)` (batched, answers in order, NO_ANSWER where a chunk lacks it), \
 `ask_chunks_first(question, chunks)`, `pick_first_answer(answers)`.
 - Sources: in code, `FINAL(answer, sources=[passage, ...])` (or `cite(passage)` before) names \
@@ -117,31 +120,24 @@ FINAL(The roof was damaged in a storm.)
 
 
 _VALUES_WITH_HELPERS = """\
-2. Count, add up, find the largest or list over many documents: keep every matching document \
-in a list with the value asked for (number_after(doc, label) and date_after(doc, label) read \
-every layout: "USD 1,200", "$1,200.00", "1,200 USD"; "4 May 2027", "2027-05-04", \
-"May 4, 2027"), then print the count, the total and the largest together, and answer the one \
-that was asked.
+2. Count, add up, find the largest or list over many documents: call tally(value, keep). It \
+reads the number after the label `value` in every document (any layout: "USD 1,200", \
+"$1,200.00", "1,200 USD"; "total" also finds "amount payable"), keeps only the documents that \
+mention `keep` (a name from the question; leave it out to read every document), and prints the \
+count, the total, the largest and one row per document with its first words. It reads dates \
+too; year=2027 keeps only that year's.
 Question: What do the shipments to Oslo weigh in all?
 ```repl
-import re
-docs = context if isinstance(context, list) else [context]
-rows = []
-for i, doc in enumerate(docs):
-    if re.search(r"oslo", doc, re.IGNORECASE):
-        rows.append((i, number_after(doc, r"weigh")))
-print("count:", len(rows), "e.g.", rows[:2])
-print("total:", sum(v or 0 for i, v in rows))
-best = max(rows, key=lambda r: r[1] or 0)
-print("largest:", best, docs[best[0]][:300])
+rows = tally("weight", keep="Oslo")
 ```
-(Shown: count: 9 e.g. [(3, 1200.0), (8, 850.0)] then total: 14250.0 then largest: (12, \
-2300.0) Shipment SH-12 ...)
+(Shown: count: 9 then total: 14,250 then largest: 2,300 in context[12]: Shipment SH-12 ...)
 FINAL(14,250 kg)
-To keep only some documents, add the condition to the `if`, e.g. those arriving in 2027: \
-`(date_after(doc, r"arriv") or "").startswith("2027")`. For "how many", answer the count; \
-for "which", the name in the largest document, not the number.
-If 0 matched, print the start of a document to see how it is written, then search again.
+Question: Which ships arrive in 2027?
+```repl
+rows = tally("arrival", year=2027)
+```
+For "how many", answer the count; for "which", the name in the largest row, not the number; \
+for "list", the names in the rows. If nothing matched, try another label or leave out keep.
 
 """
 """The small prompt's second kind with the value helpers (date_after, number_after)."""
@@ -202,7 +198,7 @@ and "snippet"; ask_chunks(question, chunks) asks the helper model about each chu
 with chunk(8000) or chunk_documents(5)) and returns its answers in order, NO_ANSWER where a \
 chunk does not hold the answer; pick_first_answer(answers) gives the first real answer. Also \
 peek(n), tail(n), ask(question, text), ask_chunks_first(question, chunks), extract_after(marker), \
-dates(text), numbers(text).
+dates(text), numbers(text), date_after(text, label), number_after(text, label).
 
 Example with find.
 ```repl
@@ -268,7 +264,7 @@ def first_user_message(
     existing_vars: dict[str, str] | None = None,
     hint: str | None = None,
     peek: str | None = None,
-    look: tuple[str, str, bool] | None = None,
+    look: tuple[str, str, str] | None = None,
 ) -> str:
     """The question plus a description of `context` and, when given, the strategy hint for its
     size; of its content, at most `peek` (the start of the first document, when configured) and
@@ -291,9 +287,14 @@ def first_user_message(
     if look is None:
         lines += ["", "Start by writing a ```repl block to look at `context`."]
         return "\n".join(lines)
-    code, output, aggregate = look
+    code, output, kind = look
     shown = FIRST_LOOK.format(code=code.rstrip(), output=output.rstrip() or "(no output)")
-    follow = FIRST_LOOK_AGGREGATE if aggregate else FIRST_LOOK_FACT.format(question=question)
+    follows = {"aggregate": FIRST_LOOK_AGGREGATE, "tally": FIRST_LOOK_TALLY}
+    if kind == "tally":
+        answer = TALLY_ANSWERS[asks_for(question)]
+    else:
+        answer = FULL_DATE if asks_for_date(question) else ""
+    follow = follows.get(kind, FIRST_LOOK_FACT).format(question=question, answer=answer)
     lines += ["", shown, "", follow]
     return "\n".join(lines)
 
@@ -308,14 +309,32 @@ REPL output:
 
 FIRST_LOOK_FACT = (
     "If this output shows the answer to the question ({question}), reply FINAL(answer), giving "
-    "what was asked. Otherwise write one ```repl block that searches again with other words."
+    "what was asked{answer}. Otherwise write one ```repl block that searches again with other "
+    "words."
 )
+FULL_DATE = ": the whole date, with its day, month and year"
+
+FIRST_LOOK_TALLY = (
+    "The engine read that value from every document. If these rows are what the question "
+    "({question}) asks about, {answer} If they are not, write one ```repl block that calls "
+    "tally() with another label or keep."
+)
+TALLY_ANSWERS = {
+    "count": "it asks how many: reply FINAL(the number on the count line), nothing else.",
+    "total": "it asks for a sum: reply FINAL(the number on the total line), nothing else.",
+    "which": "it asks which: reply FINAL(the name or code in the first row, the largest), not a "
+    "number.",
+    "list": "it asks for a list: reply FINAL(the names or codes of all the rows, separated by "
+    "commas), nothing else.",
+    None: "reply FINAL(the answer from this output).",
+}
+"""What the tally look's note says to answer, by what the question asks for (asks_for)."""
 
 FIRST_LOOK_AGGREGATE = (
     "This output shows at most three matches of each word: it is not the answer. The question "
     "counts, adds up, compares or lists, so write the code: one ```repl block, like example 2, "
-    "that goes through every document and keeps the ones that match in a list with the value "
-    "asked for. Do not write what it will print: the REPL runs it and shows you."
+    "that reads the value asked for from every document that matches. Do not write what it "
+    "will print: the REPL runs it and shows you."
 )
 
 

@@ -3,8 +3,9 @@ drives it as a run happens; storage.export replays a whole run).
 
 Each event is kept whole in `events` (JSON, in arrival order: `seq`) and, in the same transaction,
 read back as the engine's typed event and folded into the tables that queries use: the run's row
-(status and running totals), iterations, code blocks and sub-calls. Their rows are what the
-engine's fold (rlm_engine.trace) makes of the event, so a field is read in one place.
+(status and running totals), iterations and sub-calls (the usage per model is summed from them).
+Their rows are what the engine's fold (rlm_engine.trace) makes of the event, so a field is read in
+one place; a code block is read from its event alone.
 
 Running totals while a run is live are `rlm_engine.trace.tally`'s, the engine's counting rules;
 RunFinished (depth 0) then sets the engine's own totals.
@@ -20,7 +21,6 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from rlm_engine.events import (
-    CodeExecuted,
     Event,
     FinalAnswer,
     PassagesFound,
@@ -33,15 +33,15 @@ from rlm_engine.events import (
     event_from_dict,
 )
 from rlm_engine.redact import redact
-from rlm_engine.trace import Tally, block_of, call_of, iteration_of, tally
+from rlm_engine.trace import Tally, call_of, iteration_of, tally
 from storage import sources
 from storage.errors import StorageError
 from storage.scrub import scrub
 from storage.storable import storable
-from storage.tables import CodeBlock, EventRow, Iteration, Run, SubCall
+from storage.tables import EventRow, Iteration, Run, SubCall
 
 RUNS, EVENTS = Run.__table__, EventRow.__table__
-ITERATIONS, CODE_BLOCKS, SUB_CALLS = Iteration.__table__, CodeBlock.__table__, SubCall.__table__
+ITERATIONS, SUB_CALLS = Iteration.__table__, SubCall.__table__
 
 
 def event_dict(event: Any) -> dict[str, Any]:
@@ -183,8 +183,6 @@ def apply_event(connection: Connection, data: Mapping[str, Any], seq: int) -> No
     match event:
         case RootResponse():
             _root_response(connection, event)
-        case CodeExecuted():
-            _code_executed(connection, event)
         case SubCallStarted():
             _sub_call_started(connection, event)
         case SubCallFinished():
@@ -206,12 +204,6 @@ def _root_response(connection: Connection, event: RootResponse) -> None:
     row = _row(ITERATIONS, event, iteration_of(event), iteration=event.iteration, time=event.time)
     connection.execute(ITERATIONS.insert(), row)
     _add_totals(connection, event.run_id, tally(event))
-
-
-def _code_executed(connection: Connection, event: CodeExecuted) -> None:
-    block = block_of(event, [])
-    row = _row(CODE_BLOCKS, event, block, iteration=event.iteration, time=event.time)
-    connection.execute(CODE_BLOCKS.insert(), {**row, "block_index": block.index})
 
 
 def _sub_call_started(connection: Connection, event: SubCallStarted) -> None:

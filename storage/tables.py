@@ -153,25 +153,6 @@ class Iteration(Base):
     time: Mapped[float] = mapped_column(Float)
 
 
-class CodeBlock(Base):
-    """One ```repl block and what the model saw of its output."""
-
-    __tablename__ = "code_blocks"
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    run_id: Mapped[str] = mapped_column(ForeignKey("runs.id", ondelete="CASCADE"), index=True)
-    depth: Mapped[int] = mapped_column(Integer)
-    parent_call_id: Mapped[str | None] = mapped_column(String(64))
-    iteration: Mapped[int] = mapped_column(Integer)
-    block_index: Mapped[int] = mapped_column(Integer)
-    code: Mapped[str] = mapped_column(Text)
-    output: Mapped[str] = mapped_column(Text)
-    output_chars: Mapped[int] = mapped_column(Integer)
-    elapsed_s: Mapped[float] = mapped_column(Float)
-    error: Mapped[str | None] = mapped_column(Text)
-    restarted: Mapped[bool] = mapped_column(Boolean)
-    time: Mapped[float] = mapped_column(Float)
-
-
 class SubCall(Base):
     """One model call made for the REPL; `status` is running until its SubCallFinished arrives."""
 

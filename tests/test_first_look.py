@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from rlm_engine import first_look
 from rlm_engine.events import CodeExecuted, GuardFired, RootResponse
+from rlm_engine.root_call import SMALL_REPLY_TOKENS
 from rlm_testkit.standin import StandIn
 from tests.test_guards import DOCS, ROOT, ask, repl, small_config
 
@@ -53,6 +54,7 @@ def test_small_root_model_starts_from_the_first_look(standin_env: StandIn) -> No
         "To start you off, the engine ran this block" in first
         and "Renewal date: 2027-03-14" in first
     )
+    assert "the whole date, with its day, month and year" in first  # not "2027" alone
     assert len(events.of(RootResponse)) == 1
 
 
@@ -82,7 +84,7 @@ def test_a_count_is_not_read_off_the_look(standin_env: StandIn) -> None:
         "FINAL(1)",
         model=ROOT,
     )
-    result, events = ask("How many agreements renew in 2027?", small_config(first_look=None))
+    result, events = ask("How many agreements are there?", small_config(first_look=None))
     assert (result.answer, result.iterations) == ("1", 3)
     assert [g.guard for g in events.of(GuardFired)] == ["final_before_code"]
     first = standin_env.requests[0].messages[0]["content"]
@@ -102,3 +104,47 @@ def test_the_look_leaves_no_variables_behind(standin_env: StandIn) -> None:
     _, events = ask("How many agreements does Juniper Energy hold?", small_config(first_look=None))
     assert [e.iteration for e in events.of(CodeExecuted)] == [0, 1]
     assert "left: []" in events.of(CodeExecuted)[1].output
+
+
+def test_the_tally_guess_tries_the_questions_words_against_the_documents() -> None:
+    docs = [
+        "SERVICE AGREEMENT with Juniper Energy. Renewal date: 2027-03-14. Annual value: USD 9,000.",
+        "The agreement with Acme will renew on 4 May 2028. Its yearly value is $1,500.00.",
+        "INVOICE INV-7 From: Acme. Total due: 300 USD.",
+        "Invoice no. INV-8, issued by Acme on 2 March 2025. The amount payable is USD 200.",
+        "Memo. Agreements were discussed last year. \n\nSection 2. Nothing changed.",
+    ]
+    guess = first_look.tally_guess
+    assert guess("How many agreements renew in 2027?", docs) == "tally('renew', year=2027)"
+    assert guess("What is the sum of the yearly values?", docs) == "tally('value')"
+    # a name from the question is kept; with none of the question's words before a value, the
+    # usual labels are tried ("send" reads nothing, "total" reads both of Acme's invoices)
+    assert guess("How many invoices did Acme send?", docs) == "tally('total', keep='Acme')"
+    assert guess("How many ships sail?", docs) is None  # nothing to read, nothing guessed
+    # "which": only the largest row is printed, so no other row's name is there to pick
+    assert guess("Which agreement has the highest value?", docs) == "tally('value', show=1)"
+
+
+def test_a_count_read_by_the_engines_tally_is_answered_at_once(standin_env: StandIn) -> None:
+    standin_env.enqueue("FINAL(1)", model=ROOT)
+    result, events = ask("How many agreements renew in 2027?", small_config(first_look=None))
+    assert (result.answer, result.iterations) == ("1", 1)
+    look = events.of(CodeExecuted)[0]
+    assert look.iteration == 0 and "tally('renew', year=2027)" in look.code
+    assert "count: 1" in look.output
+    first = standin_env.requests[0].messages[-1]["content"]
+    assert "The engine read that value from every document" in first
+    assert not events.of(GuardFired)
+
+
+def test_a_small_models_reply_is_capped_and_a_large_ones_is_not(standin_env: StandIn) -> None:
+    # The 1.5B model once repeated "41228, " until the time budget ended the run.
+    question = "When does the agreement with Juniper Energy renew?"
+    standin_env.enqueue("FINAL(2027-03-14)", model=ROOT)
+    ask(question, small_config(first_look=True))
+    small_calls = len(standin_env.requests)
+    standin_env.enqueue("FINAL(2027-03-14)", model=ROOT)
+    ask(question, small_config(prompt_variant="default"))
+    capped = {r.max_tokens for r in standin_env.requests[:small_calls]}
+    assert capped == {SMALL_REPLY_TOKENS}
+    assert {r.max_tokens for r in standin_env.requests[small_calls:]} == {None}

@@ -10,6 +10,7 @@ from rlm_engine.parsing import (
     find_code_blocks,
     find_final,
     strip_code_blocks,
+    unfenced_code,
 )
 
 
@@ -159,3 +160,23 @@ def test_prose_is_not_bare_code(reply: str) -> None:
 def test_a_text_final_drops_its_sources_argument(reply: str, value: str) -> None:
     final = find_final(reply)
     assert final is not None and final.value == value
+
+
+@pytest.mark.parametrize(
+    ("reply", "code"),
+    [
+        ('rows = tally("total", keep="Acme")\nFINAL(14)', 'rows = tally("total", keep="Acme")'),
+        (
+            "for doc in context:\n    print(doc[:80])\n```",
+            "for doc in context:\n    print(doc[:80])",
+        ),
+        ("print(len(context))", "print(len(context))"),
+    ],
+)
+def test_unfenced_code_before_a_final_line_or_a_stray_fence(reply: str, code: str) -> None:
+    assert unfenced_code(reply) == code
+
+
+@pytest.mark.parametrize("reply", ["FINAL(14)", "The count is 3.\nFINAL(3)", "rows\nFINAL(3)"])
+def test_no_unfenced_code_in_an_answer(reply: str) -> None:
+    assert unfenced_code(reply) is None

@@ -199,3 +199,70 @@ def test_value_helpers_read_every_layout_of_a_date_and_an_amount() -> None:
         # month 13 and 31 February are no dates
         assert value(box, "dates('2027-13-01, 31 Feb 2027, Sept 3, 2026')") == ["2026-09-03"]
         assert value(box, "number_after('Total: see below', 'total', within=5)") is None
+
+
+TALLY_DOCS = [
+    *LAYOUTS,
+    "INVOICE INV-20001\nFrom: Kestrel Tools\nTotal due: $1,000.00",
+    "Memo. Costs rose compared with last year. \n\nSection 2. Training hours rose.",
+]
+
+
+def tally(box: Sandbox, call: str) -> tuple[list, str]:
+    """The rows `call` returns (as JSON) and what it printed."""
+    result = box.execute(f"import json\nrows = {call}\nprint(json.dumps(rows))", Recorder())
+    assert result.error is None, result.output
+    printed, _, rows = result.output.rstrip("\n").rpartition("\n")
+    return json.loads(rows), printed
+
+
+def test_tally_reads_one_value_from_every_layout_and_prints_the_sums() -> None:
+    with Sandbox(exec_timeout_s=30) as box:
+        box.load_context(TALLY_DOCS)
+        # "yearly value": the value after "value", whatever the layout calls the year; the
+        # memo's "last year. Section 2" is no value (another sentence)
+        rows, printed = tally(box, 'tally("yearly value")')
+        assert rows == [[0, 476500.0], [1, 55000.0], [2, 355000.0]]
+        assert "count: 3" in printed and "total: 886,500" in printed
+        assert "largest: 476,500 in context[0]: SERVICE AGREEMENT" in printed
+        # "total" also reads "amount payable"; `keep` keeps the documents naming a vendor
+        rows, printed = tally(box, 'tally("total", keep="invoice")')
+        assert rows == [[3, 5820.0], [4, 1000.0]]
+        assert "| INV-91542 |" in printed and "| INV-20001 |" in printed
+        rows, _ = tally(box, 'tally("total", keep="Kestrel Tools")')
+        assert rows == [[4, 1000.0]]
+        # rows of numbers are printed largest first; `show` prints fewer, all are returned
+        rows, printed = tally(box, 'tally("yearly value", show=1)')
+        assert len(rows) == 3 and printed.count("  context[") == 1
+        assert "  context[0]: 476,500" in printed and "... and 2 more rows" in printed
+
+
+def test_tally_counts_dates_by_year_and_keeps_one_year() -> None:
+    with Sandbox(exec_timeout_s=30) as box:
+        box.load_context(TALLY_DOCS)
+        rows, printed = tally(box, 'tally("renew", kind="date")')
+        assert rows == [[0, "2028-02-04"], [1, "2027-07-08"], [2, "2027-04-10"]]
+        assert "by year: 2027: 2, 2028: 1" in printed
+        rows, printed = tally(box, 'tally("renewal", kind="date", year=2027)')
+        assert [i for i, _ in rows] == [1, 2] and "count: 2" in printed
+        assert "(1 more with a value not in 2027)" in printed
+        # left to itself, tally reads whichever comes first, and a year given as `keep` (what a
+        # small model writes) keeps that year's dates
+        assert tally(box, 'tally("renew")')[0] == [[0, "2028-02-04"], *rows]
+        auto, printed = tally(box, 'tally("renew", keep="2027")')
+        assert auto == rows and "count: 2" in printed
+        mixed, printed = tally(box, 'tally("renew|total")')
+        assert mixed[0] == [0, "2028-02-04"] and mixed[-1] == [4, 1000.0]
+
+
+def test_tally_says_what_it_could_not_read() -> None:
+    with Sandbox(exec_timeout_s=30) as box:
+        box.load_context(TALLY_DOCS)
+        rows, printed = tally(box, 'tally("weight", keep="agreement")')
+        assert rows == [] and "Nothing matched" in printed
+        assert "have no value after 'weight', e.g. context[0]" in printed
+        result = box.execute('tally("total", kind="text")', Recorder())
+        assert result.error is not None and 'kind="number"' in result.output
+    with Sandbox(exec_timeout_s=30) as box:
+        box.load_context([])
+        assert tally(box, 'tally("total")')[0] == []

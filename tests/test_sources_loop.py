@@ -154,6 +154,19 @@ def test_an_unsupported_answer_has_no_source(standin_env: StandIn) -> None:
     assert NO_SOURCE == "no passage of the corpus contains this answer"
 
 
+def test_the_index_is_built_only_when_something_is_looked_up(standin_env: StandIn) -> None:
+    """The index costs seconds and ~100 MB at 40M characters: an answer with nothing to look up,
+    after no code, must not build it; the first output holding corpus text does."""
+    context, docs = corpus()
+    with Session(context, Credentials.from_env(), documents=docs) as session:
+        standin_env.enqueue('FINAL("ok")', model=ROOT)
+        session.run("Anything?", config())
+        assert not session.index().built
+        standin_env.enqueue(repl("print(context[0][:300])"), "FINAL(done)", model=ROOT)
+        session.run("And now?", config())
+        assert session.index().built
+
+
 def test_passages_seen_by_a_child_rlm_count(standin_env: StandIn) -> None:
     standin_env.enqueue(
         repl(

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
+from alembic import command
 from alembic.autogenerate import compare_metadata
+from alembic.config import Config
 from alembic.migration import MigrationContext
 
+from rlm_engine.trace import fold
+from rlm_testkit.runs import record, run_events
 from storage import Database
-from storage.connect import head_revision
+from storage.connect import MIGRATIONS, head_revision
 from storage.tables import Base
 
 
@@ -30,7 +34,7 @@ def test_migrations_build_the_models_schema(db_url: str) -> None:
 
 def test_open_migrates_a_new_database_to_head(db_url: str) -> None:
     Database.open(db_url).close()
-    assert _revision(db_url) == head_revision() == "m005_run_marks"
+    assert _revision(db_url) == head_revision() == "m006_drop_code_blocks"
 
 
 def test_reopening_keeps_the_data(db_url: str) -> None:
@@ -38,6 +42,48 @@ def test_reopening_keeps_the_data(db_url: str) -> None:
         db.save_corpus("kept", [{"name": "a.txt", "text": "alpha"}])
     with Database.open(db_url) as db:
         assert [c.name for c in db.list_corpora()] == ["kept"]
+
+
+def _downgrade(url: str, revision: str) -> None:
+    engine = sa.create_engine(url)
+    with engine.begin() as connection:
+        config = Config()
+        config.set_main_option("script_location", str(MIGRATIONS))
+        config.attributes["connection"] = connection
+        command.downgrade(config, revision)
+    engine.dispose()
+
+
+def _tables(url: str) -> set[str]:
+    engine = sa.create_engine(url)
+    with engine.connect() as connection:
+        tables = set(sa.inspect(connection).get_table_names())
+    engine.dispose()
+    return tables
+
+
+def test_dropping_code_blocks_keeps_every_run_whole(db_url: str) -> None:
+    """m006 drops `code_blocks` (nothing read it) under recorded runs; their blocks are read from
+    their events. Its downgrade brings the table back."""
+    with Database.open(db_url) as db:
+        run_id = record(db.recorder(), run_events(iterations=2, sub_calls=1))
+    _downgrade(db_url, "m005_run_marks")
+    assert "code_blocks" in _tables(db_url)
+    engine = sa.create_engine(db_url)
+    with engine.begin() as connection:  # a row an older version wrote
+        connection.execute(
+            sa.text(
+                "INSERT INTO code_blocks (run_id, depth, iteration, block_index, code, output, "
+                "output_chars, elapsed_s, restarted, time) "
+                "VALUES (:run, 0, 1, 0, 'x = 1', '', 0, 0.1, false, 0.0)"
+            ),
+            {"run": run_id},
+        )
+    engine.dispose()
+    with Database.open(db_url) as db:  # migrates to head
+        blocks = [len(i.blocks) for i in fold(db.run_events(run_id)).iterations]
+        assert (db.get_run(run_id).iterations, blocks) == (2, [1, 1])
+    assert "code_blocks" not in _tables(db_url)
 
 
 def test_sqlite_database_is_in_wal_mode(tmp_path) -> None:

@@ -18,10 +18,15 @@ so the host counts them against the same budgets, with the same events and costs
     numbers(text)                          the numbers in `text` (not those of dates or codes)
     date_after(text, label, within=80)     the first date after a match of `label` (a regex)
     number_after(text, label, within=80)   the first number after a match of `label`
+    tally(value, keep=None, kind="auto", year=None, show=30)
+                                           one value from every document, counted, added up,
+                                           the largest shown: prints and returns the rows
 
-The last four ask no model: small models write a regex for one layout of a date or an amount
+The last five ask no model: small models write a regex for one layout of a date or an amount
 ("USD 476,500" but not "$476,500.00" or "476,500 USD"; "4 February 2028" but not "2028-02-04")
-and count or add up the documents that happen to match it.
+and count or add up the documents that happen to match it. `tally` goes further: a small model
+fills in what to read (a label, a name to keep, a year) and the loop, the counting and the
+printing, where it went wrong most, are done for it.
 """
 
 from __future__ import annotations
@@ -45,6 +50,7 @@ NAMES = (
     "numbers",
     "date_after",
     "number_after",
+    "tally",
 )
 NO_ANSWER = "NO_ANSWER"
 DOC_SEPARATOR = "\n\n"
@@ -56,6 +62,17 @@ _NOT_ANSWERS = re.compile(
     r"|i (don't|do not|cannot|can't) (know|find|tell|determine))",
     re.IGNORECASE,
 )
+# Words a document may use for a label's word: "yearly value" is also "Annual contract value",
+# "total" is also "The amount payable". A label's word with one of these stems reads them all.
+_LABEL_SYNONYMS = (
+    ("total", "amount", "payable", "due", "sum"),
+    ("year", "annual", "annually", "per year"),
+    ("renew", "renewal", "expir"),
+    ("value", "worth"),
+    ("cost", "price", "fee", "charge"),
+)
+_CODE = re.compile(r"\b[A-Z]{2,}-\d+\b")
+TALLY_ROWS = 30  # tally prints at most this many rows
 
 
 _MONTH_NAMES = [
@@ -126,14 +143,136 @@ def find_numbers(text: str) -> list[tuple[int, int, float]]:
     return found
 
 
-def _after(text: str, label: str, within: int, found: Callable) -> object:
-    """The first item `found` finds within `within` characters after a match of `label`."""
+_SENTENCE_END = re.compile(r"\.\s|\n\s*\n")
+
+
+def _after(text: str, label: str, within: int, found: Callable, sentence: bool = False) -> object:
+    """The first item `found` finds within `within` characters after a match of `label` (and,
+    with `sentence`, before the end of the label's sentence or paragraph)."""
     for m in re.finditer(label, text, re.IGNORECASE):
         window = text[m.end() : m.end() + max(0, int(within))]
+        if sentence:
+            window = _SENTENCE_END.split(window, maxsplit=1)[0]
         items = found(window)
         if items:
             return items[0][2]
     return None
+
+
+def label_patterns(label: str) -> list[tuple[str, int]]:
+    """The (regex, reach) pairs `tally` tries for a label, most exact first: the label as
+    written (80 characters to the value), then, for plain words, each word with its synonyms,
+    the last word first (in "yearly value" the value is what is read), a value close after it
+    (40 characters: a word in running text is no label)."""
+    patterns = [(label, 80)]
+    if re.fullmatch(r"[\w\s'-]+", label):
+        for word in reversed(label.lower().split()):
+            stem = word[:-1] if len(word) > 4 and word.endswith("s") else word
+            group = next((g for g in _LABEL_SYNONYMS if any(stem.startswith(w) for w in g)), ())
+            words = dict.fromkeys([re.escape(stem), *(re.escape(w) for w in group)])
+            patterns.append(("|".join(words), 40))
+    return patterns
+
+
+def mentions(doc: str, keep: str) -> bool:
+    """Whether `doc` has every word of `keep` (case-insensitive; "agreements" also finds
+    "AGREEMENT", "providers" also finds "provide")."""
+    low = doc.lower()
+    for word in keep.lower().split():
+        stem = word[:6] if len(word) > 6 else word.rstrip("s") if len(word) > 4 else word
+        if stem not in low:
+            return False
+    return True
+
+
+def _head(doc: str, width: int = 90) -> str:
+    return " ".join(doc.split())[:width]
+
+
+def _shown(v: object) -> str:
+    if isinstance(v, float):
+        return f"{v:,.0f}" if v == int(v) else f"{v:,.2f}"
+    return str(v)
+
+
+def find_values(text: str) -> list[tuple[int, object, object]]:
+    """The dates and numbers of `text`, in order (a date's digits are not numbers)."""
+    return sorted([*find_dates(text), *find_numbers(text)], key=lambda item: item[0])
+
+
+_READERS: dict[str, Callable] = {"date": find_dates, "number": find_numbers, "auto": find_values}
+_YEAR = re.compile(r"(19|20)\d\d")
+
+
+def tally_rows(
+    docs: list[str], value: str, keep: str | None, kind: str, year: int | None
+) -> tuple[list[tuple[int, object]], list[int], list[int]]:
+    """(rows of (document index, value), documents kept that hold no such value, documents
+    whose value is not a date of `year`)."""
+    found = _READERS[kind]
+    rows, without, other_year = [], [], []
+    for i, doc in enumerate(docs):
+        if keep and not mentions(doc, keep):
+            continue
+        reads = (_after(doc, p, n, found, sentence=True) for p, n in label_patterns(value))
+        v = next((x for x in reads if x is not None), None)
+        if v is None:
+            if keep:
+                without.append(i)
+        elif year is not None and not str(v).startswith(f"{year}-"):
+            other_year.append(i)
+        else:
+            rows.append((i, v))
+    return rows, without, other_year
+
+
+def tally_report(
+    docs: list[str],
+    value: str,
+    keep: str | None,
+    kind: str = "auto",
+    year: int | None = None,
+    show: int = TALLY_ROWS,
+) -> tuple[list[tuple[int, object]], str]:
+    """The rows and what `tally` prints: the count, the total and the largest of the numbers,
+    the dates by year, then a row per document (its code like INV-1042 and its first words,
+    where names are). A `keep` that is a year is read as `year` (what small models write)."""
+    if keep and year is None and _YEAR.fullmatch(keep.strip()):
+        keep, year = None, int(keep)
+    rows, without, other_year = tally_rows(docs, value, keep, kind, year)
+    numbers = [(i, v) for i, v in rows if isinstance(v, float)]
+    found_dates = [str(v) for _, v in rows if isinstance(v, str)]
+    what = {"number": "a number", "date": "a date"}.get(kind, "a value")
+    which = f"documents mentioning {keep!r}" if keep else "documents"
+    lines = [f"{len(rows)} {which} with {what} after {value!r}" + (f" in {year}" if year else "")]
+    lines.append(f"count: {len(rows)}")
+    if numbers:
+        best = max(numbers, key=lambda r: r[1])
+        lines.append(f"total: {_shown(sum(v for _, v in numbers))}")
+        lines.append(f"largest: {_shown(best[1])} in context[{best[0]}]: {_head(docs[best[0]])}")
+    if found_dates and year is None:
+        years: dict[str, int] = {}
+        for v in found_dates:
+            years[v[:4]] = years.get(v[:4], 0) + 1
+        lines.append("by year: " + ", ".join(f"{y}: {n}" for y, n in sorted(years.items())))
+    if other_year:
+        lines.append(f"({len(other_year)} more with a value not in {year})")
+    shown = sorted(rows, key=lambda r: -r[1]) if len(numbers) == len(rows) else rows
+    for i, v in shown[:show]:  # numbers largest first: "which" is the first row
+        code = _CODE.search(docs[i])
+        lines.append(
+            f"  context[{i}]: {_shown(v)} | {code.group() if code else '-'} | {_head(docs[i])}"
+        )
+    if len(rows) > show:
+        lines.append(f"  ... and {len(rows) - show} more rows (returned)")
+    if without:
+        lines.append(
+            f"{len(without)} {which} have no {what[2:]} after {value!r}, e.g. "
+            f"context[{without[0]}]: {_head(docs[without[0]], 200)}"
+        )
+    if not rows:
+        lines.append("Nothing matched: try another label, or keep=None.")
+    return rows, "\n".join(lines)
 
 
 def question_prompt(question: str, text: str) -> str:
@@ -285,6 +424,29 @@ def install(ns: dict, llm_query: Callable, llm_query_batched: Callable) -> None:
         case-insensitive); None if there is none."""
         return _after(str(text), label, within, find_numbers)  # type: ignore[return-value]
 
+    def tally(
+        value: str,
+        keep: str | None = None,
+        kind: str = "auto",
+        year: int | None = None,
+        show: int = TALLY_ROWS,
+    ) -> list:
+        """Read the value after the label `value` in every document (that mentions `keep`, if
+        given; with `year`, only dates of that year), print the count, the total and the
+        largest, and a row per document; return the rows, (index, value) pairs. `kind` is
+        "number", "date" or "auto" (whichever comes first after the label). Plain words of
+        `value` also match their usual synonyms ("total" finds "amount payable"). `show`: how
+        many rows to print (all are returned)."""
+        if not isinstance(value, str) or not value.strip():
+            raise ValueError('tally needs a label to read after, e.g. tally("total")')
+        if kind not in _READERS:
+            raise ValueError('tally reads kind="auto", kind="number" or kind="date"')
+        year = int(year) if year is not None else None
+        keep = str(keep) if keep else None
+        rows, report = tally_report(documents(), value, keep, kind, year, max(0, int(show)))
+        print(report)
+        return rows
+
     for fn in (
         peek,
         tail,
@@ -300,5 +462,6 @@ def install(ns: dict, llm_query: Callable, llm_query_batched: Callable) -> None:
         numbers,
         date_after,
         number_after,
+        tally,
     ):
         ns[fn.__name__] = fn

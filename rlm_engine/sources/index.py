@@ -163,6 +163,11 @@ class CorpusIndex:
             np.bitwise_or.at(self._bits, buckets >> 3, (1 << (buckets & 7)).astype(np.uint8))
 
     @property
+    def built(self) -> bool:
+        """Whether the table exists yet: a run that looks nothing up never pays for it."""
+        return self._built
+
+    @property
     def total_chars(self) -> int:
         return sum(len(d.text) for d in self.documents)
 
