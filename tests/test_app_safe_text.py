@@ -68,6 +68,8 @@ def _drawn_texts(at: Any) -> list[str]:
     texts = [str(m.value) for m in at.markdown] + [str(c.value) for c in at.caption]
     texts += [str(e.value) for e in at.error] + [e.label for e in at.expander]
     texts += [str(h.value) for h in at.subheader]
+    for radio in at.radio:  # History's list: each row's question and its line of figures
+        texts += [*radio.options, *radio.proto.captions]
     return texts
 
 
