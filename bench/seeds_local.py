@@ -8,7 +8,8 @@ is a hand-written case: twelve short contracts (about 20,000 characters) and "On
 the agreement with Juniper Energy renew?".
 
 Parts (one configuration each): `all` (method auto, helpers and hints in the prompt, guards and
-fallback on), `no-router` (method rlm), `no-helpers`, `no-hints`, `no-guards`. Prints a Markdown
+fallback on), `no-router` (method rlm), `no-helpers`, `no-hints`, `no-guards`, `no-look` (no
+first look, so no engine-filled tally either). Prints a Markdown
 table (right, median seconds, root calls, how often each guard and the fallback fired) and keeps
 every record in `--out`.
 
@@ -33,7 +34,7 @@ from typing import Any
 from rlm_engine import Budgets, Credentials, ModelSpec, RunConfig, run
 from rlm_engine.events import Event, GuardFired, RootResponse
 
-PARTS = ("all", "no-router", "no-helpers", "no-hints", "no-guards")
+PARTS = ("all", "no-router", "no-helpers", "no-hints", "no-guards", "no-look")
 VENDORS = [
     "Acme Logistics", "Birch Analytics", "Cobalt Freight", "Delta Catering", "Elm Security",
     "Fjord Cleaning", "Granite IT", "Harbor Legal", "Iris Printing", "Juniper Energy",
@@ -88,6 +89,7 @@ def config_for(part: str, spec: ModelSpec, max_time_s: float) -> RunConfig:
         "no-helpers": {"helpers_in_prompt": False},
         "no-hints": {"strategy_hints": False},
         "no-guards": _guards_off(),
+        "no-look": {"first_look": False},
     }.get(part, {})
     return replace(base, **changes)
 

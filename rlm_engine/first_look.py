@@ -8,6 +8,9 @@ quoted text; else its content words, stemmed), printing where they occur. The bl
 sandbox like any other (a CodeExecuted event of iteration 0, shown in the trace), and its output
 opens the conversation, so the model's first turn starts from the passages that matter and the
 evidence guard counts them as seen.
+
+For a question that counts, adds up, compares or lists, the look is a `tally(...)` the engine
+fills in from the question (tally_guess): a handful of matches would only invite a guessed count.
 """
 
 from __future__ import annotations
@@ -155,6 +158,14 @@ _ASKS = (
 )
 
 
+_ASKS_DATE = re.compile(r"\bwhen\b|\b(what|which) (date|day)\b", re.IGNORECASE)
+
+
+def asks_for_date(question: str) -> bool:
+    """Whether a lookup asks for a date (the 1.5B model answered "2027" for 8 July 2027)."""
+    return bool(_ASKS_DATE.search(question))
+
+
 def asks_for(question: str) -> str | None:
     """What a counting question wants from tally's output: "list", "count", "which" (the
     first row's name) or "total"; None if none of these."""
@@ -192,6 +203,7 @@ def tally_guess(question: str, documents: Sequence[str]) -> str | None:
             arguments = [repr(best)]
             arguments += [f"keep={keep!r}"] if keep else []
             arguments += [f"year={year}"] if year else []
+            arguments += ["show=1"] if asks_for(question) == "which" else []  # no other names
             return f"tally({', '.join(arguments)})"
     return None
 

@@ -12,7 +12,7 @@ import json
 from typing import Any
 
 from rlm_engine.config import ModelSpec, RunConfig
-from rlm_engine.first_look import asks_for
+from rlm_engine.first_look import asks_for, asks_for_date
 from rlm_engine.guards import EMPTY_OUTPUT, is_empty_result
 from rlm_engine.providers.registry import ProviderInfo
 
@@ -290,7 +290,10 @@ def first_user_message(
     code, output, kind = look
     shown = FIRST_LOOK.format(code=code.rstrip(), output=output.rstrip() or "(no output)")
     follows = {"aggregate": FIRST_LOOK_AGGREGATE, "tally": FIRST_LOOK_TALLY}
-    answer = TALLY_ANSWERS[asks_for(question)]
+    if kind == "tally":
+        answer = TALLY_ANSWERS[asks_for(question)]
+    else:
+        answer = FULL_DATE if asks_for_date(question) else ""
     follow = follows.get(kind, FIRST_LOOK_FACT).format(question=question, answer=answer)
     lines += ["", shown, "", follow]
     return "\n".join(lines)
@@ -306,8 +309,10 @@ REPL output:
 
 FIRST_LOOK_FACT = (
     "If this output shows the answer to the question ({question}), reply FINAL(answer), giving "
-    "what was asked. Otherwise write one ```repl block that searches again with other words."
+    "what was asked{answer}. Otherwise write one ```repl block that searches again with other "
+    "words."
 )
+FULL_DATE = ": the whole date, with its day, month and year"
 
 FIRST_LOOK_TALLY = (
     "The engine read that value from every document. If these rows are what the question "

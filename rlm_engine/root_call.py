@@ -17,6 +17,10 @@ from rlm_engine.streaming import DeltaStream
 if TYPE_CHECKING:
     from rlm_engine.loop import RLMRun
 
+SMALL_REPLY_TOKENS = 512
+"""A small-model prompt's reply is one short block or a FINAL; past this it has degenerated (the
+1.5B model once wrote "41228, " until the time budget ended the run: 172 s)."""
+
 
 def root_call(
     run: RLMRun,
@@ -48,6 +52,7 @@ def root_call(
             lambda: provider.complete(
                 sent,
                 stop=run.stop if stop else None,
+                max_tokens=SMALL_REPLY_TOKENS if run.small else None,
                 temperature=0.0 if run.small else None,
                 on_text=stream,
                 conversation=(run.parent_call_id or shared.run_id) if goes_on else None,

@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 
 from rlm_engine.corpus import load_files
+from rlm_engine.events import FinalAnswer, RunFinished, RunStarted, SourcesFound
 from tests.apptest import open_app
 
 
@@ -59,3 +60,27 @@ def test_the_ask_conversation_over_the_corpus_starts_again(app_db: Any, corpus: 
     at.multiselect(key=f"corpora-remove-{corpus.id}").set_value([first.position]).run()
     at.button(key=f"corpora-remove-go-{corpus.id}").click().run()
     assert at.session_state["rlm_workspace"].earlier == []
+
+
+def test_a_source_still_opens_its_document_after_one_before_it_is_removed(
+    app_db: Any, corpus: Any
+) -> None:
+    run_id = "r-sources"
+    source = {"document": "b.md", "document_index": 1, "page": None, "start": 2, "end": 8,
+              "text": "second"}  # fmt: skip
+    record = app_db.recorder(corpus_id=corpus.id)
+    for event in (
+        RunStarted(run_id=run_id, time=1.0, question="Which one?", config={}, context_meta={}),
+        FinalAnswer(run_id=run_id, time=2.0, answer="second", source="text"),
+        SourcesFound(run_id=run_id, time=2.0, answer="second", sources=[source]),
+        RunFinished(run_id=run_id, time=2.0, status="completed", answer="second", error=None,
+                    iterations=0, sub_calls=0, input_tokens=0, output_tokens=0, cost_usd=0.0,
+                    elapsed_s=1.0),
+    ):  # fmt: skip
+        record(event)
+    record.close()
+    app_db.remove_documents(corpus.id, [corpus.documents[0].position])  # b.md moves up
+    at = open_app("pages/history.py").selectbox(key="history-open").set_value(run_id).run()
+    at = at.toggle(key=f"history-{run_id}-src1-open").set_value(True).run()
+    assert not [c for c in at.caption if "not available" in c.value]
+    assert any("<mark>second</mark>" in h.proto.body for h in at.get("html"))  # its excerpt

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from rlm_engine import first_look
 from rlm_engine.events import CodeExecuted, GuardFired, RootResponse
+from rlm_engine.root_call import SMALL_REPLY_TOKENS
 from rlm_testkit.standin import StandIn
 from tests.test_guards import DOCS, ROOT, ask, repl, small_config
 
@@ -53,6 +54,7 @@ def test_small_root_model_starts_from_the_first_look(standin_env: StandIn) -> No
         "To start you off, the engine ran this block" in first
         and "Renewal date: 2027-03-14" in first
     )
+    assert "the whole date, with its day, month and year" in first  # not "2027" alone
     assert len(events.of(RootResponse)) == 1
 
 
@@ -119,6 +121,8 @@ def test_the_tally_guess_tries_the_questions_words_against_the_documents() -> No
     # usual labels are tried ("send" reads nothing, "total" reads both of Acme's invoices)
     assert guess("How many invoices did Acme send?", docs) == "tally('total', keep='Acme')"
     assert guess("How many ships sail?", docs) is None  # nothing to read, nothing guessed
+    # "which": only the largest row is printed, so no other row's name is there to pick
+    assert guess("Which agreement has the highest value?", docs) == "tally('value', show=1)"
 
 
 def test_a_count_read_by_the_engines_tally_is_answered_at_once(standin_env: StandIn) -> None:
@@ -131,3 +135,16 @@ def test_a_count_read_by_the_engines_tally_is_answered_at_once(standin_env: Stan
     first = standin_env.requests[0].messages[-1]["content"]
     assert "The engine read that value from every document" in first
     assert not events.of(GuardFired)
+
+
+def test_a_small_models_reply_is_capped_and_a_large_ones_is_not(standin_env: StandIn) -> None:
+    # The 1.5B model once repeated "41228, " until the time budget ended the run.
+    question = "When does the agreement with Juniper Energy renew?"
+    standin_env.enqueue("FINAL(2027-03-14)", model=ROOT)
+    ask(question, small_config(first_look=True))
+    small_calls = len(standin_env.requests)
+    standin_env.enqueue("FINAL(2027-03-14)", model=ROOT)
+    ask(question, small_config(prompt_variant="default"))
+    capped = {r.max_tokens for r in standin_env.requests[:small_calls]}
+    assert capped == {SMALL_REPLY_TOKENS}
+    assert {r.max_tokens for r in standin_env.requests[small_calls:]} == {None}

@@ -231,6 +231,10 @@ def test_tally_reads_one_value_from_every_layout_and_prints_the_sums() -> None:
         assert "| INV-91542 |" in printed and "| INV-20001 |" in printed
         rows, _ = tally(box, 'tally("total", keep="Kestrel Tools")')
         assert rows == [[4, 1000.0]]
+        # rows of numbers are printed largest first; `show` prints fewer, all are returned
+        rows, printed = tally(box, 'tally("yearly value", show=1)')
+        assert len(rows) == 3 and printed.count("  context[") == 1
+        assert "  context[0]: 476,500" in printed and "... and 2 more rows" in printed
 
 
 def test_tally_counts_dates_by_year_and_keeps_one_year() -> None:

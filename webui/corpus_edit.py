@@ -83,8 +83,8 @@ def edit_documents(db: Database, corpus: CorpusInfo) -> None:
             placeholder="Choose documents",
         )
         st.caption(
-            "Runs already asked keep their answers; a source link of theirs may then open "
-            "another document, as the documents after a removed one move up."
+            "Runs already asked keep their answers and their sources; a source in a removed "
+            "document shows the passage as recorded."
         )
         if st.button(
             "Remove from the corpus",

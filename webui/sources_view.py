@@ -69,8 +69,20 @@ def _draw_source(
             _draw_in_place(source, documents)
 
 
+def document_of(source: dict[str, Any], documents: DocumentLoader) -> dict[str, Any] | None:
+    """The source's document: the one at its recorded place in the corpus, or, when that one is
+    another (documents before it were removed from the corpus, the rest moved up), the nearest
+    one before it with the source's name; None when it is gone."""
+    index, name = int(source.get("document_index") or 0), source.get("document")
+    for position in range(index, -1, -1):
+        document = documents(position)
+        if document is not None and document.get("name", name) == name:
+            return document
+    return None
+
+
 def _draw_in_place(source: dict[str, Any], documents: DocumentLoader | None) -> None:
-    document = documents(int(source.get("document_index") or 0)) if documents else None
+    document = document_of(source, documents) if documents else None
     start, end = int(source.get("start") or 0), int(source.get("end") or 0)
     if document is None or document["text"][start:end] != source.get("text"):
         st.caption("The document is not available here; the passage as recorded:")

@@ -18,7 +18,7 @@ so the host counts them against the same budgets, with the same events and costs
     numbers(text)                          the numbers in `text` (not those of dates or codes)
     date_after(text, label, within=80)     the first date after a match of `label` (a regex)
     number_after(text, label, within=80)   the first number after a match of `label`
-    tally(value, keep=None, kind="number", year=None)
+    tally(value, keep=None, kind="auto", year=None, show=30)
                                            one value from every document, counted, added up,
                                            the largest shown: prints and returns the rows
 
@@ -227,7 +227,12 @@ def tally_rows(
 
 
 def tally_report(
-    docs: list[str], value: str, keep: str | None, kind: str = "auto", year: int | None = None
+    docs: list[str],
+    value: str,
+    keep: str | None,
+    kind: str = "auto",
+    year: int | None = None,
+    show: int = TALLY_ROWS,
 ) -> tuple[list[tuple[int, object]], str]:
     """The rows and what `tally` prints: the count, the total and the largest of the numbers,
     the dates by year, then a row per document (its code like INV-1042 and its first words,
@@ -253,13 +258,13 @@ def tally_report(
     if other_year:
         lines.append(f"({len(other_year)} more with a value not in {year})")
     shown = sorted(rows, key=lambda r: -r[1]) if len(numbers) == len(rows) else rows
-    for i, v in shown[:TALLY_ROWS]:  # numbers largest first: "which" is the first row
+    for i, v in shown[:show]:  # numbers largest first: "which" is the first row
         code = _CODE.search(docs[i])
         lines.append(
             f"  context[{i}]: {_shown(v)} | {code.group() if code else '-'} | {_head(docs[i])}"
         )
-    if len(rows) > TALLY_ROWS:
-        lines.append(f"  ... and {len(rows) - TALLY_ROWS} more rows (returned)")
+    if len(rows) > show:
+        lines.append(f"  ... and {len(rows) - show} more rows (returned)")
     if without:
         lines.append(
             f"{len(without)} {which} have no {what[2:]} after {value!r}, e.g. "
@@ -420,19 +425,25 @@ def install(ns: dict, llm_query: Callable, llm_query_batched: Callable) -> None:
         return _after(str(text), label, within, find_numbers)  # type: ignore[return-value]
 
     def tally(
-        value: str, keep: str | None = None, kind: str = "auto", year: int | None = None
+        value: str,
+        keep: str | None = None,
+        kind: str = "auto",
+        year: int | None = None,
+        show: int = TALLY_ROWS,
     ) -> list:
         """Read the value after the label `value` in every document (that mentions `keep`, if
         given; with `year`, only dates of that year), print the count, the total and the
         largest, and a row per document; return the rows, (index, value) pairs. `kind` is
         "number", "date" or "auto" (whichever comes first after the label). Plain words of
-        `value` also match their usual synonyms ("total" finds "amount payable")."""
+        `value` also match their usual synonyms ("total" finds "amount payable"). `show`: how
+        many rows to print (all are returned)."""
         if not isinstance(value, str) or not value.strip():
             raise ValueError('tally needs a label to read after, e.g. tally("total")')
         if kind not in _READERS:
             raise ValueError('tally reads kind="auto", kind="number" or kind="date"')
         year = int(year) if year is not None else None
-        rows, report = tally_report(documents(), value, str(keep) if keep else None, kind, year)
+        keep = str(keep) if keep else None
+        rows, report = tally_report(documents(), value, keep, kind, year, max(0, int(show)))
         print(report)
         return rows
 
