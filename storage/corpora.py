@@ -46,6 +46,14 @@ def document_values(document: Any) -> dict[str, Any]:
 
 
 def _store_document(connection: Connection, values: dict[str, Any]) -> int:
+    """The id of the document with this sha256, stored now if it is new. A text stored already is
+    not sent again: an insert that does nothing on the conflict still has the database copy the
+    whole text (40 MB for a large file; SQLite's statement cache then keeps it)."""
+    stored = connection.execute(
+        sa.select(DOCUMENTS.c.id).where(DOCUMENTS.c.sha256 == values["sha256"])
+    ).scalar()
+    if stored is not None:
+        return int(stored)
     insert = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}.get(connection.dialect.name)
     if insert is not None:
         statement = insert(DOCUMENTS).values(**values)

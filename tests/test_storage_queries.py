@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 import pytest
+import sqlalchemy as sa
 
 from rlm_testkit.runs import record, run_events
 from storage import Database, ExportFormatError, RunFilter, StorageError
@@ -110,6 +111,25 @@ def test_same_document_uploaded_twice_is_stored_once(db: Database) -> None:
     second = db.save_corpus("two", [Doc("copy.txt", "same text", sha256="ab" * 32)])
     assert first.documents[0].id == second.documents[0].id
     assert [d.name for d in second.documents] == ["copy.txt"]
+
+
+def test_a_text_already_stored_is_not_sent_to_the_database_again(db: Database) -> None:
+    """Saving a corpus again (a second `rlm ask` over the same files) must not bind the texts:
+    the database would copy each one whole, to do nothing with it."""
+    text = "a large document " * 1000
+    db.save_corpus("one", [Doc("a.txt", text)])
+    bound: list[object] = []
+
+    def seen(_conn: object, _cursor: object, _sql: str, params: object, *_: object) -> None:
+        bound.append(params)
+
+    sa.event.listen(sa.engine.Engine, "before_cursor_execute", seen)
+    try:
+        again = db.save_corpus("two", [Doc("copy.txt", text)])
+    finally:
+        sa.event.remove(sa.engine.Engine, "before_cursor_execute", seen)
+    assert db.corpus_context(again.id) == [text]
+    assert bound and not any(text in repr(params) for params in bound)
 
 
 def test_adding_a_document_already_in_the_corpus_is_a_no_op(db: Database) -> None:
