@@ -203,7 +203,8 @@ def tally_guess(question: str, documents: Sequence[str]) -> str | None:
             arguments = [repr(best)]
             arguments += [f"keep={keep!r}"] if keep else []
             arguments += [f"year={year}"] if year else []
-            arguments += ["show=1"] if asks_for(question) == "which" else []  # no other names
+            shows = {"which": "show=1", "count": "show=0"}  # no other row's name, no other number
+            arguments += [shows[asks]] if (asks := asks_for(question)) in shows else []
             return f"tally({', '.join(arguments)})"
     return None
 

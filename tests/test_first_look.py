@@ -115,11 +115,11 @@ def test_the_tally_guess_tries_the_questions_words_against_the_documents() -> No
         "Memo. Agreements were discussed last year. \n\nSection 2. Nothing changed.",
     ]
     guess = first_look.tally_guess
-    assert guess("How many agreements renew in 2027?", docs) == "tally('renew', year=2027)"
+    assert guess("How many agreements renew in 2027?", docs) == "tally('renew', year=2027, show=0)"
     assert guess("What is the sum of the yearly values?", docs) == "tally('value')"
     # a name from the question is kept; with none of the question's words before a value, the
     # usual labels are tried ("send" reads nothing, "total" reads both of Acme's invoices)
-    assert guess("How many invoices did Acme send?", docs) == "tally('total', keep='Acme')"
+    assert guess("How many invoices did Acme send?", docs) == "tally('total', keep='Acme', show=0)"
     assert guess("How many ships sail?", docs) is None  # nothing to read, nothing guessed
     # "which": only the largest row is printed, so no other row's name is there to pick
     assert guess("Which agreement has the highest value?", docs) == "tally('value', show=1)"
@@ -130,7 +130,7 @@ def test_a_count_read_by_the_engines_tally_is_answered_at_once(standin_env: Stan
     result, events = ask("How many agreements renew in 2027?", small_config(first_look=None))
     assert (result.answer, result.iterations) == ("1", 1)
     look = events.of(CodeExecuted)[0]
-    assert look.iteration == 0 and "tally('renew', year=2027)" in look.code
+    assert look.iteration == 0 and "tally('renew', year=2027, show=0)" in look.code
     assert "count: 1" in look.output
     first = standin_env.requests[0].messages[-1]["content"]
     assert "The engine read that value from every document" in first

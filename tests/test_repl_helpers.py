@@ -235,6 +235,8 @@ def test_tally_reads_one_value_from_every_layout_and_prints_the_sums() -> None:
         rows, printed = tally(box, 'tally("yearly value", show=1)')
         assert len(rows) == 3 and printed.count("  context[") == 1
         assert "  context[0]: 476,500" in printed and "... and 2 more rows" in printed
+        rows, printed = tally(box, 'tally("yearly value", show=0)')  # the count alone
+        assert len(rows) == 3 and printed.splitlines()[1:] == ["count: 3"]
 
 
 def test_tally_counts_dates_by_year_and_keeps_one_year() -> None:

@@ -246,6 +246,8 @@ def tally_report(
     which = f"documents mentioning {keep!r}" if keep else "documents"
     lines = [f"{len(rows)} {which} with {what} after {value!r}" + (f" in {year}" if year else "")]
     lines.append(f"count: {len(rows)}")
+    if show == 0 and rows:
+        return rows, "\n".join(lines)  # the count alone: nothing else to read a number from
     if numbers:
         best = max(numbers, key=lambda r: r[1])
         lines.append(f"total: {_shown(sum(v for _, v in numbers))}")
@@ -436,7 +438,7 @@ def install(ns: dict, llm_query: Callable, llm_query_batched: Callable) -> None:
         largest, and a row per document; return the rows, (index, value) pairs. `kind` is
         "number", "date" or "auto" (whichever comes first after the label). Plain words of
         `value` also match their usual synonyms ("total" finds "amount payable"). `show`: how
-        many rows to print (all are returned)."""
+        many rows to print (all are returned); 0 prints the count alone."""
         if not isinstance(value, str) or not value.strip():
             raise ValueError('tally needs a label to read after, e.g. tally("total")')
         if kind not in _READERS:
