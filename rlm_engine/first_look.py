@@ -45,9 +45,10 @@ _CODE = re.compile(r"\b[A-Za-z]{0,8}[-/#]?\d{2,}[A-Za-z0-9/-]*\b")
 _YEAR = re.compile(r"^(19|20)\d\d$")
 _NAME = re.compile(r"[A-Z][\w'’.-]*(?:\s+(?:&\s+|of\s+|and\s+)?[A-Z][\w'’.-]*)*")
 _WORD = re.compile(r"[A-Za-z][A-Za-z'-]{3,}")
+_CURRENCIES = frozenset(["USD", "EUR", "GBP", "JPY", "CHF", "CAD", "AUD", "CNY", "INR"])
 _QUESTION_YEAR = re.compile(r"\b(?:19|20)\d\d\b")
 # Words that name the value a question adds up or compares: tried as tally's label first.
-_VALUE_TEXT = "total amount value sum cost price fee worth weight balance salary revenue budget"
+_VALUE_TEXT = "total amount value cost price fee worth weight balance salary revenue budget"
 _VALUE_WORDS = frozenset(_VALUE_TEXT.split())
 _FALLBACK_LABELS = ["total", "amount", "value", "date"]
 """Labels tried after the question's own words: "How many invoices did X send?" names none."""
@@ -84,6 +85,8 @@ def specific_terms(question: str) -> list[str]:
         while words and words[0].lower() in _QUESTION_WORDS:
             words = words[1:]  # "Which Copperfield Tools" -> "Copperfield Tools"
         name = " ".join(words).strip(" .,'’")
+        if name.upper() in _CURRENCIES:
+            continue  # "in USD" names no document
         if name and name.lower() not in _QUESTION_WORDS and not _CODE.fullmatch(name):
             terms.append(name)
     return _unique(terms)
@@ -187,7 +190,7 @@ def tally_guess(question: str, documents: Sequence[str]) -> str | None:
     keep = next((t for t in specific_terms(question) if _occurs(t, documents)), None)
     year_match = _QUESTION_YEAR.search(question)
     year = int(year_match.group()) if year_match else None
-    words = [re.sub(r"['’]s?$", "", w.lower()) for w in _WORD.findall(question)]
+    words = re.findall(r"[a-z]+", question.lower())  # "fee" too: _WORD wants four letters
     named = [w.rstrip("s") for w in words if w.rstrip("s") in _VALUE_WORDS]
     inside_keep = set(stem(w) for w in (keep or "").split())
     others = [t for t in content_terms(question) if t not in inside_keep]
@@ -196,7 +199,7 @@ def tally_guess(question: str, documents: Sequence[str]) -> str | None:
         best, most = None, (0, 0)
         for label in labels:
             rows = tally_rows(list(documents), label, keep, "auto", year)[0]
-            found = (len(rows), sum(isinstance(v, float) for _, v in rows))  # numbers break ties
+            found = (len(rows), sum(isinstance(v, float) for _, v, _ in rows))  # numbers: ties
             if found[0] and found > most:
                 best, most = label, found
         if best is not None:

@@ -121,6 +121,15 @@ def test_the_tally_guess_tries_the_questions_words_against_the_documents() -> No
     # usual labels are tried ("send" reads nothing, "total" reads both of Acme's invoices)
     assert guess("How many invoices did Acme send?", docs) == "tally('total', keep='Acme', show=0)"
     assert guess("How many ships sail?", docs) is None  # nothing to read, nothing guessed
+    # a register: each paragraph is a record, a name in the question keeps those that have it
+    register = [
+        "Register\n\nSA-1 with Kestrel, North region, annual fee USD 100.\n\n"
+        "SA-2 with Orion, Northwind region, annual fee USD 200.\n\n"
+        "SA-3 with Lumen, North region, annual fee USD 50."
+    ]
+    assert guess("What is the total fee of the North region?", register) == (
+        "tally('fee', keep='North')"
+    )
     # "which": only the largest row is printed, so no other row's name is there to pick
     assert guess("Which agreement has the highest value?", docs) == "tally('value', show=1)"
 

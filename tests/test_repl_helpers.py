@@ -268,3 +268,22 @@ def test_tally_says_what_it_could_not_read() -> None:
     with Sandbox(exec_timeout_s=30) as box:
         box.load_context([])
         assert tally(box, 'tally("total")')[0] == []
+
+
+def test_tally_reads_each_record_of_a_register_and_each_row_of_a_table() -> None:
+    register = (
+        "Agreements register\n\n"
+        "| Agreement | Vendor | Region | Annual fee (USD) | Renewal year |\n"
+        "|---|---|---|---|---|\n"
+        "| SA-1 | Kestrel | North | 100,000 | 2028 |\n"
+        "| SA-2 | Orion | Northwind | 200,000 | 2027 |\n\n"
+        "Under agreement SA-3, Lumen serves the North region at an annual fee of USD 50,000; "
+        "it renews in 2028.\n"
+    )
+    with Sandbox(exec_timeout_s=30) as box:
+        box.load_context([register, "Memo. Nothing to count."])
+        rows, printed = tally(box, 'tally("fee", keep="North")')
+        assert rows == [[0, 100000.0], [0, 50000.0]]  # not Northwind's row
+        assert "total: 150,000" in printed and "| SA-1 |" in printed
+        rows, _ = tally(box, 'tally("renewal", year=2028)')  # a year as a number is that year
+        assert [v for _, v in rows] == [2028.0, 2028.0]

@@ -175,12 +175,17 @@ def label_patterns(label: str) -> list[tuple[str, int]]:
 
 
 def mentions(doc: str, keep: str) -> bool:
-    """Whether `doc` has every word of `keep` (case-insensitive; "agreements" also finds
-    "AGREEMENT", "providers" also finds "provide")."""
-    low = doc.lower()
-    for word in keep.lower().split():
-        stem = word[:6] if len(word) > 6 else word.rstrip("s") if len(word) > 4 else word
-        if stem not in low:
+    """Whether `doc` has every word of `keep`, case aside: a capitalised word as a whole word
+    ("North" is not "Northwind"), another by its stem ("agreements" also finds "AGREEMENT",
+    "providers" also finds "provide")."""
+    for word in keep.split():
+        if word[:1].isupper():
+            pattern = rf"\b{re.escape(word)}\b"
+        else:
+            low = word.lower()
+            stem = low[:6] if len(low) > 6 else low.rstrip("s") if len(low) > 4 else low
+            pattern = re.escape(stem)
+        if not re.search(pattern, doc, re.IGNORECASE):
             return False
     return True
 
@@ -204,25 +209,74 @@ _READERS: dict[str, Callable] = {"date": find_dates, "number": find_numbers, "au
 _YEAR = re.compile(r"(19|20)\d\d")
 
 
+_TABLE_LINE = re.compile(r"^\s*\|.*\|\s*$")
+_TABLE_RULE = re.compile(r"^\s*\|[\s:|-]+\|\s*$")
+
+
+def _cells(line: str) -> list[str]:
+    return [cell.strip() for cell in line.strip().strip("|").split("|")]
+
+
+def table_rows_as_records(doc: str) -> str:
+    """`doc` with each pipe table of three or more columns written out as one paragraph per
+    row, "Header: cell; ..." (a label before each value, as tally reads them). Two-column
+    tables are a record's fields already ("| Renews on | 2027-01-16 |") and stay."""
+    lines, out, i = doc.split("\n"), [], 0
+    while i < len(lines):
+        header = _cells(lines[i]) if _TABLE_LINE.match(lines[i]) else []
+        if len(header) >= 3 and i + 1 < len(lines) and _TABLE_RULE.match(lines[i + 1]):
+            i += 2
+            while i < len(lines) and _TABLE_LINE.match(lines[i]):
+                row = "; ".join(f"{h}: {c}" for h, c in zip(header, _cells(lines[i]), strict=False))
+                out += ["", row, ""]
+                i += 1
+            continue
+        out.append(lines[i])
+        i += 1
+    return "\n".join(out)
+
+
+def _read(text: str, value: str, found: Callable) -> object:
+    reads = (_after(text, p, n, found, sentence=True) for p, n in label_patterns(value))
+    return next((x for x in reads if x is not None), None)
+
+
+def records(doc: str, value: str, found: Callable) -> list[str]:
+    """What tally reads one value from: the document, or, when several of its paragraphs (or
+    table rows) each hold a value after the label (a register, a ledger), each of those."""
+    paragraphs = re.split(r"\n\s*\n", table_rows_as_records(doc))
+    holding = [p for p in paragraphs if p.strip() and _read(p, value, found) is not None]
+    return holding if len(holding) >= 2 else [doc]
+
+
+def _in_year(v: object, year: int) -> bool:
+    return str(v).startswith(f"{year}-") or v == float(year)  # a date, or "Renewal year: 2028"
+
+
 def tally_rows(
     docs: list[str], value: str, keep: str | None, kind: str, year: int | None
-) -> tuple[list[tuple[int, object]], list[int], list[int]]:
-    """(rows of (document index, value), documents kept that hold no such value, documents
-    whose value is not a date of `year`)."""
+) -> tuple[list[tuple[int, object, str]], list[int], list[int]]:
+    """(rows of (document index, value, the record read), documents kept that hold no such
+    value, documents whose value is not of `year`)."""
     found = _READERS[kind]
     rows, without, other_year = [], [], []
     for i, doc in enumerate(docs):
         if keep and not mentions(doc, keep):
             continue
-        reads = (_after(doc, p, n, found, sentence=True) for p, n in label_patterns(value))
-        v = next((x for x in reads if x is not None), None)
-        if v is None:
+        parts = records(doc, value, found)
+        read = [(part, _read(part, value, found)) for part in parts]
+        kept = [(part, v) for part, v in read if v is not None]
+        if len(parts) > 1 and keep:
+            kept = [(part, v) for part, v in kept if mentions(part, keep)]
+        if not kept:
             if keep:
                 without.append(i)
-        elif year is not None and not str(v).startswith(f"{year}-"):
-            other_year.append(i)
-        else:
-            rows.append((i, v))
+            continue
+        for part, v in kept:
+            if year is not None and not _in_year(v, year):
+                other_year.append(i)
+            else:
+                rows.append((i, v, part))
     return rows, without, other_year
 
 
@@ -239,7 +293,8 @@ def tally_report(
     where names are). A `keep` that is a year is read as `year` (what small models write)."""
     if keep and year is None and _YEAR.fullmatch(keep.strip()):
         keep, year = None, int(keep)
-    rows, without, other_year = tally_rows(docs, value, keep, kind, year)
+    found, without, other_year = tally_rows(docs, value, keep, kind, year)
+    rows = [(i, v) for i, v, _ in found]
     numbers = [(i, v) for i, v in rows if isinstance(v, float)]
     found_dates = [str(v) for _, v in rows if isinstance(v, str)]
     what = {"number": "a number", "date": "a date"}.get(kind, "a value")
@@ -249,9 +304,9 @@ def tally_report(
     if show == 0 and rows:
         return rows, "\n".join(lines)  # the count alone: nothing else to read a number from
     if numbers:
-        best = max(numbers, key=lambda r: r[1])
+        best = max(found, key=lambda r: r[1] if isinstance(r[1], float) else float("-inf"))
         lines.append(f"total: {_shown(sum(v for _, v in numbers))}")
-        lines.append(f"largest: {_shown(best[1])} in context[{best[0]}]: {_head(docs[best[0]])}")
+        lines.append(f"largest: {_shown(best[1])} in context[{best[0]}]: {_head(best[2])}")
     if found_dates and year is None:
         years: dict[str, int] = {}
         for v in found_dates:
@@ -259,11 +314,11 @@ def tally_report(
         lines.append("by year: " + ", ".join(f"{y}: {n}" for y, n in sorted(years.items())))
     if other_year:
         lines.append(f"({len(other_year)} more with a value not in {year})")
-    shown = sorted(rows, key=lambda r: -r[1]) if len(numbers) == len(rows) else rows
-    for i, v in shown[:show]:  # numbers largest first: "which" is the first row
-        code = _CODE.search(docs[i])
+    shown = sorted(found, key=lambda r: -r[1]) if len(numbers) == len(rows) else found
+    for i, v, text in shown[:show]:  # numbers largest first: "which" is the first row
+        code = _CODE.search(text) or _CODE.search(docs[i])
         lines.append(
-            f"  context[{i}]: {_shown(v)} | {code.group() if code else '-'} | {_head(docs[i])}"
+            f"  context[{i}]: {_shown(v)} | {code.group() if code else '-'} | {_head(text)}"
         )
     if len(rows) > show:
         lines.append(f"  ... and {len(rows) - show} more rows (returned)")
