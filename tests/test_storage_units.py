@@ -195,12 +195,13 @@ def test_a_token_without_a_namespace_is_not_judged() -> None:
 
 
 def test_storage_imports_no_streamlit_and_no_engine_internals() -> None:
-    """Only the engine's pure leaf modules (errors, events, the fold, the redactor, and what its
-    package imports: its config and the provider registry, which names classes without importing
-    them) load."""
+    """Only the engine's pure leaf modules (errors, events, the fold, the redactor, the text rule
+    storable() shares, and what its package imports: its config and the provider registry, which
+    names classes without importing them) load."""
     allowed = (
         "('rlm_engine', 'rlm_engine.errors', 'rlm_engine.config', 'rlm_engine.events', "
-        "'rlm_engine.trace', 'rlm_engine.parsing', 'rlm_engine.redact', 'rlm_engine.providers', "
+        "'rlm_engine.trace', 'rlm_engine.parsing', 'rlm_engine.redact', 'rlm_engine.text', "
+        "'rlm_engine.providers', "
         "'rlm_engine.providers.base', 'rlm_engine.providers.registry')"
     )
     code = (
