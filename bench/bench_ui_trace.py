@@ -25,23 +25,11 @@ import sys
 import tempfile
 import threading
 import time
-import uuid
 from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_ui_start import CHROMIUM, start_server, stop
-
-from rlm_engine.events import (
-    CodeExecuted,
-    FinalAnswer,
-    RootResponse,
-    RunFinished,
-    RunStarted,
-    SubCallFinished,
-    SubCallStarted,
-    Usage,
-)
 
 QUESTION = "Which invoices are overdue?"
 
@@ -50,47 +38,13 @@ def fill_big_run(data_dir: Path, n: int) -> None:
     """One finished run: a root reply, one code block making n sub-calls 16 at a time, FINAL."""
     os.environ["RLM_DATA_DIR"] = str(data_dir)
     from rlm_engine.paths import default_db_url
+    from rlm_testkit.runs import batched_run, record
     from storage import Database
 
     db = Database.open(default_db_url())
-    run_id, start = uuid.uuid4().hex, time.time() - 3600
-    record = db.recorder()
-    config = {"root": {"provider": "openai", "model": "root-model"}}
-    usage = Usage(input_tokens=400, output_tokens=30)
-    code = "answers = llm_query_batched([f'Is invoice {i} overdue?' for i in range(N)])"
-    events: list[Any] = [
-        RunStarted(run_id=run_id, time=start, question=QUESTION, config=config, context_meta={}),
-        RootResponse(run_id=run_id, time=start + 2, iteration=1, text=f"```repl\n{code}\n```",
-                     model="root-model", usage=usage, cost_usd=0.002, elapsed_s=2.0),
-    ]  # fmt: skip
-    for i in range(n):
-        begin = start + 2.1 + (i // 16) * 0.5
-        call_id = f"call-{i}"
-        events.append(
-            SubCallStarted(run_id=run_id, time=begin, call_id=call_id, iteration=1, kind="llm",
-                           model="sub-model", prompt=f"Is invoice {i} overdue? " * 20,
-                           batch_id="b1", batch_index=i)
-        )  # fmt: skip
-        events.append(
-            SubCallFinished(run_id=run_id, time=begin + 0.45, call_id=call_id,
-                            response=f"Invoice {i}: {'yes' if i % 3 else 'no'}.",
-                            usage=Usage(120, 8), cost_usd=0.0001, elapsed_s=0.45)
-        )  # fmt: skip
-    end = start + 2.1 + (n // 16 + 1) * 0.5
-    events += [
-        CodeExecuted(run_id=run_id, time=end, iteration=1, block_index=0, code=code,
-                     output="done", output_chars=4, elapsed_s=end - start - 2.0),
-        RootResponse(run_id=run_id, time=end + 1, iteration=2, text="FINAL(two thirds)",
-                     model="root-model", usage=usage, cost_usd=0.002, elapsed_s=1.0),
-        FinalAnswer(run_id=run_id, time=end + 1, answer="two thirds", source="text"),
-        RunFinished(run_id=run_id, time=end + 1, status="completed", answer="two thirds",
-                    error=None, iterations=2, sub_calls=n, input_tokens=800 + 120 * n,
-                    output_tokens=60 + 8 * n, cost_usd=0.004 + 0.0001 * n,
-                    elapsed_s=end + 1 - start),
-    ]  # fmt: skip
-    for event in events:
-        record(event)
-    record.close()
+    recorder = db.recorder()
+    record(recorder, batched_run(n, question=QUESTION))
+    recorder.close()
     db.close()
 
 

@@ -3,21 +3,9 @@ a page at a time and its timeline sums up those after the first MAX_CALL_BARS.""
 
 from __future__ import annotations
 
-import time
-import uuid
 from typing import Any
 
-from rlm_engine.events import (
-    CodeExecuted,
-    Event,
-    FinalAnswer,
-    RootResponse,
-    RunFinished,
-    RunStarted,
-    SubCallFinished,
-    SubCallStarted,
-    Usage,
-)
+from rlm_testkit.runs import batched_run, record
 from tests.apptest import open_app
 from tests.test_app_timeline import timelines
 from webui.draw import SUB_CALL_PAGE
@@ -28,40 +16,9 @@ CALLS = 300
 
 def record_big_run(db: Any, n: int) -> str:
     """One finished run whose only code block made n sub-calls, 16 at a time."""
-    run_id, start = uuid.uuid4().hex, time.time() - 600
-    usage = Usage(input_tokens=400, output_tokens=30)
-    events: list[Event] = [
-        RunStarted(run_id=run_id, time=start, question="Which invoices are overdue?",
-                   config={"root": {"provider": "openai", "model": "root-model"}},
-                   context_meta={}),
-        RootResponse(run_id=run_id, time=start + 2, iteration=1, text="```repl\nx = 1\n```",
-                     model="root-model", usage=usage, cost_usd=0.002, elapsed_s=2.0),
-    ]  # fmt: skip
-    for i in range(n):
-        begin = start + 2.1 + i // 16 * 0.5
-        events += [
-            SubCallStarted(run_id=run_id, time=begin, call_id=f"c{i}", iteration=1,
-                           kind="llm", model="sub-model", prompt=f"Is invoice {i} overdue?",
-                           batch_id="b1", batch_index=i),
-            SubCallFinished(run_id=run_id, time=begin + 0.45, call_id=f"c{i}",
-                            response=f"Invoice {i}: no.", usage=Usage(120, 8),
-                            cost_usd=0.0001, elapsed_s=0.45),
-        ]  # fmt: skip
-    end = start + 3 + n // 16 * 0.5
-    events += [
-        CodeExecuted(run_id=run_id, time=end, iteration=1, block_index=0, code="x = 1",
-                     output="done", output_chars=4, elapsed_s=end - start - 2),
-        RootResponse(run_id=run_id, time=end + 1, iteration=2, text="FINAL(none)",
-                     model="root-model", usage=usage, cost_usd=0.002, elapsed_s=1.0),
-        FinalAnswer(run_id=run_id, time=end + 1, answer="none", source="text"),
-        RunFinished(run_id=run_id, time=end + 1, status="completed", answer="none", error=None,
-                    iterations=2, sub_calls=n, input_tokens=0, output_tokens=0,
-                    cost_usd=0.1, elapsed_s=end + 1 - start),
-    ]  # fmt: skip
-    record = db.recorder()
-    for event in events:
-        record(event)
-    record.close()
+    recorder = db.recorder()
+    run_id = record(recorder, batched_run(n))
+    recorder.close()
     return run_id
 
 
