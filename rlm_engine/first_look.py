@@ -198,7 +198,7 @@ def tally_guess(question: str, documents: Sequence[str]) -> str | None:
     for labels in (_unique(named), _unique([*others, *fallback])):
         best, most = None, (0, 0)
         for label in labels:
-            rows = tally_rows(list(documents), label, keep, "auto", year)[0]
+            rows = tally_rows(documents, label, keep, "auto", year)[0]
             found = (len(rows), sum(isinstance(v, float) for _, v, _ in rows))  # numbers: ties
             if found[0] and found > most:
                 best, most = label, found

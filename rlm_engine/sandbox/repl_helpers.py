@@ -33,7 +33,7 @@ from __future__ import annotations
 
 import datetime
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 NAMES = (
     "peek",
@@ -236,17 +236,19 @@ def table_rows_as_records(doc: str) -> str:
     return "\n".join(out)
 
 
-def _read(text: str, value: str, found: Callable) -> object:
-    reads = (_after(text, p, n, found, sentence=True) for p, n in label_patterns(value))
+def _read(text: str, patterns: list[tuple[str, int]], found: Callable) -> object:
+    reads = (_after(text, p, n, found, sentence=True) for p, n in patterns)
     return next((x for x in reads if x is not None), None)
 
 
-def records(doc: str, value: str, found: Callable) -> list[str]:
-    """What tally reads one value from: the document, or, when several of its paragraphs (or
-    table rows) each hold a value after the label (a register, a ledger), each of those."""
+def records(doc: str, patterns: list[tuple[str, int]], found: Callable) -> list[tuple[str, object]]:
+    """What tally reads, with the value read from each: the document, or, when several of its
+    paragraphs (or table rows) each hold a value after the label (a register, a ledger), each
+    of those."""
     paragraphs = re.split(r"\n\s*\n", table_rows_as_records(doc))
-    holding = [p for p in paragraphs if p.strip() and _read(p, value, found) is not None]
-    return holding if len(holding) >= 2 else [doc]
+    read = [(p, _read(p, patterns, found)) for p in paragraphs if p.strip()]
+    holding = [(p, v) for p, v in read if v is not None]
+    return holding if len(holding) >= 2 else [(doc, _read(doc, patterns, found))]
 
 
 def _in_year(v: object, year: int) -> bool:
@@ -254,18 +256,17 @@ def _in_year(v: object, year: int) -> bool:
 
 
 def tally_rows(
-    docs: list[str], value: str, keep: str | None, kind: str, year: int | None
+    docs: Sequence[str], value: str, keep: str | None, kind: str, year: int | None
 ) -> tuple[list[tuple[int, object, str]], list[int], list[int]]:
     """(rows of (document index, value, the record read), documents kept that hold no such
     value, documents whose value is not of `year`)."""
-    found = _READERS[kind]
+    found, patterns = _READERS[kind], label_patterns(value)
     rows, without, other_year = [], [], []
     for i, doc in enumerate(docs):
         if keep and not mentions(doc, keep):
             continue
-        parts = records(doc, value, found)
-        read = [(part, _read(part, value, found)) for part in parts]
-        kept = [(part, v) for part, v in read if v is not None]
+        parts = records(doc, patterns, found)
+        kept = [(part, v) for part, v in parts if v is not None]
         if len(parts) > 1 and keep:
             kept = [(part, v) for part, v in kept if mentions(part, keep)]
         if not kept:
