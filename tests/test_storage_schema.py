@@ -34,7 +34,7 @@ def test_migrations_build_the_models_schema(db_url: str) -> None:
 
 def test_open_migrates_a_new_database_to_head(db_url: str) -> None:
     Database.open(db_url).close()
-    assert _revision(db_url) == head_revision() == "m006_drop_code_blocks"
+    assert _revision(db_url) == head_revision() == "m007_document_text_chunks"
 
 
 def test_reopening_keeps_the_data(db_url: str) -> None:
@@ -84,6 +84,47 @@ def test_dropping_code_blocks_keeps_every_run_whole(db_url: str) -> None:
         blocks = [len(i.blocks) for i in fold(db.run_events(run_id)).iterations]
         assert (db.get_run(run_id).iterations, blocks) == (2, [1, 1])
     assert "code_blocks" not in _tables(db_url)
+
+
+def test_texts_move_into_pieces_and_back(db_url: str) -> None:
+    """m007 moves each stored text into pieces of 1 Mi characters (unicode cut between
+    characters); its downgrade joins them back into `documents.text`; both read back identical."""
+    text = ("aé€𝄞" * 600_000)[: 2 * 2**20 + 5]  # three pieces
+    with Database.open(db_url) as db:
+        kept = db.save_corpus(
+            "kept", [{"name": "big.txt", "text": text}, {"name": "e", "text": ""}]
+        )
+    _downgrade(db_url, "m006_drop_code_blocks")
+    engine = sa.create_engine(db_url)
+    with engine.begin() as connection:
+        stored = connection.execute(sa.text("SELECT text FROM documents ORDER BY id")).scalars()
+        assert list(stored) == [text, ""]
+        connection.execute(  # a document an older version wrote
+            sa.text(
+                "INSERT INTO documents (sha256, name, kind, chars, n_pages, page_offsets, text, "
+                "created_at) VALUES ('ab', 'old.txt', 'text', :chars, 0, '[]', :text, 0.0)"
+            ),
+            {"chars": len(text) - 1, "text": text[1:]},
+        )
+    engine.dispose()
+    assert "document_text_chunks" not in _tables(db_url)
+    with Database.open(db_url) as db:  # migrates to head
+        assert db.corpus_context(kept.id) == [text, ""]
+        old = db.save_corpus("old", [{"name": "old.txt", "text": text[1:], "sha256": "ab"}])
+        assert db.corpus_context(old.id) == [text[1:]]
+    engine = sa.create_engine(db_url)
+    with engine.connect() as connection:
+        pieces = connection.execute(
+            sa.text(
+                "SELECT document_id, seq, length(text) FROM document_text_chunks "
+                "ORDER BY document_id, seq"
+            )
+        ).all()
+        columns = {c["name"] for c in sa.inspect(connection).get_columns("documents")}
+    engine.dispose()
+    sizes = [(seq, n) for _, seq, n in pieces]  # length(): characters, on both engines
+    assert sizes == [(0, 2**20), (1, 2**20), (2, 5), (0, 2**20), (1, 2**20), (2, 4)]
+    assert "text" not in columns
 
 
 def test_sqlite_database_is_in_wal_mode(tmp_path) -> None:
