@@ -9,16 +9,16 @@ schema newer than ours is refused untouched.
 from __future__ import annotations
 
 import os
+import re
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
+from functools import cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import parse_qsl
 
 import sqlalchemy as sa
-from alembic import command
-from alembic.config import Config
-from alembic.script import ScriptDirectory
 from sqlalchemy import event
 from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.exc import DBAPIError, OperationalError
@@ -32,6 +32,9 @@ from storage.errors import (
     SchemaTooNew,
     StorageError,
 )
+
+if TYPE_CHECKING:
+    from alembic.config import Config
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 WRITE = {"rlm_write": True}  # execution option: this transaction writes (SQLite: BEGIN IMMEDIATE)
@@ -131,26 +134,42 @@ def _postgres_engine(parsed: sa.URL, lock_timeout_s: float) -> Engine:
 
 
 def known_revisions() -> set[str]:
-    return {script.revision for script in _script_directory().walk_revisions()}
+    return set(_revisions())
 
 
 def head_revision() -> str:
-    head = _script_directory().get_current_head()
-    assert head is not None
+    """The newest revision: the one no other revises."""
+    revisions = _revisions()
+    (head,) = set(revisions) - set(revisions.values())
     return head
 
 
+_REVISION = re.compile(r'^revision = "([^"]+)"$', re.M)
+_DOWN = re.compile(r'^down_revision = (?:None|"([^"]+)")$', re.M)
+
+
+@cache
+def _revisions() -> dict[str, str | None]:
+    """Each revision of storage/migrations/versions and the one it revises, read from the
+    scripts' own lines: a database already at head is opened without importing Alembic (~9 MiB
+    of modules, and their time). tests/test_storage_schema.py checks these against Alembic's."""
+    found: dict[str, str | None] = {}
+    for script in sorted((MIGRATIONS / "versions").glob("m*.py")):
+        source = script.read_text(encoding="utf-8")
+        revision, down = _REVISION.search(source), _DOWN.search(source)
+        if revision is None or down is None:
+            raise StorageError(f"Migration {script.name} names no revision.")
+        found[revision.group(1)] = down.group(1)
+    return found
+
+
 def _alembic_config(connection: Connection) -> Config:
+    from alembic.config import Config
+
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     config.attributes["connection"] = connection
     return config
-
-
-def _script_directory() -> ScriptDirectory:
-    config = Config()
-    config.set_main_option("script_location", str(MIGRATIONS))
-    return ScriptDirectory.from_config(config)
 
 
 def can_write(path: Path) -> bool:
@@ -273,6 +292,8 @@ def migrate(engine: Engine, shown: str) -> None:
                 connection.execute(sa.text("SELECT pg_advisory_xact_lock(7262341)"))
             if inspect_revision(connection, shown) == head_revision():
                 return
+            from alembic import command
+
             command.upgrade(_alembic_config(connection), "head")
 
 

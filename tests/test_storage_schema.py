@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import sqlalchemy as sa
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.config import Config
 from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
 
 from rlm_engine.trace import fold
 from rlm_testkit.runs import record, run_events
 from storage import Database
-from storage.connect import MIGRATIONS, head_revision
+from storage.connect import MIGRATIONS, _revisions, head_revision
 from storage.tables import Base
 
 
@@ -35,6 +39,26 @@ def test_migrations_build_the_models_schema(db_url: str) -> None:
 def test_open_migrates_a_new_database_to_head(db_url: str) -> None:
     Database.open(db_url).close()
     assert _revision(db_url) == head_revision() == "m007_document_text_chunks"
+
+
+def test_the_revisions_read_without_alembic_are_alembics() -> None:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    scripts = ScriptDirectory.from_config(config)
+    assert head_revision() == scripts.get_current_head()
+    assert _revisions() == {s.revision: s.down_revision for s in scripts.walk_revisions()}
+
+
+def test_a_database_at_head_opens_without_importing_alembic(db_url: str) -> None:
+    """Alembic (~9 MiB of modules) is imported only to migrate: `rlm ask` opens a current
+    database at its first model reply, beside the sandbox and the corpus."""
+    Database.open(db_url).close()
+    code = (
+        "import sys\nfrom storage import Database\n"
+        f"Database.open({db_url!r}).close()\nprint('alembic' in sys.modules)"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert (proc.returncode, proc.stdout.strip()) == (0, "False"), proc.stderr
 
 
 def test_reopening_keeps_the_data(db_url: str) -> None:
