@@ -281,7 +281,9 @@ def inspect_revision(connection: Connection, shown: str) -> str | None:
 
 
 def migrate(engine: Engine, shown: str) -> None:
-    """Bring the schema to head in one write transaction (two processes starting queue here)."""
+    """Bring the schema to head in one write transaction (two processes starting queue here).
+    An empty database gets the models' tables at once, stamped head (`create_at_head`); one at
+    an older revision is upgraded by Alembic's migrations."""
     with guarded(shown):
         with engine.connect() as connection:
             if inspect_revision(connection, shown) == head_revision():
@@ -290,11 +292,37 @@ def migrate(engine: Engine, shown: str) -> None:
         with engine.connect().execution_options(**WRITE) as connection, connection.begin():
             if connection.dialect.name == "postgresql":  # two processes starting: one migrates
                 connection.execute(sa.text("SELECT pg_advisory_xact_lock(7262341)"))
-            if inspect_revision(connection, shown) == head_revision():
+            revision = inspect_revision(connection, shown)
+            if revision == head_revision():
+                return
+            if revision is None and not _tables(connection):
+                create_at_head(connection)
                 return
             from alembic import command
 
             command.upgrade(_alembic_config(connection), "head")
+
+
+def _tables(connection: Connection) -> set[str]:
+    return set(sa.inspect(connection).get_table_names()) - {"sqlite_sequence"}
+
+
+def create_at_head(connection: Connection) -> None:
+    """A new database: the models' tables (storage.tables), and Alembic's version table saying
+    head, as Alembic would make it. The same schema as every migration run from m001 (the tests
+    compare the two), without importing Alembic and running seven migrations: a first `rlm ask`
+    creates its database at its first model reply, beside the sandbox and the corpus."""
+    from storage.tables import Base
+
+    Base.metadata.create_all(connection)
+    version = sa.Table(
+        "alembic_version",
+        sa.MetaData(),
+        sa.Column("version_num", sa.String(32), nullable=False),
+        sa.PrimaryKeyConstraint("version_num", name="alembic_version_pkc"),
+    )
+    version.create(connection)
+    connection.execute(version.insert().values(version_num=head_revision()))
 
 
 @contextmanager
