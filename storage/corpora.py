@@ -9,7 +9,6 @@ from collections.abc import Iterable
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
 from storage import texts
@@ -56,7 +55,7 @@ def _store_document(connection: Connection, values: dict[str, Any], text: str) -
     ).scalar()
     if stored is not None:
         return int(stored)
-    insert = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}.get(connection.dialect.name)
+    insert = _insert_or_nothing(connection.dialect.name)
     if insert is not None:  # another writer may store the same text meanwhile: its pieces win
         statement = (
             insert(DOCUMENTS).values(**values).on_conflict_do_nothing(index_elements=["sha256"])
@@ -75,6 +74,18 @@ def _store_document(connection: Connection, values: dict[str, Any], text: str) -
     if inserted:
         texts.write_text(connection, document_id, text)
     return int(document_id)
+
+
+def _insert_or_nothing(dialect: str) -> Any:
+    """The dialect's INSERT that can do nothing on a conflict, or None. Imported when needed: a
+    dialect's module costs ~2 MiB, and `rlm ask` opens storage beside the sandbox and the corpus."""
+    if dialect == "sqlite":
+        from sqlalchemy.dialects.sqlite import insert
+    elif dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        return None
+    return insert
 
 
 def create_corpus(connection: Connection, name: str) -> int:
