@@ -76,9 +76,11 @@ def first_token(browser: Any) -> dict[str, float]:
     """The stand-in's streamed reply is held before its first piece; released at t0."""
     from rlm_testkit.pdf import make_pdf
     from rlm_testkit.standin import Reply, StandIn
+    from rlm_testkit.standin_stream import PIECE_CHARS
 
     gate = threading.Event()
-    reply = "Streaming: the report's revenue line first, then the answer. FINAL(7431)"
+    reply = "Reading: the report's revenue line first, then the answer. FINAL(7431)"
+    first_piece = reply[:PIECE_CHARS]  # "Reading:", sent as soon as the gate opens
     with StandIn() as standin, tempfile.TemporaryDirectory() as tmp:
         standin.enqueue(Reply(reply, stream_gate=gate, gate_at=0, chunk_delay_s=0.2))
         os.environ["OPENAI_BASE_URL"] = standin.openai_base_url
@@ -97,12 +99,15 @@ def first_token(browser: Any) -> dict[str, float]:
             box.fill("What was the revenue?")
             box.press("Enter")
             page.get_by_text("Waiting for the root model").wait_for()
-            page.wait_for_timeout(2000)  # the request is at the stand-in, held
+            while not standin.requests:  # on a loaded machine the request may come late
+                page.wait_for_timeout(50)
+            page.wait_for_timeout(1000)  # the request is at the stand-in, held at the gate
             sent = time.time()
             gate.set()
             shown = page.wait_for_function(
-                "() => { const e = document.querySelector(\"[class*='-streaming']\");"
-                " return e && e.innerText.includes('Streaming') ? Date.now() : null; }",
+                "piece => { const e = document.querySelector(\"[class*='-streaming']\");"
+                " return e && e.innerText.includes(piece) ? Date.now() : null; }",
+                arg=first_piece,
                 polling="raf",
             ).json_value()
             page.close()
