@@ -42,6 +42,7 @@ def document_values(document: Any) -> tuple[dict[str, Any], str]:
         "chars": len(text),
         "n_pages": int(_field(document, "n_pages") or len(offsets)),  # 0: a text file
         "page_offsets": offsets,
+        "text": "",  # the text goes to document_text_chunks (storage.texts)
         "created_at": time.time(),
     }
     return values, text
@@ -60,7 +61,11 @@ def _store_document(connection: Connection, values: dict[str, Any], text: str) -
         statement = (
             insert(DOCUMENTS).values(**values).on_conflict_do_nothing(index_elements=["sha256"])
         )
-        inserted = connection.execute(statement.returning(DOCUMENTS.c.id)).scalar() is not None
+        if connection.dialect.name == "postgresql":
+            statement = statement.returning(DOCUMENTS.c.id)  # a row: this insert stored it
+            inserted = connection.execute(statement).scalar() is not None
+        else:  # SQLite: RETURNING needs 3.35
+            inserted = connection.execute(statement).rowcount == 1
     else:
         exists = connection.execute(
             sa.select(DOCUMENTS.c.id).where(DOCUMENTS.c.sha256 == values["sha256"])

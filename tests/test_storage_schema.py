@@ -192,11 +192,11 @@ def test_texts_move_into_pieces_and_back(db_url: str) -> None:
                 "ORDER BY document_id, seq"
             )
         ).all()
-        columns = {c["name"] for c in sa.inspect(connection).get_columns("documents")}
+        emptied = connection.execute(sa.text("SELECT text FROM documents")).scalars().all()
     engine.dispose()
     sizes = [(seq, n) for _, seq, n in pieces]  # length(): characters, on both engines
     assert sizes == [(0, 2**20), (1, 2**20), (2, 5), (0, 2**20), (1, 2**20), (2, 4)]
-    assert "text" not in columns
+    assert emptied == ["", "", ""]
 
 
 def test_sqlite_database_is_in_wal_mode(tmp_path) -> None:
