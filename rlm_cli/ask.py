@@ -303,15 +303,17 @@ def set_up(args: argparse.Namespace) -> Setup | None:
     return Setup(corpus, credentials, config, recorder, cache, close_recorder, close_cache)
 
 
-def probe_platform() -> None:
+def probe_platform() -> threading.Thread:
     """The providers' SDKs name the OS in a header of their first request: `platform.platform()`,
-    which runs `uname -p` (once per process). Run now, from a small process: otherwise the first
-    request waits for that child, spawned from a process holding the corpus beside a running
-    sandbox (a poll of the tree's memory counts the child, until its exec, at its parent's
-    size: bench_cli_start's peaks)."""
+    ~20 ms (it runs `uname -p` and reads the interpreter's binary for its libc), once per process.
+    Done in a thread from the start, beside the corpus's load: otherwise the first request waits
+    for it, and spawns that child from a process holding the corpus beside a running sandbox (a
+    poll of the tree's memory counts the child, until its exec, at its parent's size)."""
     import platform
 
-    platform.platform()
+    thread = threading.Thread(target=platform.platform, daemon=True, name="rlm-platform")
+    thread.start()
+    return thread
 
 
 def ask(args: argparse.Namespace) -> int:
