@@ -9,7 +9,6 @@ from collections.abc import Iterable
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
 from storage import texts
@@ -43,6 +42,7 @@ def document_values(document: Any) -> tuple[dict[str, Any], str]:
         "chars": len(text),
         "n_pages": int(_field(document, "n_pages") or len(offsets)),  # 0: a text file
         "page_offsets": offsets,
+        "text": "",  # the text goes to document_text_chunks (storage.texts)
         "created_at": time.time(),
     }
     return values, text
@@ -56,12 +56,16 @@ def _store_document(connection: Connection, values: dict[str, Any], text: str) -
     ).scalar()
     if stored is not None:
         return int(stored)
-    insert = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}.get(connection.dialect.name)
+    insert = _insert_or_nothing(connection.dialect.name)
     if insert is not None:  # another writer may store the same text meanwhile: its pieces win
         statement = (
             insert(DOCUMENTS).values(**values).on_conflict_do_nothing(index_elements=["sha256"])
         )
-        inserted = connection.execute(statement.returning(DOCUMENTS.c.id)).scalar() is not None
+        if connection.dialect.name == "postgresql":
+            statement = statement.returning(DOCUMENTS.c.id)  # a row: this insert stored it
+            inserted = connection.execute(statement).scalar() is not None
+        else:  # SQLite: RETURNING needs 3.35
+            inserted = connection.execute(statement).rowcount == 1
     else:
         exists = connection.execute(
             sa.select(DOCUMENTS.c.id).where(DOCUMENTS.c.sha256 == values["sha256"])
@@ -75,6 +79,18 @@ def _store_document(connection: Connection, values: dict[str, Any], text: str) -
     if inserted:
         texts.write_text(connection, document_id, text)
     return int(document_id)
+
+
+def _insert_or_nothing(dialect: str) -> Any:
+    """The dialect's INSERT that can do nothing on a conflict, or None. Imported when needed: a
+    dialect's module costs ~2 MiB, and `rlm ask` opens storage beside the sandbox and the corpus."""
+    if dialect == "sqlite":
+        from sqlalchemy.dialects.sqlite import insert
+    elif dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        return None
+    return insert
 
 
 def create_corpus(connection: Connection, name: str) -> int:

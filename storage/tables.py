@@ -48,6 +48,10 @@ class Document(Base):
     chars: Mapped[int] = mapped_column(Integer)
     n_pages: Mapped[int] = mapped_column(Integer)
     page_offsets: Mapped[list[int]] = mapped_column(JSON)
+    # always "" since m007 (the text is in document_text_chunks): SQLite before 3.35 cannot drop
+    # a column in place, and dropping the old table to rebuild it inside the migration's
+    # transaction (foreign keys on) would delete the PDF files with it, or be refused
+    text: Mapped[str] = mapped_column(Text)
     created_at: Mapped[float] = mapped_column(Float)
 
 

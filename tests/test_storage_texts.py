@@ -38,11 +38,14 @@ def _bound(db: Database, action) -> list[object]:
 
 
 def _strings(params: object) -> Iterator[str]:
-    values = params.values() if isinstance(params, dict) else params
-    for value in values if isinstance(values, list | tuple) or hasattr(values, "__iter__") else ():
-        if isinstance(value, str):
-            yield value
-        elif isinstance(value, dict | list | tuple):
+    """Every string bound in a statement's parameters (a tuple, a dict, or a list of them)."""
+    if isinstance(params, str):
+        yield params
+    elif isinstance(params, dict):
+        for value in params.values():
+            yield from _strings(value)
+    elif isinstance(params, list | tuple):
+        for value in params:
             yield from _strings(value)
 
 

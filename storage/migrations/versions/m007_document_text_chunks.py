@@ -3,9 +3,10 @@
 one value had SQLite copy it whole (twice, while it built the record) and keep the copy in its
 statement cache for the connection's life.
 
-The upgrade moves each stored text into its pieces, one document at a time; the downgrade joins
-them back into `documents.text` (on SQLite the column then keeps a default of '', which SQLite
-cannot drop without rebuilding the table).
+The upgrade moves each stored text into its pieces, one document at a time, and empties
+`documents.text`, which stays ("" from now on): SQLite before 3.35 cannot drop a column in place,
+and rebuilding `documents` inside this transaction (foreign keys on) would cascade the old
+table's deletion to the pieces and the PDF files. The downgrade joins the pieces back into it.
 
 Revision ID: m007_document_text_chunks
 Revises: m006_drop_code_blocks
@@ -54,13 +55,10 @@ def upgrade() -> None:
                     document_id=document_id, seq=seq, text=text[start : start + CHUNK_CHARS]
                 )
             )
-    op.drop_column("documents", "text")  # SQLite 3.35+: in place, no copy of the table
+        connection.execute(documents.update().where(documents.c.id == document_id).values(text=""))
 
 
 def downgrade() -> None:
-    op.add_column(
-        "documents", sa.Column("text", sa.Text(), nullable=False, server_default=sa.text("''"))
-    )
     connection = op.get_bind()
     ids = connection.execute(sa.select(documents.c.id).order_by(documents.c.id)).scalars().all()
     for document_id in ids:
@@ -72,6 +70,4 @@ def downgrade() -> None:
         connection.execute(
             documents.update().where(documents.c.id == document_id).values(text="".join(pieces))
         )
-    if connection.dialect.name != "sqlite":
-        op.alter_column("documents", "text", server_default=None)
     op.drop_table("document_text_chunks")
