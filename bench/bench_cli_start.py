@@ -1,6 +1,6 @@
 """`rlm ask` from process start to its first root request, and the process tree's peak memory.
 
-    uv run python bench/bench_cli_start.py [--sizes 1000000,40000000] [--repeat 5]
+    uv run python bench/bench_cli_start.py [--sizes 1000000,40000000] [--repeat 5] [--same-db]
 
 Each run starts the environment's `rlm` entry point directly (not through `uv run`) on a text
 corpus of the given size, against the HTTP stand-in of the OpenAI API (rlm_testkit.standin),
@@ -13,7 +13,9 @@ of `--repeat` fresh processes:
   few milliseconds; less sensitive than wall time to other jobs on a shared machine);
 - peak RSS: the largest sum of the tree's resident sets seen while polling /proc, and the sum of
   each process's own peak (VmHWM), an upper bound;
-- total: wall time to the process's exit (the run saved to a fresh SQLite database).
+- total: wall time to the process's exit (the run saved to a fresh SQLite database; with
+  `--same-db`, to one database per size, which holds the corpus from the warm-up run on: a
+  user's second run over the same files).
 
 The load average is printed with each figure: on a busy machine wall times stretch.
 """
@@ -114,9 +116,11 @@ class Poller(threading.Thread):
         return before[-1] if before else 0.0
 
 
-def run_once(rlm: str, corpus: Path, env: dict[str, str], arrivals: list[float]) -> Sample:
+def run_once(
+    rlm: str, corpus: Path, env: dict[str, str], arrivals: list[float], data: str | None = None
+) -> Sample:
     seen = len(arrivals)
-    data = tempfile.mkdtemp(prefix="rlm-bench-")
+    data = data or tempfile.mkdtemp(prefix="rlm-bench-")
     command = [rlm, "ask", "What is this?", "--context", str(corpus), "--json"]
     started = time.monotonic()
     proc = subprocess.Popen(
@@ -147,6 +151,9 @@ def main() -> None:
     parser.add_argument("--sizes", default="1000000,40000000", help="corpus sizes in characters")
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--rlm", default=str(RLM), help="the entry point (e.g. another checkout's)")
+    parser.add_argument(
+        "--same-db", action="store_true", help="one database per size (it holds the corpus)"
+    )
     args = parser.parse_args()
     arrivals: list[float] = []
 
@@ -162,10 +169,11 @@ def main() -> None:
         for size in [int(s) for s in args.sizes.split(",")]:
             corpus = Path(tmp) / f"corpus-{size}.txt"
             make_corpus(corpus, size)
-            run_once(
-                args.rlm, corpus, env, arrivals
-            )  # a warm page cache, as for a user's second run
-            report(size, [run_once(args.rlm, corpus, env, arrivals) for _ in range(args.repeat)])
+            data = tempfile.mkdtemp(prefix="rlm-bench-") if args.same_db else None
+            run_once(args.rlm, corpus, env, arrivals, data)  # a warm page cache, as for a user's
+            # second run
+            samples = [run_once(args.rlm, corpus, env, arrivals, data) for _ in range(args.repeat)]
+            report(size, samples)
 
 
 def report(size: int, samples: list[Sample]) -> None:

@@ -291,6 +291,7 @@ class Setup:
 def set_up(args: argparse.Namespace) -> Setup | None:
     """The corpus, credentials, config, recorder and sub-call cache of a run's options; None when
     no document of --context could be read (said on stderr)."""
+    probe_platform()
     credentials = Credentials.from_env()
     config = build_config(args, credentials)
     warm_up(config)  # the SDK and the price table import while the corpus loads
@@ -300,6 +301,17 @@ def set_up(args: argparse.Namespace) -> Setup | None:
     recorder, close_recorder = open_recorder(args, corpus)
     cache, close_cache = open_sub_call_cache(args) if config.sub_call_cache else (None, None)
     return Setup(corpus, credentials, config, recorder, cache, close_recorder, close_cache)
+
+
+def probe_platform() -> None:
+    """The providers' SDKs name the OS in a header of their first request: `platform.platform()`,
+    which runs `uname -p` (once per process). Run now, from a small process: otherwise the first
+    request waits for that child, spawned from a process holding the corpus beside a running
+    sandbox (a poll of the tree's memory counts the child, until its exec, at its parent's
+    size: bench_cli_start's peaks)."""
+    import platform
+
+    platform.platform()
 
 
 def ask(args: argparse.Namespace) -> int:

@@ -7,12 +7,13 @@ import time
 from collections.abc import Callable
 
 DELTA_EVERY_S = 0.2
-"""At most one RootDelta this often: the UI polls every 0.5 s, a model makes 20-100 pieces/s."""
+"""At most one RootDelta this often (the first at once): a model makes 20-100 pieces a second;
+the app redraws the streaming reply every 0.1 s."""
 
 
 class DeltaStream:
     """Turns the pieces of a streaming root reply into RootDelta events, at most one per
-    `DELTA_EVERY_S` (a model makes 20-100 pieces a second; the UI polls twice a second). Pieces
+    `DELTA_EVERY_S` (a model makes 20-100 pieces a second; a panel need not grow faster). Pieces
     held back are sent by a timer, so a reply that stalls still shows what came; nothing is sent
     once the call is over: its RootResponse carries the whole text."""
 

@@ -20,8 +20,8 @@ GATE_LIMIT_S = 60.0
 
 @dataclass(frozen=True)
 class Pacing:
-    """How a reply streams: `delay_s` between pieces; after `gate_at` characters, a wait for
-    `gate` (a test shows what arrived so far, then lets the rest come)."""
+    """How a reply streams: `delay_s` between pieces (none before the first); after `gate_at`
+    characters, a wait for `gate` (a test shows what arrived so far, then lets the rest come)."""
 
     delay_s: float = 0.0
     gate: threading.Event | None = None
@@ -36,7 +36,7 @@ class Pacing:
         for i in range(0, len(text), PIECE_CHARS):
             if self.gate is not None and sent >= self.gate_at:
                 self.gate.wait(GATE_LIMIT_S)
-            if self.delay_s:
+            if self.delay_s and i:  # between pieces: the first goes as soon as it may
                 time.sleep(self.delay_s)
             piece = text[i : i + PIECE_CHARS]
             sent += len(piece)

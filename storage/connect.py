@@ -9,16 +9,16 @@ schema newer than ours is refused untouched.
 from __future__ import annotations
 
 import os
+import re
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
+from functools import cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import parse_qsl
 
 import sqlalchemy as sa
-from alembic import command
-from alembic.config import Config
-from alembic.script import ScriptDirectory
 from sqlalchemy import event
 from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.exc import DBAPIError, OperationalError
@@ -32,6 +32,9 @@ from storage.errors import (
     SchemaTooNew,
     StorageError,
 )
+
+if TYPE_CHECKING:
+    from alembic.config import Config
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 WRITE = {"rlm_write": True}  # execution option: this transaction writes (SQLite: BEGIN IMMEDIATE)
@@ -131,26 +134,42 @@ def _postgres_engine(parsed: sa.URL, lock_timeout_s: float) -> Engine:
 
 
 def known_revisions() -> set[str]:
-    return {script.revision for script in _script_directory().walk_revisions()}
+    return set(_revisions())
 
 
 def head_revision() -> str:
-    head = _script_directory().get_current_head()
-    assert head is not None
+    """The newest revision: the one no other revises."""
+    revisions = _revisions()
+    (head,) = set(revisions) - set(revisions.values())
     return head
 
 
+_REVISION = re.compile(r'^revision = "([^"]+)"$', re.M)
+_DOWN = re.compile(r'^down_revision = (?:None|"([^"]+)")$', re.M)
+
+
+@cache
+def _revisions() -> dict[str, str | None]:
+    """Each revision of storage/migrations/versions and the one it revises, read from the
+    scripts' own lines: a database already at head is opened without importing Alembic (~9 MiB
+    of modules, and their time). tests/test_storage_schema.py checks these against Alembic's."""
+    found: dict[str, str | None] = {}
+    for script in sorted((MIGRATIONS / "versions").glob("m*.py")):
+        source = script.read_text(encoding="utf-8")
+        revision, down = _REVISION.search(source), _DOWN.search(source)
+        if revision is None or down is None:
+            raise StorageError(f"Migration {script.name} names no revision.")
+        found[revision.group(1)] = down.group(1)
+    return found
+
+
 def _alembic_config(connection: Connection) -> Config:
+    from alembic.config import Config
+
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     config.attributes["connection"] = connection
     return config
-
-
-def _script_directory() -> ScriptDirectory:
-    config = Config()
-    config.set_main_option("script_location", str(MIGRATIONS))
-    return ScriptDirectory.from_config(config)
 
 
 def can_write(path: Path) -> bool:
@@ -262,7 +281,9 @@ def inspect_revision(connection: Connection, shown: str) -> str | None:
 
 
 def migrate(engine: Engine, shown: str) -> None:
-    """Bring the schema to head in one write transaction (two processes starting queue here)."""
+    """Bring the schema to head in one write transaction (two processes starting queue here).
+    An empty database gets the models' tables at once, stamped head (`create_at_head`); one at
+    an older revision is upgraded by Alembic's migrations."""
     with guarded(shown):
         with engine.connect() as connection:
             if inspect_revision(connection, shown) == head_revision():
@@ -271,9 +292,37 @@ def migrate(engine: Engine, shown: str) -> None:
         with engine.connect().execution_options(**WRITE) as connection, connection.begin():
             if connection.dialect.name == "postgresql":  # two processes starting: one migrates
                 connection.execute(sa.text("SELECT pg_advisory_xact_lock(7262341)"))
-            if inspect_revision(connection, shown) == head_revision():
+            revision = inspect_revision(connection, shown)
+            if revision == head_revision():
                 return
+            if revision is None and not _tables(connection):
+                create_at_head(connection)
+                return
+            from alembic import command
+
             command.upgrade(_alembic_config(connection), "head")
+
+
+def _tables(connection: Connection) -> set[str]:
+    return set(sa.inspect(connection).get_table_names()) - {"sqlite_sequence"}
+
+
+def create_at_head(connection: Connection) -> None:
+    """A new database: the models' tables (storage.tables), and Alembic's version table saying
+    head, as Alembic would make it. The same schema as every migration run from m001 (the tests
+    compare the two), without importing Alembic and running seven migrations: a first `rlm ask`
+    creates its database at its first model reply, beside the sandbox and the corpus."""
+    from storage.tables import Base
+
+    Base.metadata.create_all(connection)
+    version = sa.Table(
+        "alembic_version",
+        sa.MetaData(),
+        sa.Column("version_num", sa.String(32), nullable=False),
+        sa.PrimaryKeyConstraint("version_num", name="alembic_version_pkc"),
+    )
+    version.create(connection)
+    connection.execute(version.insert().values(version_num=head_revision()))
 
 
 @contextmanager

@@ -1,23 +1,24 @@
 """Corpora and their documents. A document's text is stored once per sha256, however many corpora
-(or uploads) hold it; a corpus lists its documents in upload order under their file names."""
+(or uploads) hold it, in pieces (storage.texts); a corpus lists its documents in upload order
+under their file names."""
 
 from __future__ import annotations
 
-import hashlib
 import time
 from collections.abc import Iterable
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
+from storage import texts
 from storage.errors import StorageError
 from storage.query_results import CorpusInfo, DocumentInfo
 from storage.sources import store_file
 from storage.tables import Corpus, CorpusDocument, Document
 
 CORPORA, DOCUMENTS, LINKS = Corpus.__table__, Document.__table__, CorpusDocument.__table__
+CHUNKS = texts.CHUNKS
 
 
 def _field(document: Any, name: str, default: Any = None) -> Any:
@@ -26,47 +27,70 @@ def _field(document: Any, name: str, default: Any = None) -> Any:
     return getattr(document, name, default)
 
 
-def document_values(document: Any) -> dict[str, Any]:
-    """A corpus Document (or any object/dict with its fields) as a `documents` row."""
+def document_values(document: Any) -> tuple[dict[str, Any], str]:
+    """A corpus Document (or any object/dict with its fields) as a `documents` row, and its text
+    (stored apart, in pieces: storage.texts)."""
     text = _field(document, "text")
     if not isinstance(text, str):
         raise StorageError(f"Document {_field(document, 'name')!r} has no text to store.")
-    sha = _field(document, "sha256") or hashlib.sha256(text.encode()).hexdigest()
+    sha = _field(document, "sha256") or texts.sha256(text)
     offsets = [int(o) for o in (_field(document, "page_offsets") or [])]
-    return {
+    values = {
         "sha256": sha,
         "name": str(_field(document, "name") or "document"),
         "kind": str(_field(document, "kind") or "text"),
         "chars": len(text),
         "n_pages": int(_field(document, "n_pages") or len(offsets)),  # 0: a text file
         "page_offsets": offsets,
-        "text": text,
+        "text": "",  # the text goes to document_text_chunks (storage.texts)
         "created_at": time.time(),
     }
+    return values, text
 
 
-def _store_document(connection: Connection, values: dict[str, Any]) -> int:
+def _store_document(connection: Connection, values: dict[str, Any], text: str) -> int:
     """The id of the document with this sha256, stored now if it is new. A text stored already is
-    not sent again: an insert that does nothing on the conflict still has the database copy the
-    whole text (40 MB for a large file; SQLite's statement cache then keeps it)."""
+    not sent again (the database would copy each piece to do nothing with it)."""
     stored = connection.execute(
         sa.select(DOCUMENTS.c.id).where(DOCUMENTS.c.sha256 == values["sha256"])
     ).scalar()
     if stored is not None:
         return int(stored)
-    insert = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}.get(connection.dialect.name)
-    if insert is not None:
-        statement = insert(DOCUMENTS).values(**values)
-        connection.execute(statement.on_conflict_do_nothing(index_elements=["sha256"]))
+    insert = _insert_or_nothing(connection.dialect.name)
+    if insert is not None:  # another writer may store the same text meanwhile: its pieces win
+        statement = (
+            insert(DOCUMENTS).values(**values).on_conflict_do_nothing(index_elements=["sha256"])
+        )
+        if connection.dialect.name == "postgresql":
+            statement = statement.returning(DOCUMENTS.c.id)  # a row: this insert stored it
+            inserted = connection.execute(statement).scalar() is not None
+        else:  # SQLite: RETURNING needs 3.35
+            inserted = connection.execute(statement).rowcount == 1
     else:
         exists = connection.execute(
             sa.select(DOCUMENTS.c.id).where(DOCUMENTS.c.sha256 == values["sha256"])
         ).first()
-        if exists is None:
+        inserted = exists is None
+        if inserted:
             connection.execute(DOCUMENTS.insert().values(**values))
-    return connection.execute(
+    document_id = connection.execute(
         sa.select(DOCUMENTS.c.id).where(DOCUMENTS.c.sha256 == values["sha256"])
     ).scalar_one()
+    if inserted:
+        texts.write_text(connection, document_id, text)
+    return int(document_id)
+
+
+def _insert_or_nothing(dialect: str) -> Any:
+    """The dialect's INSERT that can do nothing on a conflict, or None. Imported when needed: a
+    dialect's module costs ~2 MiB, and `rlm ask` opens storage beside the sandbox and the corpus."""
+    if dialect == "sqlite":
+        from sqlalchemy.dialects.sqlite import insert
+    elif dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        return None
+    return insert
 
 
 def create_corpus(connection: Connection, name: str) -> int:
@@ -92,8 +116,8 @@ def add_documents(connection: Connection, corpus_id: int, documents: Iterable[An
         )
     ).scalar_one()
     for document in documents:
-        values = document_values(document)
-        document_id = _store_document(connection, values)
+        values, text = document_values(document)
+        document_id = _store_document(connection, values, text)
         if values["kind"] == "pdf":
             store_file(connection, document_id, _field(document, "data"))
         if document_id in present:
@@ -175,18 +199,21 @@ def get_corpus(connection: Connection, corpus_id: int) -> CorpusInfo | None:
 
 
 def corpus_context(connection: Connection, corpus_id: int) -> list[str]:
+    """The documents' texts in corpus order, each joined from its pieces."""
     query = (
-        sa.select(DOCUMENTS.c.text)
-        .join(LINKS, LINKS.c.document_id == DOCUMENTS.c.id)
+        sa.select(LINKS.c.position, CHUNKS.c.text)
+        .outerjoin(CHUNKS, CHUNKS.c.document_id == LINKS.c.document_id)
         .where(LINKS.c.corpus_id == corpus_id)
-        .order_by(LINKS.c.position)
+        .order_by(LINKS.c.position, CHUNKS.c.seq)
     )
-    return list(connection.execute(query).scalars())
+    return [text for _, text in texts.joined(connection.execute(query))]
 
 
 def document_text(connection: Connection, document_id: int) -> str | None:
-    query = sa.select(DOCUMENTS.c.text).where(DOCUMENTS.c.id == document_id)
-    return connection.execute(query).scalar()
+    query = sa.select(DOCUMENTS.c.id).where(DOCUMENTS.c.id == document_id)
+    if connection.execute(query).first() is None:
+        return None
+    return texts.read_text(connection, document_id)
 
 
 def rename_corpus(connection: Connection, corpus_id: int, name: str) -> bool:
@@ -221,6 +248,7 @@ def remove_documents(connection: Connection, corpus_id: int, positions: Iterable
 
 def _delete_unused_documents(connection: Connection) -> None:
     used = sa.select(LINKS.c.document_id)
+    texts.delete_unlinked(connection, used)
     connection.execute(DOCUMENTS.delete().where(DOCUMENTS.c.id.not_in(used)))
 
 

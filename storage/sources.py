@@ -15,6 +15,7 @@ from sqlalchemy.engine import Connection
 
 from rlm_engine.events import PassagesFound, SourcesFound
 from storage.tables import CorpusDocument, Document, DocumentFile, RunPassage, RunSource
+from storage.texts import read_text
 
 SOURCES, PASSAGES = RunSource.__table__, RunPassage.__table__
 FILES, DOCUMENTS, LINKS = DocumentFile.__table__, Document.__table__, CorpusDocument.__table__
@@ -109,9 +110,9 @@ def corpus_document(connection: Connection, corpus_id: int, index: int) -> dict[
     and, for a PDF stored with its bytes, `data` (else None)."""
     query = (
         sa.select(
+            LINKS.c.document_id,
             LINKS.c.name,
             DOCUMENTS.c.kind,
-            DOCUMENTS.c.text,
             DOCUMENTS.c.page_offsets,
             FILES.c.data,
         )
@@ -126,6 +127,8 @@ def corpus_document(connection: Connection, corpus_id: int, index: int) -> dict[
     if row is None or index < 0:
         return None
     values = row._asdict()
+    document_id = values.pop("document_id")
+    values = {**values, "text": read_text(connection, document_id)}
     values["page_offsets"] = tuple(values["page_offsets"] or ())
     values["data"] = None if values["data"] is None else bytes(values["data"])
     return values

@@ -37,7 +37,8 @@ class Corpus(Base):
 
 
 class Document(Base):
-    """One extracted text, stored once however many times it is uploaded (unique sha256)."""
+    """One extracted text, stored once however many times it is uploaded (unique sha256); the
+    text itself is in `DocumentTextChunk`s."""
 
     __tablename__ = "documents"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -47,8 +48,24 @@ class Document(Base):
     chars: Mapped[int] = mapped_column(Integer)
     n_pages: Mapped[int] = mapped_column(Integer)
     page_offsets: Mapped[list[int]] = mapped_column(JSON)
+    # always "" since m007 (the text is in document_text_chunks): SQLite before 3.35 cannot drop
+    # a column in place, and dropping the old table to rebuild it inside the migration's
+    # transaction (foreign keys on) would delete the PDF files with it, or be refused
     text: Mapped[str] = mapped_column(Text)
     created_at: Mapped[float] = mapped_column(Float)
+
+
+class DocumentTextChunk(Base):
+    """A document's text in pieces of at most `storage.corpora.CHUNK_CHARS` characters, `seq`
+    from 0; joined in order they are the text (none: the empty text). A large text is never one
+    bound value: the database copies each value it is given, and SQLite keeps the last one."""
+
+    __tablename__ = "document_text_chunks"
+    document_id: Mapped[int] = mapped_column(
+        ForeignKey("documents.id", ondelete="CASCADE"), primary_key=True
+    )
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True)
+    text: Mapped[str] = mapped_column(Text)
 
 
 class CorpusDocument(Base):

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import sqlite3
+import threading
+import time
 from pathlib import Path
 
 from rlm_engine import Credentials, ModelSpec, RunConfig, Session
-from rlm_testkit.standin import StandIn
+from rlm_testkit.standin import Reply, StandIn
 from storage import Database
 from webui.runner import start_run
 
@@ -50,3 +52,24 @@ def test_events_a_locked_database_kept_out_are_a_warning(
     assert any("could not be saved" in warning for warning in handle.warnings)
     # the warning names the real cause, from the database's own error
     assert any("locked by another program" in warning for warning in handle.warnings)
+
+
+def test_the_handle_keeps_the_reply_streaming_in(standin_env: StandIn) -> None:
+    """What the live panel redraws ten times a second without folding the run: the root reply
+    so far while the provider holds the rest, and nothing once it is complete."""
+    gate = threading.Event()
+    reply = "I will read the context first, then answer.\nFINAL(streamed)"
+    standin_env.enqueue(Reply(reply, stream_gate=gate, gate_at=16), model=ROOT)
+    with Session("ctx", Credentials.from_env()) as session:
+        handle = start_run(session, "Q?", RunConfig(root=ModelSpec("openai", ROOT)))
+        try:
+            waited = 0.0
+            while len(handle.streaming()[1] or "") < 16 and waited < 60 and not handle.done:
+                time.sleep(0.02)
+                waited += 0.02
+            assert handle.streaming() == (0, reply[:16])  # the rest has not been sent
+        finally:
+            gate.set()
+        assert handle.wait(60)
+    assert handle.result.answer == "streamed"
+    assert handle.streaming() == (1, None)  # the reply is an iteration now

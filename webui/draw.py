@@ -82,7 +82,9 @@ def draw_streaming(text: str | None, *, key: str) -> None:
         return
     with st.container(border=True, key=f"{key}-streaming"):
         st.caption(":blue[:material/progress_activity:] The root model is writing…")
-        st.code(text or "…", language="text", wrap_lines=True)
+        # Plain text, not st.code: the page loads st.code's highlighter the first time one is
+        # shown, and the panel stood empty (a skeleton) that long, up to half a second.
+        st.text(text or "…", width="stretch")
 
 
 FALLBACK_ANSWER = (

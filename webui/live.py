@@ -1,8 +1,13 @@
-"""Drawing a run that may still be going: a fragment polls the worker's events until it ends.
+"""Drawing a run that may still be going: fragments poll the worker's events until it ends.
 
-The fragment stops itself by rerunning the whole page once the run is done, so the final view is
-drawn once and nothing polls afterwards. Status, iterations, totals, then the answer: the newest
-thing is at the bottom, next to the Stop button, as in a chat.
+The fragments stop themselves by rerunning the whole page once the run is done, so the final view
+is drawn once and nothing polls afterwards. Status, iterations, totals, then the answer: the
+newest thing is at the bottom, next to the Stop button, as in a chat.
+
+Two fragments: the run's trace, redrawn every `POLL_S` (it folds every event so far), and inside
+it the root reply streaming in, redrawn every `STREAM_POLL_S` from what the handle keeps of it
+(no fold): the reply's first words are on screen within a tenth of a second or so of the
+provider sending them, and the trace is not redrawn ten times a second for it.
 """
 
 from __future__ import annotations
@@ -23,7 +28,8 @@ from webui.sources_view import DocumentLoader
 from webui.timeline import draw_timeline
 from webui.trace import activity
 
-POLL_S = 0.5  # also how often a streaming reply grows on screen
+POLL_S = 0.5
+STREAM_POLL_S = 0.1  # how often the streaming reply grows on screen (and a new reply is seen)
 # Streamlit's page follows what is added while it is scrolled to its end, not once the user
 # scrolled up (to the settings, say): asking takes it to the end, where the run is drawn.
 _FOLLOW = """<script>setTimeout(() => {
@@ -66,7 +72,7 @@ def draw_handle(
             st.rerun()
         draw_timeline(events, key=key)
         draw_iterations(now, key=key, live=True, start=settled, preamble=False)
-        draw_streaming(now.streaming, key=key)
+        _live_reply(handle, key=key, drawn=len(now.iterations))
         draw_totals(now.totals)
         _draw_warnings(handle)
         # What it does now and the Stop button stick to the bottom of the window (app.py's style)
@@ -82,6 +88,21 @@ def draw_handle(
             st.caption(f":blue[:material/progress_activity:] {activity(events)}")
 
     live()
+
+
+def _live_reply(handle: RunHandle, *, key: str, drawn: int) -> None:
+    """The root reply as it streams in, redrawn on its own, often and cheaply; once the reply is
+    complete (more replies than the `drawn` iterations) or the run is done, the page is rerun to
+    draw it as an iteration, without waiting for the trace's next redraw."""
+
+    @st.fragment(run_every=STREAM_POLL_S)
+    def reply() -> None:
+        replies, text = handle.streaming()
+        if handle.done or replies > drawn:
+            st.rerun()
+        draw_streaming(text, key=key)
+
+    reply()
 
 
 def _draw_final(handle: RunHandle, *, key: str, documents: DocumentLoader | None = None) -> None:

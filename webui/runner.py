@@ -15,7 +15,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol
 
 from rlm_engine.errors import RLMError
-from rlm_engine.events import Event
+from rlm_engine.events import Event, RootDelta, RootResponse
+from rlm_engine.trace import fold
 
 if TYPE_CHECKING:
     from rlm_engine import RunConfig, RunResult
@@ -66,6 +67,8 @@ class RunHandle:
     error: str | None = None  # a message for the user when the run could not even finish
     warnings: list[str] = field(default_factory=list)
     _events: list[Event] = field(default_factory=list)
+    _replies: int = 0  # the top-level root replies so far (RootResponse)
+    _deltas: list[Event] = field(default_factory=list)  # the top-level reply streaming in now
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _done: threading.Event = field(default_factory=threading.Event)
     _thread: threading.Thread | None = None
@@ -74,6 +77,13 @@ class RunHandle:
         """A copy of the events so far, safe to read while the worker appends."""
         with self._lock:
             return list(self._events)
+
+    def streaming(self) -> tuple[int, str | None]:
+        """The root replies so far, and the one streaming in now (None: none is). Kept as the
+        events come, so the live panel can redraw it often without folding the whole run."""
+        with self._lock:
+            replies, deltas = self._replies, list(self._deltas)
+        return replies, fold(deltas).streaming if deltas else None
 
     @property
     def done(self) -> bool:
@@ -88,6 +98,11 @@ class RunHandle:
     def _on_event(self, event: Event, recorder: Recorder | None) -> None:
         with self._lock:  # one writer at a time: the list and the database see the same order
             self._events.append(event)
+            if event.parent_call_id is None and isinstance(event, RootDelta):
+                self._deltas.append(event)
+            elif event.parent_call_id is None and isinstance(event, RootResponse):
+                self._replies += 1
+                self._deltas.clear()
             if recorder is not None:
                 try:
                     recorder(event)
