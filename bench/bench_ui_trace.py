@@ -9,7 +9,9 @@ the cold start.
   (the iteration's header) and to its timeline (the chart's marks) on screen.
 - **First streamed token on screen**: the stand-in holds a streamed root reply before its first
   piece; the time from releasing it (the provider sends) to that piece shown in the live panel,
-  read off the page's own clock (the same machine's clock).
+  read off the page's own clock (the same machine's clock). Also the server's CPU seconds per
+  second while the run waits for that reply (its live view polling), and the time from a click
+  on Stop while the reply streams to the run shown as stopped.
 - **Cold start to the uploader**: bench_ui_start.py's, and how long Streamlit's skeleton
   placeholders showed before the uploader.
 
@@ -79,7 +81,8 @@ def first_token(browser: Any) -> dict[str, float]:
     from rlm_testkit.standin_stream import PIECE_CHARS
 
     gate = threading.Event()
-    reply = "Reading: the report's revenue line first, then the answer. FINAL(7431)"
+    # 40 pieces 0.2 s apart: still streaming when Stop is clicked
+    reply = "Reading: " + "the report's revenue line first, then the answer. " * 6 + "FINAL(7431)"
     first_piece = reply[:PIECE_CHARS]  # "Reading:", sent as soon as the gate opens
     with StandIn() as standin, tempfile.TemporaryDirectory() as tmp:
         standin.enqueue(Reply(reply, stream_gate=gate, gate_at=0, chunk_delay_s=0.2))
@@ -102,6 +105,9 @@ def first_token(browser: Any) -> dict[str, float]:
             while not standin.requests:  # on a loaded machine the request may come late
                 page.wait_for_timeout(50)
             page.wait_for_timeout(1000)  # the request is at the stand-in, held at the gate
+            cpu_before, clock_before = _cpu_s(process.pid), time.perf_counter()
+            page.wait_for_timeout(3000)
+            cpu_per_s = (_cpu_s(process.pid) - cpu_before) / (time.perf_counter() - clock_before)
             sent = time.time()
             gate.set()
             shown = page.wait_for_function(
@@ -110,10 +116,25 @@ def first_token(browser: Any) -> dict[str, float]:
                 arg=first_piece,
                 polling="raf",
             ).json_value()
+            clicked = time.perf_counter()
+            page.get_by_role("button", name="Stop").click()
+            page.get_by_text("stopped").first.wait_for()  # the status badge
+            stopped = time.perf_counter()
             page.close()
         finally:
+            gate.set()
             stop(process)
-    return {"first streamed token on screen": shown / 1000 - sent}
+    return {
+        "first streamed token on screen": shown / 1000 - sent,
+        "server CPU s per s, run waiting": cpu_per_s,
+        "Stop to stopped on screen": stopped - clicked,
+    }
+
+
+def _cpu_s(pid: int) -> float:
+    """CPU seconds (user and system) of a process so far, its ended threads included."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def cold_start_with_skeleton(browser: Any) -> dict[str, float]:

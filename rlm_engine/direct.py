@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from rlm_engine import router
+from rlm_engine import first_look, router
 from rlm_engine.errors import ProviderAuthError, ProviderError, ProviderUnavailable
 from rlm_engine.events import MethodChosen
 from rlm_engine.outcome import Outcome
@@ -91,10 +91,22 @@ def read(run: RLMRun, context: Context, route: Route) -> str | None:
     return answer
 
 
+def _tallies(run: RLMRun, context: Context) -> bool:
+    """Whether the engine's first look will be a tally for this question (a small root model
+    asked to count, add up or compare, over a corpus where a label reads a value)."""
+    looks = run.small if run.config.first_look is None else run.config.first_look
+    if not looks or not first_look.is_aggregate(run.question):
+        return False
+    documents = [context] if isinstance(context, str) else list(context)
+    return first_look.tally_guess(run.question, documents) is not None
+
+
 def route(run: RLMRun, context: Context, total_chars: int) -> Outcome | None:
     """The router's choice (a MethodChosen event) and, for a direct read, its outcome; None
     when the RLM answers (chosen, or auto's direct read refused by the provider)."""
     choice = router.choose(run.config, total_chars, run.root_spec)
+    if choice.method == "direct" and choice.requested == "auto" and _tallies(run, context):
+        choice = router.choose(run.config, total_chars, run.root_spec, tallies=True)
     run.emit(
         MethodChosen,
         method=choice.method,

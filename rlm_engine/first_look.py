@@ -18,7 +18,12 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from rlm_engine.sandbox.repl_helpers import tally_rows
+from rlm_engine.sandbox.repl_helpers import (
+    field_entries,
+    names_money,
+    table_rows_as_records,
+    tally_rows,
+)
 
 MAX_TERMS = 3
 SNIPPETS_PER_TERM = 3
@@ -155,6 +160,14 @@ def look_code(question: str, context: str | Sequence[str]) -> str | None:
 
 _ASKS = (
     ("list", re.compile(r"\blist\b", re.IGNORECASE)),
+    # "Which vendor appears on the largest number of invoices?" asks which, not how many.
+    (
+        "which",
+        re.compile(
+            r"\b(which|who|whose)\b.*\b(largest|greatest|highest|smallest) number of\b",
+            re.IGNORECASE,
+        ),
+    ),
     ("count", re.compile(r"\bhow many\b|\bnumber of\b|\bcount\b", re.IGNORECASE)),
     ("which", re.compile(r"\b(which|who|whose)\b", re.IGNORECASE)),
     ("total", re.compile(r"\b(total|sum|in all|how much|altogether|combined)\b", re.IGNORECASE)),
@@ -187,29 +200,88 @@ def tally_guess(question: str, documents: Sequence[str]) -> str | None:
     """
     if sum(len(d) for d in documents) > TALLY_GUESS_MAX_CHARS:
         return None
-    keep = next((t for t in specific_terms(question) if _occurs(t, documents)), None)
+    name = next((t for t in specific_terms(question) if _occurs(t, documents)), None)
     year_match = _QUESTION_YEAR.search(question)
     year = int(year_match.group()) if year_match else None
     words = re.findall(r"[a-z]+", question.lower())  # "fee" too: _WORD wants four letters
     named = [w.rstrip("s") for w in words if w.rstrip("s") in _VALUE_WORDS]
-    inside_keep = set(stem(w) for w in (keep or "").split())
-    others = [t for t in content_terms(question) if t not in inside_keep]
+    inside_name = set(stem(w) for w in (name or "").split())
+    by, rank = group_by(question, documents)
+    terms = [t for t in content_terms(question) if t not in inside_name and t != by]
+    filters = [t for t in terms if t not in named and _filters(t, documents)]
+    keep = " ".join([name, *filters] if name else filters) or None
+    others = [t for t in terms if t not in filters]
     fallback = _FALLBACK_LABELS if keep else []  # only where the question names something
-    for labels in (_unique(named), _unique([*others, *fallback])):
-        best, most = None, (0, 0)
+    tiers = (_unique(named), _unique([*others, *fallback]))
+    # Labelled values first: a sum marked as money reads under any money label alike.
+    for labels, money in [(t, False) for t in tiers] + [(t, True) for t in tiers]:
+        best, most = None, (0, 0, False)
         for label in labels:
-            rows = tally_rows(documents, label, keep, "auto", year)[0]
-            found = (len(rows), sum(isinstance(v, float) for _, v, _ in rows))  # numbers: ties
-            if found[0] and found > most:
+            rows = tally_rows(documents, label, keep, "auto", year, money=money)[0]
+            numbers = sum(isinstance(v, float) for _, v, _ in rows)
+            # A date question counts rows; others compare numbers ("issued in March" reads a date)
+            dated = year or asks_for_date(question)
+            found = (len(rows), numbers) if dated else (numbers, len(rows))
+            found += (names_money(label),)  # a tie: "amount" before "vendor" (the next field's)
+            if rows and found > most:
                 best, most = label, found
         if best is not None:
             arguments = [repr(best)]
             arguments += [f"keep={keep!r}"] if keep else []
             arguments += [f"year={year}"] if year else []
+            arguments += [f"by={by!r}"] if by else []
+            arguments += ['rank="count"'] if by and rank == "count" else []
             shows = {"which": "show=1", "count": "show=0"}  # no other row's name, no other number
             arguments += [shows[asks]] if (asks := asks_for(question)) in shows else []
             return f"tally({', '.join(arguments)})"
     return None
+
+
+_GROUP_WHICH = re.compile(r"\b(?:which|what)\s+([a-z]+)", re.IGNORECASE)
+_GROUP_DISTINCT = re.compile(
+    r"\bhow many (?:different|distinct|unique|separate)\s+([a-z]+)", re.IGNORECASE
+)
+_GROUP_SUM = re.compile(r"\b(total|sum|adds? up|combined|in all|altogether)\b", re.IGNORECASE)
+_RANK_COUNT = re.compile(
+    r"\b(?:most|fewest)\s+(?!\w*(?:fee|amount|value|cost|money|revenue|spend))[a-z]+s\b"
+    r"|\b(?:largest|greatest|highest|smallest) number of\b|\bmost often\b",
+    re.IGNORECASE,
+)
+
+
+def group_by(question: str, documents: Sequence[str]) -> tuple[str | None, str]:
+    """The field a question groups records by, and how it ranks the groups: "Which region's
+    fees add up to the most?" ("region", "total"), "Which vendor has the most invoices?"
+    ("vendor", "count"), "How many different vendors ...?" ("vendor", "count"); (None, "") if
+    it groups nothing. The field must be a label in the documents ("Region: North")."""
+    distinct = _GROUP_DISTINCT.search(question)
+    which = _GROUP_WHICH.search(question)
+    if distinct:
+        word = distinct.group(1)
+    elif which and (_GROUP_SUM.search(question) or _RANK_COUNT.search(question)):
+        word = which.group(1)
+    else:
+        return None, ""
+    field = stem(word)
+    if word.lower() in _QUESTION_WORDS:
+        return None, ""  # "What is the total ...?"
+    entries = [e.lower() for e in field_entries(documents, field)]
+    codes = sum(bool(_CODE.fullmatch(e)) for e in entries)
+    if not entries or codes > len(entries) / 2 or len(set(entries)) > 0.8 * len(entries) >= 8:
+        return None, ""  # no such field, or one whose values are each record's own (its code)
+    return field, "count" if distinct or _RANK_COUNT.search(question) else "total"
+
+
+def _filters(term: str, documents: Sequence[str]) -> bool:
+    """Whether the question's word `term` picks records: a field's value somewhere ("Status:
+    overdue", a table's "| overdue |" cell), or the noun that names records by their codes
+    ("Invoice INV-1042", "agreement SA-7"). A label ("Vendor: ...") picks none."""
+    value = re.compile(rf":[ \t]*{re.escape(term)}", re.IGNORECASE)
+    noun = re.compile(rf"\b{re.escape(term)}\w*:?[ \t]+[A-Z]{{2,}}-\d", re.IGNORECASE)
+    for doc in documents:
+        if noun.search(doc) or value.search(table_rows_as_records(doc) if "|" in doc else doc):
+            return True
+    return False
 
 
 def tally_code(call: str) -> str:

@@ -58,8 +58,13 @@ def window_tokens(config: RunConfig, spec: ModelSpec) -> int | None:
     return context_window(spec)
 
 
-def choose(config: RunConfig, total_chars: int, spec: ModelSpec | None = None) -> Route:
-    """The route of a run over `total_chars` characters of corpus."""
+def choose(
+    config: RunConfig, total_chars: int, spec: ModelSpec | None = None, tallies: bool = False
+) -> Route:
+    """The route of a run over `total_chars` characters of corpus. `tallies`: the engine's
+    tally answers the question for the root model (a small model asked to count, add up or
+    compare), so `auto` runs the RLM even where the corpus fits: reading it whole, a 1.5B model
+    miscounts."""
     spec = spec or config.root
     tokens = estimate_tokens(total_chars)
     window = window_tokens(config, spec)
@@ -91,6 +96,13 @@ def choose(config: RunConfig, total_chars: int, spec: ModelSpec | None = None) -
             "rlm",
             f"RLM: the window of {spec.model} is unknown, so auto never reads it directly "
             "(set the model's window to allow it).",
+        )
+    if tallies:
+        return route(
+            "rlm",
+            f"RLM: the question counts, adds up or compares, and the engine's tally reads "
+            f"every record for {spec.model} ({about} would fit the {window:,}-token window, "
+            "but a small model reading them whole miscounts).",
         )
     threshold = budget
     if config.direct_threshold_tokens is not None:

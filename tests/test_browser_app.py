@@ -10,6 +10,7 @@ import threading
 from typing import Any
 
 import pytest
+from playwright.sync_api import expect
 
 from rlm_engine.corpus import load_files
 from rlm_engine.paths import default_db_url
@@ -58,6 +59,18 @@ def settled(page: Any) -> None:
     """Wait until the app's script run is over: a widget redrawn by a run still going may drop
     what is typed into it, or take it for the widget beside it."""
     page.locator("[data-testid='stApp'][data-test-script-state='notRunning']").wait_for()
+
+
+def type_into(page: Any, key: str, text: str) -> None:
+    """Type `text` into the text field drawn with key `key`, apply it (Enter) and wait until the
+    field shows it applied ("Press Enter to apply" gone)."""
+    settled(page)
+    field = keyed(page, key)
+    field.locator("input").fill(text)
+    field.locator("input").press("Enter")
+    expect(field.get_by_test_id("InputInstructions")).to_have_text("")
+    expect(field.locator("input")).to_have_value(text)
+    settled(page)
 
 
 def go_to(page: Any, title: str) -> None:
@@ -142,12 +155,11 @@ def test_a_comparison_of_three_configurations_reopens(app_page: Any, app_server:
     app_page.get_by_role("radio", name="3", exact=True).click()
     app_page.get_by_label("Root model").nth(2).wait_for()
     settled(app_page)
-    fields = [keyed(app_page, f"cmp-{n}-root-model").locator("input") for n in range(3)]
-    for field, model in zip(fields, answers, strict=True):
-        field.fill(model)
-        field.press("Enter")
-        settled(app_page)
-    assert [field.input_value() for field in fields] == list(answers)
+    keys = [f"cmp-{n}-root-model" for n in range(3)]
+    for key, model in zip(keys, answers, strict=True):
+        type_into(app_page, key, model)
+    for key, model in zip(keys, answers, strict=True):  # none lost to a later field's redraw
+        expect(keyed(app_page, key).locator("input")).to_have_value(model)
     question = app_page.get_by_label("Question")
     question.fill("What was the revenue?")
     question.press("Control+Enter")  # the form's shortcut runs the comparison

@@ -117,9 +117,12 @@ def test_the_tally_guess_tries_the_questions_words_against_the_documents() -> No
     guess = first_look.tally_guess
     assert guess("How many agreements renew in 2027?", docs) == "tally('renew', year=2027, show=0)"
     assert guess("What is the sum of the yearly values?", docs) == "tally('value')"
-    # a name from the question is kept; with none of the question's words before a value, the
-    # usual labels are tried ("send" reads nothing, "total" reads both of Acme's invoices)
-    assert guess("How many invoices did Acme send?", docs) == "tally('total', keep='Acme', show=0)"
+    # a name from the question is kept, and the noun that names records by their codes
+    # ("INVOICE INV-7"); with none of the question's words before a value, the usual labels
+    # are tried ("send" reads nothing, "total" reads both of Acme's invoices)
+    assert guess("How many invoices did Acme send?", docs) == (
+        "tally('total', keep='Acme invoic', show=0)"
+    )
     assert guess("How many ships sail?", docs) is None  # nothing to read, nothing guessed
     # a register: each paragraph is a record, a name in the question keeps those that have it
     register = [
@@ -132,6 +135,43 @@ def test_the_tally_guess_tries_the_questions_words_against_the_documents() -> No
     )
     # "which": only the largest row is printed, so no other row's name is there to pick
     assert guess("Which agreement has the highest value?", docs) == "tally('value', show=1)"
+
+
+LEDGER = [
+    "Invoice ledger\n\n"
+    "Invoice INV-101\nVendor: Harbor Foods\nAmount: USD 1,200\nStatus: overdue\n\n"
+    "| Invoice | Vendor | Amount (USD) | Status |\n|---|---|---|---|\n"
+    "| INV-102 | Kestrel Tools | 800 | paid |\n| INV-103 | Harbor Foods | 300 | paid |\n\n"
+    "Invoice INV-104 from Kestrel Tools for $2,500 was issued in May and is overdue.\n\n"
+    "Lumen Print billed $90 on invoice INV-105; status: pending.",
+    "Agreements\n\nService agreement SA-1 with Harbor Foods for the North region carries an "
+    "annual fee of $9,000.\n\nAgreement SA-2\nVendor: Kestrel Tools\nRegion: South\n"
+    "Annual fee: USD 4,000",
+]
+
+
+def test_the_tally_guess_filters_on_a_fields_value_and_groups_by_a_field() -> None:
+    guess = first_look.tally_guess
+    # "overdue" is a field's value ("Status: overdue"), "invoice" names records by their codes;
+    # "vendor" is a label, so no filter: a record in prose does not say it
+    assert guess("How many invoices are overdue?", LEDGER) == (
+        "tally('total', keep='invoic overdu', show=0)"
+    )
+    assert guess("Which vendor issued the largest paid invoice?", LEDGER) == (
+        "tally('total', keep='paid invoic', show=1)"
+    )
+    # groups: by the field the question names after "which", ranked by total or by count
+    assert guess("Which vendor has the most invoices?", LEDGER) == (
+        "tally('total', keep='invoic', by='vendor', rank=\"count\", show=1)"
+    )
+    assert guess("Which region's annual fees add up to the most?", LEDGER) == (
+        "tally('fee', by='region', show=1)"
+    )
+    assert guess("How many different vendors have an overdue invoice?", LEDGER) == (
+        "tally('total', keep='overdu invoic', by='vendor', rank=\"count\", show=0)"
+    )
+    # "which invoice" names the records themselves (their values are codes): no groups
+    assert "by=" not in (guess("Which invoice has the largest amount?", LEDGER) or "")
 
 
 def test_a_count_read_by_the_engines_tally_is_answered_at_once(standin_env: StandIn) -> None:

@@ -287,3 +287,55 @@ def test_tally_reads_each_record_of_a_register_and_each_row_of_a_table() -> None
         assert "total: 150,000" in printed and "| SA-1 |" in printed
         rows, _ = tally(box, 'tally("renewal", year=2028)')  # a year as a number is that year
         assert [v for _, v in rows] == [2028.0, 2028.0]
+
+
+LEDGER = [
+    "Invoice ledger\n\n"
+    "Invoice INV-101\nVendor: Harbor Foods\nAmount: USD 1,200\nStatus: overdue\n\n"
+    "| Invoice | Vendor | Amount (USD) | Status |\n|---|---|---|---|\n"
+    "| INV-102 | Kestrel Tools | 800 | paid |\n| INV-103 | Harbor Foods | 300 | paid |\n\n"
+    "Invoice INV-104 from Kestrel Tools for $2,500 was issued in May and is overdue.\n\n"
+    "Lumen Print billed 90 USD on invoice INV-105; status: pending.",
+    "Agreements\n\nService agreement SA-1 with Harbor Foods for the North region carries an "
+    "annual fee of $9,000.\n\nAgreement SA-2\nVendor: Kestrel Tools\nRegion: South\n"
+    "Annual fee: USD 4,000\n\nAgreement SA-3\nVendor: Lumen Print\nRegion: South\n"
+    "Annual fee: USD 1,000",
+]
+
+
+def test_tally_reads_a_sum_marked_as_money_in_a_record_written_in_prose() -> None:
+    with Sandbox(exec_timeout_s=30) as box:
+        box.load_context(LEDGER)
+        # the prose invoices have no "amount" before their sums: their money mark is read,
+        # among the records `keep` picks (the agreements' fees are not invoices)
+        rows, printed = tally(box, 'tally("amount", keep="invoice")')
+        assert sorted(v for _, v in rows) == [90.0, 300.0, 800.0, 1200.0, 2500.0]
+        assert "total: 4,890" in printed
+        rows, _ = tally(box, 'tally("amount", keep="invoice overdue")')  # every word of keep
+        assert sorted(v for _, v in rows) == [1200.0, 2500.0]
+        # without a filter only labelled sums are read: every sum of every kind would be added
+        rows, _ = tally(box, 'tally("amount")')
+        assert sorted(v for _, v in rows) == [300.0, 800.0, 1200.0]
+
+
+def test_tally_by_a_field_groups_the_records_and_ranks_the_groups() -> None:
+    with Sandbox(exec_timeout_s=30) as box:
+        box.load_context(LEDGER)
+        # the groups are the values after "Region:"; a record in prose joins the one it names
+        rows, printed = tally(box, 'tally("fee", keep="agreement", by="region")')
+        assert rows == [["North", 1, 9000.0], ["South", 2, 5000.0]]
+        assert "count: 2 different values of 'region'" in printed
+        assert printed.splitlines()[2] == "  North: total 9,000 in 1 record"
+        # by count: Harbor Foods and Kestrel Tools have two invoices each, Lumen Print one
+        # (named in prose only, by its first capitalised words)
+        rows, printed = tally(box, 'tally("amount", keep="invoice", by="vendor", rank="count")')
+        assert [(g, n) for g, n, _ in rows] == [
+            ("Kestrel Tools", 2),
+            ("Harbor Foods", 2),
+            ("Lumen Print", 1),
+        ]
+        assert "count: 3 different values of 'vendor'" in printed
+        rows, printed = tally(box, 'tally("amount", keep="invoice", by="vendor", show=1)')
+        assert rows[0] == ["Kestrel Tools", 2, 3300.0] and "... and 2 more groups" in printed
+        result = box.execute('tally("amount", by="vendor", rank="size")', Recorder())
+        assert result.error is not None and 'rank="count"' in result.output

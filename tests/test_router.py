@@ -89,6 +89,31 @@ def test_a_corpus_that_fits_is_answered_in_one_root_call(standin_env: StandIn) -
     assert events.events[-1].method == "direct"
 
 
+def test_auto_runs_the_rlm_where_the_engines_tally_answers_a_small_model(
+    standin_env: StandIn,
+) -> None:
+    """Reading a corpus that fits whole, the 1.5B model miscounts (bench/README); the engine's
+    tally reads every record for it. A lookup over the same corpus is still read directly."""
+    docs = [
+        "SERVICE AGREEMENT SA-1 with Juniper Energy. Renewal date: 2027-03-14.",
+        "SERVICE AGREEMENT SA-2 with Acme. Renewal date: 2028-05-04.",
+    ]
+    small = config(prompt_variant="small", first_look=None)
+    standin_env.enqueue("FINAL(1)", model=ROOT)
+    result, events = ask("How many agreements renew in 2027?", docs, small)
+    assert (result.method, result.answer, result.iterations) == ("rlm", "1", 1)
+    [chosen] = events.of(MethodChosen)
+    assert chosen.requested == "auto" and "the engine's tally reads every record" in chosen.reason
+    assert "count: 1" in events.of(CodeExecuted)[0].output  # the tally, iteration 0
+    standin_env.enqueue("It renews on 2027-03-14.", model=ROOT)
+    result, _ = ask("When does the agreement with Juniper Energy renew?", docs, small)
+    assert result.method == "direct"
+    # a model that is not small is not second-guessed: it reads the corpus that fits
+    standin_env.enqueue("1", model=ROOT)
+    result, _ = ask("How many agreements renew in 2027?", docs, config())
+    assert result.method == "direct"
+
+
 def test_a_corpus_too_large_runs_the_rlm(standin_env: StandIn) -> None:
     standin_env.enqueue(repl("print(len(context))"), "FINAL(big)", model=ROOT)
     result, events = ask("How long?", "x" * chars_for(WINDOW), config())

@@ -48,21 +48,26 @@ def model_choices(provider: str, credentials: Credentials) -> tuple[list[str], s
 
 
 def _picked(key: str) -> None:
+    """Fill the field with the picked model; the list goes back to its placeholder.
+
+    The list never follows what is typed into the field: a value the app set on it would reach
+    the browser only with the next redraw, and a click or Enter elsewhere before that would send
+    the list's old value back as if picked, putting the old model back in the field."""
     picked = st.session_state.get(f"{key}-pick")
     if picked:
         st.session_state[f"{key}-model"] = picked
+        st.session_state[f"{key}-pick"] = None
 
 
 def model_list_picker(title: str, *, key: str, provider: str, credentials: Credentials) -> None:
     """A list of the endpoint's models beside the free-text field `{key}-model`; picking one
     fills the field. The refresh button asks the endpoint (the local catalogue needs none)."""
     models, note = model_choices(provider, credentials)
-    current = st.session_state.get(f"{key}-model")
-    st.session_state[f"{key}-pick"] = current if current in models else None  # follows the field
     choose, refresh = st.columns([6, 1], vertical_alignment="bottom")
     choose.selectbox(
         f"{title}: listed models",
         models,
+        index=None,
         key=f"{key}-pick",
         placeholder="Or pick a listed model",
         label_visibility="collapsed",

@@ -72,6 +72,11 @@ _LABEL_SYNONYMS = (
     ("cost", "price", "fee", "charge"),
 )
 _CODE = re.compile(r"\b[A-Z]{2,}-\d+\b")
+_MONEY_WORDS = ("total", "amount", "sum", "payable", "value", "worth", "cost", "price", "fee",
+                "charge", "bill", "revenue", "budget", "salar", "spen")  # fmt: skip
+_MONEY = r"(?:\$|€|£|\b(?:USD|EUR|GBP)\b)\s?|(?=\b\d[\d,]*(?:\.\d+)?\s?(?:USD|EUR|GBP)\b)"
+"""Where a sum marked as money starts: after its currency sign or code, or at a number that a
+currency code follows."""
 TALLY_ROWS = 30  # tally prints at most this many rows
 
 
@@ -166,12 +171,18 @@ def label_patterns(label: str) -> list[tuple[str, int]]:
     (40 characters: a word in running text is no label)."""
     patterns = [(label, 80)]
     if re.fullmatch(r"[\w\s'-]+", label):
-        for word in reversed(label.lower().split()):
+        words = label.lower().split()
+        for word in reversed(words):
             stem = word[:-1] if len(word) > 4 and word.endswith("s") else word
             group = next((g for g in _LABEL_SYNONYMS if any(stem.startswith(w) for w in g)), ())
-            words = dict.fromkeys([re.escape(stem), *(re.escape(w) for w in group)])
-            patterns.append(("|".join(words), 40))
+            synonyms = dict.fromkeys([re.escape(stem), *(re.escape(w) for w in group)])
+            patterns.append(("|".join(synonyms), 40))
     return patterns
+
+
+def names_money(label: str) -> bool:
+    """Whether a label names a sum of money ("amount", "total", "annual fee")."""
+    return any(w.startswith(_MONEY_WORDS) for w in label.lower().split())
 
 
 def mentions(doc: str, keep: str) -> bool:
@@ -241,12 +252,25 @@ def _read(text: str, patterns: list[tuple[str, int]], found: Callable) -> object
     return next((x for x in reads if x is not None), None)
 
 
-def records(doc: str, patterns: list[tuple[str, int]], found: Callable) -> list[tuple[str, object]]:
+RECORD_CHARS = 400
+"""A paragraph this short may be one record written in prose, its sum read by its money mark."""
+
+
+def records(
+    doc: str, patterns: list[tuple[str, int]], found: Callable, money: bool = False
+) -> list[tuple[str, object]]:
     """What tally reads, with the value read from each: the document, or, when several of its
     paragraphs (or table rows) each hold a value after the label (a register, a ledger), each
-    of those."""
+    of those. With `money`, a short paragraph with no label before its value reads the sum
+    marked as money in it ("Invoice INV-1 from Acme for $4,200 is overdue.")."""
     paragraphs = re.split(r"\n\s*\n", table_rows_as_records(doc))
-    read = [(p, _read(p, patterns, found)) for p in paragraphs if p.strip()]
+    read = []
+    for p in paragraphs:
+        if p.strip():
+            v = _read(p, patterns, found)
+            if v is None and money and len(p) <= RECORD_CHARS:
+                v = _read(p, [(_MONEY, 20)], found)
+            read.append((p, v))
     holding = [(p, v) for p, v in read if v is not None]
     return holding if len(holding) >= 2 else [(doc, _read(doc, patterns, found))]
 
@@ -256,16 +280,24 @@ def _in_year(v: object, year: int) -> bool:
 
 
 def tally_rows(
-    docs: Sequence[str], value: str, keep: str | None, kind: str, year: int | None
+    docs: Sequence[str],
+    value: str,
+    keep: str | None,
+    kind: str,
+    year: int | None,
+    money: bool = True,
 ) -> tuple[list[tuple[int, object, str]], list[int], list[int]]:
     """(rows of (document index, value, the record read), documents kept that hold no such
-    value, documents whose value is not of `year`)."""
+    value, documents whose value is not of `year`). `money=False` reads labelled values only."""
+    # A sum marked as money is read only among records that `keep` picks: with no filter it
+    # would add every sum of every kind of record (invoices to agreements' values).
     found, patterns = _READERS[kind], label_patterns(value)
+    money = money and bool(keep) and names_money(value)
     rows, without, other_year = [], [], []
     for i, doc in enumerate(docs):
         if keep and not mentions(doc, keep):
             continue
-        parts = records(doc, patterns, found)
+        parts = records(doc, patterns, found, money)
         kept = [(part, v) for part, v in parts if v is not None]
         if len(parts) > 1 and keep:
             kept = [(part, v) for part, v in kept if mentions(part, keep)]
@@ -281,6 +313,71 @@ def tally_rows(
     return rows, without, other_year
 
 
+def field_values(docs: Sequence[str], label: str) -> list[str]:
+    """The values written after the field label `label` ("Region: North", a table's Region
+    column), longest first: the groups `tally(..., by=label)` sorts records into."""
+    values: dict[str, str] = {}
+    for value in field_entries(docs, label):
+        values.setdefault(value.lower(), value)
+    return sorted(values.values(), key=len, reverse=True)
+
+
+def field_entries(docs: Sequence[str], label: str) -> list[str]:
+    """Every value written after the field label `label`, in order, repeats kept."""
+    stem = re.escape(label.lower().rstrip("s"))
+    pattern = re.compile(
+        rf"\b{stem}\w*(?:[ \t]*\([^)\n]*\))?[ \t]*:"  # the label, "(USD)" after it
+        rf"[ \t]*([^\n;|:]{{1,60}}?)[ \t]*(?=$|[;\n|]|\.\s)",  # the value, to the field's end
+        re.IGNORECASE | re.MULTILINE,
+    )
+    entries = []
+    for doc in docs:
+        text = table_rows_as_records(doc) if "|" in doc else doc
+        entries += [m.group(1).strip() for m in pattern.finditer(text)]
+    return entries
+
+
+def _named_before(text: str, label: str) -> str | None:
+    """The capitalised words just before the label's word in prose: "the East region"."""
+    stem = re.escape(label.lower().rstrip("s"))
+    m = re.search(rf"((?:\b[A-Z][\w'-]*[ \t]+)+)(?i:{stem})", text)
+    return " ".join(m.group(1).split()) if m else None
+
+
+_NAME_RUN = re.compile(r"\b[A-Z][a-z][\w'-]*(?:[ \t]+[A-Z][a-z][\w'-]*)+")
+
+
+def _first_name(text: str) -> str:
+    """The first name of two or more capitalised words in a record written in prose ("Invoice
+    INV-1 from Harbor Logistics for $4,200"), or "(none)"."""
+    m = _NAME_RUN.search(text)
+    return m.group() if m else "(none)"
+
+
+def group_rows(
+    found: list[tuple[int, object, str]], groups: list[str], label: str = ""
+) -> list[tuple[str, int, float]]:
+    """(group, records, total of their numbers) for each group that a record mentions (as whole
+    words, the longest group first: "Northwind Foods" before "North"); a record that mentions
+    none joins the group its prose names before the label's word ("the East region")."""
+
+    def pattern(group: str) -> re.Pattern:
+        return re.compile(rf"(?<!\w){re.escape(group)}(?!\w)", re.IGNORECASE)
+
+    patterns = [(g, pattern(g)) for g in groups]
+    counts: dict[str, int] = {}
+    totals: dict[str, float] = {}
+    for _, v, text in found:
+        group = next((g for g, p in patterns if p.search(text)), None)
+        if group is None:
+            group = (_named_before(text, label) if label else None) or _first_name(text)
+            if group != "(none)":
+                patterns.append((group, pattern(group)))
+        counts[group] = counts.get(group, 0) + 1
+        totals[group] = totals.get(group, 0.0) + (v if isinstance(v, float) else 0.0)
+    return [(g, counts[g], totals[g]) for g in counts]
+
+
 def tally_report(
     docs: list[str],
     value: str,
@@ -288,10 +385,13 @@ def tally_report(
     kind: str = "auto",
     year: int | None = None,
     show: int = TALLY_ROWS,
-) -> tuple[list[tuple[int, object]], str]:
+    by: str | None = None,
+    rank: str = "total",
+) -> tuple[list, str]:
     """The rows and what `tally` prints: the count, the total and the largest of the numbers,
     the dates by year, then a row per document (its code like INV-1042 and its first words,
-    where names are). A `keep` that is a year is read as `year` (what small models write)."""
+    where names are). A `keep` that is a year is read as `year` (what small models write).
+    With `by`, the rows are the groups instead: see tally."""
     if keep and year is None and _YEAR.fullmatch(keep.strip()):
         keep, year = None, int(keep)
     found, without, other_year = tally_rows(docs, value, keep, kind, year)
@@ -301,6 +401,8 @@ def tally_report(
     what = {"number": "a number", "date": "a date"}.get(kind, "a value")
     which = f"documents mentioning {keep!r}" if keep else "documents"
     lines = [f"{len(rows)} {which} with {what} after {value!r}" + (f" in {year}" if year else "")]
+    if by:
+        return _by_group(found, field_values(docs, by), by, rank, show, lines)
     lines.append(f"count: {len(rows)}")
     if show == 0 and rows:
         return rows, "\n".join(lines)  # the count alone: nothing else to read a number from
@@ -331,6 +433,30 @@ def tally_report(
     if not rows:
         lines.append("Nothing matched: try another label, or keep=None.")
     return rows, "\n".join(lines)
+
+
+def _by_group(
+    found: list[tuple[int, object, str]],
+    groups: list[str],
+    by: str,
+    rank: str,
+    show: int,
+    lines: list[str],
+) -> tuple[list[tuple[str, int, float]], str]:
+    """tally's report by group: how many groups, then one row per group, the first ranked
+    highest (by its total, or by its number of records with rank="count")."""
+    grouped = group_rows(found, groups, by)
+    named = [g for g in grouped if g[0] != "(none)"]
+    lines.append(f"count: {len(named)} different values of {by!r}")
+    order = (lambda g: (-g[1], -g[2])) if rank == "count" else (lambda g: (-g[2], -g[1]))
+    grouped.sort(key=order)
+    for group, n, total in grouped[: show or None] if show else []:
+        lines.append(f"  {group}: total {_shown(total)} in {n} record{'s' * (n != 1)}")
+    if show and len(grouped) > show:
+        lines.append(f"  ... and {len(grouped) - show} more groups (returned)")
+    if not found:
+        lines.append("Nothing matched: try another label, or keep=None.")
+    return grouped, "\n".join(lines)
 
 
 def question_prompt(question: str, text: str) -> str:
@@ -488,20 +614,32 @@ def install(ns: dict, llm_query: Callable, llm_query_batched: Callable) -> None:
         kind: str = "auto",
         year: int | None = None,
         show: int = TALLY_ROWS,
+        by: str | None = None,
+        rank: str = "total",
     ) -> list:
         """Read the value after the label `value` in every document (that mentions `keep`, if
         given; with `year`, only dates of that year), print the count, the total and the
         largest, and a row per document; return the rows, (index, value) pairs. `kind` is
         "number", "date" or "auto" (whichever comes first after the label). Plain words of
         `value` also match their usual synonyms ("total" finds "amount payable"). `show`: how
-        many rows to print (all are returned); 0 prints the count alone."""
+        many rows to print (all are returned); 0 prints the count alone.
+
+        `by="region"` groups the records by the values written after that field's label
+        ("Region: North"; a record written in prose joins the group it names): the count is
+        then the number of groups, and the rows, (group, records, total) triples, come highest
+        total first, or most records first with rank="count"."""
         if not isinstance(value, str) or not value.strip():
             raise ValueError('tally needs a label to read after, e.g. tally("total")')
         if kind not in _READERS:
             raise ValueError('tally reads kind="auto", kind="number" or kind="date"')
         year = int(year) if year is not None else None
         keep = str(keep) if keep else None
-        rows, report = tally_report(documents(), value, keep, kind, year, max(0, int(show)))
+        if rank not in ("total", "count"):
+            raise ValueError('tally ranks groups by rank="total" or rank="count"')
+        by = str(by) if by else None
+        rows, report = tally_report(
+            documents(), value, keep, kind, year, max(0, int(show)), by, rank
+        )
         print(report)
         return rows
 
