@@ -213,14 +213,14 @@ def tally_guess(question: str, documents: Sequence[str]) -> str | None:
     others = [t for t in terms if t not in filters]
     fallback = _FALLBACK_LABELS if keep else []  # only where the question names something
     tiers = (_unique(named), _unique([*others, *fallback]))
+    # A date question counts rows; others compare numbers ("issued in March" reads a date)
+    dated = year or asks_for_date(question)
     # Labelled values first: a sum marked as money reads under any money label alike.
     for labels, money in [(t, False) for t in tiers] + [(t, True) for t in tiers]:
         best, most = None, (0, 0, False)
         for label in labels:
             rows = tally_rows(documents, label, keep, "auto", year, money=money)[0]
             numbers = sum(isinstance(v, float) for _, v, _ in rows)
-            # A date question counts rows; others compare numbers ("issued in March" reads a date)
-            dated = year or asks_for_date(question)
             found = (len(rows), numbers) if dated else (numbers, len(rows))
             found += (names_money(label),)  # a tie: "amount" before "vendor" (the next field's)
             if rows and found > most:

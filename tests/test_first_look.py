@@ -7,6 +7,7 @@ from rlm_engine.events import CodeExecuted, GuardFired, RootResponse
 from rlm_engine.root_call import SMALL_REPLY_TOKENS
 from rlm_testkit.standin import StandIn
 from tests.test_guards import DOCS, ROOT, ask, repl, small_config
+from tests.test_repl_helpers import LEDGER
 
 
 def test_specific_terms_are_names_codes_and_quotes() -> None:
@@ -135,19 +136,6 @@ def test_the_tally_guess_tries_the_questions_words_against_the_documents() -> No
     )
     # "which": only the largest row is printed, so no other row's name is there to pick
     assert guess("Which agreement has the highest value?", docs) == "tally('value', show=1)"
-
-
-LEDGER = [
-    "Invoice ledger\n\n"
-    "Invoice INV-101\nVendor: Harbor Foods\nAmount: USD 1,200\nStatus: overdue\n\n"
-    "| Invoice | Vendor | Amount (USD) | Status |\n|---|---|---|---|\n"
-    "| INV-102 | Kestrel Tools | 800 | paid |\n| INV-103 | Harbor Foods | 300 | paid |\n\n"
-    "Invoice INV-104 from Kestrel Tools for $2,500 was issued in May and is overdue.\n\n"
-    "Lumen Print billed $90 on invoice INV-105; status: pending.",
-    "Agreements\n\nService agreement SA-1 with Harbor Foods for the North region carries an "
-    "annual fee of $9,000.\n\nAgreement SA-2\nVendor: Kestrel Tools\nRegion: South\n"
-    "Annual fee: USD 4,000",
-]
 
 
 def test_the_tally_guess_filters_on_a_fields_value_and_groups_by_a_field() -> None:
