@@ -148,3 +148,12 @@ def test_a_thousand_sub_calls_draw_the_first_ones_and_sum_up_the_rest() -> None:
     assert sum(int(b.label.split()[0]) for b in summed) == 1000 - MAX_CALL_BARS
     assert lanes(bars)[-1] == MORE_LANE and len(lanes(bars)) == 2 + 16 + 1
     assert len(chart_spec(bars, key="k")["data"]["values"]) < 300
+
+
+def test_a_short_call_in_a_long_run_is_wide_enough_to_point_at() -> None:
+    """A 20 ms root call beside a 60 s code block: at least 1/120 of the span, so the pointer
+    finds it (the tooltip sweep of the browser test missed a sub-pixel bar)."""
+    bars = bars_of(started(), root(1, 100.02), code(1, 160.0, elapsed=59.9), finished(160.0))
+    rows = chart_spec(bars, key="k")["data"]["values"]
+    first = next(r for r in rows if r["kind"] == "root call")
+    assert first["end"] - first["start"] >= 60.0 / 120 - 0.001

@@ -48,6 +48,9 @@ KINDS = {  # what a bar is, and its colour (Streamlit's palette)
 _PREVIEW = 120
 _LANE_PX = 22
 _MAX_HEIGHT_PX = 880  # beyond 40 lanes the chart grows no taller: its lanes get thinner
+# The least width of a bar, as a share of the run's span: a 20 ms root call in a 30 s run would
+# otherwise be a fraction of a pixel that no pointer finds.
+_MIN_SHARE = 1 / 120
 
 
 @dataclass(frozen=True)
@@ -299,7 +302,9 @@ def chart_spec(bars: list[Bar], *, key: str) -> dict[str, Any]:
     """The Vega-Lite waterfall. Each bar links to its panel's anchor; its tooltip is plain text
     (the prompt preview through safe_markdown)."""
     order = lanes(bars)
-    values = [_row(bar, key) for bar in bars]
+    span = max(b.end_s for b in bars) - min(b.start_s for b in bars)
+    least = max(0.01, span * _MIN_SHARE)
+    values = [_row(bar, key, least) for bar in bars]
     step = max(2, min(_LANE_PX, _MAX_HEIGHT_PX // len(order)))  # many lanes: thinner ones
     return {
         "data": {"values": values},
@@ -319,7 +324,7 @@ def chart_spec(bars: list[Bar], *, key: str) -> dict[str, Any]:
     }  # fmt: skip
 
 
-def _row(bar: Bar, key: str) -> dict[str, Any]:
+def _row(bar: Bar, key: str, least: float) -> dict[str, Any]:
     tip = {"": bar.label, "Time": format_seconds(bar.seconds) + (" so far" if bar.running else "")}
     tip["Started"] = f"{format_seconds(bar.start_s)} into the run"
     for name, value in (("Model", bar.model), ("Tokens", bar.tokens), ("Cost", bar.cost),
@@ -330,7 +335,7 @@ def _row(bar: Bar, key: str) -> dict[str, Any]:
         "lane": bar.lane,
         "kind": bar.kind,
         "start": round(bar.start_s, 3),
-        "end": round(max(bar.end_s, bar.start_s + 0.01), 3),  # an instant still shows
+        "end": round(max(bar.end_s, bar.start_s + least), 3),  # an instant still shows
         "running": bar.running,
         "tip": tip,
         "href": f"#{panel_anchor(key, bar.panel)}" if bar.panel is not None else "",
