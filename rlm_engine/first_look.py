@@ -116,14 +116,48 @@ def content_terms(question: str) -> list[str]:
     return _unique(stem(w) for w in kept)
 
 
+def content_phrases(question: str) -> list[str]:
+    """Runs of two or more content words as the question writes them, longest first: "the slate
+    walrus team's access code" -> "slate walrus team", "slate walrus", "walrus team", ...
+    Lower-case names ("the slate walrus team") are found by these, not by single words."""
+    runs, run = [], []
+    for raw in _WORD.findall(question):
+        word = re.sub(r"['’]s?$", "", raw.lower())
+        content = word not in _QUESTION_WORDS and word not in _VAGUE_WORDS
+        if content:
+            run.append(word)
+        if not content or word != raw.lower():  # a possessive ends a name too
+            runs.append(run)
+            run = []
+    runs.append(run)
+    phrases = [
+        " ".join(r[i : i + n]) for r in runs for n in range(len(r), 1, -1)
+        for i in range(len(r) - n + 1)
+    ]  # fmt: skip
+    return _unique(sorted(phrases, key=lambda p: -len(p.split())))
+
+
 def look_terms(question: str, documents: Sequence[str]) -> list[str]:
     """What the first look searches for: the specific terms found in `documents` if there are
-    any, else the content words found there; at most MAX_TERMS."""
-    for terms in (specific_terms(question), content_terms(question)):
-        found = [t for t in terms if _occurs(t, documents)]
-        if found:
-            return found[:MAX_TERMS]
-    return []
+    any; else the rarest run of the question's content words found there (a phrase names one
+    thing where its words apart name many: "slate walrus team", not "access code issued"), then
+    the content words found there, the rarest first; at most MAX_TERMS."""
+    found = [t for t in specific_terms(question) if _occurs(t, documents)]
+    if found:
+        return found[:MAX_TERMS]
+    counted = [(_matches(p, documents), p) for p in content_phrases(question)]
+    found_phrases = [(n, -len(p.split()), p) for n, p in counted if n]
+    words = [t for t in content_terms(question) if _occurs(t, documents)]
+    if not found_phrases:
+        return words[:MAX_TERMS]
+    phrase = min(found_phrases)[2]  # the rarest, the longest of those
+    words = [w for w in words if w not in phrase]
+    return [phrase, *sorted(words, key=lambda w: _matches(w, documents))][:MAX_TERMS]
+
+
+def _matches(term: str, documents: Sequence[str]) -> int:
+    pattern = re.compile(re.escape(term), re.IGNORECASE)
+    return sum(len(pattern.findall(doc)) for doc in documents)
 
 
 def _occurs(term: str, documents: Sequence[str]) -> bool:

@@ -40,6 +40,24 @@ def test_terms_absent_from_the_corpus_are_not_searched() -> None:
     assert first_look.look_code("How many ships sail?", docs) is None
 
 
+def test_a_lower_case_name_is_searched_as_a_phrase_before_its_words() -> None:
+    """ "the slate walrus team" names one team; "access", "code" and "issued" match every team's
+    sentence, and the three first words of the question were those."""
+    docs = [
+        "The access code issued to the slate puffin team is ember-1. " * 3
+        + "Note for the olive walrus team: your access code is cedar-2. "
+        + "Reminder: the slate walrus team's access code is glacier-828.",
+    ]
+    question = "Which access code was issued to the slate walrus team?"
+    phrases = first_look.content_phrases("Find the teal lynx team's access code.")
+    assert phrases[0] == "teal lynx team" and "access code" in phrases
+    assert not any("team access" in p for p in phrases)  # the possessive ends the name
+    terms = first_look.look_terms(question, docs)
+    assert terms[0] == "slate walrus team"
+    assert "walrus" not in terms[1:]  # inside the phrase: not searched again
+    assert first_look.look_terms("How many contracts renew?", ["It renews."]) == ["renew"]
+
+
 def test_small_root_model_starts_from_the_first_look(standin_env: StandIn) -> None:
     standin_env.enqueue("FINAL(2027-03-14)", model=ROOT)
     result, events = ask(
