@@ -275,6 +275,13 @@ def records(
     return holding if len(holding) >= 2 else [(doc, _read(doc, patterns, found))]
 
 
+def _within(v: object, above: float | None, below: float | None) -> bool:
+    """Whether `v` is a number strictly between the bounds given."""
+    if not isinstance(v, float):
+        return False
+    return (above is None or v > above) and (below is None or v < below)
+
+
 def _in_year(v: object, year: int) -> bool:
     return str(v).startswith(f"{year}-") or v == float(year)  # a date, or "Renewal year: 2028"
 
@@ -387,6 +394,8 @@ def tally_report(
     show: int = TALLY_ROWS,
     by: str | None = None,
     rank: str = "total",
+    above: float | None = None,
+    below: float | None = None,
 ) -> tuple[list, str]:
     """The rows and what `tally` prints: the count, the total and the largest of the numbers,
     the dates by year, then a row per document (its code like INV-1042 and its first words,
@@ -395,12 +404,25 @@ def tally_report(
     if keep and year is None and _YEAR.fullmatch(keep.strip()):
         keep, year = None, int(keep)
     found, without, other_year = tally_rows(docs, value, keep, kind, year)
+    bounds, outside = "", 0
+    if above is not None or below is not None:
+        inside = [r for r in found if _within(r[1], above, below)]
+        bounds = "".join(
+            f" {word} {_shown(float(limit))}"
+            for word, limit in (("above", above), ("below", below))
+            if limit is not None
+        )
+        outside, found = len(found) - len(inside), inside
     rows = [(i, v) for i, v, _ in found]
     numbers = [(i, v) for i, v in rows if isinstance(v, float)]
     found_dates = [str(v) for _, v in rows if isinstance(v, str)]
     what = {"number": "a number", "date": "a date"}.get(kind, "a value")
     which = f"documents mentioning {keep!r}" if keep else "documents"
-    lines = [f"{len(rows)} {which} with {what} after {value!r}" + (f" in {year}" if year else "")]
+    lines = [
+        f"{len(rows)} {which} with {what} after {value!r}"
+        + (f" in {year}" if year else "")
+        + bounds
+    ]
     if by:
         return _by_group(found, field_values(docs, by), by, rank, show, lines)
     lines.append(f"count: {len(rows)}")
@@ -417,6 +439,8 @@ def tally_report(
         lines.append("by year: " + ", ".join(f"{y}: {n}" for y, n in sorted(years.items())))
     if other_year:
         lines.append(f"({len(other_year)} more with a value not in {year})")
+    if bounds and outside:
+        lines.append(f"({outside} more with a value not{bounds})")
     shown = sorted(found, key=lambda r: -r[1]) if len(numbers) == len(rows) else found
     for i, v, text in shown[:show]:  # numbers largest first: "which" is the first row
         code = _CODE.search(text) or _CODE.search(docs[i])
@@ -616,6 +640,8 @@ def install(ns: dict, llm_query: Callable, llm_query_batched: Callable) -> None:
         show: int = TALLY_ROWS,
         by: str | None = None,
         rank: str = "total",
+        above: float | None = None,
+        below: float | None = None,
     ) -> list:
         """Read the value after the label `value` in every document (that mentions `keep`, if
         given; with `year`, only dates of that year), print the count, the total and the
@@ -627,7 +653,10 @@ def install(ns: dict, llm_query: Callable, llm_query_batched: Callable) -> None:
         `by="region"` groups the records by the values written after that field's label
         ("Region: North"; a record written in prose joins the group it names): the count is
         then the number of groups, and the rows, (group, records, total) triples, come highest
-        total first, or most records first with rank="count"."""
+        total first, or most records first with rank="count".
+
+        `above=250000` / `below=...` keep only the records whose number is more / less than
+        that ("agreements with a fee above USD 250,000")."""
         if not isinstance(value, str) or not value.strip():
             raise ValueError('tally needs a label to read after, e.g. tally("total")')
         if kind not in _READERS:
@@ -637,8 +666,10 @@ def install(ns: dict, llm_query: Callable, llm_query_batched: Callable) -> None:
         if rank not in ("total", "count"):
             raise ValueError('tally ranks groups by rank="total" or rank="count"')
         by = str(by) if by else None
+        above = float(above) if above is not None else None
+        below = float(below) if below is not None else None
         rows, report = tally_report(
-            documents(), value, keep, kind, year, max(0, int(show)), by, rank
+            documents(), value, keep, kind, year, max(0, int(show)), by, rank, above, below
         )
         print(report)
         return rows
