@@ -247,6 +247,55 @@ def table_rows_as_records(doc: str) -> str:
     return "\n".join(out)
 
 
+RECORD_MAX_CHARS = 800
+"""A paragraph longer than this is prose, not one record: find(record=True) shows a window."""
+
+
+def record_around(doc: str, start: int, end: int, width: int) -> str:
+    """The record that holds doc[start:end]: a pipe table's row written out with its header
+    ("Invoice: INV-2; Vendor: Kestrel; Amount (USD): 800"), else the paragraph; a paragraph
+    longer than RECORD_MAX_CHARS gives the `width` characters either side instead. Reads only
+    near the match: a find() over a large document may make a thousand of these."""
+    line_start = doc.rfind("\n", 0, start) + 1
+    line_end = doc.find("\n", end)
+    line = doc[line_start : line_end if line_end >= 0 else len(doc)]
+    if _TABLE_LINE.match(line) and not _TABLE_RULE.match(line):
+        header = _table_header(doc, line_start)
+        if len(header) >= 3:
+            return "; ".join(f"{h}: {c}" for h, c in zip(header, _cells(line), strict=False))
+    near_start = max(0, start - RECORD_MAX_CHARS)
+    before = list(_PARAGRAPH_BREAK.finditer(doc, near_start, start))
+    begin = before[-1].end() if before else near_start
+    after = _PARAGRAPH_BREAK.search(doc, end, end + RECORD_MAX_CHARS)
+    finish = after.start() if after else min(len(doc), end + RECORD_MAX_CHARS)
+    if (before or near_start == 0) and (after or finish == len(doc)):
+        if finish - begin <= RECORD_MAX_CHARS:
+            return doc[begin:finish].strip()
+    return doc[max(0, start - width) : end + width]
+
+
+_PARAGRAPH_BREAK = re.compile(r"\n[ \t]*\n")
+TABLE_ROWS_UP = 500  # how far up record_around looks for a table's header
+
+
+def _table_header(doc: str, line_start: int) -> list[str]:
+    """The header cells of the pipe table whose row starts at `line_start`; [] if none."""
+    end = line_start - 1
+    for _ in range(TABLE_ROWS_UP):
+        if end <= 0:
+            return []
+        begin = doc.rfind("\n", 0, end) + 1
+        line = doc[begin:end]
+        if _TABLE_RULE.match(line):
+            head_end = begin - 1
+            head = doc[doc.rfind("\n", 0, max(head_end, 0)) + 1 : max(head_end, 0)]
+            return _cells(head) if _TABLE_LINE.match(head) else []
+        if not _TABLE_LINE.match(line):
+            return []
+        end = begin - 1
+    return []
+
+
 def _read(text: str, patterns: list[tuple[str, int]], found: Callable) -> object:
     reads = (_after(text, p, n, found, sentence=True) for p, n in patterns)
     return next((x for x in reads if x is not None), None)
@@ -528,12 +577,18 @@ def install(ns: dict, llm_query: Callable, llm_query_batched: Callable) -> None:
         return corpus()[-n:] if n else ""
 
     def find(
-        pattern: str, regex: bool = False, width: int = 150, max_matches: int = MAX_MATCHES
+        pattern: str,
+        regex: bool = False,
+        width: int = 150,
+        max_matches: int = MAX_MATCHES,
+        record: bool = False,
     ) -> list[dict]:
         """Where `pattern` occurs, case-insensitively: a list of {"doc", "offset", "match",
         "snippet"} (document index, offset in that document, the text matched, `width`
         characters either side), at most `max_matches`. `regex=True` reads it as a regular
-        expression; otherwise it is literal text."""
+        expression; otherwise it is literal text. `record=True`: the snippet is the record
+        that holds the match instead (a table row with its header's labels, or the paragraph;
+        a long paragraph of prose still gives the window)."""
         if not isinstance(pattern, str) or not pattern:
             raise ValueError("find needs a non-empty pattern (a string)")
         compiled = re.compile(pattern if regex else re.escape(pattern), re.IGNORECASE)
@@ -542,7 +597,11 @@ def install(ns: dict, llm_query: Callable, llm_query_batched: Callable) -> None:
             for m in compiled.finditer(doc):
                 if m.end() == m.start():
                     continue  # an empty match says nothing
-                snippet = doc[max(0, m.start() - width) : m.end() + width]
+                snippet = (
+                    record_around(doc, m.start(), m.end(), width)
+                    if record
+                    else doc[max(0, m.start() - width) : m.end() + width]
+                )
                 found.append(
                     {"doc": index, "offset": m.start(), "match": m.group(), "snippet": snippet}
                 )
