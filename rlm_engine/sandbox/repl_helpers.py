@@ -268,9 +268,9 @@ def record_around(doc: str, start: int, end: int, width: int) -> str:
     begin = before[-1].end() if before else near_start
     after = _PARAGRAPH_BREAK.search(doc, end, end + RECORD_MAX_CHARS)
     finish = after.start() if after else min(len(doc), end + RECORD_MAX_CHARS)
-    if (before or near_start == 0) and (after or finish == len(doc)):
-        if finish - begin <= RECORD_MAX_CHARS:
-            return doc[begin:finish].strip()
+    whole = (before or near_start == 0) and (after or finish == len(doc))
+    if whole and finish - begin <= RECORD_MAX_CHARS:
+        return doc[begin:finish].strip()
     return doc[max(0, start - width) : end + width]
 
 
