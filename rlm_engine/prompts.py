@@ -84,7 +84,7 @@ Rules: write one short ```repl block per reply and stop after it. Never write th
 yourself. Never print the whole of `context`. Answer only with what you have seen printed. \
 Search with re.IGNORECASE and short stems (r"renew" also finds "Renewal" and "renews"). To show \
 where an answer came from, you may answer in code with the text that holds it: \
-FINAL("Valletta", sources=[doc[m.start() - 200: m.end() + 200]]).
+FINAL(answer, sources=[doc[m.start() - 200: m.end() + 200]]).
 
 Questions come in three kinds.
 
@@ -309,8 +309,8 @@ REPL output:
 
 FIRST_LOOK_FACT = (
     "If this output shows the answer to the question ({question}), reply FINAL(answer), giving "
-    "what was asked{answer}. Otherwise write one ```repl block that searches again with other "
-    "words."
+    "only what was asked (a name, a number, a date), not a sentence{answer}. Otherwise write "
+    "one ```repl block that searches again with other words."
 )
 FULL_DATE = ": the whole date, with its day, month and year"
 

@@ -49,3 +49,23 @@ def test_the_first_message_carries_the_hint_unless_switched_off(standin_env: Sta
     assert "Strategy: 31 documents: search them with find()" in first
     assert "Strategy:" not in second
     assert "find(pattern" in standin_env.requests[0].system
+
+
+def test_no_example_answer_of_the_small_prompt_is_said_twice() -> None:
+    """With "Valletta" in the lookup example and again in the sources sentence, the 1.5B model
+    answered "Valley Forge" (in no document) for "Which vendor issued invoice INV-14697?" while
+    its first look showed "Summit Printing billed USD 98,182 on invoice INV-14697"; with the
+    name said once it answered "Summit Printing"."""
+    import re
+
+    for helpers in (True, False):
+        prompt = prompts.system_prompt(small=True, sub_budget_chars=20_000, helpers=helpers)
+        answers = re.findall(r"FINAL\(([^)]*?)(?:,|\))", prompt)
+        named = [a.strip("\"'") for a in answers if a.strip("\"'")[:1].isupper()]
+        assert named, "the examples answer with names"
+        for name in named:
+            assert prompt.count(name) <= 2, name  # its "Shown:" line and its FINAL
+    note = prompts.first_user_message(
+        "Who issued INV-1?", {"type": "str"}, None, None, None, ("x", "y", "fact")
+    )
+    assert "only what was asked" in note and "not a sentence" in note
