@@ -100,21 +100,24 @@ class Channel:
     def _texts(self, total: int, sizes: list[int]) -> list[str] | None:
         """The raw frame's texts (`sizes`: each one's bytes), each decoded a piece at a time as
         it arrives and added to the end of its text: a `str` held by one name alone grows in
-        place (CPython), so a 40 MB context is held once here, never beside its bytes."""
-        buf = memoryview(bytearray(min(total, _PIECE)))
+        place (CPython's `+=` on a local; in 3.11 only in a `for` loop from the first call), so
+        a 40 MB context is held once here, never beside its bytes."""
+        buf = memoryview(bytearray(min(total, _PIECE) + 4))
         texts, left = [], total
         for size in [*sizes, total - sum(sizes)]:
-            size = min(size, left)
-            decoder = codecs.getincrementaldecoder("utf-8")("surrogatepass")
-            text = ""
-            for start in range(0, size, _PIECE):
-                piece = buf[: min(_PIECE, size - start)]
-                if not self._fill(piece):
-                    return None
-                text += decoder.decode(piece)
-            text += decoder.decode(b"", True)
-            texts.append(text)
+            size = max(0, min(size, left))
             left -= size
+            text, carry = "", 0  # carry: the bytes of a character cut at a piece's end
+            for start in range(0, size, _PIECE):
+                n = min(_PIECE, size - start)
+                if not self._fill(buf[carry : carry + n]):
+                    return None
+                last = start + n == size
+                piece, used = codecs.utf_8_decode(buf[: carry + n], "surrogatepass", last)
+                text += piece
+                carry += n - used
+                buf[:carry] = buf[used : used + carry]
+            texts.append(text)
         return texts[:-1]  # the last: bytes past the sizes (none from the host), dropped
 
     def _fill(self, view: memoryview) -> bool:
