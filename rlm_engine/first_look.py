@@ -176,7 +176,8 @@ def look_code(question: str, context: str | Sequence[str]) -> str | None:
         "# The engine's first look: where the question's words occur in `context`.\n"
         "def _first_look(terms):\n"
         "    for term in terms:\n"
-        f"        hits = find(term, width={SNIPPET_WIDTH}, max_matches={MAX_MATCHES})\n"
+        f"        hits = find(term, width={SNIPPET_WIDTH}, max_matches={MAX_MATCHES}, "
+        "record=True)\n"
         "        docs = sorted({h['doc'] for h in hits})\n"
         "        print(f'{term!r}: {len(hits)} matches in {len(docs)} documents')\n"
         "        shown = set()\n"
@@ -206,6 +207,28 @@ _ASKS = (
     ("which", re.compile(r"\b(which|who|whose)\b", re.IGNORECASE)),
     ("total", re.compile(r"\b(total|sum|in all|how much|altogether|combined)\b", re.IGNORECASE)),
 )
+
+
+_BOUND = re.compile(
+    r"\b(?P<side>above|over|more than|greater than|higher than|exceeding|in excess of|"
+    r"below|under|less than|lower than|smaller than)\s+(?P<mark>(?:USD|EUR|GBP)\s?|[$€£])?"
+    r"(?P<number>\d[\d,]*(?:\.\d+)?)(?:\s?(?P<scale>k|thousand|million|m)\b)?",
+    re.IGNORECASE,
+)
+_SCALES = {"k": 1e3, "thousand": 1e3, "m": 1e6, "million": 1e6}
+_BELOW = ("below", "under", "less than", "lower than", "smaller than")
+
+
+def bounds(question: str) -> dict[str, float]:
+    """The numbers a question's records must be above or below ("a fee above USD 228,500"), as
+    tally's `above`/`below`; a bare year ("over 2027") is not a bound."""
+    found: dict[str, float] = {}
+    for m in _BOUND.finditer(question):
+        if not m["mark"] and not m["scale"] and _YEAR.match(m["number"]):
+            continue
+        number = float(m["number"].replace(",", "")) * _SCALES.get((m["scale"] or "").lower(), 1)
+        found["below" if m["side"].lower() in _BELOW else "above"] = number
+    return found
 
 
 _ASKS_DATE = re.compile(r"\bwhen\b|\b(what|which) (date|day)\b", re.IGNORECASE)
@@ -265,6 +288,7 @@ def tally_guess(question: str, documents: Sequence[str]) -> str | None:
             arguments += [f"year={year}"] if year else []
             arguments += [f"by={by!r}"] if by else []
             arguments += ['rank="count"'] if by and rank == "count" else []
+            arguments += [f"{side}={limit:g}" for side, limit in bounds(question).items()]
             shows = {"which": "show=1", "count": "show=0"}  # no other row's name, no other number
             arguments += [shows[asks]] if (asks := asks_for(question)) in shows else []
             return f"tally({', '.join(arguments)})"

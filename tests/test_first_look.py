@@ -156,6 +156,24 @@ def test_the_tally_guess_tries_the_questions_words_against_the_documents() -> No
     assert guess("Which agreement has the highest value?", docs) == "tally('value', show=1)"
 
 
+def test_a_list_above_a_bound_is_tallied_with_that_bound() -> None:
+    assert first_look.bounds("Which agreements have a fee greater than $235,900?") == {
+        "above": 235900.0
+    }
+    assert first_look.bounds("Invoices under EUR 2.5 million and over 300k") == {
+        "below": 2_500_000.0,
+        "above": 300_000.0,
+    }
+    assert first_look.bounds("Which contracts renew after 2027 or over 2028?") == {}  # years
+    assert first_look.bounds("What is the fee under agreement SA-1?") == {}
+    assert (
+        first_look.tally_guess(
+            "List the IDs of all service agreements with an annual fee above USD 3,500.", LEDGER
+        )
+        == "tally('fee', keep='agreement', above=3500)"
+    )
+
+
 def test_the_tally_guess_filters_on_a_fields_value_and_groups_by_a_field() -> None:
     guess = first_look.tally_guess
     # "overdue" is a field's value ("Status: overdue"), "invoice" names records by their codes;

@@ -339,3 +339,31 @@ def test_tally_by_a_field_groups_the_records_and_ranks_the_groups() -> None:
         assert rows[0] == ["Kestrel Tools", 2, 3300.0] and "... and 2 more groups" in printed
         result = box.execute('tally("amount", by="vendor", rank="size")', Recorder())
         assert result.error is not None and 'rank="count"' in result.output
+
+
+def test_tally_keeps_the_records_above_or_below_a_bound() -> None:
+    with Sandbox(exec_timeout_s=30) as box:
+        box.load_context(LEDGER)
+        rows, printed = tally(box, 'tally("fee", keep="agreement", above=3500)')
+        assert sorted(v for _, v in rows) == [4000.0, 9000.0]  # not SA-3's 1,000
+        assert "| SA-1 |" in printed and "| SA-2 |" in printed and "| SA-3 |" not in printed
+        assert "above 3,500" in printed and "(1 more with a value not above 3,500)" in printed
+        rows, _ = tally(box, 'tally("fee", keep="agreement", above=500, below=4000)')
+        assert [v for _, v in rows] == [1000.0]  # strictly between: 4,000 is not below 4,000
+
+
+def test_find_can_give_the_record_that_holds_a_match() -> None:
+    """A table row comes with its header's labels, a form with its paragraph; a long paragraph
+    of prose still gives the window around the match."""
+    prose = "Filler words about the weather. " * 40 + "The Zürich code is ember-1. " + "More. " * 40
+    with Sandbox(exec_timeout_s=30) as box:
+        box.load_context([*LEDGER, prose])
+        row = value(box, "find('INV-103', record=True)[0]['snippet']")
+        assert row == "Invoice: INV-103; Vendor: Harbor Foods; Amount (USD): 300; Status: paid"
+        form = value(box, "find('SA-2', record=True)[0]['snippet']")
+        assert form.startswith("Agreement SA-2\nVendor: Kestrel Tools") and "SA-3" not in form
+        assert "SA-1" not in form and form.endswith("Annual fee: USD 4,000")
+        window = value(box, "find('zürich', width=20, record=True)[0]['snippet']")
+        assert window == prose[prose.index("Zürich") - 20 : prose.index("Zürich") + 26]
+        plain = value(box, "find('INV-103', width=10)[0]['snippet']")
+        assert plain == " paid |\n| INV-103 | Harbor "  # the default is unchanged

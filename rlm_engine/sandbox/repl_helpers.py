@@ -247,6 +247,55 @@ def table_rows_as_records(doc: str) -> str:
     return "\n".join(out)
 
 
+RECORD_MAX_CHARS = 800
+"""A paragraph longer than this is prose, not one record: find(record=True) shows a window."""
+
+
+def record_around(doc: str, start: int, end: int, width: int) -> str:
+    """The record that holds doc[start:end]: a pipe table's row written out with its header
+    ("Invoice: INV-2; Vendor: Kestrel; Amount (USD): 800"), else the paragraph; a paragraph
+    longer than RECORD_MAX_CHARS gives the `width` characters either side instead. Reads only
+    near the match: a find() over a large document may make a thousand of these."""
+    line_start = doc.rfind("\n", 0, start) + 1
+    line_end = doc.find("\n", end)
+    line = doc[line_start : line_end if line_end >= 0 else len(doc)]
+    if _TABLE_LINE.match(line) and not _TABLE_RULE.match(line):
+        header = _table_header(doc, line_start)
+        if len(header) >= 3:
+            return "; ".join(f"{h}: {c}" for h, c in zip(header, _cells(line), strict=False))
+    near_start = max(0, start - RECORD_MAX_CHARS)
+    before = list(_PARAGRAPH_BREAK.finditer(doc, near_start, start))
+    begin = before[-1].end() if before else near_start
+    after = _PARAGRAPH_BREAK.search(doc, end, end + RECORD_MAX_CHARS)
+    finish = after.start() if after else min(len(doc), end + RECORD_MAX_CHARS)
+    whole = (before or near_start == 0) and (after or finish == len(doc))
+    if whole and finish - begin <= RECORD_MAX_CHARS:
+        return doc[begin:finish].strip()
+    return doc[max(0, start - width) : end + width]
+
+
+_PARAGRAPH_BREAK = re.compile(r"\n[ \t]*\n")
+TABLE_ROWS_UP = 500  # how far up record_around looks for a table's header
+
+
+def _table_header(doc: str, line_start: int) -> list[str]:
+    """The header cells of the pipe table whose row starts at `line_start`; [] if none."""
+    end = line_start - 1
+    for _ in range(TABLE_ROWS_UP):
+        if end <= 0:
+            return []
+        begin = doc.rfind("\n", 0, end) + 1
+        line = doc[begin:end]
+        if _TABLE_RULE.match(line):
+            head_end = begin - 1
+            head = doc[doc.rfind("\n", 0, max(head_end, 0)) + 1 : max(head_end, 0)]
+            return _cells(head) if _TABLE_LINE.match(head) else []
+        if not _TABLE_LINE.match(line):
+            return []
+        end = begin - 1
+    return []
+
+
 def _read(text: str, patterns: list[tuple[str, int]], found: Callable) -> object:
     reads = (_after(text, p, n, found, sentence=True) for p, n in patterns)
     return next((x for x in reads if x is not None), None)
@@ -273,6 +322,13 @@ def records(
             read.append((p, v))
     holding = [(p, v) for p, v in read if v is not None]
     return holding if len(holding) >= 2 else [(doc, _read(doc, patterns, found))]
+
+
+def _within(v: object, above: float | None, below: float | None) -> bool:
+    """Whether `v` is a number strictly between the bounds given."""
+    if not isinstance(v, float):
+        return False
+    return (above is None or v > above) and (below is None or v < below)
 
 
 def _in_year(v: object, year: int) -> bool:
@@ -387,6 +443,8 @@ def tally_report(
     show: int = TALLY_ROWS,
     by: str | None = None,
     rank: str = "total",
+    above: float | None = None,
+    below: float | None = None,
 ) -> tuple[list, str]:
     """The rows and what `tally` prints: the count, the total and the largest of the numbers,
     the dates by year, then a row per document (its code like INV-1042 and its first words,
@@ -395,12 +453,25 @@ def tally_report(
     if keep and year is None and _YEAR.fullmatch(keep.strip()):
         keep, year = None, int(keep)
     found, without, other_year = tally_rows(docs, value, keep, kind, year)
+    bounds, outside = "", 0
+    if above is not None or below is not None:
+        inside = [r for r in found if _within(r[1], above, below)]
+        bounds = "".join(
+            f" {word} {_shown(float(limit))}"
+            for word, limit in (("above", above), ("below", below))
+            if limit is not None
+        )
+        outside, found = len(found) - len(inside), inside
     rows = [(i, v) for i, v, _ in found]
     numbers = [(i, v) for i, v in rows if isinstance(v, float)]
     found_dates = [str(v) for _, v in rows if isinstance(v, str)]
     what = {"number": "a number", "date": "a date"}.get(kind, "a value")
     which = f"documents mentioning {keep!r}" if keep else "documents"
-    lines = [f"{len(rows)} {which} with {what} after {value!r}" + (f" in {year}" if year else "")]
+    lines = [
+        f"{len(rows)} {which} with {what} after {value!r}"
+        + (f" in {year}" if year else "")
+        + bounds
+    ]
     if by:
         return _by_group(found, field_values(docs, by), by, rank, show, lines)
     lines.append(f"count: {len(rows)}")
@@ -417,6 +488,8 @@ def tally_report(
         lines.append("by year: " + ", ".join(f"{y}: {n}" for y, n in sorted(years.items())))
     if other_year:
         lines.append(f"({len(other_year)} more with a value not in {year})")
+    if bounds and outside:
+        lines.append(f"({outside} more with a value not{bounds})")
     shown = sorted(found, key=lambda r: -r[1]) if len(numbers) == len(rows) else found
     for i, v, text in shown[:show]:  # numbers largest first: "which" is the first row
         code = _CODE.search(text) or _CODE.search(docs[i])
@@ -504,12 +577,18 @@ def install(ns: dict, llm_query: Callable, llm_query_batched: Callable) -> None:
         return corpus()[-n:] if n else ""
 
     def find(
-        pattern: str, regex: bool = False, width: int = 150, max_matches: int = MAX_MATCHES
+        pattern: str,
+        regex: bool = False,
+        width: int = 150,
+        max_matches: int = MAX_MATCHES,
+        record: bool = False,
     ) -> list[dict]:
         """Where `pattern` occurs, case-insensitively: a list of {"doc", "offset", "match",
         "snippet"} (document index, offset in that document, the text matched, `width`
         characters either side), at most `max_matches`. `regex=True` reads it as a regular
-        expression; otherwise it is literal text."""
+        expression; otherwise it is literal text. `record=True`: the snippet is the record
+        that holds the match instead (a table row with its header's labels, or the paragraph;
+        a long paragraph of prose still gives the window)."""
         if not isinstance(pattern, str) or not pattern:
             raise ValueError("find needs a non-empty pattern (a string)")
         compiled = re.compile(pattern if regex else re.escape(pattern), re.IGNORECASE)
@@ -518,7 +597,11 @@ def install(ns: dict, llm_query: Callable, llm_query_batched: Callable) -> None:
             for m in compiled.finditer(doc):
                 if m.end() == m.start():
                     continue  # an empty match says nothing
-                snippet = doc[max(0, m.start() - width) : m.end() + width]
+                snippet = (
+                    record_around(doc, m.start(), m.end(), width)
+                    if record
+                    else doc[max(0, m.start() - width) : m.end() + width]
+                )
                 found.append(
                     {"doc": index, "offset": m.start(), "match": m.group(), "snippet": snippet}
                 )
@@ -616,6 +699,8 @@ def install(ns: dict, llm_query: Callable, llm_query_batched: Callable) -> None:
         show: int = TALLY_ROWS,
         by: str | None = None,
         rank: str = "total",
+        above: float | None = None,
+        below: float | None = None,
     ) -> list:
         """Read the value after the label `value` in every document (that mentions `keep`, if
         given; with `year`, only dates of that year), print the count, the total and the
@@ -627,7 +712,10 @@ def install(ns: dict, llm_query: Callable, llm_query_batched: Callable) -> None:
         `by="region"` groups the records by the values written after that field's label
         ("Region: North"; a record written in prose joins the group it names): the count is
         then the number of groups, and the rows, (group, records, total) triples, come highest
-        total first, or most records first with rank="count"."""
+        total first, or most records first with rank="count".
+
+        `above=250000` / `below=...` keep only the records whose number is more / less than
+        that ("agreements with a fee above USD 250,000")."""
         if not isinstance(value, str) or not value.strip():
             raise ValueError('tally needs a label to read after, e.g. tally("total")')
         if kind not in _READERS:
@@ -637,8 +725,10 @@ def install(ns: dict, llm_query: Callable, llm_query_batched: Callable) -> None:
         if rank not in ("total", "count"):
             raise ValueError('tally ranks groups by rank="total" or rank="count"')
         by = str(by) if by else None
+        above = float(above) if above is not None else None
+        below = float(below) if below is not None else None
         rows, report = tally_report(
-            documents(), value, keep, kind, year, max(0, int(show)), by, rank
+            documents(), value, keep, kind, year, max(0, int(show)), by, rank, above, below
         )
         print(report)
         return rows
