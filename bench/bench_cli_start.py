@@ -1,6 +1,7 @@
 """`rlm ask` from process start to its first root request, and the process tree's peak memory.
 
     uv run python bench/bench_cli_start.py [--sizes 1000000,40000000] [--repeat 5] [--same-db]
+        [--no-save]
 
 Each run starts the environment's `rlm` entry point directly (not through `uv run`) on a text
 corpus of the given size, against the HTTP stand-in of the OpenAI API (rlm_testkit.standin),
@@ -15,7 +16,7 @@ of `--repeat` fresh processes:
   each process's own peak (VmHWM), an upper bound;
 - total: wall time to the process's exit (the run saved to a fresh SQLite database; with
   `--same-db`, to one database per size, which holds the corpus from the warm-up run on: a
-  user's second run over the same files).
+  user's second run over the same files; with `--no-save`, a run that saves nothing).
 
 The load average is printed with each figure: on a busy machine wall times stretch.
 """
@@ -117,11 +118,16 @@ class Poller(threading.Thread):
 
 
 def run_once(
-    rlm: str, corpus: Path, env: dict[str, str], arrivals: list[float], data: str | None = None
+    rlm: str,
+    corpus: Path,
+    env: dict[str, str],
+    arrivals: list[float],
+    data: str | None = None,
+    extra: tuple[str, ...] = (),
 ) -> Sample:
     seen = len(arrivals)
     data = data or tempfile.mkdtemp(prefix="rlm-bench-")
-    command = [rlm, "ask", "What is this?", "--context", str(corpus), "--json"]
+    command = [rlm, "ask", "What is this?", "--context", str(corpus), "--json", *extra]
     started = time.monotonic()
     proc = subprocess.Popen(
         command,
@@ -154,6 +160,7 @@ def main() -> None:
     parser.add_argument(
         "--same-db", action="store_true", help="one database per size (it holds the corpus)"
     )
+    parser.add_argument("--no-save", action="store_true", help="runs that save nothing")
     args = parser.parse_args()
     arrivals: list[float] = []
 
@@ -170,9 +177,12 @@ def main() -> None:
             corpus = Path(tmp) / f"corpus-{size}.txt"
             make_corpus(corpus, size)
             data = tempfile.mkdtemp(prefix="rlm-bench-") if args.same_db else None
-            run_once(args.rlm, corpus, env, arrivals, data)  # a warm page cache, as for a user's
-            # second run
-            samples = [run_once(args.rlm, corpus, env, arrivals, data) for _ in range(args.repeat)]
+            extra = ("--no-save",) if args.no_save else ()
+            run_once(args.rlm, corpus, env, arrivals, data, extra)  # a warm page cache, as for a
+            # user's second run
+            samples = [
+                run_once(args.rlm, corpus, env, arrivals, data, extra) for _ in range(args.repeat)
+            ]
             report(size, samples)
 
 

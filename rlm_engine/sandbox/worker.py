@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import ast
 import builtins
+import codecs
 import contextlib
 import importlib.util
 import io
@@ -38,6 +39,7 @@ _HEADER = struct.Struct(">I")
 _THIS_FILE = os.path.abspath(__file__)
 MAX_SEND = 60 * 1024 * 1024  # the host refuses frames over 64 MiB: larger calls are refused here
 MAX_TEXT = 2_000_000  # outputs and answers are cut to at most this many characters
+_PIECE = 1 << 18  # bytes of a context received and decoded at a time
 _HERE = os.path.dirname(_THIS_FILE)
 _CONTRACT_FILE = os.path.join(_HERE, "repl_contract.py")
 _HELPERS_FILE = os.path.join(_HERE, "repl_helpers.py")
@@ -86,23 +88,52 @@ class Channel:
         if body is None:
             return None
         msg = json.loads(body)
-        if msg.get("raw") is not None:  # a frame of raw bytes follows (a large context)
+        if msg.get("raw") is not None:  # a frame of raw UTF-8 follows (a large context)
             header = self._exactly(_HEADER.size)
-            msg["raw"] = None if header is None else self._exactly(_HEADER.unpack(header)[0])
+            if header is None:
+                return None
+            msg["raw"] = self._texts(_HEADER.unpack(header)[0], msg.get("sizes") or [])
             if msg["raw"] is None:
                 return None
         return msg
 
-    def _exactly(self, n: int) -> bytearray | None:
-        """n bytes, read in place: a 40 MB context is held once here, not copied to bytes."""
-        buf = bytearray(n)
-        view, got = memoryview(buf), 0
-        while got < n:
-            k = self.sock.recv_into(view[got:], min(n - got, 1 << 22))
+    def _texts(self, total: int, sizes: list[int]) -> list[str] | None:
+        """The raw frame's texts (`sizes`: each one's bytes), each decoded a piece at a time as
+        it arrives and added to the end of its text: a `str` held by one name alone grows in
+        place (CPython's `+=` on a local; in 3.11 only in a `for` loop from the first call), so
+        a 40 MB context is held once here, never beside its bytes."""
+        buf = memoryview(bytearray(min(total, _PIECE) + 4))
+        texts, left = [], total
+        for size in [*sizes, total - sum(sizes)]:
+            size = max(0, min(size, left))
+            left -= size
+            text, carry = "", 0  # carry: the bytes of a character cut at a piece's end
+            for start in range(0, size, _PIECE):
+                n = min(_PIECE, size - start)
+                if not self._fill(buf[carry : carry + n]):
+                    return None
+                last = start + n == size
+                piece, used = codecs.utf_8_decode(buf[: carry + n], "surrogatepass", last)
+                text += piece
+                carry += n - used
+                buf[:carry] = buf[used : used + carry]
+            texts.append(text)
+        return texts[:-1]  # the last: bytes past the sizes (none from the host), dropped
+
+    def _fill(self, view: memoryview) -> bool:
+        """Fill `view` from the socket; False if the host is gone."""
+        got = 0
+        while got < len(view):
+            k = self.sock.recv_into(view[got:])
             if not k:
-                return None
+                return False
             got += k
-        return buf
+        return True
+
+    def _exactly(self, n: int) -> bytearray | None:
+        """n bytes, read in place (no copy to bytes)."""
+        buf = bytearray(n)
+        return buf if self._fill(memoryview(buf)) else None
 
     def close_in_child(self) -> None:
         """After a fork in model code: the child must never speak on the parent's channel."""
@@ -285,14 +316,8 @@ def do_exec(state: State, msg: dict) -> dict:
 
 
 def unpack_context(msg: dict) -> str | list[str]:
-    """The context arrives as one UTF-8 blob plus each document's size in it (bytes); each is
-    decoded from the blob in place (no copy of a slice), and the blob is let go at once."""
-    raw = memoryview(msg.pop("raw"))
-    docs, start = [], 0
-    for n in msg["sizes"]:
-        docs.append(str(raw[start : start + n], "utf-8", "surrogatepass"))
-        start += n
-    raw.release()
+    """The context's documents, decoded as they arrived (Channel.recv)."""
+    docs = msg.pop("raw")
     return docs[0] if msg.get("single") else docs
 
 
