@@ -20,7 +20,9 @@ if TYPE_CHECKING:
 def initial_messages(run: RLMRun, context_meta: dict[str, Any]) -> list[Message]:
     config = run.config
     sub_budget = sub_call_chars(config.sub_model.provider)
-    existing = run.sandbox.show_vars() if run.depth == 0 else None
+    existing = None
+    if run.depth == 0:  # `context` is described already: it is not left from earlier questions
+        existing = {k: v for k, v in run.sandbox.show_vars().items() if k != "context"}
     hint = None
     if config.strategy_hints:
         hint = prompts.strategy_hint(context_meta, sub_budget_chars=sub_budget)

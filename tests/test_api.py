@@ -62,6 +62,10 @@ def test_with_block_keeps_one_repl_across_questions(standin_env: StandIn) -> Non
     assert second.answer == "done"
     outputs = [e.output for e in second.trace if isinstance(e, CodeExecuted)]
     assert outputs == ["14\n"]
+    # the second question is told of `total`; neither is told `context` is left from before
+    opening = [r.prompt for r in standin_env.requests if "still defined" in r.prompt]
+    assert len(opening) == 1  # the second question only: the first had none to tell of
+    assert all("total (int)" in p and "context (" not in p for p in opening)
 
 
 def test_without_with_each_question_gets_a_fresh_repl(standin_env: StandIn) -> None:
