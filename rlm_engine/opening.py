@@ -23,14 +23,18 @@ def initial_messages(run: RLMRun, context_meta: dict[str, Any]) -> list[Message]
     existing = None
     if run.depth == 0:  # `context` is described already: it is not left from earlier questions
         existing = {k: v for k, v in run.sandbox.show_vars().items() if k != "context"}
+    first_look = look(run)
     hint = None
-    if config.strategy_hints:
+    # After a tally the engine has read every document: a hint to search or chunk the corpus
+    # only contradicts it (at 256k the 1.5B model answered "0" for "count: 80" with the hint,
+    # "80" without it).
+    if config.strategy_hints and not (first_look and first_look[2] == "tally"):
         hint = prompts.strategy_hint(context_meta, sub_budget_chars=sub_budget)
     system = prompts.system_prompt(
         small=run.small, sub_budget_chars=sub_budget, helpers=config.helpers_in_prompt
     )
     first = prompts.first_user_message(
-        run.question, context_meta, existing, hint, peek(run), look(run)
+        run.question, context_meta, existing, hint, peek(run), first_look
     )
     return [{"role": "system", "content": system}, {"role": "user", "content": first}]
 

@@ -74,6 +74,7 @@ def test_small_root_model_starts_from_the_first_look(standin_env: StandIn) -> No
         and "Renewal date: 2027-03-14" in first
     )
     assert "the whole date, with its day, month and year" in first  # not "2027" alone
+    assert "Strategy:" in first  # a search's look keeps the hint
     assert len(events.of(RootResponse)) == 1
 
 
@@ -207,6 +208,7 @@ def test_a_count_read_by_the_engines_tally_is_answered_at_once(standin_env: Stan
     assert "count: 1" in look.output
     first = standin_env.requests[0].messages[-1]["content"]
     assert "The engine read that value from every document" in first
+    assert "Strategy:" not in first  # the engine read every document: no hint to search
     assert not events.of(GuardFired)
 
 
