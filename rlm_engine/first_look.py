@@ -205,6 +205,15 @@ _ASKS = (
     ),
     ("count", re.compile(r"\bhow many\b|\bnumber of\b|\bcount\b", re.IGNORECASE)),
     ("which", re.compile(r"\b(which|who|whose)\b", re.IGNORECASE)),
+    # "Name the vendor with the highest-value pending invoice" asks which, too.
+    (
+        "which",
+        re.compile(
+            r"\b(name|identify)\s+the\s+[a-z]+\s+(with|that has|whose)\b.*\b(highest|largest|"
+            r"biggest|greatest|most|lowest|smallest|least)\b",
+            re.IGNORECASE,
+        ),
+    ),
     ("total", re.compile(r"\b(total|sum|in all|how much|altogether|combined)\b", re.IGNORECASE)),
 )
 

@@ -155,6 +155,9 @@ def test_the_tally_guess_tries_the_questions_words_against_the_documents() -> No
     )
     # "which": only the largest row is printed, so no other row's name is there to pick
     assert guess("Which agreement has the highest value?", docs) == "tally('value', show=1)"
+    # "name the ... with the highest" asks which as well (at 256k the model picked another row)
+    assert guess("Name the agreement with the highest value.", docs) == "tally('value', show=1)"
+    assert first_look.asks_for("Name the largest total.") == "total"  # a value, not a name
 
 
 def test_a_list_above_a_bound_is_tallied_with_that_bound() -> None:
