@@ -147,12 +147,13 @@ def look_terms(question: str, documents: Sequence[str]) -> list[str]:
         return found[:MAX_TERMS]
     counted = [(_matches(p, documents), p) for p in content_phrases(question)]
     found_phrases = [(n, -len(p.split()), p) for n, p in counted if n]
-    words = [t for t in content_terms(question) if _occurs(t, documents)]
+    matches = {t: _matches(t, documents) for t in content_terms(question)}  # each read once
+    words = [t for t, n in matches.items() if n]
     if not found_phrases:
         return words[:MAX_TERMS]
     phrase = min(found_phrases)[2]  # the rarest, the longest of those
     words = [w for w in words if w not in phrase]
-    return [phrase, *sorted(words, key=lambda w: _matches(w, documents))][:MAX_TERMS]
+    return [phrase, *sorted(words, key=matches.__getitem__)][:MAX_TERMS]
 
 
 def _matches(term: str, documents: Sequence[str]) -> int:

@@ -238,8 +238,7 @@ def table_rows_as_records(doc: str) -> str:
         if len(header) >= 3 and i + 1 < len(lines) and _TABLE_RULE.match(lines[i + 1]):
             i += 2
             while i < len(lines) and _TABLE_LINE.match(lines[i]):
-                row = "; ".join(f"{h}: {c}" for h, c in zip(header, _cells(lines[i]), strict=False))
-                out += ["", row, ""]
+                out += ["", _row_as_record(header, lines[i]), ""]
                 i += 1
             continue
         out.append(lines[i])
@@ -262,7 +261,7 @@ def record_around(doc: str, start: int, end: int, width: int) -> str:
     if _TABLE_LINE.match(line) and not _TABLE_RULE.match(line):
         header = _table_header(doc, line_start)
         if len(header) >= 3:
-            return "; ".join(f"{h}: {c}" for h, c in zip(header, _cells(line), strict=False))
+            return _row_as_record(header, line)
     near_start = max(0, start - RECORD_MAX_CHARS)
     before = list(_PARAGRAPH_BREAK.finditer(doc, near_start, start))
     begin = before[-1].end() if before else near_start
@@ -294,6 +293,11 @@ def _table_header(doc: str, line_start: int) -> list[str]:
             return []
         end = begin - 1
     return []
+
+
+def _row_as_record(header: list[str], line: str) -> str:
+    """A pipe table's row as "Header: cell; ...": a label before each value."""
+    return "; ".join(f"{h}: {c}" for h, c in zip(header, _cells(line), strict=False))
 
 
 def _read(text: str, patterns: list[tuple[str, int]], found: Callable) -> object:
