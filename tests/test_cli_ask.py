@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import platform
 import sqlite3
 import subprocess
 import sys
@@ -320,3 +321,35 @@ def test_ask_saves_the_corpus_exactly_from_its_file(
     with Database.open(f"sqlite:///{isolated_env / 'rlm.db'}") as db:
         (corpus,) = db.list_corpora()
         assert db.corpus_context(corpus.id) == list(texts.values())
+
+
+MALLOC_PROBE = """
+import ctypes, sys
+from rlm_cli.ask import fix_malloc_thresholds
+
+FIELDS = "arena ordblks smblks hblks hblkhd usmblks fsmblks uordblks fordblks keepcost"
+
+class MallInfo(ctypes.Structure):
+    _fields_ = [(name, ctypes.c_size_t) for name in FIELDS.split()]
+
+libc = ctypes.CDLL(None)
+libc.mallinfo2.restype = MallInfo
+fixed = fix_malloc_thresholds() if sys.argv[1] == "fixed" else None
+big = bytearray(8 << 20)
+del big  # glibc, left alone, now keeps blocks below 8 MiB in its heap
+mapped = libc.mallinfo2().hblks
+block = bytearray(1 << 20)
+print(fixed, libc.mallinfo2().hblks - mapped)
+"""
+
+
+@pytest.mark.skipif(platform.libc_ver()[0] != "glibc", reason="glibc's mallopt and mallinfo2")
+@pytest.mark.parametrize(("mode", "expected"), [("fixed", "True 1"), ("default", "None 0")])
+def test_large_temporaries_are_mapped_and_given_back(mode: str, expected: str) -> None:
+    """`rlm ask` keeps glibc's malloc thresholds fixed: a 1 MiB block is mapped (and unmapped
+    when freed) even after a larger one was freed, which otherwise raises the threshold."""
+    proc = subprocess.run(
+        [sys.executable, "-c", MALLOC_PROBE, mode], capture_output=True, text=True, timeout=60
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.split() == expected.split()
