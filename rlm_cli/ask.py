@@ -48,6 +48,7 @@ from rlm_engine.warm import warm_up
 if TYPE_CHECKING:
     from rlm_cli.recording import DeferredRecorder
     from rlm_engine.corpus import Corpus
+    from rlm_engine.held import HeldContext
     from storage.subcalls import SubCallStore
 
 
@@ -270,9 +271,11 @@ def load_context_args(args: argparse.Namespace) -> Corpus | None:
 
 @dataclass
 class Setup:
-    """What `rlm ask` and `rlm chat` open before their first question, from the same options."""
+    """What `rlm ask` and `rlm chat` open before their first question, from the same options.
+    `held`: the corpus's texts (`corpus`'s documents keep none of their own when it spills)."""
 
     corpus: Corpus
+    held: HeldContext
     credentials: Credentials
     config: RunConfig
     recorder: DeferredRecorder | None
@@ -288,9 +291,11 @@ class Setup:
         return unsaved
 
 
-def set_up(args: argparse.Namespace) -> Setup | None:
+def set_up(args: argparse.Namespace, *, spill: bool = False) -> Setup | None:
     """The corpus, credentials, config, recorder and sub-call cache of a run's options; None when
-    no document of --context could be read (said on stderr)."""
+    no document of --context could be read (said on stderr). With `spill`, the host keeps the
+    texts in a file, not in memory (rlm_engine.held): the sandbox is sent them, the corpus is
+    saved, and the checks read them, from there."""
     probe_platform()
     credentials = Credentials.from_env()
     config = build_config(args, credentials)
@@ -298,9 +303,23 @@ def set_up(args: argparse.Namespace) -> Setup | None:
     corpus = load_context_args(args)
     if corpus is None:
         return None
-    recorder, close_recorder = open_recorder(args, corpus)
+    from rlm_engine.held import HeldContext
+
+    held = HeldContext(corpus.context)
+    if spill:
+        corpus = without_texts(corpus)  # the held copy is then the only one
+        held.spill()
+    recorder, close_recorder = open_recorder(args, corpus, held)
     cache, close_cache = open_sub_call_cache(args) if config.sub_call_cache else (None, None)
-    return Setup(corpus, credentials, config, recorder, cache, close_recorder, close_cache)
+    return Setup(corpus, held, credentials, config, recorder, cache, close_recorder, close_cache)
+
+
+def without_texts(corpus: Corpus) -> Corpus:
+    """The corpus's documents (names, pages, sha256) without their texts, which the HeldContext
+    has: no reference to them is left here to keep them in memory."""
+    from dataclasses import replace
+
+    return replace(corpus, documents=tuple(replace(d, text="") for d in corpus.documents))
 
 
 def probe_platform() -> threading.Thread:
@@ -317,7 +336,7 @@ def probe_platform() -> threading.Thread:
 
 
 def ask(args: argparse.Namespace) -> int:
-    setup = set_up(args)
+    setup = set_up(args, spill=True)
     if setup is None:
         return 2
     recorder = setup.recorder
@@ -341,7 +360,7 @@ def ask(args: argparse.Namespace) -> int:
 
         result = run(
             args.question,
-            setup.corpus.context,
+            setup.held,
             setup.config,
             credentials=setup.credentials,
             on_event=on_event,
@@ -353,6 +372,7 @@ def ask(args: argparse.Namespace) -> int:
     finally:
         signal.signal(signal.SIGINT, previous)
         unsaved, why = setup.close()
+        setup.held.close()
     lost = getattr(recorder, "lost", None)  # the database file was deleted or replaced
     if lost:
         print(

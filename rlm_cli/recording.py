@@ -15,13 +15,15 @@ import os
 import sys
 import threading
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from dataclasses import fields
+from typing import TYPE_CHECKING, Any
 
 from rlm_engine.errors import RLMError
 from rlm_engine.events import Event, RootResponse, RunFinished
 
 if TYPE_CHECKING:
     from rlm_engine.corpus import Corpus
+    from rlm_engine.held import HeldContext
     from storage import Database, Recorder
     from storage.subcalls import SubCallStore
 
@@ -50,16 +52,17 @@ def _sqlite_dir(url: str) -> str | None:
 
 
 def open_recorder(
-    args: argparse.Namespace, corpus: Corpus
+    args: argparse.Namespace, corpus: Corpus, held: HeldContext | None = None
 ) -> tuple[DeferredRecorder | None, Callable[[], tuple[int, str]]]:
     """A recorder for the run, unless --no-save, and what closes it (returning how many events
     could not be saved, and why). Storage opens at the run's first model reply (DeferredRecorder);
-    its failures are said, not fatal."""
+    its failures are said, not fatal. `held`: where the documents' texts are, when not in
+    `corpus` (rlm_engine.held)."""
     if args.no_save:
         return None, lambda: (0, "")
     from rlm_engine.paths import default_db_url
 
-    recorder = DeferredRecorder(args.db or default_db_url(), corpus)
+    recorder = DeferredRecorder(args.db or default_db_url(), corpus, held)
     return recorder, recorder.close
 
 
@@ -82,9 +85,10 @@ def open_sub_call_cache(
 class DeferredRecorder:
     """`rec(event)` like storage's Recorder; `close()` -> (events not saved, why)."""
 
-    def __init__(self, url: str, corpus: Corpus) -> None:
+    def __init__(self, url: str, corpus: Corpus, held: HeldContext | None = None) -> None:
         self.url = url
         self.corpus = corpus
+        self.held = held
         self._lock = threading.Lock()
         self._held: list[Event] = []
         self._db: Database | None = None
@@ -134,7 +138,7 @@ class DeferredRecorder:
         try:
             db = Database.open(self.url)
             try:
-                saved = db.save_corpus(corpus_name(self.corpus), list(self.corpus.documents))
+                saved = db.save_corpus(corpus_name(self.corpus), self._documents())
                 recorder = db.recorder(corpus_id=saved.id)
             except BaseException:
                 db.close()
@@ -150,6 +154,17 @@ class DeferredRecorder:
                 recorder(event)
             except StorageError:  # an event that can never be stored: the engine's rule
                 log.exception("An event consumer failed on %s", event.type)
+
+    def _documents(self) -> list[Any]:
+        """The documents to save; their texts from `held` when given, a piece at a time (the
+        host may keep them in a file: rlm_engine.held)."""
+        documents = list(self.corpus.documents)
+        if self.held is None:
+            return documents
+        return [
+            {**{f.name: getattr(d, f.name) for f in fields(d)}, "text": text}
+            for d, text in zip(documents, self.held.texts(), strict=True)
+        ]
 
 
 def corpus_name(corpus: Corpus) -> str:

@@ -237,13 +237,15 @@ def context_metadata(context: str | list[str], *, max_lengths: int = 100) -> dic
     Lists the first `max_lengths` document lengths; past that, a summary of all of them.
     """
     if isinstance(context, str):
-        lengths = [len(context)]
-        kind = "str"
-    elif isinstance(context, list) and all(isinstance(item, str) for item in context):
-        lengths = [len(item) for item in context]
-        kind = "list[str]"
-    else:
-        raise CorpusError("context must be a str or a list of str.")
+        return lengths_metadata("str", [len(context)], max_lengths=max_lengths)
+    if isinstance(context, list) and all(isinstance(item, str) for item in context):
+        return lengths_metadata("list[str]", [len(d) for d in context], max_lengths=max_lengths)
+    raise CorpusError("context must be a str or a list of str.")
+
+
+def lengths_metadata(kind: str, lengths: list[int], *, max_lengths: int = 100) -> dict[str, Any]:
+    """context_metadata from the documents' lengths alone (a host that keeps no text in memory
+    still describes it: rlm_engine.held)."""
     meta: dict[str, Any] = {
         "type": kind,
         "total_chars": sum(lengths),

@@ -20,6 +20,7 @@ from rlm_engine.root_call import root_call
 from rlm_engine.router import CHARS_PER_TOKEN, Route
 
 if TYPE_CHECKING:
+    from rlm_engine.held import HeldContext
     from rlm_engine.loop import Context, RLMRun
 
 SYSTEM = (
@@ -91,21 +92,23 @@ def read(run: RLMRun, context: Context, route: Route) -> str | None:
     return answer
 
 
-def _tallies(run: RLMRun, context: Context) -> bool:
+def _tallies(run: RLMRun, held: HeldContext) -> bool:
     """Whether the engine's first look will be a tally for this question (a small root model
     asked to count, add up or compare, over a corpus where a label reads a value)."""
     looks = run.small if run.config.first_look is None else run.config.first_look
     if not looks or not first_look.is_aggregate(run.question):
         return False
+    context = held.get()
     documents = [context] if isinstance(context, str) else list(context)
     return first_look.tally_guess(run.question, documents) is not None
 
 
-def route(run: RLMRun, context: Context, total_chars: int) -> Outcome | None:
+def route(run: RLMRun, held: HeldContext, total_chars: int) -> Outcome | None:
     """The router's choice (a MethodChosen event) and, for a direct read, its outcome; None
-    when the RLM answers (chosen, or auto's direct read refused by the provider)."""
+    when the RLM answers (chosen, or auto's direct read refused by the provider). The text is
+    read only for a direct read (or the tally check that may refuse one)."""
     choice = router.choose(run.config, total_chars, run.root_spec)
-    if choice.method == "direct" and choice.requested == "auto" and _tallies(run, context):
+    if choice.method == "direct" and choice.requested == "auto" and _tallies(run, held):
         choice = router.choose(run.config, total_chars, run.root_spec, tallies=True)
     run.emit(
         MethodChosen,
@@ -122,7 +125,7 @@ def route(run: RLMRun, context: Context, total_chars: int) -> Outcome | None:
     if reason:
         return Outcome("limit", error=f"The budget is used up ({reason}).")
     try:
-        answer = read(run, context, choice)
+        answer = read(run, held.get(), choice)
     except (ProviderAuthError, ProviderUnavailable):
         raise
     except ProviderError as exc:

@@ -30,6 +30,7 @@ from rlm_engine.events import (
     Usage,
 )
 from rlm_engine.guards import RunGuards
+from rlm_engine.held import HeldContext
 from rlm_engine.limits import Spend
 from rlm_engine.outcome import Outcome, RunResult
 from rlm_engine.parsing import find_code_blocks, find_final, unfenced_code, unlabelled_code
@@ -90,10 +91,10 @@ class RLMRun:
         self.shared.emit(event)
 
     # -- the loop -------------------------------------------------------------------------
-    def execute(self, context_meta: dict[str, Any], context: Context | None = None) -> Outcome:
+    def execute(self, context_meta: dict[str, Any], context: HeldContext | None = None) -> Outcome:
         """The whole RLM: its events from RunStarted on, and how it ended (never raises for
         what a model or a budget does). With `context` (the top-level run) the router may have
-        the root model read it directly instead."""
+        the root model read it directly instead (it reads the text only then)."""
         self.emit(
             RunStarted,
             question=self.question,

@@ -75,8 +75,6 @@ def look(run: RLMRun) -> tuple[str, str, str] | None:
 def peek(run: RLMRun) -> str | None:
     """The start of the first document, when the configuration shows one."""
     chars = prompts.peek_chars(run.config.first_peek_chars)
-    context = run.sandbox.context
-    if not chars or not context:
+    if not chars:
         return None
-    first = context if isinstance(context, str) else context[0]
-    return first[:chars]
+    return run.sandbox.context_head(chars) or None  # the head only: the rest may be in a file

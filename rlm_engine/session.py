@@ -17,7 +17,8 @@ from typing import Any
 
 from rlm_engine.caps import repl_caps
 from rlm_engine.config import Credentials, RunConfig
-from rlm_engine.loop import Context, RLMRun, context_metadata
+from rlm_engine.held import HeldContext
+from rlm_engine.loop import Context, RLMRun
 from rlm_engine.outcome import Outcome, RunResult
 from rlm_engine.sandbox import Sandbox
 from rlm_engine.shared import EventCallback, RunShared
@@ -35,7 +36,7 @@ class Session:
 
     def __init__(
         self,
-        context: Context,
+        context: Context | HeldContext,
         credentials: Credentials | None = None,
         *,
         hidden_paths: tuple[str, ...] = (),
@@ -46,8 +47,9 @@ class Session:
         """`hidden_paths`: host directories the sandbox hides from model code (see Sandbox).
         `documents`: the corpus's documents (names, page offsets) in `context`'s order, so
         that sources name files and pages. `sources=False` skips provenance altogether; a
-        CorpusIndex (rlm_engine.sources) is used as is (sessions of one corpus share one)."""
-        self.context = context
+        CorpusIndex (rlm_engine.sources) is used as is (sessions of one corpus share one). A
+        spilled `HeldContext` keeps the host's copy of the text in a file (rlm_engine.held)."""
+        self.held = context if isinstance(context, HeldContext) else HeldContext(context)
         self.hidden_paths = tuple(hidden_paths)
         self.credentials = credentials or Credentials.from_env()
         self.sub_call_cache = sub_call_cache
@@ -69,14 +71,14 @@ class Session:
     ) -> RunResult:
         """Run one question to the end (blocking). Call it from a worker thread in a UI."""
         with self._lock:
-            sandbox = self._ensure_sandbox(config)
             cache = self.sub_call_cache if config.sub_call_cache else None
             if cache is not None and self._fingerprint is None:
-                self._fingerprint = corpus_fingerprint(self.context)
+                self._fingerprint = corpus_fingerprint(self.held.get())
+            sandbox = self._ensure_sandbox(config)
             return run_in_sandbox(
                 question,
                 sandbox,
-                self.context,
+                self.held,
                 config,
                 credentials=self.credentials,
                 on_event=on_event,
@@ -87,12 +89,19 @@ class Session:
                 sources=self.index() if self.track_sources else None,
             )
 
+    @property
+    def context(self) -> Context:
+        """The corpus's `context` (read back from its file if the host's copy was spilled)."""
+        return self.held.get()
+
     def index(self) -> Any:
-        """The corpus's CorpusIndex, built on first use and kept for the session's life."""
+        """The corpus's CorpusIndex, made on first use and kept for the session's life; it
+        reads the texts when first built (a run that looks nothing up never reads them)."""
         if self._index is None:
             from rlm_engine.sources import CorpusIndex, source_documents
 
-            self._index = CorpusIndex(source_documents(self.context, self.documents))
+            held, documents = self.held, self.documents
+            self._index = CorpusIndex(lambda: source_documents(held.get(), documents))
         return self._index
 
     def _ensure_sandbox(self, config: RunConfig) -> Sandbox:
@@ -103,7 +112,7 @@ class Session:
                 max_concurrency=config.max_concurrency,
                 hidden_paths=self.hidden_paths,
             )
-            sandbox.load_context(self.context)
+            sandbox.load_context(self.held)
             self._sandbox = sandbox
         # A follow-up question may come with other settings: the output limit is per run.
         self._sandbox.output_limit_chars = config.output_limit_chars
@@ -130,7 +139,7 @@ class Session:
 
 def run(
     question: str,
-    context: Context,
+    context: Context | HeldContext,
     config: RunConfig,
     *,
     credentials: Credentials | None = None,
@@ -155,7 +164,7 @@ def run(
 def run_in_sandbox(
     question: str,
     sandbox: Sandbox,
-    context: Context,
+    context: Context | HeldContext,
     config: RunConfig,
     *,
     credentials: Credentials,
@@ -170,8 +179,9 @@ def run_in_sandbox(
     CorpusIndex of that context, to report the passages the run saw and its answer's sources.
     `corpus`: the context's fingerprint for the sub-call cache (computed here when needed)."""
     question = valid_text(question)  # e.g. from argv, decoded with surrogateescape
+    held = context if isinstance(context, HeldContext) else HeldContext(context)
     if config.sub_call_cache and sub_call_cache is not None and corpus is None:
-        corpus = corpus_fingerprint(context)
+        corpus = corpus_fingerprint(held.get())
     # A session's next question may come with other caps; worked out at the first code block.
     sandbox.caps = functools.partial(repl_caps, config)
     if sources is not None:
@@ -190,7 +200,7 @@ def run_in_sandbox(
     shared.sources = sources
     run = RLMRun(shared, question=question, sandbox=sandbox, root_spec=config.root)
     try:
-        outcome = run.execute(context_metadata(context), context)
+        outcome = run.execute(held.metadata(), held)
     except Exception as exc:  # an engine bug must still end the run with a RunFinished event
         log.exception("Run %s crashed", shared.run_id)
         outcome = Outcome("failed", error=f"Internal error: {describe_error(exc)}")

@@ -27,11 +27,11 @@ def _field(document: Any, name: str, default: Any = None) -> Any:
     return getattr(document, name, default)
 
 
-def document_values(document: Any) -> tuple[dict[str, Any], str]:
+def document_values(document: Any) -> tuple[dict[str, Any], texts.Text]:
     """A corpus Document (or any object/dict with its fields) as a `documents` row, and its text
-    (stored apart, in pieces: storage.texts)."""
+    (stored apart, in pieces: storage.texts). The text may be given in pieces (texts.Text)."""
     text = _field(document, "text")
-    if not isinstance(text, str):
+    if not texts.is_text(text):
         raise StorageError(f"Document {_field(document, 'name')!r} has no text to store.")
     sha = _field(document, "sha256") or texts.sha256(text)
     offsets = [int(o) for o in (_field(document, "page_offsets") or [])]
@@ -48,7 +48,7 @@ def document_values(document: Any) -> tuple[dict[str, Any], str]:
     return values, text
 
 
-def _store_document(connection: Connection, values: dict[str, Any], text: str) -> int:
+def _store_document(connection: Connection, values: dict[str, Any], text: texts.Text) -> int:
     """The id of the document with this sha256, stored now if it is new. A text stored already is
     not sent again (the database would copy each piece to do nothing with it)."""
     stored = connection.execute(

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable, Iterator
-from typing import Any
+from typing import Any, Protocol
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
@@ -21,13 +21,44 @@ CHUNKS = DocumentTextChunk.__table__
 CHUNK_CHARS = 1 << 20
 
 
-def pieces(text: str) -> Iterator[str]:
-    """`text` in order, CHUNK_CHARS characters at a time (nothing for the empty text)."""
-    for start in range(0, len(text), CHUNK_CHARS):
-        yield text[start : start + CHUNK_CHARS]
+class TextPieces(Protocol):
+    """A text given in pieces: `len()` its characters, iterating its pieces in order (e.g.
+    rlm_engine.held.HeldText, a text the host keeps in a file, not in memory)."""
+
+    def __len__(self) -> int: ...
+
+    def __iter__(self) -> Iterator[str]: ...
 
 
-def sha256(text: str) -> str:
+Text = str | TextPieces
+
+
+def is_text(value: object) -> bool:
+    """A str, or a text given in pieces (not bytes, nor a list of anything)."""
+    if isinstance(value, str):
+        return True
+    return (
+        hasattr(value, "__len__")
+        and hasattr(value, "__iter__")
+        and not isinstance(value, bytes | bytearray | memoryview | list | tuple | dict | set)
+    )
+
+
+def pieces(text: Text) -> Iterator[str]:
+    """`text` in order, at most CHUNK_CHARS characters at a time (nothing for the empty text);
+    a text given in pieces has any longer piece cut."""
+    if isinstance(text, str):
+        for start in range(0, len(text), CHUNK_CHARS):
+            yield text[start : start + CHUNK_CHARS]
+        return
+    for piece in text:
+        if not isinstance(piece, str):
+            raise TypeError(f"a piece of a text must be a str, not {type(piece).__name__}")
+        for start in range(0, len(piece), CHUNK_CHARS):
+            yield piece[start : start + CHUNK_CHARS]
+
+
+def sha256(text: Text) -> str:
     """The sha256 of `text` in UTF-8, encoded a piece at a time (no encoded copy of it all)."""
     digest = hashlib.sha256()
     for piece in pieces(text):
@@ -35,7 +66,7 @@ def sha256(text: str) -> str:
     return digest.hexdigest()
 
 
-def write_text(connection: Connection, document_id: int, text: str) -> None:
+def write_text(connection: Connection, document_id: int, text: Text) -> None:
     """Store the text of a new document: one statement, one bound piece, at a time."""
     for seq, piece in enumerate(pieces(text)):
         connection.execute(CHUNKS.insert(), {"document_id": document_id, "seq": seq, "text": piece})

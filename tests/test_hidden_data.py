@@ -231,8 +231,8 @@ for pid in ('1', 'self', str(os.getppid())):
 
 
 def test_proc_cmdline_shows_no_jail_configuration(outside: Path) -> None:
-    """PID 1 of the sandbox is the jail: its argv must not tell model code the host workdir,
-    the uid, or which host directories are hidden (where the database lives)."""
+    """PID 1 of the sandbox (the jail, then its reaper): its argv must not tell model code the
+    host workdir, the uid, or which host directories are hidden (where the database lives)."""
     with Sandbox(exec_timeout_s=30, hidden_paths=(str(outside),)) as box:
         out = box.execute(CMDLINES, Recorder()).output
         workdir = str(box.workdir)

@@ -8,6 +8,7 @@ from collections.abc import Iterator
 import pytest
 
 from rlm_engine.errors import BudgetExceeded
+from rlm_engine.held import HeldContext
 from rlm_engine.sandbox import Sandbox
 from tests.fixtures.sandbox import Recorder
 
@@ -220,3 +221,22 @@ def test_output_of_threads_between_blocks_is_dropped_with_a_note(sandbox: Sandbo
     assert "between blocks" not in result.output
     assert result.output.endswith("next\n")
     assert "15 characters printed while no block ran were dropped" in result.output
+
+
+def test_a_spilled_context_is_sent_from_its_file_and_reloaded_after_a_restart(
+    sandbox: Sandbox,
+) -> None:
+    """The host keeps no copy in memory (rlm_engine.held): the worker gets the text from the
+    file, and so does a worker started again after the first one died."""
+    docs = ["é" * ((1 << 20) - 1) + "\ud83d" + "€" * 5, "", "second"]
+    held = HeldContext(docs)
+    held.spill()
+    sandbox.load_context(held)
+    code = "[len(d) for d in context], context[0][-7:], context[2]"
+    expected = repr(([len(d) for d in docs], docs[0][-7:], "second")) + "\n"
+    assert run(sandbox, code).output == expected
+    assert run(sandbox, "import os\nos._exit(1)").restarted
+    assert run(sandbox, code).output == expected
+    assert not held.in_memory
+    assert sandbox.context_head(3) == "ééé"
+    assert sandbox.context == docs  # a host-side check reads it back

@@ -9,7 +9,9 @@ from collections.abc import Iterator
 import pytest
 import sqlalchemy as sa
 
+from rlm_engine.held import HeldContext
 from storage import Database
+from storage.errors import StorageError
 from storage.texts import CHUNK_CHARS
 
 # 1-, 2-, 3- and 4-byte characters: the pieces' ends fall inside the UTF-8 of many of them
@@ -81,3 +83,24 @@ def test_pieces_go_with_their_document(db: Database, db_url: str) -> None:
         left = connection.execute(sa.text("SELECT count(*) FROM document_text_chunks")).scalar()
     engine.dispose()
     assert left == 0
+
+
+def test_a_text_given_in_pieces_is_stored_identical(db: Database) -> None:
+    """The CLI saves the corpus from the host's file (rlm_engine.held), never holding it whole:
+    storage takes a text as its length and its pieces."""
+    held = HeldContext([UNICODE, "ünïcode\nline", ""])
+    assert held.spill()
+    docs = [{"name": f"d{i}.txt", "text": text} for i, text in enumerate(held.texts())]
+    saved: list[object] = []
+    bound = _bound(db, lambda: saved.append(db.save_corpus("c", docs)))
+    corpus = saved[0]
+    assert db.corpus_context(corpus.id) == [UNICODE, "ünïcode\nline", ""]
+    assert [d.chars for d in corpus.documents] == [len(UNICODE), 12, 0]
+    assert corpus.documents[0].sha256 == hashlib.sha256(UNICODE.encode()).hexdigest()
+    assert max(len(s) for params in bound for s in _strings(params)) == CHUNK_CHARS
+    assert not held.in_memory
+
+
+def test_a_text_that_is_not_one_is_refused(db: Database) -> None:
+    with pytest.raises(StorageError, match="no text"):
+        db.save_corpus("c", [{"name": "a.txt", "text": b"bytes"}])

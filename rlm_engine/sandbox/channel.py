@@ -14,25 +14,23 @@ import queue
 import socket
 import struct
 import threading
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Iterable, Sequence
+from typing import Any, Protocol
 
 from rlm_engine.sandbox.frames import MAX_FRAME_BYTES as MAX_FRAME
 from rlm_engine.sandbox.frames import FrameError, parse_frame
 
 _HEADER = struct.Struct(">I")
-_PIECE = 1 << 20  # characters of a raw text encoded at a time
 
 
-def _utf8(text: str) -> bytes:
-    return text.encode("utf-8", "surrogatepass")  # a lone surrogate travels as itself
+class RawTexts(Protocol):
+    """Texts sent raw after a message (rlm_engine.held.HeldContext): each one's UTF-8 size, and
+    all of them encoded, in order, a piece at a time."""
 
+    @property
+    def sizes(self) -> Sequence[int]: ...
 
-def utf8_size(text: str) -> int:
-    """The length of `text` in UTF-8, without an encoded copy of it (ASCII: its length)."""
-    if text.isascii():
-        return len(text)
-    return sum(len(_utf8(text[s : s + _PIECE])) for s in range(0, len(text), _PIECE))
+    def encoded(self) -> Iterable[bytes]: ...
 
 
 class Connection:
@@ -44,7 +42,7 @@ class Connection:
         self._reader = threading.Thread(target=self._read_loop, daemon=True, name="rlm-sandbox-rx")
         self._reader.start()
 
-    def send(self, msg: dict[str, Any], raw: Sequence[str] | None = None) -> bool:
+    def send(self, msg: dict[str, Any], raw: RawTexts | None = None) -> bool:
         """False if the worker is gone (the caller finds out why from the inbox).
 
         `raw` texts follow the message, UTF-8 one after another, as a frame of their own
@@ -53,8 +51,7 @@ class Connection:
         time: the host never holds an encoded copy of a whole corpus beside its text.
         """
         if raw is not None:
-            sizes = [utf8_size(text) for text in raw]
-            msg = {**msg, "raw": sum(sizes), "sizes": sizes}
+            msg = {**msg, "raw": sum(raw.sizes), "sizes": list(raw.sizes)}
         data = json.dumps(msg).encode()
         try:
             with self._send_lock:
@@ -63,9 +60,8 @@ class Connection:
                 self.sock.sendall(_HEADER.pack(len(data)) + data)
                 if raw is not None:
                     self.sock.sendall(_HEADER.pack(msg["raw"]))
-                    for text in raw:
-                        for start in range(0, len(text), _PIECE):
-                            self.sock.sendall(_utf8(text[start : start + _PIECE]))
+                    for data in raw.encoded():
+                        self.sock.sendall(data)
             return True
         except OSError:
             return False

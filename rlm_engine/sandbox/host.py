@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from rlm_engine.errors import SandboxError
+from rlm_engine.held import Context, HeldContext
 from rlm_engine.sandbox.calls import Execution
 from rlm_engine.sandbox.frames import FrameError
 from rlm_engine.sandbox.launch import Isolation, Plan
@@ -73,7 +74,7 @@ class Sandbox:
         self._lock = threading.RLock()
         self._worker: Worker | None = None
         self._plan: Plan | None = None
-        self._context: str | list[str] | None = None
+        self._context: HeldContext | None = None
         self._closed = False
         self._exec_ids = itertools.count(1)
 
@@ -147,30 +148,30 @@ class Sandbox:
 
     # --- the REPL -------------------------------------------------------------------------------
     @property
-    def context(self) -> str | list[str] | None:
-        """The `context` last loaded (the host's copy), for checks made on the host side."""
-        return self._context
+    def context(self) -> Context | None:
+        """The `context` last loaded (the host's copy, read back if it was spilled to a file:
+        rlm_engine.held), for checks made on the host side."""
+        return None if self._context is None else self._context.get()
 
-    def load_context(self, context: str | list[str]) -> None:
-        """Set `context` in the worker; kept here too so that a restart reloads it."""
-        if not isinstance(context, str) and not (
-            isinstance(context, list) and all(isinstance(d, str) for d in context)
-        ):
-            raise TypeError("context must be a str or a list of str (one string per document)")
+    def context_head(self, chars: int) -> str | None:
+        """The first `chars` characters of the first document, without the rest (None: none)."""
+        return None if self._context is None else self._context.head(chars)
+
+    def load_context(self, context: Context | HeldContext) -> None:
+        """Set `context` in the worker; kept here too so that a restart reloads it (a spilled
+        `HeldContext` is sent from its file: rlm_engine.held)."""
+        held = context if isinstance(context, HeldContext) else HeldContext(context)
         with self._lock:
-            self._context = context
+            self._context = held
             if self._worker is not None and self._worker.alive():
                 self._send_context()
             else:
                 self.start()
 
     def _send_context(self) -> None:
-        context = self._context
-        assert context is not None
-        msg = {"op": "load", "single": isinstance(context, str)}
-        self._request(
-            msg, REQUEST_TIMEOUT_S, raw=[context] if isinstance(context, str) else context
-        )
+        held = self._context
+        assert held is not None
+        self._request({"op": "load", "single": held.single}, REQUEST_TIMEOUT_S, raw=held)
 
     def get_var(self, name: str) -> str | None:
         """str(value) of a REPL variable, None if there is none by that name."""
@@ -358,7 +359,11 @@ class Sandbox:
                 execution.dispatch(msg)
 
     def _request(
-        self, msg: dict[str, Any], timeout: float, raw: list[str] | None = None, retry: bool = True
+        self,
+        msg: dict[str, Any],
+        timeout: float,
+        raw: HeldContext | None = None,
+        retry: bool = True,
     ) -> dict[str, Any]:
         worker = self._worker
         assert worker is not None

@@ -13,8 +13,9 @@ which makes this process PID 1 of fresh namespaces with its own /proc. Then, in 
 2. fork the worker, which sets its rlimits, drops to the sandbox uid/gid (when root) or gives up
    every capability (root of a user namespace: it must not undo the walls), forbids new
    privileges and execs `python -I -S worker.py FD`.
-3. stay as PID 1: reap orphans (so a fork bomb's zombies do not pin RLIMIT_NPROC) and exit with
-   the worker's status. When this process dies, the kernel kills everything in the namespace.
+3. stay PID 1 as a small reaper (`REAPER`, exec'ed in place): reap orphans (so a fork bomb's
+   zombies do not pin RLIMIT_NPROC) and exit with the worker's status. When this process dies,
+   the kernel kills everything in the namespace.
 
 Without namespaces (`"init": false`) step 1 and 3 are skipped and this process becomes the worker,
 marked a child subreaper first: orphans of model code are re-parented to the worker instead of the
@@ -168,12 +169,8 @@ def become_worker(cfg: dict) -> None:
     os.execve(python, [python, "-I", "-S", cfg["worker"], str(fd)], dict(os.environ))
 
 
-def serve_as_init(cfg: dict) -> None:
-    """PID 1: start the worker, reap every orphan, leave with the worker's exit status."""
-    child = os.fork()
-    if child == 0:
-        become_worker(cfg)
-    os.close(cfg["fd"])
+REAPER = """\
+def reap(worker):
     while True:
         try:
             pid, status = os.waitpid(-1, 0)
@@ -181,9 +178,32 @@ def serve_as_init(cfg: dict) -> None:
             os._exit(1)
         except InterruptedError:
             continue
-        if pid == child:
+        if pid == worker:
             code = os.waitstatus_to_exitcode(status)
             os._exit(128 - code if code < 0 else code)  # killed by signal N: 128 + N, as a shell
+"""
+"""PID 1's work once the walls stand: reap every orphan (so that a fork bomb's zombies do not
+pin RLIMIT_NPROC) and leave with the worker's exit status. Run in a fresh `python -I -S -c`:
+this process, with ctypes, json and re loaded and the walls' work done, held ~2 MiB more for
+the whole life of every sandbox (bench/README.md)."""
+
+
+def serve_as_init(cfg: dict) -> None:
+    """PID 1: start the worker, then become the reaper (exec keeps the process: the worker stays
+    its child, the namespaces their PID 1). Never returns."""
+    child = os.fork()
+    if child == 0:
+        become_worker(cfg)
+    os.close(cfg["fd"])
+    python = cfg["python"]
+    command = f"import os, sys\n{REAPER}\nreap(int(sys.argv[1]))\n"
+    try:
+        os.execv(python, [python, "-I", "-S", "-c", command, str(child)])
+    except OSError as exc:  # reap in this process instead
+        print(f"jail: the reaper runs in the jail ({exc})", file=sys.stderr)
+        names: dict = {"os": os}
+        exec(REAPER, names)
+        names["reap"](child)
 
 
 def read_config(fd: int) -> dict:

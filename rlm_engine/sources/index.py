@@ -19,7 +19,7 @@ from __future__ import annotations
 import bisect
 import re
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -116,10 +116,23 @@ class _Doc:
 class CorpusIndex:
     """Cheap to make; built on the first `find` (seconds for tens of MB), then milliseconds."""
 
-    def __init__(self, documents: Sequence[SourceDoc]) -> None:
-        self.documents = list(documents)
+    def __init__(self, documents: Sequence[SourceDoc] | Callable[[], Sequence[SourceDoc]]) -> None:
+        """`documents`, or what gives them when first needed (a session's host may keep the
+        texts in a file until then: rlm_engine.held)."""
+        self._documents = None if callable(documents) else list(documents)
+        self._get_documents = documents if callable(documents) else None
+        self._documents_lock = threading.Lock()
         self._build_lock = threading.Lock()
         self._built = False
+
+    @property
+    def documents(self) -> list[SourceDoc]:
+        """The indexed documents (asked for on first use when given as a function)."""
+        if self._documents is None:
+            with self._documents_lock:
+                if self._documents is None and self._get_documents is not None:
+                    self._documents = list(self._get_documents())
+        return self._documents or []
 
     def _build(self) -> None:
         """The canonical text and the sorted gram table, once (thread-safe)."""
