@@ -16,6 +16,8 @@ every record in `--out`.
     uv run python bench/seeds_local.py --kinds juniper --parts all,no-router
     uv run python bench/seeds_local.py --kinds count --sizes 8000,64000 \\
         --questions 8 --parts all,no-router
+    uv run python bench/seeds_local.py --kinds count --questions 22 --seed 2,3,4 --parts all \\
+        --only '(agreement|invoice) [A-Z]+-[0-9]'       # the lookups by ID only
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ import argparse
 import collections
 import json
 import random
+import re
 import statistics
 import tempfile
 import time
@@ -157,29 +160,33 @@ def main() -> None:
     parser.add_argument("--sizes", default="8000,64000,256000,1000000")
     parser.add_argument("--parts", default=",".join(PARTS))
     parser.add_argument("--questions", type=int, default=8)
-    parser.add_argument("--seed", type=int, default=3)
+    parser.add_argument("--seed", default="3", help="one seed, or several: 1,2,3")
+    parser.add_argument("--only", help="ask only the questions this regular expression matches")
     parser.add_argument("--max-time", type=float, default=240.0, help="seconds per question")
     parser.add_argument("--out", type=Path, default=Path(tempfile.gettempdir()) / "seeds.json")
     args = parser.parse_args()
     spec = ModelSpec("local", args.model)
     records: list[dict[str, Any]] = []
-    for kind in args.kinds.split(","):
-        sizes = [20_000] if kind == "juniper" else [int(s) for s in args.sizes.split(",")]
-        for size in sizes:
-            if kind == "juniper":
-                docs, questions = juniper_suite(args.seed)
-            else:
-                docs, questions = rlm_eval_suite(kind, size, args.seed, args.questions)
-            for part in args.parts.split(","):
-                config = config_for(part, spec, args.max_time)
-                for question, expected, grader in questions:
-                    outcome = ask(question, docs, config)
-                    record = {"kind": kind, "size": size, "part": part, "question": question,
-                              "expected": expected, **outcome}  # fmt: skip
-                    record["correct"] = graded(outcome["answer"], expected, grader)
-                    records.append(record)
-                    print(json.dumps(record, default=str), flush=True)
-                    args.out.write_text(json.dumps(records, indent=1, default=str))
+    for seed in (int(s) for s in args.seed.split(",")):
+        for kind in args.kinds.split(","):
+            sizes = [20_000] if kind == "juniper" else [int(s) for s in args.sizes.split(",")]
+            for size in sizes:
+                if kind == "juniper":
+                    docs, questions = juniper_suite(seed)
+                else:
+                    docs, questions = rlm_eval_suite(kind, size, seed, args.questions)
+                if args.only:
+                    questions = [q for q in questions if re.search(args.only, q[0], re.I)]
+                for part in args.parts.split(","):
+                    config = config_for(part, spec, args.max_time)
+                    for question, expected, grader in questions:
+                        outcome = ask(question, docs, config)
+                        record = {"kind": kind, "size": size, "part": part, "seed": seed}
+                        record |= {"question": question, "expected": expected, **outcome}
+                        record["correct"] = graded(outcome["answer"], expected, grader)
+                        records.append(record)
+                        print(json.dumps(record, default=str), flush=True)
+                        args.out.write_text(json.dumps(records, indent=1, default=str))
     print(table(records))
 
 

@@ -6,6 +6,7 @@ Functions of an `RLMRun` (rlm_engine.loop), like rlm_engine.direct and rlm_engin
 
 from __future__ import annotations
 
+import ast
 from typing import TYPE_CHECKING
 
 from rlm_engine import prompts
@@ -44,6 +45,24 @@ def resolve_final_line(
         return None, refusal
     run.finish(answer, "text")
     return answer, ""
+
+
+def plain_value(reply: str) -> str | None:
+    """A reply that is one short line of plain text, not code (`beacon-132` parses, but calls
+    and assigns nothing): a value, when the engine asked for one; else None."""
+    text = reply.strip().strip("`").strip()
+    if not text or "\n" in text or len(text) > 200 or find_final(text) is not None:
+        return None
+    try:
+        tree = ast.parse(text)
+    except (SyntaxError, ValueError, MemoryError, RecursionError):
+        tree = None  # prose
+    if tree is not None and (
+        not all(isinstance(node, ast.Expr) for node in tree.body)
+        or any(isinstance(node, ast.Call) for node in ast.walk(tree))
+    ):
+        return None
+    return text.rstrip(".").strip("`'\" ") or None
 
 
 def forced_answer(run: RLMRun, messages: list[Message], reason: str) -> Outcome:

@@ -5,6 +5,9 @@
   answer is refused (the model is asked for evidence) a few times, then accepted and marked
   unsupported.
 - `Repeats`: the same code block or the same sub-call prompt a second time in one RLM.
+- `echoes_question`: an answer made of the question's own words ("access" for "What is the saffron
+  team's access code?"): it names what was asked about, not the value; refused like an answer
+  without evidence, and the model's next plain reply is taken as the value.
 - `question_only_prompt`: an `llm_query` that sends the helper the question and nothing from
   `context` (the helper cannot see `context`, so it can only guess).
 
@@ -69,6 +72,25 @@ def _answer_terms(answer: str, question: str) -> tuple[set[float], list[str]]:
         and w not in _MONTHS
     ]
     return numbers(text) | month_numbers, words
+
+
+_YES_NO = re.compile(r"(is|are|was|were|do|does|did|can|could|has|have|had|will|would|should)\b")
+
+
+def echoes_question(answer: str, question: str) -> bool:
+    """An answer whose words (four in five, with no number) are the question's own: the model
+    copied what was asked about instead of the value. Choice and yes/no questions are exempt:
+    their answer may well be a word of the question."""
+    asked_text = normalise(question)
+    text = normalise(answer)
+    if re.search(r"\d", text) or " or " in f" {asked_text} " or _YES_NO.match(asked_text):
+        return False
+    asked = set(_WORD.findall(asked_text))
+    words = [w for w in _WORD.findall(text) if w not in _STOPWORDS]
+    if not words:
+        return False
+    copied = sum(1 for w in words if w in asked or w.rstrip("s") in asked)
+    return copied * 5 >= len(words) * 4
 
 
 def list_items(answer: str) -> list[str]:
@@ -185,6 +207,7 @@ class RunGuards:
         self.repeats = Repeats()
         self._codes_seen: list[str] = []  # code of blocks whose output the model saw, not empty
         self.unsupported = False  # an answer was accepted without evidence
+        self.value_asked = False  # the last refusal asked for the value itself: a plain reply is it
 
     def shown(self, code: str, output: str) -> None:
         """The model was shown this block's output (as clipped for it)."""
@@ -207,9 +230,20 @@ class RunGuards:
         is refused `evidence_refusals` times, then accepted and marked unsupported.
 
         Evidence: the answer appears in output the model saw, or it is the value of a variable
-        (FINAL_VAR) named in a block whose output the model saw.
+        (FINAL_VAR) named in a block whose output the model saw. An answer that only repeats
+        the question's words is refused the same way, whatever the output showed.
         """
-        if not self.require_evidence or self.evidence.supports(answer):
+        self.value_asked = False
+        if not self.require_evidence:
+            return None
+        if echoes_question(answer, self.evidence.question):
+            if self.evidence.refusals < self.config.evidence_refusals:
+                self.evidence.refusals += 1
+                self.value_asked = True
+                return echoed_question(answer)
+            self.unsupported = True
+            return None
+        if self.evidence.supports(answer):
             return None
         if variable and any(re.search(rf"\b{re.escape(variable)}\b", c) for c in self._codes_seen):
             return None
@@ -218,6 +252,11 @@ class RunGuards:
             return unsupported_final(answer, self.config.evidence_refusals - self.evidence.refusals)
         self.unsupported = True
         return None
+
+    def take_value_asked(self) -> bool:
+        """Whether the last refusal asked for the value itself (once: the next reply's only)."""
+        asked, self.value_asked = self.value_asked, False
+        return asked
 
     def judge_forced(self, answer: str) -> None:
         """The forced answer cannot be refused: it is only marked when nothing supports it."""
@@ -284,6 +323,15 @@ def unsupported_final(answer: str, refusals_left: int) -> str:
         "matched and two examples). Then answer with FINAL(...) using what was printed. "
         f"({refusals_left} more unsupported answer(s) will be refused; after that it is accepted "
         "and marked as unsupported.)"
+    )
+
+
+def echoed_question(answer: str) -> str:
+    shown = answer if len(answer) <= 200 else answer[:200] + "..."
+    # Small models answer this in plain text, not in FINAL(...): the engine takes that reply.
+    return (
+        f"Your answer FINAL({shown}) only repeats words of the question. Give the value the "
+        "question asks for, as the output shows it: reply FINAL(value)."
     )
 
 

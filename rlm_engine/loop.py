@@ -193,6 +193,10 @@ class RLMRun:
         """Run the reply's code; return (final answer, None) or (None, the next user message)."""
         blocks = find_code_blocks(reply)
         final_line = find_final(reply)
+        if self.guards.take_value_asked() and not blocks and final_line is None:
+            value = answers.plain_value(reply)
+            if value is not None:  # the value itself, asked for after an echo of the question
+                return answers.resolve_final_line(self, "FINAL", value)
         bare = None
         if self.small and not blocks:
             bare = unfenced_code(reply) or (unlabelled_code(reply) if final_line is None else None)

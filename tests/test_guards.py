@@ -9,9 +9,10 @@ import sys
 from pathlib import Path
 
 from rlm_engine import Credentials, ModelSpec, RunConfig, prompts, run
+from rlm_engine.answers import plain_value
 from rlm_engine.config import GuardConfig
 from rlm_engine.events import CodeExecuted, FinalAnswer, Notice, RunFinished, SubCallStarted
-from rlm_engine.guards import EMPTY_OUTPUT, QUESTION_ONLY_REFUSED, Evidence
+from rlm_engine.guards import EMPTY_OUTPUT, QUESTION_ONLY_REFUSED, Evidence, echoes_question
 from rlm_testkit.runs import Collector
 from rlm_testkit.standin import StandIn
 
@@ -283,3 +284,48 @@ def test_default_variant_leaves_a_fence_without_the_repl_tag(standin_env: StandI
     standin_env.enqueue("```\nprint(1)\n```", "FINAL(done)", model=ROOT)
     _, events = ask("Q?", small_config(prompt_variant="default"))
     assert events.of(CodeExecuted) == []
+
+
+def test_echo_of_the_question_is_refused_and_the_plain_value_taken(standin_env: StandIn) -> None:
+    # seen at 1M characters: the look showed "the saffron team's access code is beacon-132" and
+    # the small model answered with the question's words
+    docs = ["Reminder: the saffron puffin team's access code is beacon-132."]
+    standin_env.enqueue(
+        repl("print(context[0])"), "FINAL(access code of the saffron puffin team)", "beacon-132",
+        model=ROOT,
+    )  # fmt: skip
+    result, events = ask("What is the access code of the saffron puffin team?", docs=docs)
+    assert (result.status, result.answer, result.unsupported) == ("completed", "beacon-132", False)
+    assert "only repeats words of the question" in last_user_message(standin_env, 2)
+    assert events.of(FinalAnswer)[0].answer == "beacon-132"
+
+
+def test_a_plain_reply_is_an_answer_only_when_the_value_was_asked_for(
+    standin_env: StandIn,
+) -> None:
+    docs = ["Reminder: the saffron puffin team's access code is beacon-132."]
+    standin_env.enqueue(repl("print(context[0])"), "beacon-132", "FINAL(beacon-132)", model=ROOT)
+    result, _ = ask("What is the access code of the saffron puffin team?", docs=docs)
+    assert (result.answer, result.iterations) == ("beacon-132", 3)
+    assert "NameError" in last_user_message(standin_env, 2)  # the small variant ran it as code
+
+
+def test_echoes_question_spares_values_choices_and_yes_no() -> None:
+    question = "What is the access code of the crimson heron team?"
+    assert echoes_question("access", question)
+    assert echoes_question("access code issued to the crimson heron team", question)
+    assert not echoes_question("beacon-132", question)
+    assert not echoes_question("Harbor Catering", "Which vendor issued invoice INV-31424?")
+    assert not echoes_question("crimson heron team, 2027", question)  # states a number
+    assert not echoes_question("Juniper", "Which renews first, Juniper or Acme?")
+    assert not echoes_question("active", "Is the agreement with Juniper Energy active?")
+    assert not echoes_question("yes", question)
+
+
+def test_plain_value_is_one_line_that_is_not_code() -> None:
+    assert plain_value("beacon-132") == "beacon-132"
+    assert plain_value("`Harbor Catering`.") == "Harbor Catering"
+    assert plain_value("print(find('saffron'))") is None
+    assert plain_value("x = 3") is None
+    assert plain_value("FINAL(3)") is None
+    assert plain_value("line one\nline two") is None
