@@ -237,21 +237,26 @@ class RunGuards:
         if not self.require_evidence:
             return None
         if echoes_question(answer, self.evidence.question):
-            if self.evidence.refusals < self.config.evidence_refusals:
-                self.evidence.refusals += 1
-                self.value_asked = True
-                return echoed_question(answer)
-            self.unsupported = True
-            return None
+            if not self._refusal_left():
+                return None
+            self.value_asked = True
+            return echoed_question(answer)
         if self.evidence.supports(answer):
             return None
         if variable and any(re.search(rf"\b{re.escape(variable)}\b", c) for c in self._codes_seen):
             return None
+        if not self._refusal_left():
+            return None
+        return unsupported_final(answer, self.config.evidence_refusals - self.evidence.refusals)
+
+    def _refusal_left(self) -> bool:
+        """Count one more refusal of an answer without evidence, if any is left; else the answer
+        is to be accepted, and it is marked unsupported."""
         if self.evidence.refusals < self.config.evidence_refusals:
             self.evidence.refusals += 1
-            return unsupported_final(answer, self.config.evidence_refusals - self.evidence.refusals)
+            return True
         self.unsupported = True
-        return None
+        return False
 
     def take_value_asked(self) -> bool:
         """Whether the last refusal asked for the value itself (once: the next reply's only)."""
