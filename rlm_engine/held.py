@@ -104,9 +104,8 @@ class HeldContext:
                 log.warning("context kept in memory: no temporary file (%s)", exc)
                 return False
             try:
-                for text in [value] if isinstance(value, str) else value:
-                    for start in range(0, len(text), PIECE):
-                        file.write(utf8(text[start : start + PIECE]))
+                for data in self.encoded():
+                    file.write(data)
                 file.flush()
             except OSError as exc:
                 file.close()
@@ -159,14 +158,11 @@ class HeldContext:
 
     def encoded(self) -> Iterator[bytes]:
         """Every text in UTF-8, in order, a piece at a time: what a worker is sent."""
-        value = self._value
-        if value is None:
-            for index in range(len(self.lengths)):
+        for index in range(len(self.lengths)):
+            if self._value is None:
                 yield from self._file_blocks(index)
-            return
-        for text in [value] if isinstance(value, str) else value:
-            for start in range(0, len(text), PIECE):
-                yield utf8(text[start : start + PIECE])
+            else:
+                yield from map(utf8, self.pieces(index))
 
     def close(self) -> None:
         """Delete the file. A text that was in the file only cannot be read any more."""
