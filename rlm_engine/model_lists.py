@@ -30,7 +30,9 @@ def list_models(
 
         return sorted(CATALOG)
     if provider == "openai":
-        import openai
+        from rlm_engine.providers.lazy_sdk import import_sdk
+
+        openai = import_sdk("openai")
 
         where = credentials.base_url(provider) or "https://api.openai.com/v1"
         sdk: Any = openai

@@ -10,11 +10,11 @@ fails is silent (the run meets the same failure itself, and says it).
 
 from __future__ import annotations
 
-import importlib
 import logging
 import threading
 
 from rlm_engine.config import RunConfig
+from rlm_engine.providers.lazy_sdk import import_sdk
 from rlm_engine.providers.registry import provider_info
 
 log = logging.getLogger(__name__)
@@ -36,6 +36,6 @@ def _warm(config: RunConfig) -> None:
             context_window(spec)
         info = provider_info(spec.provider)
         if info is not None and info.sdk:
-            importlib.import_module(info.sdk)
+            import_sdk(info.sdk)
     except Exception:  # the run does the same itself, and reports what fails
         log.debug("Warming up failed", exc_info=True)

@@ -8,6 +8,7 @@ from rlm_engine.config import Credentials, ModelSpec
 from rlm_engine.errors import ProviderAuthError, ProviderError
 from rlm_engine.events import Usage
 from rlm_engine.providers.base import Completion, Message, OnText, Provider, StreamClock
+from rlm_engine.providers.lazy_sdk import import_sdk
 from rlm_engine.providers.registry import key_hint, provider_title
 from rlm_engine.providers.retry import (
     NO_KEY_NEEDED,
@@ -36,7 +37,7 @@ class OpenAIProvider(Provider):
         max_retries: int = 3,
         backoff_s: float = 0.5,
     ) -> None:
-        import openai  # ~0.6 s: only when an OpenAI model is actually used
+        openai = import_sdk("openai")  # ~0.3 s: only when an OpenAI model is actually used
 
         self.model = spec.model
         self._title, self._key_hint = provider_title(spec.provider), key_hint(spec.provider)
