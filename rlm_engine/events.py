@@ -91,7 +91,7 @@ class MethodChosen(Event):
     requested: Literal["auto", "rlm", "direct"]
     reason: str
     corpus_tokens: int  # estimated
-    window_tokens: int | None  # the root model's window; None: unknown
+    window_tokens: int | None  # the root model's window; None: unknown, or method rlm
     cut: bool = False  # direct, but the corpus was cut to fit the window
 
 

@@ -67,16 +67,16 @@ def choose(
     miscounts."""
     spec = spec or config.root
     tokens = estimate_tokens(total_chars)
+    requested = config.method
+    if requested == "rlm":  # no window to look up (the price table: tenths of a second)
+        return Route("rlm", requested, "RLM: the run's method is rlm.", tokens, None, None)
     window = window_tokens(config, spec)
     budget = None if window is None else max(0, window - config.answer_margin_tokens)
-    requested = config.method
     about = f"about {tokens:,} tokens"
 
     def route(method: Literal["rlm", "direct"], reason: str) -> Route:
         return Route(method, requested, reason, tokens, window, budget)
 
-    if requested == "rlm":
-        return route("rlm", "RLM: the run's method is rlm.")
     if requested == "direct":
         if budget is None:
             return route(

@@ -1,11 +1,12 @@
 """Warming up: what a run's first model request needs, imported while the run gets ready.
 
-Before its first request a run imports its provider's SDK (`openai`: ~0.5 s, its ~650 pydantic
-models) and looks up the root model's window in the price table (`genai_prices`: ~0.3 s); the
-corpus's loading and the sandbox's start (mostly waiting for the worker) come first. `warm_up`
-does those imports in a thread of its own meanwhile, so that the run finds them done. Nothing
-else changes: a module being imported is waited for by Python's import lock, and a warm-up that
-fails is silent (the run meets the same failure itself, and says it).
+Before its first request a run imports its provider's SDK (`openai`: ~0.3 s with its type
+packages loaded on use, rlm_engine.providers.lazy_sdk) and, when the router needs it (method
+auto or direct, no window given), looks up the root model's window in the price table
+(`genai_prices`: ~0.3 s); the corpus's loading comes first. `warm_up` does those imports in a
+thread of its own meanwhile, so that the run finds them done. Nothing else changes: a module
+being imported is waited for by Python's import lock, and a warm-up that fails is silent (the run
+meets the same failure itself, and says it).
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ def warm_up(config: RunConfig) -> threading.Thread:
 def _warm(config: RunConfig) -> None:
     spec = config.root
     try:
-        if not config.window_tokens:  # the router's look-up comes first (rlm_engine.router)
+        if config.method != "rlm" and not config.window_tokens:  # the router's look-up
             from rlm_engine.pricing import context_window
 
             context_window(spec)

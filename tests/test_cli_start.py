@@ -95,23 +95,28 @@ def test_plain_sqlite_urls_are_read_as_sqlalchemy_reads_them(url: str) -> None:
 
 
 @pytest.mark.parametrize(
-    ("provider", "window", "expected"),
+    ("provider", "window", "method", "expected"),
     [
-        ("openai", None, ["genai_prices", "openai"]),
-        ("anthropic", 100_000, ["anthropic"]),  # a window given: no price table needed
-        ("local", None, []),  # nothing to import ahead (its window is the local server's)
+        ("openai", None, "auto", ["genai_prices", "openai"]),
+        ("openai", None, "rlm", ["openai"]),  # the RLM asked for: no window to look up
+        ("anthropic", 100_000, "auto", ["anthropic"]),  # a window given: no price table needed
+        ("local", None, "auto", []),  # nothing to import ahead (its window is the local server's)
     ],
 )
 def test_warming_up_imports_what_the_first_request_needs(
-    provider: str, window: int | None, expected: list[str]
+    provider: str, window: int | None, method: str, expected: list[str]
 ) -> None:
     """`rlm ask` imports these in a thread while the corpus loads: the root provider's SDK and,
-    unless the window is given, the price table the router reads it from; nothing else."""
+    when the router needs the window and it is not given, the price table it reads it from;
+    nothing else."""
+    config = (
+        f"RunConfig(root=ModelSpec({provider!r}, 'm'), window_tokens={window!r}, method={method!r})"
+    )
     code = (
         "import json, sys\n"
         "from rlm_engine.config import ModelSpec, RunConfig\n"
         "from rlm_engine.warm import warm_up\n"
-        f"warm_up(RunConfig(root=ModelSpec({provider!r}, 'm'), window_tokens={window!r})).join()\n"
+        f"warm_up({config}).join()\n"
         f"print(json.dumps([m for m in {HEAVY!r} if m in sys.modules]))"
     )
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)

@@ -167,3 +167,12 @@ def test_the_python_api_takes_the_method_and_reports_it(standin_env: StandIn) ->
     rlm = RLM(root=f"openai:{ROOT}", method="direct")
     result = rlm.ask("When does Juniper renew?", ["Juniper Energy renews on 2027-03-01."])
     assert (result.method, result.answer, result.iterations) == ("direct", "2027-03-01", 1)
+
+
+def test_the_rlm_asked_for_looks_up_no_window() -> None:
+    """Method rlm needs no window: the price table (tenths of a second to import) is not read
+    before the run's first request; the window the table knows is left out of the event."""
+    claude = make_config(root=ModelSpec("anthropic", "claude-sonnet-5-5"), method="rlm")
+    route = router.choose(claude, 1_000)
+    assert (route.method, route.window_tokens, route.budget_tokens) == ("rlm", None, None)
+    assert route.reason == "RLM: the run's method is rlm."
