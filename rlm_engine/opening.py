@@ -21,7 +21,9 @@ def initial_messages(run: RLMRun, context_meta: dict[str, Any]) -> list[Message]
     config = run.config
     sub_budget = sub_call_chars(config.sub_model.provider)
     existing = None
-    if run.depth == 0:  # `context` is described already: it is not left from earlier questions
+    # `context` is described already: it is not left from earlier questions. A sandbox that ran
+    # no block holds nothing else, and is not asked (it may still be loading the corpus).
+    if run.depth == 0 and run.sandbox.ran_code:
         existing = {k: v for k, v in run.sandbox.show_vars().items() if k != "context"}
     first_look = look(run)
     hint = None

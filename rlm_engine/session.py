@@ -112,7 +112,7 @@ class Session:
                 max_concurrency=config.max_concurrency,
                 hidden_paths=self.hidden_paths,
             )
-            sandbox.load_context(self.held)
+            sandbox.load_context(self.held, wait=False)  # the first request needs no worker
             self._sandbox = sandbox
         # A follow-up question may come with other settings: the output limit is per run.
         self._sandbox.output_limit_chars = config.output_limit_chars

@@ -353,3 +353,22 @@ def test_large_temporaries_are_mapped_and_given_back(mode: str, expected: str) -
     )
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.split() == expected.split()
+
+
+def test_a_sandbox_that_cannot_start_fails_the_run_with_its_reason(
+    standin_env: StandIn, corpus_dir: Path
+) -> None:
+    """The sandbox loads the corpus beside the first model request; when it cannot start, the
+    first block's run ends failed with the sandbox's reason, saved like any other run."""
+    standin_env.enqueue(repl("print(len(context))"), model=ROOT)
+    proc = rlm(
+        "ask", "How long?", "--context", str(corpus_dir), "--model", ROOT, "--json",
+        env={"RLM_SANDBOX_ISOLATION": "chroot"},
+    )  # fmt: skip
+    assert proc.returncode == 1, proc.stderr
+    out = json.loads(proc.stdout)
+    assert out["status"] == "failed"
+    assert "RLM_SANDBOX_ISOLATION='chroot'" in out["error"]
+    shown = rlm("runs", "show", out["run_id"], "--json")
+    assert shown.returncode == 0, shown.stderr
+    assert json.loads(shown.stdout)["run"]["status"] == "failed"

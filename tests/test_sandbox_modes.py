@@ -196,3 +196,26 @@ def test_planted_key_stays_out_under_forced_none(monkeypatch: pytest.MonkeyPatch
     with Sandbox() as box:
         result = box.execute("import os\nsorted(os.environ.items())", Recorder())
     assert PLANTED_KEY not in result.output
+
+
+def test_a_context_loaded_in_the_background_is_there_at_the_next_use() -> None:
+    """`load_context(wait=False)` returns at once (a run's first request needs no worker); the
+    next use of the sandbox waits for the load."""
+    with Sandbox() as box:
+        box.load_context(["abc", "defg"], wait=False)
+        assert not box.ran_code
+        result = box.execute("print(sum(len(d) for d in context))", Recorder())
+        assert result.output == "7\n"
+        assert box.ran_code
+
+
+def test_a_background_load_that_fails_raises_at_the_next_use(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv(FORCE_VAR, "chroot")
+    with Sandbox() as box:
+        box.load_context("some text", wait=False)  # nothing raised here: the load is a thread's
+        with pytest.raises(SandboxError, match="RLM_SANDBOX_ISOLATION='chroot'"):
+            box.execute("print(1)", Recorder())
+        monkeypatch.delenv(FORCE_VAR)
+        assert box.execute("print(len(context))", Recorder()).output == "9\n"  # started again

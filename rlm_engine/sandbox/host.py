@@ -75,8 +75,10 @@ class Sandbox:
         self._worker: Worker | None = None
         self._plan: Plan | None = None
         self._context: HeldContext | None = None
+        self._load_error: Exception | None = None  # what a load in the background raised
         self._closed = False
         self._exec_ids = itertools.count(1)
+        self.ran_code = False  # a block ran: the REPL may hold variables besides `context`
 
     @property
     def caps(self) -> ReplCaps:
@@ -96,6 +98,9 @@ class Sandbox:
         with self._lock:
             if self._closed:
                 raise SandboxError("This sandbox is closed: create a new Sandbox.")
+            if self._load_error is not None:  # said once; the next use starts a worker again
+                error, self._load_error = self._load_error, None
+                raise error
             if self._worker is not None and self._worker.alive():
                 return
             if self._worker is not None:
@@ -157,16 +162,37 @@ class Sandbox:
         """The first `chars` characters of the first document, without the rest (None: none)."""
         return None if self._context is None else self._context.head(chars)
 
-    def load_context(self, context: Context | HeldContext) -> None:
+    def load_context(self, context: Context | HeldContext, *, wait: bool = True) -> None:
         """Set `context` in the worker; kept here too so that a restart reloads it (a spilled
-        `HeldContext` is sent from its file: rlm_engine.held)."""
+        `HeldContext` is sent from its file: rlm_engine.held).
+
+        `wait=False`: the worker starts and is sent `context` in a thread of its own, and this
+        returns at once. A run's first model request needs no worker (tenths of a second at
+        40M characters); the sandbox's next use waits for the load, and raises what it raised."""
         held = context if isinstance(context, HeldContext) else HeldContext(context)
-        with self._lock:
-            self._context = held
-            if self._worker is not None and self._worker.alive():
-                self._send_context()
-            else:
-                self.start()
+        if wait:
+            with self._lock:
+                self._load(held)
+            return
+        locked = threading.Event()
+
+        def load() -> None:
+            with self._lock:
+                locked.set()  # every later use of the sandbox now waits for this load
+                try:
+                    self._load(held)
+                except Exception as exc:  # raised where the load would have raised it
+                    self._load_error = exc
+
+        threading.Thread(target=load, daemon=True, name="rlm-sandbox-load").start()
+        locked.wait()
+
+    def _load(self, held: HeldContext) -> None:
+        self._context = held
+        if self._worker is not None and self._worker.alive():
+            self._send_context()
+        else:
+            self.start()
 
     def _send_context(self) -> None:
         held = self._context
@@ -215,6 +241,7 @@ class Sandbox:
         with self._lock:
             notes: list[str] = []  # for the model, after the block's own output
             restarted = self._ensure_worker(notes)
+            self.ran_code = True
             worker = self._worker
             assert worker is not None
             begin = time.monotonic()
