@@ -18,6 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar, get_args
 
+from rlm_cli import COMMANDS
 from rlm_cli import sources as cli_sources
 from rlm_cli.recording import open_recorder, open_sub_call_cache, private_dirs_for
 from rlm_cli.terminal import for_terminal, json_for_terminal
@@ -53,7 +54,7 @@ if TYPE_CHECKING:
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    p = subparsers.add_parser("ask", help="Ask a question of files or directories.")
+    p = subparsers.add_parser("ask", help=COMMANDS["ask"].help)
     p.add_argument("question")
     add_run_options(p)
     p.add_argument("--json", action="store_true", help="print one JSON object")

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, TextIO
 
+from rlm_cli import COMMANDS
 from rlm_cli.terminal import for_terminal
 from rlm_engine.config import Credentials, RunConfig
 from rlm_engine.events import (
@@ -49,7 +50,7 @@ Ctrl+C stops the current run and keeps the chat."""
 def register(subparsers: argparse._SubParsersAction) -> None:
     from rlm_cli.ask import add_run_options
 
-    p = subparsers.add_parser("chat", help="Ask many questions of one corpus in a terminal.")
+    p = subparsers.add_parser("chat", help=COMMANDS["chat"].help)
     add_run_options(p)
     p.add_argument("--quiet", action="store_true", help="hide the live execution log")
     p.set_defaults(func=chat)

@@ -10,9 +10,11 @@ import argparse
 import sys
 from pathlib import Path
 
+from rlm_cli import COMMANDS
+
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser("eval", help="evaluate question sets under configurations")
+    parser = subparsers.add_parser("eval", help=COMMANDS["eval"].help)
     commands = parser.add_subparsers(dest="eval_command", required=True)
 
     make = commands.add_parser("make", help="write a built-in generated suite: corpus and set")

@@ -6,12 +6,13 @@ import argparse
 import json
 import sys
 
+from rlm_cli import COMMANDS
 from rlm_engine.errors import RLMError
 from rlm_engine.local_models import CATALOG, default_local_model, model_status, pull_model
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser("model", help="Download and check the offline models.")
+    parser = subparsers.add_parser("model", help=COMMANDS["model"].help)
     commands = parser.add_subparsers(dest="model_command", required=True)
     pull = commands.add_parser("pull", help="Download, assemble and verify an offline model.")
     pull.add_argument("--model", choices=sorted(CATALOG), default=default_local_model())

@@ -17,6 +17,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from rlm_cli import COMMANDS
 from rlm_cli import sources as cli_sources
 from rlm_cli.terminal import for_terminal, json_for_terminal
 from rlm_engine.errors import RLMError
@@ -41,7 +42,7 @@ if TYPE_CHECKING:
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser("runs", help="list, show and export saved runs")
+    parser = subparsers.add_parser("runs", help=COMMANDS["runs"].help)
     commands = parser.add_subparsers(dest="runs_command", required=True)
 
     listing = commands.add_parser("list", help="saved runs, newest first")

@@ -35,6 +35,31 @@ def test_the_cli_starts_without_sdks_storage_or_numpy() -> None:
     assert proc.stdout.strip() == "[]"
 
 
+ALL_COMMANDS = ["ask", "chat", "eval", "model", "runs"]
+
+
+@pytest.mark.parametrize(
+    ("argv", "built"),
+    [
+        (["ask", "Q?", "--context", "a.txt"], ["ask"]),
+        (["runs", "list"], ["runs"]),
+        (["--help"], ALL_COMMANDS),
+        (["nosuch"], ALL_COMMANDS),
+    ],
+)
+def test_only_the_command_named_is_built(argv: list[str], built: list[str]) -> None:
+    """The other commands' modules cost tens of milliseconds before `rlm ask`'s first request;
+    a command line that names none (help, a typo) builds them all, to list them."""
+    code = (
+        "import sys, rlm_cli\n"
+        f"rlm_cli.build_parser({argv!r})\n"
+        "print(sorted(n for n, c in rlm_cli.COMMANDS.items() if c.module in sys.modules))"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == repr(built)
+
+
 def test_the_first_request_comes_before_the_database_is_opened(
     standin_env: StandIn, isolated_env: Path, tmp_path: Path
 ) -> None:
