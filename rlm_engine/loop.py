@@ -128,6 +128,7 @@ class RLMRun:
             if reply is None:  # the time budget ran out during the call: budget_reason says so
                 continue
             messages.append({"role": "assistant", "content": reply})
+            self.halt.check()  # a stop that came with the reply: none of its code runs
             blocks_before = self.watch.blocks_run
             answer, follow_up = self.handle_reply(reply)
             if answer is None:

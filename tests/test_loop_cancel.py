@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 
 from rlm_engine import Credentials, Session, run
-from rlm_engine.events import Event, RootResponse, RunFinished, SubCallFinished
+from rlm_engine.events import CodeExecuted, Event, RootResponse, RunFinished, SubCallFinished
 from rlm_testkit.runs import Collector
 from rlm_testkit.standin import Reply, StandIn
 from tests.test_loop import ROOT, SUB, make_config, repl
@@ -24,6 +24,17 @@ def test_cancel_during_a_root_call_stops_the_run(standin_env: StandIn) -> None:
     result, events = stop_run(cancel)
     assert result.status == "cancelled"
     assert events.of(RootResponse) == []  # the abandoned call is never reported
+    assert isinstance(events.events[-1], RunFinished)
+
+
+def test_a_reply_that_arrives_with_the_stop_runs_no_block(standin_env: StandIn) -> None:
+    """The stop and the reply come together (the run saw the reply first): the reply is
+    reported, with its tokens, and none of its code runs."""
+    cancel = threading.Event()
+    standin_env.on(lambda req: cancel.set() or repl("print('ran')"), model=ROOT)
+    result, events = stop_run(cancel)
+    assert result.status == "cancelled"
+    assert events.of(CodeExecuted) == []
     assert isinstance(events.events[-1], RunFinished)
 
 
