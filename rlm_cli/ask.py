@@ -310,7 +310,7 @@ def set_up(args: argparse.Namespace, *, spill: bool = False) -> Setup | None:
     held = HeldContext(corpus.context)
     if spill:
         corpus = without_texts(corpus)  # the held copy is then the only one
-        held.spill()
+        held.spill_in_background()
     recorder, close_recorder = open_recorder(args, corpus, held)
     cache, close_cache = open_sub_call_cache(args) if config.sub_call_cache else (None, None)
     return Setup(corpus, held, credentials, config, recorder, cache, close_recorder, close_cache)

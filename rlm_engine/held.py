@@ -114,6 +114,14 @@ class HeldContext:
             self._file, self._value = file, None
             return True
 
+    def spill_in_background(self) -> threading.Thread:
+        """`spill` in a thread of its own. Writing 40 MB is mostly waiting for the disk, which a
+        run's first request need not wait for: until the file is written every read is served
+        from memory, and `get` waits for it."""
+        thread = threading.Thread(target=self.spill, daemon=True, name="rlm-context-spill")
+        thread.start()
+        return thread
+
     def get(self) -> Context:
         """The whole context: the host's copy, read back from the file (and then kept) if it
         was spilled."""

@@ -34,6 +34,19 @@ def test_a_spilled_context_reads_back_exactly(context: str | list[str]) -> None:
     assert held.get() == context
 
 
+def test_a_spill_in_the_background_serves_every_read_meanwhile() -> None:
+    """Reads during the spill come from memory (`get` waits for the file); afterwards the text
+    is in the file only, and reads back exactly."""
+    docs = [BIG, "ascii " * 1000]
+    held = HeldContext(list(docs))
+    thread = held.spill_in_background()
+    assert b"".join(held.encoded()) == b"".join(utf8(d) for d in docs)  # whenever it runs
+    assert held.head(3) == BIG[:3]
+    thread.join(60)
+    assert not held.in_memory
+    assert held.get() == docs
+
+
 def test_pieces_and_encoding_from_memory_match_the_file() -> None:
     in_memory, spilled = HeldContext([BIG, "b"]), HeldContext([BIG, "b"])
     spilled.spill()
