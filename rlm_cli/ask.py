@@ -283,6 +283,7 @@ class Setup:
     cache: SubCallStore | None
     _close_recorder: Callable[[], tuple[int, str]]
     _close_cache: Callable[[], object] | None
+    spilling: threading.Thread | None = None  # writes `held` to its file (with `spill`)
 
     def close(self) -> tuple[int, str]:
         """Closes the recorder and the cache: (events not saved, why)."""
@@ -295,8 +296,8 @@ class Setup:
 def set_up(args: argparse.Namespace, *, spill: bool = False) -> Setup | None:
     """The corpus, credentials, config, recorder and sub-call cache of a run's options; None when
     no document of --context could be read (said on stderr). With `spill`, the host keeps the
-    texts in a file, not in memory (rlm_engine.held): the sandbox is sent them, the corpus is
-    saved, and the checks read them, from there."""
+    texts in a file, not in memory (rlm_engine.held; written in a thread, `Setup.spilling`):
+    the sandbox is sent them, the corpus is saved, and the checks read them, from there."""
     fix_malloc_thresholds()
     probe_platform()
     credentials = Credentials.from_env()
@@ -308,12 +309,15 @@ def set_up(args: argparse.Namespace, *, spill: bool = False) -> Setup | None:
     from rlm_engine.held import HeldContext
 
     held = HeldContext(corpus.context)
+    spilling = None
     if spill:
         corpus = without_texts(corpus)  # the held copy is then the only one
-        held.spill_in_background()
+        spilling = held.spill_in_background()
     recorder, close_recorder = open_recorder(args, corpus, held)
     cache, close_cache = open_sub_call_cache(args) if config.sub_call_cache else (None, None)
-    return Setup(corpus, held, credentials, config, recorder, cache, close_recorder, close_cache)
+    return Setup(
+        corpus, held, credentials, config, recorder, cache, close_recorder, close_cache, spilling
+    )
 
 
 def without_texts(corpus: Corpus) -> Corpus:

@@ -294,8 +294,9 @@ def test_ask_keeps_the_corpus_text_in_a_file_not_in_memory(
     notes.write_text("naïve notes")
     args = build_parser().parse_args(["ask", "Q?", "--context", str(notes), "--no-save"])
     setup = set_up(args, spill=True)
-    assert setup is not None
+    assert setup is not None and setup.spilling is not None
     try:
+        setup.spilling.join(60)  # written in a thread, beside the run's first request
         assert not setup.held.in_memory
         (doc,) = setup.corpus.documents
         assert (doc.name, doc.kind, doc.text) == (str(notes), "text", "")
