@@ -4,7 +4,7 @@ The worker holds `context` (the REPL's variable). The host needs the text again 
 to send it to the worker (and again to a restarted one), to save the corpus at the first reply,
 for the checks of cited text and sub-call prompts, the first look, the fallback and the sources
 index. At 40M characters its own copy in memory was 40 MiB of the process tree's peak, beside
-the worker's (bench/README.md, "Where the memory goes").
+the worker's (bench/README.md, "Memory at 40M").
 
 `HeldContext(context)` keeps the text in memory, as before. After `spill()` it is in an unlinked
 temporary file instead and the host holds none of it: what can go a piece at a time (sending it
