@@ -85,14 +85,14 @@ class LazyTypePackages:
             return None
         spec = importlib.machinery.PathFinder.find_spec(name, path)
         if spec is None or spec.origin is None or spec.submodule_search_locations is None:
-            return None  # a plain module, or not found: the usual finders answer
+            return spec  # a plain module, or not found: what the usual finder says, found once
         try:
             with open(spec.origin, encoding="utf-8") as f:
                 names = reexports(f.read())
         except OSError:
-            return None
+            return spec
         if names is None:
-            return None
+            return spec  # code of its own: imported as usual
         lazy = importlib.machinery.ModuleSpec(
             name, _ReexportLoader(names), origin=spec.origin, is_package=True
         )
